@@ -1,0 +1,112 @@
+/*
+ * sink-filter - what a mailbox provider and its reader do with one message.
+ *
+ * PMTA's pipe delivery runs this once per recipient with the message on
+ * stdin: read it, check who signed it, decide what this recipient does
+ * (accept, bounce, complain, open and click), do it, count it, log one
+ * line, exit.  The exit status is PMTA's: 0 delivered, 75 retry later.
+ * Everything that can fail before the message is read asks for a retry;
+ * after that the message is done, whatever the actions did.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "context.h"
+#include "decide.h"
+#include "exitcode.h"
+#include "log.h"
+#include "message.h"
+#include "pipeline.h"
+#include "record.h"
+#include "sink-build.h"
+
+static char *opt_config, *opt_from, *opt_to, *opt_client_ip;
+static gint64 opt_seed = -1;
+static gboolean opt_dry_run, opt_json, opt_check, opt_version;
+static gboolean opt_verbose;
+
+static const GOptionEntry entries[] = {
+	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
+	{ "from", 0, 0, G_OPTION_ARG_STRING, &opt_from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
+	{ "to", 0, 0, G_OPTION_ARG_STRING, &opt_to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
+	{ "client-ip", 0, 0, G_OPTION_ARG_STRING, &opt_client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
+	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Seed every random choice, for reproducible decisions", "N" },
+	{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt_dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
+	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the decision record as JSON on stdout", NULL },
+	{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &opt_check, "Check the config only (exit 0, or 78 when bad)", NULL },
+	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print the log line (and reports) on stderr", NULL },
+	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+	{ NULL }
+};
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) octx = g_option_context_new("- decide and act on one message read from stdin");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = NULL;
+	g_autoptr(SinkCtx) ctx = NULL;
+	g_autofree char *line = NULL;
+	const char *path;
+	SinkModel model;
+
+	signal(SIGPIPE, SIG_IGN);
+	g_option_context_add_main_entries(octx, entries, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1) {
+		fprintf(stderr, "sink-filter: %s\n", error ? error->message : "unexpected argument");
+		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
+			"[--seed N] [--dry-run] [--json] [-n] [-v]\n");
+		return sink_exit_status(SINK_OUTCOME_USAGE);
+	}
+	if (opt_version) {
+		printf("sink-filter %s\n", SINK_VERSION);
+		return 0;
+	}
+
+	path = opt_config ? opt_config : sink_config_default_path();
+	cfg = sink_config_load(path, &error);
+	if (cfg) {
+		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+		if (!sink_model_init(&model, cfg, now, &error))
+			g_clear_pointer(&cfg, sink_config_free);
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "sink-filter: config: %s\n", error->message);
+		return sink_exit_status(opt_check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
+	}
+	for (guint i = 0; i < cfg->warnings->len; i++)
+		fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
+	if (opt_check) {
+		printf("%s: OK\n", path ? path : "(built-in defaults)");
+		return 0;
+	}
+
+	ctx = sink_ctx_new(cfg, opt_seed);
+	ctx->dry_run = opt_dry_run;
+	ctx->verbose = opt_verbose;
+	ctx->env_from = g_strdup(opt_from);
+	ctx->env_to = opt_to && *opt_to ? g_strdup(opt_to) : NULL;
+	ctx->client_ip = opt_client_ip && *opt_client_ip ? g_strdup(opt_client_ip) : NULL;
+	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {
+		fprintf(stderr, "sink-filter: %s\n", error->message);
+		return sink_exit_status(SINK_OUTCOME_READ_FAILED);
+	}
+
+	sink_pipeline_run(ctx, &model);
+
+	line = sink_log_line(ctx, "sink-filter");
+	if (!opt_dry_run && !sink_log_append(cfg, ctx->now, line, &error))
+		fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
+	if (opt_verbose || (error && !opt_dry_run))
+		fprintf(stderr, "%s\n", line);
+	if (opt_json) {
+		g_autofree char *json = sink_record_json(ctx);
+		printf("%s\n", json);
+	}
+	if (fflush(stdout) != 0)
+		fprintf(stderr, "sink-filter: standard output: write failed\n");
+	return ctx->exit_code;
+}

@@ -1,0 +1,9 @@
+/* sink-stats - being written. */
+#include <stdio.h>
+
+int
+main(void)
+{
+	fprintf(stderr, "sink-stats: not built yet\n");
+	return 70;
+}

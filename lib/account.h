@@ -1,0 +1,33 @@
+/*
+ * account.h - counting in Redis with the original's key names:
+ * consume-mail:<RESULTS_KEY>:int_<name>, startedRunning, ts_<minute>.
+ */
+#ifndef SINK_ACCOUNT_H
+#define SINK_ACCOUNT_H
+
+#include <hiredis/hiredis.h>
+
+#include "context.h"
+
+/*
+ * sink_redis_connect: connect to cfg->redis_url (redis://host:port[/db] or
+ * unix:/path) within `timeout_ms`.  NULL with `error` set on failure.
+ * Free with redisFree.
+ */
+redisContext *sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error);
+
+/*
+ * sink_account_redis: ctx's Redis connection, opened on first use with a
+ * short timeout; NULL when Redis cannot be reached (tried once per
+ * message, the failure recorded as an error).  Owned by ctx.
+ */
+redisContext *sink_account_redis(SinkCtx *ctx);
+
+/*
+ * sink_account_commit: bump ctx->counters, total_messages and this
+ * minute's ts_ key, and set startedRunning if unset, in one pipelined
+ * round trip.  Sets ctx->redis_ok; a failure is recorded as an error.
+ */
+void sink_account_commit(SinkCtx *ctx);
+
+#endif

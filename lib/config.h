@@ -1,0 +1,122 @@
+/*
+ * config.h - the sink's configuration: one table of keys, read with GKeyFile.
+ *
+ * The original bouncy-sink's consume-mail.ini loads unchanged.  Every key
+ * has a type, a default and bounds; an unknown key or a bad value is an
+ * error naming the file, the key and the problem.
+ */
+#ifndef SINK_CONFIG_H
+#define SINK_CONFIG_H
+
+#include <glib.h>
+
+#define SINK_CONFIG_ERROR (sink_config_error_quark())
+GQuark sink_config_error_quark(void);
+
+typedef enum {
+	SINK_CONFIG_ERROR_READ,		/* missing or unreadable file */
+	SINK_CONFIG_ERROR_SYNTAX,	/* not an INI file */
+	SINK_CONFIG_ERROR_KEY,		/* unknown section or key */
+	SINK_CONFIG_ERROR_VALUE,	/* a value out of type or bounds */
+} SinkConfigError;
+
+typedef enum {
+	SINK_DKIM_VERIFY,
+	SINK_DKIM_HEADER,
+	SINK_DKIM_OFF,
+} SinkDkimMode;
+
+typedef struct {
+	char *path;			/* the file read, or NULL for built-in defaults */
+
+	/* the statistical model (percent of all traffic) */
+	double oob_percent;
+	double fbl_percent;
+	double open_percent;
+	double open_again_percent;
+	double click_percent;
+	double click_again_percent;
+	double upstream_handled;
+
+	/* files */
+	char *logfile;
+	int logfile_backup_count;
+	char *user_agents_file;
+	char *done_msg_file_dest;	/* NULL or "" = no done copies */
+
+	/* opens and clicks */
+	char **tracking_domains_allowlist;	/* NULL-terminated, lower case */
+	int open_click_timeout;
+	char *tracking_server_header;
+	gboolean fetch_allow_private;
+	int max_urls_per_message;
+
+	/* Signals */
+	char *signals_traffic_prefix;
+	guint32 digit_days[10];		/* bit d set = day d (1..31) of the month */
+
+	/* weekly cycles; lengths are multiples of 7 */
+	double *weekly_bounce_rate;
+	gsize weekly_bounce_rate_len;
+	double *weekly_open_rate;
+	gsize weekly_open_rate_len;
+	double *weekly_purge;
+	gsize weekly_purge_len;
+
+	/* accounting */
+	char *redis_url;
+	char *results_key;
+
+	/* trust and network */
+	char *host_name;
+	SinkDkimMode dkim_check;
+	gboolean spf_required_direct;
+	int dns_timeout;
+	int smtp_timeout;
+	int smtp_port;
+	int message_timeout;
+
+	/* sizes */
+	gint64 max_message_size;
+	gint64 report_original_max;
+
+	/* sink-cycle */
+	char *pmta_config;
+	char *pmta_reload_command;
+
+	/* [RP_MX_domain_allowlist]: MX host (lower case) -> FBL address */
+	GHashTable *rp_mx_allowlist;
+
+	/* warnings met while loading (deprecated keys); char* */
+	GPtrArray *warnings;
+} SinkConfig;
+
+/*
+ * sink_config_load: read `path`, or with path NULL the built-in defaults.
+ * Environment REDIS_URL and RESULTS_KEY override the file.  Returns a new
+ * config (free with sink_config_free) or NULL with `error` set in the
+ * SINK_CONFIG_ERROR domain, its message naming the file and key.
+ */
+SinkConfig *sink_config_load(const char *path, GError **error);
+
+/* sink_config_free: NULL is ok. */
+void sink_config_free(SinkConfig *cfg);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkConfig, sink_config_free)
+
+/*
+ * sink_config_default_path: $SINK_CONFIG if set, else the system file if
+ * it exists, else NULL (built-in defaults).  Returns a static or env string.
+ */
+const char *sink_config_default_path(void);
+
+/*
+ * sink_cycle_index: index into an n-weekly list of `len` (a multiple of 7)
+ * for the UTC day `when`: (ISO weekday - 1) + 7 * (ISO week mod weeks).
+ */
+gsize sink_cycle_index(gsize len, GDateTime *when);
+
+/* sink_config_key_prefix: "consume-mail:<results_key>:"; free with g_free. */
+char *sink_config_key_prefix(const SinkConfig *cfg);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * context.c - the per-message context: creation, the small recorders every
+ * stage uses (counters, errors, notes, actions), and teardown.
+ */
+#include <stdarg.h>
+
+#include <hiredis/hiredis.h>
+
+#include "context.h"
+
+static void
+action_free(gpointer p)
+{
+	SinkAction *a = p;
+
+	if (a == NULL)
+		return;
+	g_free(a->target);
+	g_free(a->reply);
+	g_free(a->error);
+	g_free(a);
+}
+
+SinkCtx *
+sink_ctx_new(const SinkConfig *cfg, gint64 seed)
+{
+	SinkCtx *ctx = g_new0(SinkCtx, 1);
+
+	ctx->cfg = cfg;
+	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : g_rand_new();
+	ctx->now = g_date_time_new_now_utc();
+	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
+	ctx->draw = -1;
+	ctx->actions = g_ptr_array_new_with_free_func(action_free);
+	ctx->errors = g_ptr_array_new_with_free_func(g_free);
+	ctx->counters = g_ptr_array_new();
+	ctx->notes = g_ptr_array_new_with_free_func(g_free);
+	return ctx;
+}
+
+void
+sink_ctx_free(SinkCtx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->rng)
+		g_rand_free(ctx->rng);
+	if (ctx->now)
+		g_date_time_unref(ctx->now);
+	if (ctx->raw)
+		g_bytes_unref(ctx->raw);
+	g_clear_object(&ctx->mime);
+	if (ctx->redis)
+		redisFree(ctx->redis);
+	g_free(ctx->env_from);
+	g_free(ctx->env_to);
+	g_free(ctx->client_ip);
+	g_free(ctx->rcpt);
+	g_free(ctx->return_path);
+	g_free(ctx->message_id);
+	g_free(ctx->hdr_from);
+	g_free(ctx->hdr_to);
+	g_free(ctx->hdr_date);
+	g_free(ctx->msfbl);
+	g_free(ctx->dkim);
+	g_free(ctx->dkim_domain);
+	g_free(ctx->dkim_selector);
+	g_free(ctx->dkim_detail);
+	g_free(ctx->spf);
+	g_free(ctx->mx_host);
+	g_free(ctx->fbl_addr);
+	g_free(ctx->user_agent);
+	g_free(ctx->done_path);
+	if (ctx->actions)
+		g_ptr_array_unref(ctx->actions);
+	if (ctx->errors)
+		g_ptr_array_unref(ctx->errors);
+	if (ctx->counters)
+		g_ptr_array_unref(ctx->counters);
+	if (ctx->notes)
+		g_ptr_array_unref(ctx->notes);
+	g_free(ctx);
+}
+
+void
+sink_ctx_count(SinkCtx *ctx, const char *name)
+{
+	g_ptr_array_add(ctx->counters, (gpointer)name);
+}
+
+void
+sink_ctx_error(SinkCtx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(ctx->errors, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+void
+sink_ctx_note(SinkCtx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(ctx->notes, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+SinkAction *
+sink_ctx_action(SinkCtx *ctx, const char *type, const char *target)
+{
+	SinkAction *a = g_new0(SinkAction, 1);
+
+	a->type = type;
+	a->target = g_strdup(target);
+	g_ptr_array_add(ctx->actions, a);
+	return a;
+}
+
+void
+sink_action_fail(SinkAction *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_free(a->error);
+	a->error = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+const char *
+sink_class_name(SinkClass k)
+{
+	static const char *const names[] = {
+		[SINK_CLASS_NONE] = NULL,
+		[SINK_CLASS_ACCEPT] = "accept",
+		[SINK_CLASS_OOB] = "oob",
+		[SINK_CLASS_FBL] = "fbl",
+		[SINK_CLASS_OPENCLICK] = "openclick",
+	};
+	return names[k];
+}
+
+const char *
+sink_route_name(SinkRoute r)
+{
+	static const char *const names[] = {
+		[SINK_ROUTE_NONE] = NULL,
+		[SINK_ROUTE_SUBDOMAIN] = "subdomain",
+		[SINK_ROUTE_MIX] = "mix",
+	};
+	return names[r];
+}

@@ -1,0 +1,134 @@
+/*
+ * context.h - the one struct that carries a message through sink-filter.
+ *
+ * Every stage of the pipeline (read, parse, trust, decide, act, account)
+ * fills its own part of a SinkCtx and reads what earlier stages left.
+ * No stage exits or prints: results (a DKIM fail, a 550 from an MX) are
+ * stored here; only failures that stop the stage itself are GErrors.
+ */
+#ifndef SINK_CONTEXT_H
+#define SINK_CONTEXT_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "config.h"
+
+typedef enum {
+	SINK_CLASS_NONE = 0,	/* not decided (bad message, DKIM fail) */
+	SINK_CLASS_ACCEPT,
+	SINK_CLASS_OOB,
+	SINK_CLASS_FBL,
+	SINK_CLASS_OPENCLICK,
+} SinkClass;
+
+typedef enum {
+	SINK_ROUTE_NONE = 0,
+	SINK_ROUTE_SUBDOMAIN,
+	SINK_ROUTE_MIX,
+} SinkRoute;
+
+/* One thing the sink did (or, with --dry-run, would do). */
+typedef struct {
+	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
+	char *target;	/* URL fetched or MX host; may be NULL */
+	int status;	/* HTTP status or SMTP reply code; 0 when none */
+	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
+	char *error;	/* NULL when it worked */
+	double seconds;	/* wall time it took; 0 when not run */
+} SinkAction;
+
+typedef struct {
+	const SinkConfig *cfg;	/* borrowed */
+
+	/* options */
+	gboolean dry_run;
+	int verbose;
+	GRand *rng;		/* seeded by --seed or randomly */
+	GDateTime *now;		/* UTC; fixed for the whole message */
+	gint64 deadline;	/* g_get_monotonic_time() limit from Message_Timeout */
+
+	/* input */
+	GBytes *raw;		/* the message as read (at most Max_Message_Size) */
+	gsize raw_total;	/* bytes seen on stdin, including any drained */
+	gboolean truncated;	/* raw holds less than raw_total */
+	GMimeMessage *mime;	/* NULL when unparseable */
+
+	/* envelope and headers; NULL when absent */
+	char *env_from;		/* --from */
+	char *env_to;		/* --to */
+	char *client_ip;	/* --client-ip, else from the top Received: */
+	char *rcpt;		/* the recipient: --to, else first To: address */
+	char *return_path;	/* --from, else Return-Path: address */
+	char *message_id;
+	char *hdr_from;		/* From: as written (decoded) */
+	char *hdr_to;		/* To: as written (decoded) */
+	char *hdr_date;
+	char *msfbl;		/* X-MSFBL */
+	gboolean store_done;	/* X-Bouncy-Sink: Store-Done */
+
+	/* trust */
+	char *dkim;		/* "pass", "fail", "none", "nokey", "temperror", ... NULL = not run */
+	char *dkim_domain;
+	char *dkim_selector;
+	char *dkim_detail;	/* why, for the log */
+	char *spf;		/* "pass", "fail", ..., NULL = not run */
+	char *mx_host;		/* preferred MX of the Return-Path domain */
+	char *fbl_addr;		/* from the allowlist or the tenant rule */
+
+	/* decision */
+	SinkClass klass;
+	SinkRoute route;
+	double draw;		/* the mix's uniform draw; -1 when not drawn */
+	gboolean open_again;
+	gboolean click;
+	gboolean click_again;
+	gboolean signals_blocked;	/* a Signals address on a closed day */
+	char *user_agent;
+
+	/* outcome */
+	GPtrArray *actions;	/* SinkAction* */
+	GPtrArray *errors;	/* char*, each logged with a leading '!' */
+	GPtrArray *counters;	/* const char* counter names to bump (static strings) */
+	GPtrArray *notes;	/* char*, plain log fields */
+	struct redisContext *redis;	/* opened on first use by sink_account_redis */
+	gboolean redis_failed;		/* a connection was tried and failed */
+	gboolean redis_ok;	/* counters reached Redis */
+	char *done_path;	/* where the copy went, if stored */
+	int exit_code;
+} SinkCtx;
+
+/*
+ * sink_ctx_new: a context for one message under cfg (borrowed; must
+ * outlive it).  seed < 0 picks a random seed.  Free with sink_ctx_free.
+ */
+SinkCtx *sink_ctx_new(const SinkConfig *cfg, gint64 seed);
+
+/* sink_ctx_free: frees a context, however far it was filled.  NULL is ok. */
+void sink_ctx_free(SinkCtx *ctx);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkCtx, sink_ctx_free)
+
+/* sink_ctx_count: bump counter `name` (a static string, no "int_") once. */
+void sink_ctx_count(SinkCtx *ctx, const char *name);
+
+/* sink_ctx_error: record an error for the log line (printf-style). */
+void sink_ctx_error(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* sink_ctx_note: record a plain log field (printf-style). */
+void sink_ctx_note(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/*
+ * sink_ctx_action: append an action of `type` (static string) aimed at
+ * `target` (copied; may be NULL).  Returns it, owned by ctx, for the
+ * caller to fill in status/reply/error.
+ */
+SinkAction *sink_ctx_action(SinkCtx *ctx, const char *type, const char *target);
+
+/* sink_action_fail: set an action's error (printf-style), replacing any. */
+void sink_action_fail(SinkAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+const char *sink_class_name(SinkClass k);
+const char *sink_route_name(SinkRoute r);
+
+#endif

@@ -1,0 +1,2 @@
+/* cycle.c - being written. */
+#include <glib.h>

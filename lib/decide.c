@@ -1,0 +1,164 @@
+/*
+ * decide.c - what this recipient "does": the subdomain it was sent to, or
+ * the statistical mix of SPEC section 5.
+ *
+ * The mix makes one uniform draw over OOB, FBL, openclick and accept in
+ * that priority order, so each configured share is the expected share of
+ * traffic (a share that would push the total past 1 gets what is left).
+ * Open-type shares follow today's Weekly_Cycle_Open_Rate and are scaled up
+ * by the Signals active-digit density, as the original did, because
+ * Signals addresses only open on their digit's days.
+ */
+#include <string.h>
+
+#include "decide.h"
+#include "engage.h"
+
+static double
+clip01(double x)
+{
+	return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* Share of Signals digit-days that are open days, against the longest list. */
+static double
+signals_density(const SinkConfig *cfg)
+{
+	unsigned listed = 0, longest = 0;
+
+	if (cfg->signals_traffic_prefix == NULL || *cfg->signals_traffic_prefix == '\0')
+		return 1.0;
+	for (int d = 0; d < 10; d++) {
+		unsigned n = (unsigned)__builtin_popcount(cfg->digit_days[d]);
+		listed += n;
+		longest = MAX(longest, n);
+	}
+	return longest ? (double)listed / (10.0 * longest) : 1.0;
+}
+
+static gboolean
+conditional(double *out, double a, double b, const char *a_name, const char *b_name, GError **error)
+{
+	double p = b > 0 ? a / b : 0;
+
+	if (p < 0 || p > 1) {
+		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+			    "%s and %s give P(%s given %s) = %.3f today, outside 0..1: lower %s or raise %s",
+			    a_name, b_name, a_name, b_name, p, a_name, b_name);
+		return FALSE;
+	}
+	*out = p;
+	return TRUE;
+}
+
+gboolean
+sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **error)
+{
+	double app = 1.0 - cfg->upstream_handled / 100.0;
+	double scale;
+	const char *where = cfg->path ? cfg->path : "(built-in)";
+
+	memset(m, 0, sizeof *m);
+	if (app <= 0) {
+		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+			    "%s: [Sink] Upstream_Handled leaves no traffic for the sink", where);
+		return FALSE;
+	}
+	m->oob = clip01(cfg->oob_percent / 100.0 / app);
+	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
+	m->open_factor = cfg->weekly_open_rate[sink_cycle_index(cfg->weekly_open_rate_len, now)];
+	m->density = signals_density(cfg);
+	scale = clip01(m->open_factor / m->density);
+	m->open = clip01(cfg->open_percent / 100.0 / app * scale);
+	m->open_again = clip01(cfg->open_again_percent / 100.0 / app * scale);
+	m->click = clip01(cfg->click_percent / 100.0 / app * scale);
+	m->click_again = clip01(cfg->click_again_percent / 100.0 / app * scale);
+
+	g_autoptr(GError) local = NULL;
+	if (!conditional(&m->open_again_given_open, m->open_again, m->open, "Open_Again_percent", "Open_percent", &local) ||
+	    !conditional(&m->click_given_open, m->click, m->open, "Click_percent", "Open_percent", &local) ||
+	    !conditional(&m->click_again_given_click, m->click_again, m->click, "Click_Again_percent", "Click_percent", &local)) {
+		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE, "%s: [Sink] %s", where, local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+SinkClass
+sink_route_class(const char *rcpt)
+{
+	static const struct { const char *label; SinkClass klass; } routes[] = {
+		{ "accept", SINK_CLASS_ACCEPT },
+		{ "oob", SINK_CLASS_OOB },
+		{ "fbl", SINK_CLASS_FBL },
+		{ "openclick", SINK_CLASS_OPENCLICK },
+	};
+	const char *at, *dot;
+	size_t n;
+
+	if (rcpt == NULL || (at = strrchr(rcpt, '@')) == NULL)
+		return SINK_CLASS_NONE;
+	at++;
+	dot = strchr(at, '.');
+	if (dot == NULL)	/* a bare domain has no subdomain label */
+		return SINK_CLASS_NONE;
+	n = (size_t)(dot - at);
+	for (size_t i = 0; i < G_N_ELEMENTS(routes); i++)
+		if (strlen(routes[i].label) == n && g_ascii_strncasecmp(at, routes[i].label, n) == 0)
+			return routes[i].klass;
+	return SINK_CLASS_NONE;
+}
+
+gboolean
+sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDateTime *now)
+{
+	const char *prefix = cfg->signals_traffic_prefix;
+	const char *at, *plus;
+	size_t local_len, alpha_len;
+	char last;
+
+	if (prefix == NULL || *prefix == '\0' || rcpt == NULL || (at = strrchr(rcpt, '@')) == NULL)
+		return TRUE;
+	local_len = (size_t)(at - rcpt);
+	if (local_len == 0)
+		return TRUE;
+	plus = memchr(rcpt, '+', local_len);
+	alpha_len = plus ? (size_t)(plus - rcpt) : local_len;
+	last = rcpt[local_len - 1];
+	if (alpha_len != strlen(prefix) || strncmp(rcpt, prefix, alpha_len) != 0 || !g_ascii_isdigit(last))
+		return TRUE;
+	return (cfg->digit_days[last - '0'] >> g_date_time_get_day_of_month(now)) & 1;
+}
+
+void
+sink_decide(SinkCtx *ctx, const SinkModel *m)
+{
+	SinkClass k = sink_route_class(ctx->rcpt);
+
+	if (k != SINK_CLASS_NONE) {
+		ctx->route = SINK_ROUTE_SUBDOMAIN;
+	} else {
+		double u = g_rand_double(ctx->rng);
+		ctx->route = SINK_ROUTE_MIX;
+		ctx->draw = u;
+		if (u < m->oob)
+			k = SINK_CLASS_OOB;
+		else if (u < m->oob + m->fbl)
+			k = SINK_CLASS_FBL;
+		else if (u < m->oob + m->fbl + m->open) {
+			k = SINK_CLASS_OPENCLICK;
+			if (!sink_signals_open_allowed(ctx->cfg, ctx->rcpt, ctx->now)) {
+				ctx->signals_blocked = TRUE;
+				k = SINK_CLASS_ACCEPT;
+			}
+		} else
+			k = SINK_CLASS_ACCEPT;
+	}
+	ctx->klass = k;
+	if (k == SINK_CLASS_OPENCLICK) {
+		ctx->open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
+		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
+		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
+		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng);
+	}
+}

@@ -1,0 +1,49 @@
+/*
+ * decide.h - the decision model: subdomain routing and the statistical mix.
+ *
+ * The model's probabilities follow from the config and the UTC day; see
+ * SPEC section 5.  One uniform draw picks OOB, else FBL, else openclick,
+ * else accept; conditional draws pick open-again, click and click-again.
+ */
+#ifndef SINK_DECIDE_H
+#define SINK_DECIDE_H
+
+#include "context.h"
+
+typedef struct {
+	double oob, fbl, open, open_again, click, click_again;	/* clipped shares */
+	double open_again_given_open;
+	double click_given_open;
+	double click_again_given_click;
+	double open_factor;	/* today's Weekly_Cycle_Open_Rate entry */
+	double density;		/* Signals active-digit density */
+} SinkModel;
+
+/*
+ * sink_model_init: compute the model for cfg on the UTC day of `now`.
+ * FALSE with `error` (SINK_CONFIG_ERROR_VALUE) when a conditional falls
+ * outside [0, 1] or Upstream_Handled leaves no traffic.
+ */
+gboolean sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **error);
+
+/*
+ * sink_route_class: the class a recipient's first domain label names
+ * ("accept", "oob", "fbl", "openclick", any case), or SINK_CLASS_NONE.
+ */
+SinkClass sink_route_class(const char *rcpt);
+
+/*
+ * sink_signals_open_allowed: FALSE when rcpt's local part is a Signals
+ * address (prefix before '+' equal to the configured one, last char a
+ * digit d) and today's day of month is not in Digit<d>_days.
+ */
+gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDateTime *now);
+
+/*
+ * sink_decide: fill ctx's class, route and engagement choices from the
+ * recipient, drawing from ctx->rng.  Also picks the user agent when the
+ * class is openclick.
+ */
+void sink_decide(SinkCtx *ctx, const SinkModel *m);
+
+#endif

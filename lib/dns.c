@@ -1,0 +1,2 @@
+/* dns.c - bounded DNS look-ups (being written). */
+#include <glib.h>

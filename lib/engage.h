@@ -1,0 +1,27 @@
+/*
+ * engage.h - opens and clicks like a real reader: the HTML part's pixels
+ * and links (html.c), tracking hosts verified (track.c), fetched in parallel
+ * with libcurl (fetch.c), as the message's one User-Agent (useragent.c).
+ */
+#ifndef SINK_ENGAGE_H
+#define SINK_ENGAGE_H
+
+#include "context.h"
+
+/* sink_engage_run: the openclick action; results and counters into ctx. */
+void sink_engage_run(SinkCtx *ctx);
+
+/*
+ * sink_html_urls: parse `html` (len bytes) with libxml2's HTML parser and
+ * append the http(s) URLs of <img src> to imgs and of <a href> to links
+ * (new strings, entities decoded).  Either array may be NULL.
+ */
+void sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links);
+
+/*
+ * sink_useragent_pick: one User-Agent from cfg's User_Agents_File (its
+ * Software column) or the built-in list.  g_free.
+ */
+char *sink_useragent_pick(const SinkConfig *cfg, GRand *rng);
+
+#endif

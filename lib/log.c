@@ -1,0 +1,225 @@
+/*
+ * log.c - one log line per message, CSV like the original's.
+ *
+ * Many sink-filter processes append at once, so each line goes out in a
+ * single write(2) on an O_APPEND descriptor: the kernel keeps such writes
+ * whole on a local file system.  Files are daily, "<Logfile>.YYYY-MM-DD"
+ * (UTC), with Logfile itself a symbolic link to today's file, switched by
+ * an atomic rename; the first writer of a day prunes files past
+ * Logfile_backup_count days.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Append `s` as one CSV field: quoted when needed, kept on one line. */
+static void
+csv_field(GString *out, const char *s)
+{
+	if (out->len)
+		g_string_append_c(out, ',');
+	if (s == NULL)
+		return;
+	gboolean quote = strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		g_string_append_c(out, '"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			g_string_append(out, "\"\"");
+		else if (*p == '\r' || *p == '\n' || *p == '\t')
+			g_string_append_c(out, ' ');
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			g_string_append_c(out, '?');
+		else
+			g_string_append_c(out, *p);
+	}
+	if (quote)
+		g_string_append_c(out, '"');
+}
+
+static char *
+action_text(const SinkAction *a)
+{
+	GString *s = g_string_new(NULL);
+
+	if (a->error)
+		g_string_append_c(s, '!');
+	g_string_append(s, a->type);
+	if (a->target)
+		g_string_append_printf(s, " %s", a->target);
+	if (a->status)
+		g_string_append_printf(s, " %d", a->status);
+	if (a->reply)
+		g_string_append_printf(s, " %s", a->reply);
+	if (a->error)
+		g_string_append_printf(s, ": %s", a->error);
+	return g_string_free(s, FALSE);
+}
+
+char *
+sink_log_line(SinkCtx *ctx, const char *program)
+{
+	GString *out = g_string_new(NULL);
+	g_autofree char *when = g_date_time_format(ctx->now, "%Y-%m-%dT%H:%M:%SZ");
+	gboolean bad = ctx->errors->len > 0;
+
+	for (guint i = 0; i < ctx->actions->len && !bad; i++)
+		bad = ((SinkAction *)ctx->actions->pdata[i])->error != NULL;
+	csv_field(out, when);
+	csv_field(out, program);
+	csv_field(out, bad ? "WARNING" : "INFO");
+	csv_field(out, ctx->message_id ? ctx->message_id : "-");
+	csv_field(out, ctx->rcpt ? ctx->rcpt : "-");
+	csv_field(out, ctx->return_path ? ctx->return_path : "-");
+	if (ctx->klass != SINK_CLASS_NONE) {
+		g_autofree char *c = g_strdup_printf("%s/%s", sink_class_name(ctx->klass), sink_route_name(ctx->route));
+		csv_field(out, c);
+	}
+	if (ctx->dkim) {
+		g_autofree char *d = g_strdup_printf("dkim=%s", ctx->dkim);
+		csv_field(out, d);
+	}
+	if (ctx->spf) {
+		g_autofree char *s = g_strdup_printf("spf=%s", ctx->spf);
+		csv_field(out, s);
+	}
+	for (guint i = 0; i < ctx->notes->len; i++)
+		csv_field(out, ctx->notes->pdata[i]);
+	for (guint i = 0; i < ctx->actions->len; i++) {
+		g_autofree char *t = action_text(ctx->actions->pdata[i]);
+		csv_field(out, t);
+	}
+	for (guint i = 0; i < ctx->errors->len; i++) {
+		g_autofree char *e = g_strdup_printf("!%s", (const char *)ctx->errors->pdata[i]);
+		csv_field(out, e);
+	}
+	if (ctx->done_path) {
+		g_autofree char *d = g_strdup_printf("done=%s", ctx->done_path);
+		csv_field(out, d);
+	}
+	return g_string_free(out, FALSE);
+}
+
+char *
+sink_log_dated_path(const SinkConfig *cfg, GDateTime *when)
+{
+	g_autofree char *day = g_date_time_format(when, "%Y-%m-%d");
+
+	return g_strdup_printf("%s.%s", cfg->logfile, day);
+}
+
+/* Point the stable Logfile name at today's file, unless it already does. */
+static void
+switch_link(const SinkConfig *cfg, const char *dated)
+{
+	g_autofree char *target = g_path_get_basename(dated);
+	g_autofree char *current = g_file_read_link(cfg->logfile, NULL);
+	struct stat st;
+
+	if (current && strcmp(current, target) == 0)
+		return;
+	if (current == NULL && lstat(cfg->logfile, &st) == 0)
+		return;	/* a real file of that name (say, the original's log): leave it */
+	g_autofree char *tmp = g_strdup_printf("%s.link-%d", cfg->logfile, (int)getpid());
+	unlink(tmp);
+	if (symlink(target, tmp) == 0 && rename(tmp, cfg->logfile) != 0)
+		unlink(tmp);
+}
+
+gboolean
+sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError **error)
+{
+	g_autofree char *dated = NULL, *dir = NULL;
+	g_autofree char *buf = g_strconcat(line, "\n", NULL);
+	size_t len = strlen(buf);
+	gboolean created = FALSE;
+	ssize_t n;
+	int fd;
+
+	if (cfg->logfile == NULL)
+		return TRUE;
+	dated = sink_log_dated_path(cfg, now);
+	dir = g_path_get_dirname(dated);
+	if (g_mkdir_with_parents(dir, 0750) != 0) {
+		int e = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log folder %s: %s", dir, g_strerror(e));
+		return FALSE;
+	}
+	fd = open(dated, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		created = TRUE;
+	else if (errno == EEXIST)
+		fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log file %s: %s", dated, g_strerror(e));
+		return FALSE;
+	}
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		int e = n < 0 ? errno : ENOSPC;
+		/* a short append leaves a torn line: cut it back off */
+		if (n > 0) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && st.st_size >= n)
+				(void)ftruncate(fd, st.st_size - n);
+		}
+		close(fd);
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log file %s: %s", dated, g_strerror(e));
+		return FALSE;
+	}
+	if (close(fd) != 0) {
+		int e = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log file %s: %s", dated, g_strerror(e));
+		return FALSE;
+	}
+	switch_link(cfg, dated);
+	if (created)
+		sink_log_prune(cfg, now);
+	return TRUE;
+}
+
+int
+sink_log_prune(const SinkConfig *cfg, GDateTime *now)
+{
+	g_autofree char *dir = NULL, *base = NULL;
+	g_autoptr(GDateTime) oldest = NULL;
+	g_autofree char *cutoff = NULL;
+	GDir *d;
+	const char *name;
+	int deleted = 0;
+
+	if (cfg->logfile == NULL)
+		return 0;
+	dir = g_path_get_dirname(cfg->logfile);
+	base = g_path_get_basename(cfg->logfile);
+	/* today plus Logfile_backup_count days before it are kept */
+	oldest = g_date_time_add_days(now, -cfg->logfile_backup_count);
+	cutoff = g_date_time_format(oldest, "%Y-%m-%d");
+	if ((d = g_dir_open(dir, 0, NULL)) == NULL)
+		return 0;
+	size_t blen = strlen(base);
+	while ((name = g_dir_read_name(d)) != NULL) {
+		const char *day = name + blen + 1;
+		if (strncmp(name, base, blen) != 0 || name[blen] != '.' || strlen(day) != 10)
+			continue;
+		GDate date;
+		g_date_clear(&date, 1);
+		g_date_set_parse(&date, day);
+		if (!g_date_valid(&date) || day[4] != '-' || day[7] != '-')
+			continue;
+		if (strcmp(day, cutoff) < 0) {
+			g_autofree char *path = g_build_filename(dir, name, NULL);
+			if (unlink(path) == 0)
+				deleted++;
+		}
+	}
+	g_dir_close(d);
+	return deleted;
+}

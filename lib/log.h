@@ -1,0 +1,35 @@
+/*
+ * log.h - the per-message log line: CSV like the original, appended whole
+ * with one write(2) to a daily file, with a stable current-name link and
+ * Logfile_backup_count days kept.
+ */
+#ifndef SINK_LOG_H
+#define SINK_LOG_H
+
+#include "context.h"
+
+/*
+ * sink_log_line: the line for ctx without the newline: time, program,
+ * level, message id, To, From, then notes, actions and '!'-errors.  g_free.
+ */
+char *sink_log_line(SinkCtx *ctx, const char *program);
+
+/*
+ * sink_log_append: append `line` plus a newline to cfg->logfile's dated
+ * file for `now` (UTC) in one write, pointing the Logfile name at it.
+ * FALSE with `error` when it cannot.
+ */
+gboolean sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError **error);
+
+/*
+ * sink_log_dated_path: "<Logfile>.<YYYY-MM-DD>" for `when`.  g_free.
+ */
+char *sink_log_dated_path(const SinkConfig *cfg, GDateTime *when);
+
+/*
+ * sink_log_prune: delete dated log files older than Logfile_backup_count
+ * days before `now`.  Returns the number deleted.
+ */
+int sink_log_prune(const SinkConfig *cfg, GDateTime *now);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * message.c - reading stdin and pulling the sink's fields out with GMime.
+ *
+ * Whatever arrives is a message: junk yields a context with few or no
+ * fields, never a failure.  The message is read once into memory (bounded
+ * by Max_Message_Size, the rest drained) and GMime parses that buffer
+ * without copying it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "message.h"
+
+gboolean
+sink_message_read(SinkCtx *ctx, int fd, GError **error)
+{
+	gsize max = (gsize)ctx->cfg->max_message_size;
+	gsize cap = 64 * 1024, len = 0, total = 0;
+	char *buf = g_malloc(cap);
+	char drain[65536];
+
+	for (;;) {
+		char *dst;
+		gsize room;
+		ssize_t n;
+
+		if (len < max) {
+			if (len == cap) {
+				cap = MIN(cap * 2, max);
+				buf = g_realloc(buf, cap);
+			}
+			dst = buf + len;
+			room = cap - len;
+		} else {
+			dst = drain;
+			room = sizeof drain;
+		}
+		n = read(fd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			g_free(buf);
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+				    "reading the message from standard input: %s", g_strerror(e));
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		total += (gsize)n;
+		if (dst != drain)
+			len += (gsize)n;
+	}
+	ctx->raw = g_bytes_new_take(g_realloc(buf, MAX(len, 1)), len);
+	ctx->raw_total = total;
+	ctx->truncated = total > len;
+	return TRUE;
+}
+
+char *
+sink_addr_first(const char *value)
+{
+	InternetAddressList *list;
+	char *found = NULL;
+
+	if (value == NULL)
+		return NULL;
+	list = internet_address_list_parse(NULL, value);
+	if (list == NULL)
+		return NULL;
+	for (int i = 0; i < internet_address_list_length(list) && !found; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+			if (internet_address_list_length(members) > 0)
+				ia = internet_address_list_get_address(members, 0);
+			else
+				continue;
+		}
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			if (addr && *addr && strchr(addr, '@'))
+				found = g_strdup(addr);
+		}
+	}
+	g_object_unref(list);
+	return found;
+}
+
+static gboolean
+is_ip(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+char *
+sink_received_ip(const char *value)
+{
+	g_autofree char *from = NULL;
+	const char *by;
+	g_auto(GStrv) tokens = NULL;
+
+	if (value == NULL)
+		return NULL;
+	/* Only the "from" clause names the client: stop at " by ". */
+	by = strstr(value, " by ");
+	from = by ? g_strndup(value, (gsize)(by - value)) : g_strdup(value);
+	tokens = g_strsplit_set(from, "()[] \t\r\n;,=", -1);
+	for (char **t = tokens; *t; t++) {
+		const char *tok = *t;
+		if (g_ascii_strncasecmp(tok, "IPv6:", 5) == 0)
+			tok += 5;
+		if (*tok && is_ip(tok))
+			return g_strdup(tok);
+	}
+	return NULL;
+}
+
+static void
+init_gmime(void)
+{
+	static gsize once;
+
+	if (g_once_init_enter(&once)) {
+		g_mime_init();
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* The decoded value of the first header `name`, or NULL. */
+static char *
+header_dup(GMimeObject *obj, const char *name)
+{
+	const char *v = g_mime_object_get_header(obj, name);
+
+	return v ? g_strdup(v) : NULL;
+}
+
+void
+sink_message_parse(SinkCtx *ctx)
+{
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeObject *obj;
+	gsize len;
+	const char *data = g_bytes_get_data(ctx->raw, &len);
+
+	init_gmime();
+	stream = g_mime_stream_mem_new_with_buffer(data ? data : "", len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	ctx->mime = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+
+	if (ctx->mime) {
+		GMimeHeaderList *headers;
+		obj = GMIME_OBJECT(ctx->mime);
+		headers = g_mime_object_get_header_list(obj);
+		ctx->hdr_to = header_dup(obj, "To");
+		ctx->hdr_from = header_dup(obj, "From");
+		ctx->hdr_date = header_dup(obj, "Date");
+		ctx->msfbl = header_dup(obj, "X-MSFBL");
+		if (g_mime_message_get_message_id(ctx->mime))
+			ctx->message_id = g_strdup(g_mime_message_get_message_id(ctx->mime));
+		const char *xbs = g_mime_object_get_header(obj, "X-Bouncy-Sink");
+		if (xbs) {
+			g_autofree char *lower = g_ascii_strdown(xbs, -1);
+			ctx->store_done = strstr(lower, "store-done") != NULL;
+		}
+		/* the topmost Received: is the one our MTA added */
+		for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
+			GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+			if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0) {
+				if (ctx->client_ip == NULL)
+					ctx->client_ip = sink_received_ip(g_mime_header_get_value(h));
+				break;
+			}
+		}
+	}
+
+	ctx->rcpt = ctx->env_to ? g_strdup(ctx->env_to) : sink_addr_first(ctx->hdr_to);
+	if (ctx->env_from)
+		ctx->return_path = *ctx->env_from ? sink_addr_first(ctx->env_from) : NULL;
+	else if (ctx->mime)
+		ctx->return_path = sink_addr_first(g_mime_object_get_header(GMIME_OBJECT(ctx->mime), "Return-Path"));
+}
+
+/* Depth-first search for the first inline text/html leaf. */
+static GMimeTextPart *
+find_html(GMimeObject *obj, int depth)
+{
+	if (obj == NULL || depth > 64)
+		return NULL;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			GMimeTextPart *found = find_html(g_mime_multipart_get_part(mp, i), depth + 1);
+			if (found)
+				return found;
+		}
+		return NULL;
+	}
+	if (GMIME_IS_TEXT_PART(obj)) {
+		GMimeContentType *ct = g_mime_object_get_content_type(obj);
+		if (ct && g_mime_content_type_is_type(ct, "text", "html") &&
+		    !g_mime_part_is_attachment(GMIME_PART(obj)))
+			return GMIME_TEXT_PART(obj);
+	}
+	return NULL;
+}
+
+char *
+sink_message_html(SinkCtx *ctx)
+{
+	GMimeTextPart *part;
+
+	if (ctx->mime == NULL)
+		return NULL;
+	part = find_html(g_mime_message_get_mime_part(ctx->mime), 0);
+	return part ? g_mime_text_part_get_text(part) : NULL;
+}

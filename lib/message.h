@@ -1,0 +1,45 @@
+/*
+ * message.h - reading the message from stdin and pulling out what the sink
+ * needs with GMime: envelope fallbacks, ids, X-MSFBL, X-Bouncy-Sink and the
+ * client IP from the topmost Received: header.
+ */
+#ifndef SINK_MESSAGE_H
+#define SINK_MESSAGE_H
+
+#include "context.h"
+
+/*
+ * sink_message_read: read fd to EOF into ctx->raw, keeping at most
+ * cfg->max_message_size bytes (the rest is drained and counted).
+ * FALSE with `error` set only when the read itself fails.
+ */
+gboolean sink_message_read(SinkCtx *ctx, int fd, GError **error);
+
+/*
+ * sink_message_parse: parse ctx->raw with GMime and fill the header fields
+ * of ctx.  Never fails: junk gives a message with few or no fields, and
+ * ctx->mime is NULL only when GMime cannot make a message at all.
+ */
+void sink_message_parse(SinkCtx *ctx);
+
+/*
+ * sink_addr_first: the first addr-spec (local@domain) in an address list
+ * such as a To: or Return-Path: value; NULL when there is none.  g_free.
+ */
+char *sink_addr_first(const char *value);
+
+/*
+ * sink_received_ip: the client IP (v4 or v6) in a Received: header value,
+ * from its "from" clause, e.g. "from helo (192.0.2.1) by ..." or
+ * "[192.0.2.1]"; NULL when there is none.  g_free.
+ */
+char *sink_received_ip(const char *value);
+
+/*
+ * sink_message_html: the decoded text of the first text/html part of
+ * ctx->mime, in UTF-8 as far as its charset allows; NULL when there is
+ * none.  g_free.
+ */
+char *sink_message_html(SinkCtx *ctx);
+
+#endif

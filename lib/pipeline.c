@@ -1,0 +1,109 @@
+/*
+ * pipeline.c - the stages of sink-filter after the read, in order.
+ *
+ *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> count -> store
+ *
+ * Each stage reads what earlier ones left in the context and adds its own
+ * part.  Nothing here can ask for a retry: by the time the pipeline runs the
+ * whole message has been read, so the outcome is always "done" (exit 0).
+ */
+#include <string.h>
+
+#include "account.h"
+#include "dkim.h"
+#include "engage.h"
+#include "exitcode.h"
+#include "message.h"
+#include "pipeline.h"
+#include "report.h"
+#include "spf.h"
+#include "store.h"
+
+/* Junk that is not worth a DKIM look-up: counted and accepted quietly. */
+static gboolean
+is_bad_message(SinkCtx *ctx)
+{
+	if (ctx->truncated) {
+		sink_ctx_count(ctx, "oversize_message");
+		sink_ctx_error(ctx, "message of %" G_GSIZE_FORMAT " bytes is larger than Max_Message_Size (%"
+			       G_GINT64_FORMAT "); accepted without action", ctx->raw_total,
+			       ctx->cfg->max_message_size);
+		return TRUE;
+	}
+	if (g_bytes_get_size(ctx->raw) == 0) {
+		sink_ctx_count(ctx, "bad_message");
+		sink_ctx_error(ctx, "empty message; accepted without action");
+		return TRUE;
+	}
+	if (ctx->mime == NULL ||
+	    g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(ctx->mime))) == 0) {
+		sink_ctx_count(ctx, "bad_message");
+		sink_ctx_error(ctx, "no message headers found; accepted without action");
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* SPF must pass for the direct oob./fbl. routes unless configured off. */
+static gboolean
+spf_allows(SinkCtx *ctx)
+{
+	sink_spf_check(ctx);
+	if (ctx->route != SINK_ROUTE_SUBDOMAIN || !ctx->cfg->spf_required_direct)
+		return TRUE;
+	if (ctx->spf && strcmp(ctx->spf, "pass") == 0)
+		return TRUE;
+	sink_ctx_count(ctx, "fail_spf");
+	sink_ctx_error(ctx, "SPF %s for client %s and sender %s: %s not sent", ctx->spf ? ctx->spf : "none",
+		       ctx->client_ip ? ctx->client_ip : "(unknown)",
+		       ctx->return_path ? ctx->return_path : "(none)",
+		       ctx->klass == SINK_CLASS_OOB ? "OOB" : "FBL");
+	return FALSE;
+}
+
+static void
+act(SinkCtx *ctx)
+{
+	switch (ctx->klass) {
+	case SINK_CLASS_ACCEPT:
+		sink_ctx_count(ctx, "accept");
+		if (ctx->signals_blocked)
+			sink_ctx_note(ctx, "Signals address: no opens on day %d", g_date_time_get_day_of_month(ctx->now));
+		break;
+	case SINK_CLASS_OOB:
+		if (spf_allows(ctx))
+			sink_bounce_run(ctx);
+		break;
+	case SINK_CLASS_FBL:
+		if (spf_allows(ctx))
+			sink_complaint_run(ctx);
+		break;
+	case SINK_CLASS_OPENCLICK:
+		sink_engage_run(ctx);
+		break;
+	case SINK_CLASS_NONE:
+		break;
+	}
+}
+
+void
+sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
+{
+	sink_message_parse(ctx);
+	if (!is_bad_message(ctx)) {
+		sink_dkim_check(ctx);
+		if (g_strcmp0(ctx->dkim, "pass") == 0) {
+			sink_decide(ctx, m);
+			act(ctx);
+		} else {
+			sink_ctx_count(ctx, "fail_dkim");
+			sink_ctx_error(ctx, "DKIM %s: %s", ctx->dkim ? ctx->dkim : "fail",
+				       ctx->dkim_detail ? ctx->dkim_detail : "no detail");
+		}
+	}
+	if (!ctx->dry_run) {
+		sink_account_commit(ctx);
+		sink_store_done(ctx);
+	}
+	ctx->exit_code = sink_exit_status(SINK_OUTCOME_DONE);
+}

@@ -1,0 +1,150 @@
+/*
+ * record.c - the decision record (SPEC section 8): what the sink decided
+ * and did for one message, as a JSON object on one line.
+ */
+#include "record.h"
+
+void
+sink_json_string(GString *out, const char *s)
+{
+	if (s == NULL) {
+		g_string_append(out, "null");
+		return;
+	}
+	g_string_append_c(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': g_string_append(out, "\\\""); break;
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		case '\t': g_string_append(out, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				g_string_append_printf(out, "\\u%04x", *p);
+			else
+				g_string_append_c(out, (char)*p);
+		}
+	}
+	g_string_append_c(out, '"');
+}
+
+static void
+key(GString *out, const char *name)
+{
+	if (out->str[out->len - 1] != '{')
+		g_string_append_c(out, ',');
+	sink_json_string(out, name);
+	g_string_append_c(out, ':');
+}
+
+static void
+kv_str(GString *out, const char *name, const char *value)
+{
+	key(out, name);
+	sink_json_string(out, value);
+}
+
+static void
+kv_bool(GString *out, const char *name, gboolean value)
+{
+	key(out, name);
+	g_string_append(out, value ? "true" : "false");
+}
+
+/* Strings that are not valid UTF-8 are made so, to keep the JSON valid. */
+static char *
+utf8(const char *s)
+{
+	return s ? g_utf8_make_valid(s, -1) : NULL;
+}
+
+static void
+kv_text(GString *out, const char *name, const char *value)
+{
+	g_autofree char *v = utf8(value);
+	kv_str(out, name, v);
+}
+
+char *
+sink_record_json(SinkCtx *ctx)
+{
+	GString *out = g_string_new("{");
+
+	kv_text(out, "message_id", ctx->message_id);
+	kv_text(out, "to", ctx->rcpt);
+	kv_text(out, "from", ctx->hdr_from);
+	kv_text(out, "return_path", ctx->return_path);
+	kv_text(out, "client_ip", ctx->client_ip);
+	kv_str(out, "class", sink_class_name(ctx->klass));
+	kv_str(out, "route", sink_route_name(ctx->route));
+	if (ctx->draw >= 0) {
+		key(out, "draw");
+		g_string_append_printf(out, "%.6f", ctx->draw);
+	}
+	kv_str(out, "dkim", ctx->dkim);
+	kv_text(out, "dkim_domain", ctx->dkim_domain);
+	kv_text(out, "dkim_selector", ctx->dkim_selector);
+	kv_text(out, "dkim_detail", ctx->dkim_detail);
+	kv_str(out, "spf", ctx->spf);
+	kv_text(out, "mx", ctx->mx_host);
+	kv_text(out, "fbl_address", ctx->fbl_addr);
+	if (ctx->klass == SINK_CLASS_OPENCLICK) {
+		kv_bool(out, "open_again", ctx->open_again);
+		kv_bool(out, "click", ctx->click);
+		kv_bool(out, "click_again", ctx->click_again);
+		kv_text(out, "user_agent", ctx->user_agent);
+	}
+	if (ctx->signals_blocked)
+		kv_bool(out, "signals_closed_day", TRUE);
+	kv_bool(out, "dry_run", ctx->dry_run);
+
+	key(out, "actions");
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < ctx->actions->len; i++) {
+		SinkAction *a = ctx->actions->pdata[i];
+		if (i)
+			g_string_append_c(out, ',');
+		g_string_append_c(out, '{');
+		kv_str(out, "type", a->type);
+		if (a->target)
+			kv_text(out, "target", a->target);
+		if (a->status) {
+			key(out, "status");
+			g_string_append_printf(out, "%d", a->status);
+		}
+		if (a->reply)
+			kv_text(out, "reply", a->reply);
+		if (a->error)
+			kv_text(out, "error", a->error);
+		if (a->seconds > 0) {
+			key(out, "seconds");
+			g_string_append_printf(out, "%.3f", a->seconds);
+		}
+		g_string_append_c(out, '}');
+	}
+	g_string_append_c(out, ']');
+
+	key(out, "counters");
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < ctx->counters->len; i++) {
+		if (i)
+			g_string_append_c(out, ',');
+		sink_json_string(out, ctx->counters->pdata[i]);
+	}
+	g_string_append_c(out, ']');
+
+	key(out, "errors");
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < ctx->errors->len; i++) {
+		g_autofree char *e = utf8(ctx->errors->pdata[i]);
+		if (i)
+			g_string_append_c(out, ',');
+		sink_json_string(out, e);
+	}
+	g_string_append_c(out, ']');
+	kv_text(out, "done", ctx->done_path);
+	key(out, "exit");
+	g_string_append_printf(out, "%d}", ctx->exit_code);
+	return g_string_free(out, FALSE);
+}

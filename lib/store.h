@@ -1,0 +1,16 @@
+/*
+ * store.h - done copies: the message kept in Done_Msg_File_Dest when it
+ * asks for it (X-Bouncy-Sink: Store-Done) or when anything went wrong.
+ */
+#ifndef SINK_STORE_H
+#define SINK_STORE_H
+
+#include "context.h"
+
+/*
+ * sink_store_done: when due, write ctx->raw atomically under a unique name
+ * in the done folder and set ctx->done_path; failures become ctx errors.
+ */
+void sink_store_done(SinkCtx *ctx);
+
+#endif
