@@ -154,9 +154,9 @@ resolve_path(const char *dir, const char *value)
 {
 	if (*value == '\0')
 		return NULL;
-	if (dir == NULL || g_path_is_absolute(value))
+	if (dir == NULL)
 		return g_strdup(value);
-	return g_build_filename(dir, value, NULL);
+	return g_canonicalize_filename(value, dir);
 }
 
 /* Set one key from its text; on a bad value set `error` and return FALSE. */

@@ -59,6 +59,17 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 	return TRUE;
 }
 
+void
+sink_gmime_init(void)
+{
+	static gsize once;
+
+	if (g_once_init_enter(&once)) {
+		g_mime_init();
+		g_once_init_leave(&once, 1);
+	}
+}
+
 char *
 sink_addr_first(const char *value)
 {
@@ -67,6 +78,7 @@ sink_addr_first(const char *value)
 
 	if (value == NULL)
 		return NULL;
+	sink_gmime_init();
 	list = internet_address_list_parse(NULL, value);
 	if (list == NULL)
 		return NULL;
@@ -120,17 +132,6 @@ sink_received_ip(const char *value)
 	return NULL;
 }
 
-static void
-init_gmime(void)
-{
-	static gsize once;
-
-	if (g_once_init_enter(&once)) {
-		g_mime_init();
-		g_once_init_leave(&once, 1);
-	}
-}
-
 /* The decoded value of the first header `name`, or NULL. */
 static char *
 header_dup(GMimeObject *obj, const char *name)
@@ -149,7 +150,7 @@ sink_message_parse(SinkCtx *ctx)
 	gsize len;
 	const char *data = g_bytes_get_data(ctx->raw, &len);
 
-	init_gmime();
+	sink_gmime_init();
 	stream = g_mime_stream_mem_new_with_buffer(data ? data : "", len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);

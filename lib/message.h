@@ -8,6 +8,9 @@
 
 #include "context.h"
 
+/* sink_gmime_init: initialise GMime once per process (idempotent). */
+void sink_gmime_init(void);
+
 /*
  * sink_message_read: read fd to EOF into ctx->raw, keeping at most
  * cfg->max_message_size bytes (the rest is drained and counted).

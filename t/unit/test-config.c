@@ -1,2 +1,191 @@
-#include <glib.h>
-int main(int argc, char **argv) { g_test_init(&argc, &argv, NULL); return g_test_run(); }
+/*
+ * test-config.c - the config table: the original's file loads unchanged,
+ * defaults equal the original model, and every bad value is an error that
+ * names the file and the key.
+ */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char *
+write_config(const char *text)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("sink-test-XXXXXX.ini", &path, NULL);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	close(fd);
+	return path;
+}
+
+static void
+test_original_layout_loads(void)
+{
+	g_autofree char *path = g_build_filename(SRCDIR, "t", "fixtures", "original-style.ini", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load(path, &error);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *ua = g_build_filename(dir, "user-agents.csv", NULL);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(cfg);
+	g_assert_cmpfloat(cfg->oob_percent, ==, 0.5);
+	g_assert_cmpfloat(cfg->fbl_percent, ==, 0.01);
+	g_assert_cmpfloat(cfg->upstream_handled, ==, 50);
+	g_assert_cmpint(cfg->logfile_backup_count, ==, 7);
+	g_assert_cmpstr(cfg->tracking_domains_allowlist[0], ==, "track.example.com");
+	g_assert_cmpstr(cfg->tracking_domains_allowlist[1], ==, "other.example");
+	g_assert_null(cfg->tracking_domains_allowlist[2]);
+	g_assert_cmpstr(cfg->user_agents_file, ==, ua);	/* relative to the config's folder */
+	g_assert_cmpstr(cfg->done_msg_file_dest, ==, "/var/spool/mail/inbound/done");
+	g_assert_cmpuint(cfg->digit_days[0], ==, 0);
+	g_assert_cmpint(__builtin_popcount(cfg->digit_days[1]), ==, 17);
+	g_assert_true(cfg->digit_days[5] == ((1u << 3) | (1u << 18)));
+	g_assert_cmpuint(cfg->weekly_open_rate_len, ==, 14);
+	g_assert_cmpfloat(cfg->weekly_open_rate[1], ==, 0.1);
+	g_assert_cmpuint(cfg->weekly_bounce_rate_len, ==, 14);
+	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.eu.sparkpostmail.com"), ==,
+			"fbl@eu.sparkpostmail.com");
+	g_assert_cmpuint(g_hash_table_size(cfg->rp_mx_allowlist), ==, 3);
+	/* Max_Threads and Gather_Timeout: accepted, with a warning each */
+	g_assert_cmpuint(cfg->warnings->len, ==, 2);
+	g_assert_nonnull(strstr(cfg->warnings->pdata[0], "Max_Threads"));
+}
+
+static void
+test_defaults_are_the_original_model(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpfloat(cfg->open_percent, ==, 55);
+	g_assert_cmpfloat(cfg->click_again_percent, ==, 3);
+	g_assert_cmpint(cfg->dkim_check, ==, SINK_DKIM_VERIFY);
+	g_assert_true(cfg->spf_required_direct);
+	g_assert_false(cfg->fetch_allow_private);
+	g_assert_cmpint(cfg->dns_timeout, ==, 3);
+	g_assert_cmpstr(cfg->tracking_server_header, ==, "msys-http");
+	g_assert_cmpint(cfg->max_message_size, ==, 52428800);
+	g_assert_cmpstr(cfg->pmta_reload_command, ==, "pmta reload");
+	g_assert_nonnull(cfg->host_name);
+	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.sparkpostmail.com"), ==,
+			"fbl@sparkpostmail.com");
+}
+
+static void
+test_keys_match_case_insensitively(void)
+{
+	g_autofree char *path = write_config("[Sink]\noob_PERCENT = 2\ndigit1_Days = 4\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load(path, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpfloat(cfg->oob_percent, ==, 2);
+	g_assert_cmpuint(cfg->digit_days[1], ==, 1u << 4);
+	g_unlink(path);
+}
+
+static void
+test_environment_overrides_redis(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = NULL;
+
+	g_setenv("REDIS_URL", "unix:/run/redis.sock", TRUE);
+	g_setenv("RESULTS_KEY", "7", TRUE);
+	cfg = sink_config_load(NULL, &error);
+	g_unsetenv("REDIS_URL");
+	g_unsetenv("RESULTS_KEY");
+	g_assert_no_error(error);
+	g_assert_cmpstr(cfg->redis_url, ==, "unix:/run/redis.sock");
+	g_autofree char *prefix = sink_config_key_prefix(cfg);
+	g_assert_cmpstr(prefix, ==, "consume-mail:7:");
+}
+
+/* Each bad file must fail with an error naming the file and what is wrong. */
+static const struct {
+	const char *label, *text, *expect;
+	int code;
+} bad_cases[] = {
+	{ "unknown key", "[Sink]\nOOB_Percentage = 1\n", "OOB_Percentage: unknown key", SINK_CONFIG_ERROR_KEY },
+	{ "unknown section", "[Other]\nx = 1\n", "[Other]: unknown section", SINK_CONFIG_ERROR_KEY },
+	{ "not a number", "[Sink]\nOOB_percent = lots\n", "OOB_percent = \"lots\": not a number", SINK_CONFIG_ERROR_VALUE },
+	{ "percent over 100", "[Sink]\nOpen_percent = 101\n", "Open_percent = \"101\": must be between 0 and 100", SINK_CONFIG_ERROR_VALUE },
+	{ "negative percent", "[Sink]\nFBL_percent = -1\n", "FBL_percent", SINK_CONFIG_ERROR_VALUE },
+	{ "int not whole", "[Sink]\nOpen_Click_Timeout = 2.5\n", "Open_Click_Timeout = \"2.5\": must be a whole number", SINK_CONFIG_ERROR_VALUE },
+	{ "timeout zero", "[Sink]\nDNS_Timeout = 0\n", "DNS_Timeout", SINK_CONFIG_ERROR_VALUE },
+	{ "bool", "[Sink]\nFetch_Allow_Private = maybe\n", "must be true or false", SINK_CONFIG_ERROR_VALUE },
+	{ "dkim mode", "[Sink]\nDKIM_Check = trust\n", "must be verify, header or off", SINK_CONFIG_ERROR_VALUE },
+	{ "cycle not whole weeks", "[Sink]\nWeekly_Cycle_Open_Rate = 1,1,1\n", "multiple of 7", SINK_CONFIG_ERROR_VALUE },
+	{ "cycle item", "[Sink]\nWeekly_Cycle_Bounce_Rate = 1,2,3,x,5,6,7\n", "item 4 (\"x\")", SINK_CONFIG_ERROR_VALUE },
+	{ "day 32", "[Sink]\nDigit3_days = 1,32\n", "Digit3_days = \"1,32\": \"32\" is not a day", SINK_CONFIG_ERROR_VALUE },
+	{ "allowlist value", "[Sink]\n[RP_MX_domain_allowlist]\nmx.example = nobody\n", "mx.example = \"nobody\": not an email address", SINK_CONFIG_ERROR_VALUE },
+	{ "not ini", "OOB_percent = 1\n", "", SINK_CONFIG_ERROR_SYNTAX },
+};
+
+static void
+test_bad_values_name_file_and_key(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+		g_autofree char *path = write_config(bad_cases[i].text);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(SinkConfig) cfg = sink_config_load(path, &error);
+
+		g_test_message("case: %s", bad_cases[i].label);
+		g_assert_null(cfg);
+		g_assert_error(error, SINK_CONFIG_ERROR, bad_cases[i].code);
+		g_assert_true(g_str_has_prefix(error->message, path));
+		g_assert_nonnull(strstr(error->message, bad_cases[i].expect));
+		g_unlink(path);
+	}
+}
+
+static void
+test_missing_file_is_a_read_error(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load("/nonexistent/sink.ini", &error);
+
+	g_assert_null(cfg);
+	g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_READ);
+	g_assert_nonnull(strstr(error->message, "/nonexistent/sink.ini"));
+}
+
+/* (ISO weekday - 1) + 7 * (ISO week mod weeks), in UTC. */
+static void
+test_cycle_index(void)
+{
+	static const struct { int y, m, d; gsize len, expect; } cases[] = {
+		{ 2026, 11, 23, 14, 0 + 7 * (48 % 2) },	/* Monday of ISO week 48 */
+		{ 2026, 11, 25, 14, 2 + 7 * (48 % 2) },	/* Wednesday */
+		{ 2026, 11, 29, 14, 6 },		/* Sunday, week 48 */
+		{ 2026, 11, 30, 14, 0 + 7 },		/* Monday, week 49 (odd) */
+		{ 2027, 1, 1, 14, 4 + 7 * (53 % 2) },	/* Friday in ISO week 53 of 2026 */
+		{ 2026, 11, 30, 7, 0 },			/* one week: always the first 7 */
+		{ 2026, 11, 30, 21, 0 + 7 * (49 % 3) },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GDateTime) t = g_date_time_new_utc(cases[i].y, cases[i].m, cases[i].d, 12, 0, 0);
+		g_assert_cmpuint(sink_cycle_index(cases[i].len, t), ==, cases[i].expect);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/config/original-layout-loads-unchanged", test_original_layout_loads);
+	g_test_add_func("/config/defaults-are-the-original-model", test_defaults_are_the_original_model);
+	g_test_add_func("/config/keys-match-case-insensitively", test_keys_match_case_insensitively);
+	g_test_add_func("/config/environment-overrides-redis", test_environment_overrides_redis);
+	g_test_add_func("/config/bad-values-name-file-and-key", test_bad_values_name_file_and_key);
+	g_test_add_func("/config/missing-file-is-a-read-error", test_missing_file_is_a_read_error);
+	g_test_add_func("/config/cycle-index", test_cycle_index);
+	return g_test_run();
+}

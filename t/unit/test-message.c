@@ -1,2 +1,180 @@
-#include <glib.h>
-int main(int argc, char **argv) { g_test_init(&argc, &argv, NULL); return g_test_run(); }
+/*
+ * test-message.c - pulling the sink's fields out of a message: addresses,
+ * the client IP of the top Received:, X-MSFBL, Store-Done, LF or CRLF, and
+ * junk that still makes a (fieldless) message.
+ */
+#include <string.h>
+
+#include "message.h"
+
+static SinkCtx *
+parse(const SinkConfig *cfg, const char *text)
+{
+	SinkCtx *ctx = sink_ctx_new(cfg, 1);
+
+	ctx->raw = g_bytes_new(text, strlen(text));
+	sink_message_parse(ctx);
+	return ctx;
+}
+
+static void
+test_addr_first(void)
+{
+	static const struct { const char *in, *expect; } cases[] = {
+		{ "user@example.test", "user@example.test" },
+		{ "<bounces@sender.test>", "bounces@sender.test" },
+		{ "\"Smith, Jo\" <jo@example.test>, other@example.test", "jo@example.test" },
+		{ "Jo (comment) <jo@example.test>", "jo@example.test" },
+		{ "undisclosed-recipients:;", NULL },
+		{ "team: a@example.test, b@example.test;", "a@example.test" },
+		{ "<>", NULL },
+		{ "", NULL },
+		{ "not an address", NULL },
+		{ NULL, NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = sink_addr_first(cases[i].in);
+		g_test_message("in: %s", cases[i].in ? cases[i].in : "(null)");
+		g_assert_cmpstr(got, ==, cases[i].expect);
+	}
+}
+
+static void
+test_received_ip(void)
+{
+	static const struct { const char *in, *expect; } cases[] = {
+		{ "from mta.sender.test (192.0.2.10) by sink.test id x for <a@b>; Mon, 4 Jun 2018 17:56:34 +0000", "192.0.2.10" },
+		{ "from helo [198.51.100.7] by sink.test; date", "198.51.100.7" },
+		{ "from mx (mx.example [IPv6:2001:db8::1]) by sink.test", "2001:db8::1" },
+		{ "from mx (2001:db8::25) by sink.test", "2001:db8::25" },
+		{ "from localhost by sink.test (192.0.2.99)", NULL },	/* only the from clause */
+		{ "by sink.test; no from clause", NULL },
+		{ "from x (999.1.1.1) by y", NULL },
+		{ NULL, NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = sink_received_ip(cases[i].in);
+		g_assert_cmpstr(got, ==, cases[i].expect);
+	}
+}
+
+static const char pmta_message[] =
+	"Return-Path: <bounces@sender.test>\n"
+	"Received: from mta.sender.test (192.0.2.10) by sink.test id h2 for <test+1@mix.sink.test>; Mon, 4 Jun 2018 17:56:34 +0000 (envelope-from <bounces@sender.test>)\n"
+	"Received: from inner (10.0.0.1) by mta.sender.test; Mon, 4 Jun 2018 17:56:30 +0000\n"
+	"X-MSFBL: abc|def\n"
+	"X-Bouncy-Sink: Store-DONE\n"
+	"To: Test <test+1@mix.sink.test>\n"
+	"From: News <news@sender.test>\n"
+	"Message-ID: <id-1@sender.test>\n"
+	"Date: Mon, 04 Jun 2018 17:56:30 +0000\n"
+	"Content-Type: multipart/alternative; boundary=\"b1\"\n"
+	"MIME-Version: 1.0\n"
+	"\n"
+	"--b1\nContent-Type: text/plain\n\nhello\n"
+	"--b1\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+	"<p>caf=C3=A9 <img src=3D\"http://track.test/q/1\"></p>\n"
+	"--b1--\n";
+
+static void
+check_pmta_fields(SinkCtx *ctx)
+{
+	g_autofree char *html = sink_message_html(ctx);
+
+	g_assert_nonnull(ctx->mime);
+	g_assert_cmpstr(ctx->rcpt, ==, "test+1@mix.sink.test");
+	g_assert_cmpstr(ctx->return_path, ==, "bounces@sender.test");
+	g_assert_cmpstr(ctx->client_ip, ==, "192.0.2.10");	/* the topmost Received: */
+	g_assert_cmpstr(ctx->message_id, ==, "id-1@sender.test");
+	g_assert_cmpstr(ctx->msfbl, ==, "abc|def");
+	g_assert_true(ctx->store_done);
+	g_assert_nonnull(html);
+	g_assert_nonnull(strstr(html, "café <img src=\"http://track.test/q/1\">"));
+}
+
+static void
+test_pmta_message_lf(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	g_autoptr(SinkCtx) ctx = parse(cfg, pmta_message);
+
+	check_pmta_fields(ctx);
+}
+
+static void
+test_pmta_message_crlf(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	g_autofree char *crlf = NULL;
+	g_auto(GStrv) lines = g_strsplit(pmta_message, "\n", -1);
+	crlf = g_strjoinv("\r\n", lines);
+	g_autoptr(SinkCtx) ctx = parse(cfg, crlf);
+
+	check_pmta_fields(ctx);
+}
+
+static void
+test_envelope_wins_over_headers(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+	ctx->env_to = g_strdup("x@fbl.sink.test");
+	ctx->env_from = g_strdup("other@sender.test");
+	ctx->client_ip = g_strdup("198.51.100.1");
+	ctx->raw = g_bytes_new_static(pmta_message, sizeof pmta_message - 1);
+	sink_message_parse(ctx);
+	g_assert_cmpstr(ctx->rcpt, ==, "x@fbl.sink.test");
+	g_assert_cmpstr(ctx->return_path, ==, "other@sender.test");
+	g_assert_cmpstr(ctx->client_ip, ==, "198.51.100.1");
+}
+
+static void
+test_null_sender_has_no_return_path(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+	ctx->env_from = g_strdup("");
+	ctx->raw = g_bytes_new_static(pmta_message, sizeof pmta_message - 1);
+	sink_message_parse(ctx);
+	g_assert_null(ctx->return_path);
+}
+
+static void
+test_junk_is_still_a_message(void)
+{
+	static const char *const junk[] = {
+		"",
+		"no headers at all, just words\n",
+		"\x01\x02\xff\xfe\x00binary",
+		"Subject: only headers",
+		"To: =?utf-8?B?invalid?= <\xff@x>\n\n",
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(junk); i++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+		ctx->raw = g_bytes_new(junk[i], i == 2 ? 10 : strlen(junk[i]));
+		sink_message_parse(ctx);	/* must not crash */
+		g_autofree char *html = sink_message_html(ctx);
+		g_assert_null(html);
+		g_assert_null(ctx->return_path);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/message/first-address-of-a-list", test_addr_first);
+	g_test_add_func("/message/client-ip-from-received", test_received_ip);
+	g_test_add_func("/message/pmta-message-lf", test_pmta_message_lf);
+	g_test_add_func("/message/pmta-message-crlf", test_pmta_message_crlf);
+	g_test_add_func("/message/envelope-wins-over-headers", test_envelope_wins_over_headers);
+	g_test_add_func("/message/null-sender-has-no-return-path", test_null_sender_has_no_return_path);
+	g_test_add_func("/message/junk-is-still-a-message", test_junk_is_still_a_message);
+	return g_test_run();
+}

@@ -1,0 +1,59 @@
+# sink.bash - helpers for bats tests that run the real sink programs.
+# Load after lib/common (the mini-internet helpers): `load lib/sink`.
+#
+#   sink_config [Key=Value ...]   write $SINK_INI: test defaults, then overrides
+#                                 (a value of "-" drops the key)
+#   filter [ARGS...]              run sink-filter -c $SINK_INI ARGS (use with `run`)
+#   counter NAME                  the int_NAME counter in Redis (0 when unset)
+#   log_lines                     today's log file
+
+: "${SINK_BUILD:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build}"
+SINK_FILTER="$SINK_BUILD/bin/sink-filter"
+SINK_STATS="$SINK_BUILD/bin/sink-stats"
+SINK_CYCLE="$SINK_BUILD/bin/sink-cycle"
+
+sink_config() {
+	SINK_INI="$BATS_TEST_TMPDIR/sink.ini"
+	SINK_LOG="$BATS_TEST_TMPDIR/log/sink.log"
+	SINK_DONE="$BATS_TEST_TMPDIR/done"
+	declare -A kv=(
+		[OOB_percent]=0.5 [FBL_percent]=0.01 [Open_percent]=55
+		[Open_Again_percent]=10 [Click_percent]=15 [Click_Again_percent]=3
+		[Upstream_Handled]=50
+		[Logfile]="$SINK_LOG" [Logfile_backup_count]=7
+		[Done_Msg_File_Dest]="$SINK_DONE"
+		[Redis_URL]="${REDIS_URL:-unix:/nonexistent/redis.sock}"
+		[Host_Name]=sink.test
+		[DKIM_Check]=verify
+		[DNS_Timeout]=2 [SMTP_Timeout]=5 [Open_Click_Timeout]=3 [Message_Timeout]=30
+		[Fetch_Allow_Private]=true
+		[Tracking_Domains_Allowlist]=""
+	)
+	local arg
+	for arg in "$@"; do
+		if [[ ${arg#*=} == "-" ]]; then unset "kv[${arg%%=*}]"; else kv[${arg%%=*}]=${arg#*=}; fi
+	done
+	{
+		echo "[Sink]"
+		local k
+		for k in "${!kv[@]}"; do echo "$k = ${kv[$k]}"; done
+		echo
+		echo "[RP_MX_domain_allowlist]"
+		echo "smtp.sparkpostmail.com = fbl@sparkpostmail.com"
+	} > "$SINK_INI"
+	export SINK_INI SINK_LOG SINK_DONE
+}
+
+filter() {
+	"$SINK_FILTER" -c "$SINK_INI" "$@"
+}
+
+counter() {
+	local v
+	v=$(redis-cli -s "$REDIS_SOCK" GET "consume-mail:${RESULTS_KEY:-0}:int_$1")
+	echo "${v:-0}"
+}
+
+log_lines() {
+	cat "$SINK_LOG".$(date -u +%F) 2>/dev/null
+}
