@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# filter.bats - sink-filter end to end: the pipeline, the counters in a real
+# Redis, the log line, done copies and exit statuses, including bad input.
+# Run inside the mini internet: t/netns-run bats t/filter.bats
+
+load lib/common
+load lib/sink
+
+setup() {
+	reset_servers
+	sink_config DKIM_Check=off
+}
+
+json_field() {	# json_field FIELD < record
+	/usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
+}
+
+@test "N accepted messages read exactly N in every counter, with N whole log lines" {
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=someone@accept.sink.test
+	for i in 1 2 3 4 5 6 7; do
+		run filter <"$BATS_TEST_TMPDIR/m.eml"
+		assert_success
+	done
+	[ "$(counter total_messages)" -eq 7 ]
+	[ "$(counter accept)" -eq 7 ]
+	[ -n "$(rcli GET consume-mail:0:startedRunning)" ]
+	ts=$(rcli --scan --pattern 'consume-mail:0:ts_*' | head -1)
+	[ "$(rcli GET "$ts")" -ge 7 ]
+	[ "$(log_lines | wc -l)" -eq 7 ]
+	log_lines | grep -c ',sink-filter,INFO,.*,someone@accept.sink.test,bounces@sender.test,accept/subdomain,dkim=pass' | grep -qx 7
+	[ "$(readlink "$SINK_LOG")" = "sink.log.$(date -u +%F)" ]
+}
+
+@test "x@fbl.anything is class fbl by subdomain, and the same seed gives the same record" {
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@FBL.anything.sink.test
+	run filter --dry-run --json --seed 7 <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	first=$output
+	[ "$(json_field class <<<"$first")" = fbl ]
+	[ "$(json_field route <<<"$first")" = subdomain ]
+	run filter --dry-run --json --seed 7 <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$output" = "$first" ]
+	# --dry-run counted and logged nothing
+	[ "$(counter total_messages)" -eq 0 ]
+	[ ! -e "$SINK_LOG" ]
+}
+
+@test "the mix is reproducible with --seed and varies without it" {
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@mix.sink.test
+	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=50 \
+		Open_Again_percent=0 Click_percent=0 Click_Again_percent=0 Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1 \
+		Signals_Traffic_Prefix=
+	a=$(filter --dry-run --json --seed 1 <"$BATS_TEST_TMPDIR/m.eml")
+	b=$(filter --dry-run --json --seed 1 <"$BATS_TEST_TMPDIR/m.eml")
+	[ "$a" = "$b" ]
+	[ "$(json_field route <<<"$a")" = mix ]
+	classes=$(for s in $(seq 1 40); do filter --dry-run --json --seed "$s" <"$BATS_TEST_TMPDIR/m.eml" | json_field class; done | sort -u | tr '\n' ' ')
+	[ "$classes" = "accept openclick " ]
+}
+
+@test "DKIM_Check=header trusts only our own Authentication-Results" {
+	sink_config DKIM_Check=header
+	make_msg "$BATS_TEST_TMPDIR/ok.eml" to=a@accept.sink.test \
+		extra_header="Authentication-Results: sink.test; spf=pass smtp.mailfrom=bounces@sender.test; dkim=pass header.i=@sender.test"
+	make_msg "$BATS_TEST_TMPDIR/forged.eml" to=a@accept.sink.test \
+		extra_header="Authentication-Results: elsewhere.test; dkim=pass header.i=@sender.test"
+	run filter --json <"$BATS_TEST_TMPDIR/ok.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	run filter --json <"$BATS_TEST_TMPDIR/forged.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = fail ]
+	[ "$(json_field class <<<"$output")" = null ]
+	[ "$(json_field actions <<<"$output")" = "[]" ]
+	[ "$(counter accept)" -eq 1 ]
+	[ "$(counter fail_dkim)" -eq 1 ]
+	log_lines | grep -q '!DKIM fail: no Authentication-Results from our host'
+}
+
+@test "empty stdin is accepted, counted as bad_message and logged" {
+	run filter </dev/null
+	assert_success
+	[ "$(counter total_messages)" -eq 1 ]
+	[ "$(counter bad_message)" -eq 1 ]
+	log_lines | grep -q 'WARNING,-,-,-,!empty message; accepted without action'
+}
+
+@test "binary junk and a message without headers are accepted and logged" {
+	head -c 4096 /dev/urandom >"$BATS_TEST_TMPDIR/junk"
+	printf 'just some words\nand more\n' >"$BATS_TEST_TMPDIR/noheaders"
+	run filter <"$BATS_TEST_TMPDIR/junk"
+	assert_success
+	run filter <"$BATS_TEST_TMPDIR/noheaders"
+	assert_success
+	[ "$(counter total_messages)" -eq 2 ]
+	[ "$(counter bad_message)" -ge 1 ]
+	[ "$(log_lines | wc -l)" -eq 2 ]
+	# the junk is kept for a look: an error was logged
+	[ "$(ls "$SINK_DONE" | wc -l)" -eq 2 ]
+}
+
+@test "a message without To: is processed, logged with '-' for the recipient" {
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=
+	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=0 \
+		Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
+	run filter --json <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	[ "$(json_field to <<<"$output")" = null ]
+	[ "$(counter accept)" -eq 1 ]
+	log_lines | grep -q ',INFO,[^,]*,-,bounces@sender.test,accept/mix'
+}
+
+@test "a 20 MB message is read whole and accepted; a larger-than-limit one is drained and counted" {
+	/usr/bin/python3 - "$BATS_TEST_TMPDIR/big.html" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    line = "<p>" + "lorem ipsum dolor sit amet " * 2 + "</p>\n"
+    while f.tell() < 20 * 1024 * 1024:
+        f.write(line * 1000)
+PY
+	make_msg "$BATS_TEST_TMPDIR/big.eml" to=a@accept.sink.test html="$BATS_TEST_TMPDIR/big.html" cte=7bit
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/big.eml")" -gt 20000000 ]
+	run filter --json <"$BATS_TEST_TMPDIR/big.eml"
+	assert_success
+	[ "$(counter accept)" -eq 1 ]
+	sink_config DKIM_Check=off Max_Message_Size=1048576
+	run filter <"$BATS_TEST_TMPDIR/big.eml"
+	assert_success
+	[ "$(counter oversize_message)" -eq 1 ]
+	log_lines | grep -q '!message of [0-9]* bytes is larger than Max_Message_Size (1048576); accepted without action'
+}
+
+@test "a broken config asks PMTA to retry (75) and names the key; -n says 78" {
+	printf '[Sink]\nOOB_percent = 0.5\nOpen_Percentage = 3\n' >"$BATS_TEST_TMPDIR/bad.ini"
+	make_msg "$BATS_TEST_TMPDIR/m.eml"
+	run "$SINK_FILTER" -c "$BATS_TEST_TMPDIR/bad.ini" <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "bad.ini: [Sink] Open_Percentage: unknown key"
+	run "$SINK_FILTER" -n -c "$BATS_TEST_TMPDIR/bad.ini"
+	[ "$status" -eq 78 ]
+	run "$SINK_FILTER" -c "$BATS_TEST_TMPDIR/missing.ini" <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "missing.ini"
+	[ "$(counter total_messages)" -eq 0 ]
+}
+
+@test "the original's config layout passes -n, with warnings for obsolete keys" {
+	run "$SINK_FILTER" -n -c "$T_DIR/fixtures/original-style.ini"
+	assert_success
+	assert_output --partial "Max_Threads no longer means anything"
+	assert_output --partial "original-style.ini: OK"
+}
+
+@test "a bad command line is usage (64)" {
+	run "$SINK_FILTER" --no-such-option
+	[ "$status" -eq 64 ]
+	assert_output --partial "usage: sink-filter"
+	run "$SINK_FILTER" --seed notanumber
+	[ "$status" -eq 64 ]
+}
+
+@test "Redis down: the message is still processed, exit 0, and the log says so" {
+	sink_config DKIM_Check=off Redis_URL=unix:/nonexistent/redis.sock
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=a@accept.sink.test
+	REDIS_URL= run filter <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	log_lines | grep -q 'accept/subdomain,.*!Redis unreachable: Redis at unix:/nonexistent/redis.sock'
+	# an error was logged, so the message is kept
+	[ "$(ls "$SINK_DONE" | wc -l)" -eq 1 ]
+}
+
+@test "X-Bouncy-Sink: Store-Done keeps an exact copy; a clean message leaves none" {
+	make_msg "$BATS_TEST_TMPDIR/keep.eml" to=a@accept.sink.test store_done=1
+	make_msg "$BATS_TEST_TMPDIR/clean.eml" to=a@accept.sink.test
+	run filter <"$BATS_TEST_TMPDIR/clean.eml"
+	assert_success
+	[ ! -d "$SINK_DONE" ] || [ "$(ls -A "$SINK_DONE" | wc -l)" -eq 0 ]
+	run filter --json <"$BATS_TEST_TMPDIR/keep.eml"
+	assert_success
+	copy=$(json_field done <<<"$output")
+	cmp "$copy" "$BATS_TEST_TMPDIR/keep.eml"
+	[ "$(stat -c %a "$copy")" = 640 ]
+	[ "$(ls -A "$SINK_DONE" | wc -l)" -eq 1 ]
+	log_lines | grep -q "done=$copy"
+}
+
+@test "40 concurrent sink-filters: counters exact, every log line whole" {
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=a@accept.sink.test
+	for i in $(seq 1 40); do
+		filter <"$BATS_TEST_TMPDIR/m.eml" &
+	done
+	wait
+	[ "$(counter total_messages)" -eq 40 ]
+	[ "$(counter accept)" -eq 40 ]
+	[ "$(log_lines | wc -l)" -eq 40 ]
+	[ "$(log_lines | grep -c '^[0-9T:-]*Z,sink-filter,INFO,[^,]*,a@accept.sink.test,bounces@sender.test,accept/subdomain,dkim=pass$')" -eq 40 ]
+}
