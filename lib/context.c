@@ -71,6 +71,7 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->fbl_addr);
 	g_free(ctx->user_agent);
 	g_free(ctx->done_path);
+	g_free(ctx->report_text);
 	if (ctx->actions)
 		g_ptr_array_unref(ctx->actions);
 	if (ctx->errors)

@@ -95,6 +95,7 @@ typedef struct {
 	gboolean redis_failed;		/* a connection was tried and failed */
 	gboolean redis_ok;	/* counters reached Redis */
 	char *done_path;	/* where the copy went, if stored */
+	char *report_text;	/* with verbose: the OOB/FBL report as built (CRLF), for the caller to print */
 	int exit_code;
 } SinkCtx;
 
