@@ -1,0 +1,121 @@
+/*
+ * stats.h - what sink-stats reads from Redis and the three ways it shows
+ * it: the original's /json shape, Prometheus text exposition, and one
+ * self-contained HTML page with a messages-per-minute chart.  Also the
+ * pruning of old ts_ keys.
+ *
+ * A SinkStats is plain data: read from Redis with sink_stats_read, or
+ * built by hand (the unit tests do), then formatted.  Nothing here prints.
+ */
+#ifndef SINK_STATS_H
+#define SINK_STATS_H
+
+#include <glib.h>
+#include <hiredis/hiredis.h>
+
+/* ts_ keys older than this are deleted by --prune. */
+#define SINK_STATS_TS_KEEP_DAYS 10
+
+/* The original's /json value of startedRunning before the first message. */
+#define SINK_STATS_NOT_STARTED "Not yet - waiting for scheduled running to begin"
+
+#define SINK_STATS_ERROR (sink_stats_error_quark())
+GQuark sink_stats_error_quark(void);
+
+typedef enum {
+	SINK_STATS_ERROR_REDIS,		/* a Redis command failed or answered oddly */
+} SinkStatsError;
+
+typedef struct {
+	char *name;		/* the int_ key without "<prefix>int_" */
+	gint64 value;
+} SinkCounter;
+
+typedef struct {
+	gint64 minute;		/* unix time of the minute (a multiple of 60) */
+	gint64 messages;
+} SinkMinute;
+
+typedef struct {
+	char *results_key;	/* the instance part of the prefix, for labels */
+	char *started_running;	/* ISO 8601 as stored, or NULL when unset */
+	GArray *counters;	/* SinkCounter, sorted by name after sink_stats_sort */
+	GArray *minutes;	/* SinkMinute, sorted by time after sink_stats_sort */
+	GPtrArray *warnings;	/* char*: keys skipped (not an integer, bad name) */
+} SinkStats;
+
+/* sink_stats_new: an empty set for `results_key`.  Free with sink_stats_free. */
+SinkStats *sink_stats_new(const char *results_key);
+
+/* sink_stats_free: NULL is ok. */
+void sink_stats_free(SinkStats *stats);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkStats, sink_stats_free)
+
+/* sink_stats_add_counter, sink_stats_add_minute: append one value (copied). */
+void sink_stats_add_counter(SinkStats *stats, const char *name, gint64 value);
+void sink_stats_add_minute(SinkStats *stats, gint64 minute, gint64 messages);
+
+/* sink_stats_sort: counters by name, minutes by time. */
+void sink_stats_sort(SinkStats *stats);
+
+/*
+ * sink_stats_read: everything under `prefix` ("consume-mail:<key>:") in
+ * Redis, found with SCAN (never KEYS) and read with MGET: startedRunning,
+ * every int_ counter and every ts_ minute, sorted.  A value that is not an
+ * integer is skipped with a warning.  Returns a new SinkStats, or NULL with
+ * `error` set (SINK_STATS_ERROR_REDIS) when a command fails.
+ */
+SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GError **error);
+
+/*
+ * sink_stats_prune: delete the ts_ keys under `prefix` whose minute is more
+ * than SINK_STATS_TS_KEEP_DAYS days before `now`.  Sets *deleted (may be
+ * NULL) to the number deleted.  FALSE with `error` when a command fails.
+ */
+gboolean sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *deleted,
+			  GError **error);
+
+/* sink_stats_ts_expired: TRUE when a ts_ minute is old enough for pruning. */
+gboolean sink_stats_ts_expired(gint64 minute, GDateTime *now);
+
+/*
+ * sink_stats_glob_escape: `s` with Redis glob characters (* ? [ ] \)
+ * escaped, for a SCAN MATCH pattern.  g_free.
+ */
+char *sink_stats_glob_escape(const char *s);
+
+/*
+ * sink_stats_json: the original /json shape, one object:
+ * {"startedRunning": "...", "<counter>": <integer>, ...}, counters in
+ * stats order, ending in a newline.  g_free.
+ */
+char *sink_stats_json(const SinkStats *stats);
+
+/*
+ * sink_stats_prometheus: text exposition format 0.0.4, ending in a newline:
+ *   bouncy_sink_messages_total{results_key="0"}           int_total_messages
+ *   bouncy_sink_events_total{results_key="0",event="x"}   every other int_x
+ *   bouncy_sink_started_timestamp_seconds{results_key="0"} startedRunning
+ *                                                          (only when set)
+ * each family with # HELP and # TYPE.  g_free.
+ */
+char *sink_stats_prometheus(const SinkStats *stats);
+
+/*
+ * sink_stats_html: one self-contained HTML page (no external resources):
+ * the counters in a table and an inline SVG bar chart with one bar per ts_
+ * minute; `now` is the time shown as "generated".  g_free.
+ */
+char *sink_stats_html(const SinkStats *stats, GDateTime *now);
+
+/*
+ * sink_stats_write_file: replace `path` with `data` atomically (a temporary
+ * file in the same folder, fsync, rename), so a reader (node_exporter's
+ * textfile collector, a web server) never sees half a file.  The file gets
+ * mode 0644.  FALSE with `error` (G_FILE_ERROR) when it cannot; the old
+ * file is then left as it was.
+ */
+gboolean sink_stats_write_file(const char *path, const char *data, GError **error);
+
+#endif
