@@ -2,10 +2,29 @@
  * dkim.c - the DKIM trust check.  DKIM_Check = verify checks the message's
  * signatures with libopendkim against keys in DNS; header trusts our own
  * Authentication-Results; off passes everything (tests and demos only).
+ *
+ * Verify, and libopendkim's sharp edges:
+ * - A pass needs one signature whose header signature verified (the PASSED
+ *   flag) AND whose body hash matched (DKIM_SIG_CHECK): after the end of
+ *   the message a signature can be PASSED with a changed body.
+ * - The message goes in as read (LF or CRLF), with the FIXCRLF flag.
+ * - An unsigned message shows at the end of the headers (NOSIG): the end of
+ *   the message is then not run.
+ * - Key look-ups go through our own query functions (dns.c), bounded by
+ *   DNS_Timeout: libopendkim's own resolver waits as long as the system
+ *   resolver does, and turns "no such key" into the same failure as "DNS
+ *   down".  Ours hands NXDOMAIN replies over, so a missing key reads as
+ *   NOKEY and only a failed look-up as KEYFAIL (a temporary error).
+ * One library handle per check, freed with it: nothing lives on between
+ * messages and nothing is shared between threads.
  */
+#include <arpa/nameser.h>
 #include <string.h>
 
+#include <opendkim/dkim.h>
+
 #include "dkim.h"
+#include "dns.h"
 
 static void
 set_result(SinkCtx *ctx, const char *result, const char *detail)
@@ -37,10 +56,239 @@ check_header(SinkCtx *ctx)
 	set_result(ctx, "fail", "no Authentication-Results from our host with dkim=pass");
 }
 
+/* The DNS service handle our query functions get from libopendkim. */
+typedef struct {
+	int timeout;		/* seconds per look-up */
+	const char *why;	/* the last failed look-up's reason */
+} DkimDns;
+
+/* One finished query: the reply is already in libopendkim's buffer. */
+typedef struct {
+	int status;		/* DKIM_DNS_* */
+	size_t len;
+} DkimQuery;
+
+static int
+dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen, void **qh)
+{
+	DkimDns *dns = srv;
+	DkimQuery *q = g_new0(DkimQuery, 1);
+	const char *why = NULL;
+	int len = 0;
+
+	switch (sink_dns_query((const char *)query, type, dns->timeout, buf, buflen, &len, &why)) {
+	case SINK_DNS_OK:
+	case SINK_DNS_NODATA:
+	case SINK_DNS_NXDOMAIN:
+		/* libopendkim reads NXDOMAIN and empty answers as "no key" */
+		q->status = DKIM_DNS_SUCCESS;
+		q->len = (size_t)len;
+		break;
+	case SINK_DNS_TEMPFAIL:
+		q->status = g_strcmp0(why, "timed out") == 0 ? DKIM_DNS_EXPIRED : DKIM_DNS_ERROR;
+		dns->why = why;
+		break;
+	case SINK_DNS_FAIL:
+		q->status = DKIM_DNS_ERROR;
+		dns->why = why;
+		break;
+	}
+	*qh = q;
+	return 0;
+}
+
+static int
+dns_waitreply(void *srv, void *qh, struct timeval *timeout, size_t *bytes, int *error, int *dnssec)
+{
+	DkimQuery *q = qh;
+
+	if (bytes)
+		*bytes = q->len;
+	if (error)
+		*error = 0;
+	if (dnssec)
+		*dnssec = DKIM_DNSSEC_UNKNOWN;
+	return q->status;
+}
+
+static int
+dns_cancel(void *srv, void *qh)
+{
+	g_free(qh);
+	return 0;
+}
+
+static int
+dns_init(void **srv)
+{
+	return 0;	/* the service handle is set before any query */
+}
+
+static void
+dns_close(void *srv)
+{
+}
+
+static void
+set_signer(SinkCtx *ctx, DKIM_SIGINFO *sig)
+{
+	const unsigned char *d = dkim_sig_getdomain(sig);
+	const unsigned char *s = dkim_sig_getselector(sig);
+
+	g_free(ctx->dkim_domain);
+	ctx->dkim_domain = d ? g_strdup((const char *)d) : NULL;
+	g_free(ctx->dkim_selector);
+	ctx->dkim_selector = s ? g_strdup((const char *)s) : NULL;
+}
+
+/* How bad a failing signature's result is; the best one is reported. */
+static int
+failure_rank(const char *result)
+{
+	static const char *const order[] = { "bodyhash", "fail", "nokey", "temperror" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(order); i++)
+		if (strcmp(result, order[i]) == 0)
+			return (int)i;
+	return G_N_ELEMENTS(order);
+}
+
+/* The result word and reason for one signature after the end of the message. */
+static const char *
+judge_signature(DKIM_SIGINFO *sig, DkimDns *dns, char **detail)
+{
+	unsigned int flags = dkim_sig_getflags(sig);
+	int error = dkim_sig_geterror(sig);
+	const char *d = (const char *)dkim_sig_getdomain(sig);
+	const char *s = (const char *)dkim_sig_getselector(sig);
+
+	if (d == NULL)
+		d = "?";
+	if (s == NULL)
+		s = "?";
+	if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
+		*detail = g_strdup_printf("signature d=%s s=%s ignored", d, s);
+		return "fail";
+	}
+	if (DKIM_SIG_CHECK(sig)) {
+		*detail = g_strdup_printf("signature d=%s s=%s verified", d, s);
+		return "pass";
+	}
+	switch (error) {
+	case DKIM_SIGERROR_NOKEY:
+		*detail = g_strdup_printf("no key published at %s._domainkey.%s", s, d);
+		return "nokey";
+	case DKIM_SIGERROR_KEYFAIL:
+		*detail = g_strdup_printf("key look-up for %s._domainkey.%s failed: %s", s, d,
+					  dns->why ? dns->why : "DNS error");
+		return "temperror";
+	default:
+		break;
+	}
+	if ((flags & DKIM_SIGFLAG_PASSED) != 0 && dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) {
+		*detail = g_strdup_printf("signature d=%s s=%s: body hash mismatch (body changed after signing)",
+					  d, s);
+		return "bodyhash";
+	}
+	*detail = g_strdup_printf("signature d=%s s=%s: %s", d, s,
+				  error != DKIM_SIGERROR_OK && error != DKIM_SIGERROR_UNKNOWN
+				  ? dkim_sig_geterrorstr(error) : "signature verification failed");
+	return "fail";
+}
+
+/* The chunk/eoh status other than OK or NOSIG: a result and reason. */
+static void
+set_stat_failure(SinkCtx *ctx, DKIM *dkim, DKIM_STAT stat)
+{
+	const char *msg = dkim ? dkim_geterror(dkim) : NULL;
+	g_autofree char *detail = g_strdup_printf("%s%s%s", dkim_getresultstr(stat),
+						  msg && *msg ? ": " : "", msg && *msg ? msg : "");
+
+	set_result(ctx, stat == DKIM_STAT_NORESOURCE || stat == DKIM_STAT_INTERNAL ? "temperror" : "fail", detail);
+}
+
 static void
 check_verify(SinkCtx *ctx)
 {
-	set_result(ctx, "temperror", "libopendkim verification not built yet");
+	DkimDns dns = { .timeout = sink_dns_timeout(ctx) };
+	DKIM_LIB *lib = NULL;
+	DKIM *dkim = NULL;
+	DKIM_STAT stat;
+	DKIM_SIGINFO **sigs = NULL;
+	unsigned int flags = 0, timeout = (unsigned int)MAX(dns.timeout, 1);
+	gsize len;
+	const unsigned char *data = g_bytes_get_data(ctx->raw, &len);
+	const char *best = NULL;
+	g_autofree char *best_detail = NULL;
+	DKIM_SIGINFO *best_sig = NULL;
+	int nsigs = 0;
+
+	lib = dkim_init(NULL, NULL);
+	if (lib == NULL) {
+		set_result(ctx, "temperror", "libopendkim could not start");
+		return;
+	}
+	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	flags |= DKIM_LIBFLAGS_FIXCRLF;
+	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout);
+	dkim_dns_set_query_service(lib, &dns);
+	dkim_dns_set_init(lib, dns_init);
+	dkim_dns_set_close(lib, dns_close);
+	dkim_dns_set_query_start(lib, dns_start);
+	dkim_dns_set_query_waitreply(lib, dns_waitreply);
+	dkim_dns_set_query_cancel(lib, dns_cancel);
+
+	dkim = dkim_verify(lib, (const unsigned char *)"sink-filter", NULL, &stat);
+	if (dkim == NULL) {
+		set_stat_failure(ctx, NULL, stat);
+		goto done;
+	}
+	/* the whole message, then the end of the chunks (which ends the headers) */
+	stat = len ? dkim_chunk(dkim, (unsigned char *)data, len) : DKIM_STAT_OK;
+	if (stat == DKIM_STAT_OK)
+		stat = dkim_chunk(dkim, NULL, 0);
+	if (stat == DKIM_STAT_NOSIG) {
+		set_result(ctx, "none", "message not signed (no DKIM-Signature header)");
+		goto done;
+	}
+	if (stat != DKIM_STAT_OK) {
+		set_stat_failure(ctx, dkim, stat);
+		goto done;
+	}
+	stat = dkim_eom(dkim, NULL);
+	if (stat == DKIM_STAT_NOSIG) {
+		set_result(ctx, "none", "no usable DKIM-Signature header");
+		goto done;
+	}
+	if (dkim_getsiglist(dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs == 0) {
+		set_stat_failure(ctx, dkim, stat);
+		goto done;
+	}
+
+	/* any passing signature passes; else the most telling failure */
+	for (int i = 0; i < nsigs; i++) {
+		char *detail = NULL;
+		const char *result = judge_signature(sigs[i], &dns, &detail);
+
+		if (best == NULL || strcmp(result, "pass") == 0 || failure_rank(result) < failure_rank(best)) {
+			best = result;
+			best_sig = sigs[i];
+			g_free(best_detail);
+			best_detail = detail;
+		} else {
+			g_free(detail);
+		}
+		if (strcmp(best, "pass") == 0)
+			break;
+	}
+	set_result(ctx, best, best_detail);
+	set_signer(ctx, best_sig);
+
+done:
+	if (dkim)
+		dkim_free(dkim);
+	dkim_close(lib);
 }
 
 void

@@ -1,16 +1,111 @@
-/* mx.c - Return-Path MX allowlist (being written). */
+/*
+ * mx.c - the Return-Path MX allowlist (SPEC section 6), the anti-backscatter
+ * check before any bounce or complaint is mailed: reports only go to
+ * senders whose mail is handled by a known SparkPost MX.
+ *
+ * The preferred MX of the Return-Path domain (lowest preference; no MX: the
+ * domain itself when it has an address) must be a key of
+ * [RP_MX_domain_allowlist], whose value is the FBL address, or a host under
+ * e.sparkpost.com, whose first label is the tenant:
+ * fbl@<tenant>.mail.e.sparkpost.com.
+ */
+#include <string.h>
+
+#include "dns.h"
 #include "mx.h"
+
+#define TENANT_SUFFIX ".e.sparkpost.com"
 
 char *
 sink_mx_map(const SinkConfig *cfg, const char *mx)
 {
+	g_autofree char *host = NULL;
+	const char *fbl, *dot;
+	gsize len;
+
+	if (mx == NULL)
+		return NULL;
+	host = g_ascii_strdown(mx, -1);
+	len = strlen(host);
+	while (len > 0 && host[len - 1] == '.')
+		host[--len] = '\0';
+	if (len == 0)
+		return NULL;
+
+	if (cfg->rp_mx_allowlist && (fbl = g_hash_table_lookup(cfg->rp_mx_allowlist, host)) != NULL)
+		return g_strdup(fbl);
+
+	/* <tenant>.<anything>.e.sparkpost.com, on a label boundary */
+	if (len > strlen(TENANT_SUFFIX) && g_str_has_suffix(host, TENANT_SUFFIX)) {
+		dot = strchr(host, '.');
+		if (dot > host)
+			return g_strdup_printf("fbl@%.*s.mail.e.sparkpost.com", (int)(dot - host), host);
+	}
 	return NULL;
 }
 
 gboolean
 sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 {
+	const char *at = ctx->return_path ? strrchr(ctx->return_path, '@') : NULL;
+	const char *domain = at ? at + 1 : NULL;
+	const char *why = NULL;
+	g_autofree char *host = NULL;
+	int timeout = sink_dns_timeout(ctx);
+	SinkDnsStatus st;
+
 	*tempfail = FALSE;
-	sink_ctx_error(ctx, "%s not sent: MX look-up not built yet", what);
-	return FALSE;
+	g_clear_pointer(&ctx->mx_host, g_free);
+	g_clear_pointer(&ctx->fbl_addr, g_free);
+	if (domain == NULL || *domain == '\0') {
+		sink_ctx_error(ctx, "%s not sent: no Return-Path domain to look up", what);
+		return FALSE;
+	}
+
+	st = sink_dns_mx(domain, timeout, &host, &why);
+	switch (st) {
+	case SINK_DNS_OK:
+		if (*host == '\0') {
+			sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has a null MX (accepts no mail)",
+				       what, domain);
+			return FALSE;
+		}
+		break;
+	case SINK_DNS_NODATA:
+		/* no MX: the domain itself, when it has an address (RFC 5321 5.1) */
+		st = sink_dns_address(domain, timeout, &why);
+		if (st == SINK_DNS_OK) {
+			host = g_ascii_strdown(domain, -1);
+			break;
+		}
+		if (st == SINK_DNS_TEMPFAIL) {
+			*tempfail = TRUE;
+			sink_ctx_error(ctx, "%s not sent: address look-up for Return-Path domain %s failed: %s",
+				       what, domain, why);
+		} else {
+			sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has no MX and no address", what,
+				       domain);
+		}
+		return FALSE;
+	case SINK_DNS_NXDOMAIN:
+		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s does not exist", what, domain);
+		return FALSE;
+	case SINK_DNS_TEMPFAIL:
+		*tempfail = TRUE;
+		sink_ctx_error(ctx, "%s not sent: MX look-up for Return-Path domain %s failed: %s", what, domain,
+			       why);
+		return FALSE;
+	case SINK_DNS_FAIL:
+		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s: %s", what, domain, why);
+		return FALSE;
+	}
+
+	ctx->mx_host = g_steal_pointer(&host);
+	ctx->fbl_addr = sink_mx_map(ctx->cfg, ctx->mx_host);
+	if (ctx->fbl_addr == NULL) {
+		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has MX %s, not an allowlisted MX", what,
+			       domain, ctx->mx_host);
+		return FALSE;
+	}
+	return TRUE;
 }
