@@ -1,0 +1,33 @@
+/*
+ * useragent.h - the User-Agent list behind sink_useragent_pick (engage.h):
+ * reading User_Agents_File, and why the built-in list was used instead.
+ */
+#ifndef SINK_USERAGENT_H
+#define SINK_USERAGENT_H
+
+#include <glib.h>
+
+/*
+ * sink_useragent_read: the values of the `Software` column of the CSV file
+ * at `path` (RFC 4180: a header row, quoted fields that may hold commas,
+ * quotes and line breaks; records ended by CR, LF or CRLF), trimmed; empty
+ * ones, those over 1024 bytes and those with control characters (which
+ * cannot go into a header) are skipped.
+ * Returns a new array of strings (g_ptr_array_unref frees all), or NULL
+ * with `error` set when the file cannot be read, has no Software column or
+ * no values in it.
+ */
+GPtrArray *sink_useragent_read(const char *path, GError **error);
+
+/*
+ * sink_useragent_take_problem: why this thread's last sink_useragent_pick
+ * fell back to the built-in list although a file was configured, or NULL
+ * when it did not.  The caller owns the string (g_free); the next call
+ * returns NULL until another pick falls back.
+ */
+char *sink_useragent_take_problem(void);
+
+/* sink_useragent_builtin: the built-in list, NULL-terminated, static. */
+const char *const *sink_useragent_builtin(void);
+
+#endif
