@@ -1,2 +1,390 @@
-/* fetch.c - being written. */
-#include <glib.h>
+/*
+ * fetch.c - parallel HTTP fetches for opens, clicks and tracking-host
+ * probes, with libcurl's multi interface.
+ *
+ * A reader's mail client GETs each pixel and a click GETs the link: so a
+ * GET (not a HEAD) with the message's User-Agent, but only the response's
+ * headers are waited for: the write callback stops the transfer at the
+ * first byte of the body.  Redirects are not followed (the 3xx status is
+ * the result), no cookie engine is started, environment proxies are
+ * ignored, only http and https are spoken.
+ *
+ * Safety: message bodies are written by strangers, so a URL may point at
+ * the sink's own network.  Unless Fetch_Allow_Private is set, the address
+ * curl is about to connect to (after DNS, per attempt: the open-socket
+ * callback) must be public unicast; loopback, private, link-local (the
+ * 169.254.169.254 metadata service), multicast and the other
+ * special-purpose ranges are refused, so DNS tricks cannot get around it.
+ *
+ * Time: each fetch has its own timeout, and the batch stops at the
+ * message's deadline whatever is still running.
+ */
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <curl/curl.h>
+
+#include "fetch.h"
+
+/* ---- addresses ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+	guint8 prefix[16];
+	guint bits;
+	const char *what;
+} Range;
+
+/* IPv4 special-purpose ranges (RFC 6890 and friends), as the first bytes of the prefix. */
+static const Range ranges4[] = {
+	{ { 0 }, 8, "\"this network\" (0.0.0.0/8)" },
+	{ { 10 }, 8, "private (10.0.0.0/8)" },
+	{ { 100, 64 }, 10, "shared address space (100.64.0.0/10)" },
+	{ { 127 }, 8, "loopback (127.0.0.0/8)" },
+	{ { 169, 254 }, 16, "link-local (169.254.0.0/16)" },
+	{ { 172, 16 }, 12, "private (172.16.0.0/12)" },
+	{ { 192, 0, 0 }, 24, "IETF protocol assignments (192.0.0.0/24)" },
+	{ { 192, 0, 2 }, 24, "documentation (192.0.2.0/24)" },
+	{ { 192, 88, 99 }, 24, "6to4 relay anycast (192.88.99.0/24)" },
+	{ { 192, 168 }, 16, "private (192.168.0.0/16)" },
+	{ { 198, 18 }, 15, "benchmarking (198.18.0.0/15)" },
+	{ { 198, 51, 100 }, 24, "documentation (198.51.100.0/24)" },
+	{ { 203, 0, 113 }, 24, "documentation (203.0.113.0/24)" },
+	{ { 224 }, 4, "multicast (224.0.0.0/4)" },
+	{ { 240 }, 4, "reserved or broadcast (240.0.0.0/4)" },
+};
+
+/* IPv6 ranges refused inside global unicast (2000::/3); everything outside it is refused too. */
+static const Range ranges6[] = {
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation (2001:db8::/32)" },
+	{ { 0x20, 0x01 }, 23, "IETF protocol assignments (2001::/23)" },
+	{ { 0x3f, 0xff }, 20, "documentation (3fff::/20)" },
+};
+
+static gboolean
+in_range(const guint8 *addr, const Range *r)
+{
+	guint whole = r->bits / 8, rest = r->bits % 8;
+
+	if (memcmp(addr, r->prefix, whole) != 0)
+		return FALSE;
+	return rest == 0 || ((addr[whole] ^ r->prefix[whole]) & (0xff << (8 - rest))) == 0;
+}
+
+static const char *
+special4(const guint8 *a)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(ranges4); i++)
+		if (in_range(a, &ranges4[i]))
+			return ranges4[i].what;
+	return NULL;
+}
+
+static const char *
+special6(const guint8 *a)
+{
+	static const guint8 zero[16];
+	static const guint8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const guint8 nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+
+	if (memcmp(a, zero, 15) == 0 && a[15] <= 1)
+		return a[15] ? "loopback (::1)" : "unspecified (::)";
+	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)	/* an IPv4 address inside */
+		return special4(a + 12);
+	if (a[0] == 0x20 && a[1] == 0x02)	/* 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD */
+		return special4(a + 2);
+	if ((a[0] & 0xfe) == 0xfc)
+		return "unique local (fc00::/7)";
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return "link-local (fe80::/10)";
+	if (a[0] == 0xff)
+		return "multicast (ff00::/8)";
+	if ((a[0] & 0xe0) != 0x20)
+		return "not global unicast (outside 2000::/3)";
+	for (gsize i = 0; i < G_N_ELEMENTS(ranges6); i++)
+		if (in_range(a, &ranges6[i]))
+			return ranges6[i].what;
+	return NULL;
+}
+
+gboolean
+sink_fetch_address_allowed(const struct sockaddr *sa, char **why)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+	const char *what;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		what = special4((const guint8 *)&in->sin_addr);
+		inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		what = special6(in6->sin6_addr.s6_addr);
+		inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+	} else {
+		what = "not an internet address";
+	}
+	if (what && why)
+		*why = g_strdup_printf("%s is %s", text, what);
+	return what == NULL;
+}
+
+/* ---- URLs ------------------------------------------------------------------------------------------------- */
+
+char *
+sink_url_parse(const char *url, char **origin, char **host)
+{
+	CURLU *u = curl_url();
+	char *full = NULL, *scheme = NULL, *h = NULL, *port = NULL;
+	char *result = NULL;
+
+	*origin = *host = NULL;
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_ALLOW_SPACE | CURLU_URLENCODE) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || *h == '\0')
+		goto done;
+	if (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0)
+		goto done;
+	curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);	/* none: the scheme's default */
+	*host = g_ascii_strdown(h, -1);
+	*origin = g_strdup_printf("%s://%s%s%s", scheme, *host, port ? ":" : "", port ? port : "");
+	{
+		char *lower = g_ascii_strdown(*origin, -1);
+		g_free(*origin);
+		*origin = lower;
+	}
+	result = g_strdup(full);
+done:
+	curl_free(full);
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return result;
+}
+
+/* ---- transfers ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+	SinkFetch *item;
+	const SinkFetchOptions *opt;
+	CURL *easy;
+	gint64 started;
+	gboolean body_seen;	/* the transfer was stopped at its body, on purpose */
+	gboolean done;
+	char errbuf[CURL_ERROR_SIZE];
+} Transfer;
+
+static void
+global_init(void)
+{
+	static gsize once;
+
+	if (g_once_init_enter(&once)) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* The body is not wanted: stop the transfer at its first byte. */
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer *t = userdata;
+
+	t->body_seen = TRUE;
+	return 0;
+}
+
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer *t = userdata;
+	size_t len = size * nmemb;
+
+	if (!t->opt->want_server)
+		return len;
+	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {	/* a new response (after a 1xx): forget the last */
+		g_clear_pointer(&t->item->server, g_free);
+	} else if (len >= 7 && g_ascii_strncasecmp(line, "Server:", 7) == 0) {
+		g_free(t->item->server);
+		t->item->server = g_strstrip(g_strndup(line + 7, len - 7));
+	}
+	return len;
+}
+
+static curl_socket_t
+on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	Transfer *t = clientp;
+	char text[INET6_ADDRSTRLEN] = "";
+	char *why = NULL;
+
+	if (address->family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&address->addr)->sin_addr, text, sizeof text);
+	else if (address->family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&address->addr)->sin6_addr, text, sizeof text);
+	g_free(t->item->address);
+	t->item->address = g_strdup(text);
+	if (!t->opt->allow_private && !sink_fetch_address_allowed(&address->addr, &why)) {
+		g_free(t->item->error);
+		t->item->error = g_strdup_printf("refused: %s (Fetch_Allow_Private is off)", why);
+		t->item->refused = TRUE;
+		g_free(why);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+static gint64
+ms_left(const SinkFetchOptions *opt)
+{
+	return opt->deadline ? (opt->deadline - g_get_monotonic_time()) / 1000 : G_MAXINT;
+}
+
+static CURL *
+transfer_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
+{
+	CURL *e = curl_easy_init();
+
+	if (e == NULL)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_URL, t->item->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);	/* do not wait for a resolver thread at the deadline */
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+	if (t->opt->user_agent)
+		curl_easy_setopt(e, CURLOPT_USERAGENT, t->opt->user_agent);
+	if (headers)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	return e;
+}
+
+static void
+transfer_finish(Transfer *t, CURLcode rc)
+{
+	SinkFetch *f = t->item;
+	long status = 0;
+
+	t->done = TRUE;
+	f->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	f->status = (int)status;
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && t->body_seen && status > 0)) {
+		g_clear_pointer(&f->error, g_free);	/* another address may have been refused first */
+		f->refused = FALSE;
+		return;
+	}
+	if (f->refused)
+		return;		/* on_open_socket said why */
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		f->timed_out = TRUE;
+	g_free(f->error);
+	f->error = g_strdup(t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+}
+
+void
+sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
+{
+	g_autofree Transfer *transfers = NULL;
+	struct curl_slist *headers = NULL;
+	CURLM *multi;
+	int running = 0;
+	gboolean broken = FALSE;
+
+	if (n == 0)
+		return;
+	global_init();
+	transfers = g_new0(Transfer, n);
+	if (opt->accept) {
+		g_autofree char *h = g_strdup_printf("Accept: %s", opt->accept);
+		headers = curl_slist_append(NULL, h);
+	}
+	multi = curl_multi_init();
+	for (guint i = 0; i < n; i++) {
+		Transfer *t = &transfers[i];
+		gint64 left = ms_left(opt);
+
+		t->item = &items[i];
+		t->opt = opt;
+		t->started = g_get_monotonic_time();
+		if (left <= 0) {
+			t->done = TRUE;
+			t->item->timed_out = TRUE;
+			t->item->error = g_strdup("not fetched: the message's time budget is spent");
+			continue;
+		}
+		t->easy = multi ? transfer_new(t, headers, (long)MIN(left, (gint64)opt->timeout_ms)) : NULL;
+		if (t->easy == NULL || curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
+			t->done = TRUE;
+			t->item->error = g_strdup("could not start the fetch (out of memory)");
+			continue;
+		}
+		running++;
+	}
+
+	while (running > 0) {
+		CURLMsg *msg;
+		int queued;
+		gint64 left;
+
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			broken = TRUE;
+			break;
+		}
+		while ((msg = curl_multi_info_read(multi, &queued)) != NULL) {
+			void *t = NULL;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+			if (t)
+				transfer_finish(t, msg->data.result);
+		}
+		left = ms_left(opt);
+		if (running == 0 || left <= 0)
+			break;
+		curl_multi_poll(multi, NULL, 0, (int)MIN(left + 1, 1000), NULL);
+	}
+
+	for (guint i = 0; i < n; i++) {
+		Transfer *t = &transfers[i];
+		if (t->easy == NULL)
+			continue;
+		if (!t->done) {
+			t->item->timed_out = TRUE;
+			t->item->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
+			g_free(t->item->error);
+			t->item->error = g_strdup(broken ? "libcurl's multi interface failed"
+						  : "stopped at the message's time budget (Message_Timeout)");
+		}
+		curl_multi_remove_handle(multi, t->easy);
+		curl_easy_cleanup(t->easy);
+	}
+	if (multi)
+		curl_multi_cleanup(multi);
+	curl_slist_free_all(headers);
+}
+
+void
+sink_fetch_clear(SinkFetch *f)
+{
+	g_clear_pointer(&f->url, g_free);
+	g_clear_pointer(&f->error, g_free);
+	g_clear_pointer(&f->server, g_free);
+	g_clear_pointer(&f->address, g_free);
+}

@@ -1,0 +1,60 @@
+/*
+ * fetch.h - fetching a batch of URLs in parallel as a mail reader would
+ * (libcurl multi): GET, headers only, no redirects followed, no cookies,
+ * each fetch under a timeout, the batch under the message's deadline, and
+ * no connection to a private or special-purpose address unless allowed.
+ */
+#ifndef SINK_FETCH_H
+#define SINK_FETCH_H
+
+#include <sys/socket.h>
+
+#include <glib.h>
+
+/* One URL to fetch and, after sink_fetch_all, what came of it. */
+typedef struct {
+	char *url;		/* owned; set by the caller */
+	int status;		/* HTTP status of the response; 0 when none came */
+	char *error;		/* owned; NULL when a response came */
+	char *server;		/* owned; the Server: header, when asked for */
+	char *address;		/* owned; the IP address connected to, if any */
+	gboolean refused;	/* the address was refused by the safety rules */
+	gboolean timed_out;	/* the fetch or the batch ran out of time */
+	double seconds;		/* wall time of the fetch */
+} SinkFetch;
+
+typedef struct {
+	const char *user_agent;	/* NULL: libcurl sends none */
+	const char *accept;	/* the Accept: header; NULL for none */
+	int timeout_ms;		/* per fetch */
+	gint64 deadline;	/* g_get_monotonic_time() limit for the batch; 0 = none */
+	gboolean allow_private;	/* allow loopback, private and special addresses */
+	gboolean want_server;	/* keep the Server: header */
+} SinkFetchOptions;
+
+/*
+ * sink_fetch_all: fetch items[0..n) in parallel and fill in their results.
+ * Never fails as a whole: each item says what happened to it.
+ */
+void sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt);
+
+/* sink_fetch_clear: free an item's strings (not the item). */
+void sink_fetch_clear(SinkFetch *f);
+
+/*
+ * sink_fetch_address_allowed: whether `sa` (AF_INET or AF_INET6) is a
+ * public unicast address.  When not, and `why` is not NULL, *why is set
+ * to a new string naming the address and its range (g_free).
+ */
+gboolean sink_fetch_address_allowed(const struct sockaddr *sa, char **why);
+
+/*
+ * sink_url_parse: check `url` as libcurl will read it and split it.
+ * Returns the URL normalised (spaces and non-ASCII percent-encoded; g_free)
+ * and sets *origin to "scheme://host[:port]" (lower case, default port
+ * left out) and *host to the host name, both g_free; NULL when `url` is
+ * not a usable http(s) URL.
+ */
+char *sink_url_parse(const char *url, char **origin, char **host);
+
+#endif
