@@ -1,16 +1,390 @@
-/* bounce.c - RFC 3464 bounces (being written). */
-#include "report.h"
+/*
+ * bounce.c - the oob action: an RFC 3464 delivery status notification, a
+ * hard "user unknown" bounce of the received message as a real receiving
+ * MTA sends it, mailed back to the Return-Path (smtp.c delivers it).
+ *
+ *   multipart/report; report-type=delivery-status      (RFC 6522)
+ *     text/plain                  what happened, for people
+ *     message/delivery-status     per-message and per-recipient fields
+ *     message/rfc822              the original, byte for byte
+ *       (text/rfc822-headers, its header block, above Report_Original_Max)
+ *
+ * Every part is a GMime object; the field blocks are GMimeHeaderLists.  The
+ * multipart/report helpers that complaint.c shares (report-int.h) live here
+ * too, since RFC 3464 is the report format the ARF one is modelled on.
+ */
+#include <string.h>
+
+#include "report-int.h"
+
+static const SinkReportKind oob_kind = {
+	.what = "OOB",
+	.action = "oob",
+	.missing_to = "oob_missing_to",
+	.missing_return_path = "oob_missing_return_path",
+	.not_allowed = "oob_return_path_not_sparkpost",
+	.dns_error = "oob_dns_error",
+	.smtp_error = "oob_smtp_error",
+	.sent = "oob_sent",
+	.build = sink_bounce_build,
+	.to_fbl_addr = FALSE,
+};
 
 void
 sink_bounce_run(SinkCtx *ctx)
 {
-	SinkAction *a = sink_ctx_action(ctx, "oob", NULL);
-	sink_action_fail(a, "not built yet");
+	sink_report_run(ctx, &oob_kind);
+}
+
+/* ---- safe values ---------------------------------------------------------------------------------- */
+
+static void
+trim_space(GString *s)
+{
+	while (s->len && s->str[s->len - 1] == ' ')
+		g_string_truncate(s, s->len - 1);
+}
+
+char *
+sink_report_text(const char *s)
+{
+	g_autofree char *valid = NULL;
+	GString *out;
+
+	if (s == NULL)
+		return NULL;
+	valid = g_utf8_make_valid(s, -1);
+	out = g_string_new(NULL);
+	for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			if (out->len && out->str[out->len - 1] != ' ')
+				g_string_append_c(out, ' ');
+		} else if (!g_unichar_iscntrl(c) && c != 0x2028 && c != 0x2029) {
+			g_string_append_unichar(out, c);
+		}
+	}
+	trim_space(out);
+	return g_string_free(out, FALSE);
+}
+
+char *
+sink_report_ascii(const char *s)
+{
+	GString *out;
+
+	if (s == NULL)
+		return NULL;
+	out = g_string_new(NULL);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			if (out->len && out->str[out->len - 1] != ' ')
+				g_string_append_c(out, ' ');
+		} else if (*p > 0x20 && *p < 0x7f) {
+			g_string_append_c(out, (char)*p);
+		}
+	}
+	trim_space(out);
+	return g_string_free(out, FALSE);
+}
+
+/* A host name (letters, digits, '-', '.', or non-ASCII for IDN) or an address literal [...]. */
+static gboolean
+domain_ok(const char *d)
+{
+	size_t len = strlen(d);
+
+	if (len == 0 || len > 255)
+		return FALSE;
+	if (d[0] == '[')
+		return d[len - 1] == ']' && strspn(d + 1, "0123456789abcdefABCDEF.:IPv") == len - 2;
+	for (const unsigned char *p = (const unsigned char *)d; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p < 0x80)
+			return FALSE;
+	return d[0] != '.' && d[0] != '-';
+}
+
+char *
+sink_report_addr(const char *s)
+{
+	GString *out;
+	const char *at;
+	gsize len;
+
+	if (s == NULL || !g_utf8_validate(s, -1, NULL))
+		return NULL;
+	out = g_string_new(NULL);
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (!g_unichar_iscntrl(c) && c != 0x2028 && c != 0x2029)
+			g_string_append_unichar(out, c);
+	}
+	len = out->len;
+	if (len >= 2 && out->str[0] == '<' && out->str[len - 1] == '>') {
+		g_string_truncate(out, len - 1);
+		g_string_erase(out, 0, 1);
+	}
+	at = strrchr(out->str, '@');
+	if (out->len == 0 || out->len > 320 || at == NULL || at == out->str || !domain_ok(at + 1) ||
+	    strpbrk(out->str, " <>") != NULL) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* RFC 6533 utf-8-addr-xtext: QCHAR as is, everything else \x{HEX}. */
+char *
+sink_report_addr_ascii(const char *addr)
+{
+	GString *out;
+	gboolean ascii = TRUE;
+
+	if (addr == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		ascii = ascii && *p > 0x20 && *p < 0x7f;
+	if (ascii)
+		return g_strdup(addr);
+	out = g_string_new(NULL);
+	for (const char *p = addr; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (c > 0x20 && c < 0x7f && c != '+' && c != '=' && c != '\\')
+			g_string_append_c(out, (char)c);
+		else
+			g_string_append_printf(out, "\\x{%X}", c);
+	}
+	return g_string_free(out, FALSE);
+}
+
+char *
+sink_report_field_addr(const char *addr)
+{
+	g_autofree char *a = sink_report_addr_ascii(addr);
+
+	if (a == NULL)
+		return NULL;
+	return g_strdup_printf("%s; %s", strcmp(a, addr) == 0 ? "rfc822" : "utf-8", a);
+}
+
+char *
+sink_report_date(GDateTime *when)
+{
+	return g_mime_utils_header_format_date(when);
+}
+
+/* The original's Message-ID, bare, when it is usable in a header; else NULL. */
+static char *
+clean_message_id(const char *id)
+{
+	char *s = sink_report_ascii(id);
+
+	if (s && (*s == '\0' || strpbrk(s, " <>()\",;:\\[]") != NULL))
+		g_clear_pointer(&s, g_free);
+	return s;
+}
+
+/* ---- the multipart/report container ---------------------------------------------------------------- */
+
+GMimeMessage *
+sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject,
+		const char *auto_submitted, const char *report_type, GMimeMultipart **report)
+{
+	GMimeMessage *msg = g_mime_message_new(TRUE);
+	GMimeObject *obj = GMIME_OBJECT(msg);
+	GMimeMultipart *mp;
+	g_autofree char *host = sink_report_ascii(ctx->cfg->host_name);
+	g_autofree char *orig_id = clean_message_id(ctx->message_id);
+	g_autofree char *id = NULL;
+
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, to);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	g_mime_message_set_date(msg, ctx->now);
+	id = g_mime_utils_generate_message_id(host && *host ? host : "localhost");
+	g_mime_message_set_message_id(msg, id);
+	if (orig_id) {
+		g_autofree char *ref = g_strdup_printf("<%s>", orig_id);
+		g_mime_object_set_header(obj, "In-Reply-To", ref, NULL);
+		g_mime_object_set_header(obj, "References", ref, NULL);
+	}
+	g_mime_object_set_header(obj, "Auto-Submitted", auto_submitted, NULL);
+	g_mime_object_set_header(obj, "MIME-Version", "1.0", NULL);
+
+	mp = g_mime_multipart_new_with_subtype("report");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(mp), "report-type", report_type);
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(mp));
+	g_object_unref(mp);
+	*report = mp;
+	return msg;
+}
+
+/* A leaf part of type/subtype holding `len` bytes of `data` as they are. */
+static GMimePart *
+part_with_bytes(const char *type, const char *subtype, const void *data, gsize len)
+{
+	GMimePart *part = g_mime_part_new_with_type(type, subtype);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	gboolean eight_bit = g_mime_utils_text_is_8bit(data, len);
+
+	g_mime_part_set_content(part, content);
+	g_mime_part_set_content_encoding(part, eight_bit ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+	g_object_unref(content);
+	g_object_unref(stream);
+	return part;
+}
+
+void
+sink_report_add_text(GMimeMultipart *report, const char *text)
+{
+	gsize len = strlen(text);
+	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, len);
+	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	gboolean eight_bit = g_mime_utils_text_is_8bit((const unsigned char *)text, len);
+
+	g_mime_text_part_set_charset(part, eight_bit ? "utf-8" : "us-ascii");
+	g_mime_part_set_content(GMIME_PART(part), content);
+	g_mime_part_set_content_encoding(GMIME_PART(part), eight_bit ? GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
+							: GMIME_CONTENT_ENCODING_7BIT);
+	g_mime_multipart_add(report, GMIME_OBJECT(part));
+	g_object_unref(content);
+	g_object_unref(stream);
+	g_object_unref(part);
+}
+
+void
+sink_report_add_fields(GMimeMultipart *report, const char *subtype, GMimeHeaderList **blocks, int n)
+{
+	GString *body = g_string_new(NULL);
+	GMimePart *part;
+
+	for (int i = 0; i < n; i++) {
+		g_autofree char *block = g_mime_header_list_to_string(blocks[i], NULL);
+		if (i > 0)
+			g_string_append_c(body, '\n');
+		g_string_append(body, block);
+	}
+	part = part_with_bytes("message", subtype, body->str, body->len);
+	g_mime_multipart_add(report, GMIME_OBJECT(part));
+	g_object_unref(part);
+	g_string_free(body, TRUE);
+}
+
+/* Length of the header block of a raw message, through its last header line. */
+static gsize
+header_block_len(const char *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (i + 1 < len && data[i + 1] == '\n')
+			return i + 1;
+		if (i + 2 < len && data[i + 1] == '\r' && data[i + 2] == '\n')
+			return i + 1;
+	}
+	return len;
+}
+
+void
+sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_only)
+{
+	const char *data;
+	gsize len;
+	g_autofree char *copy = NULL;
+	GMimePart *part;
+
+	if (ctx->raw == NULL)
+		return;
+	data = g_bytes_get_data(ctx->raw, &len);
+	if (data == NULL || len == 0)
+		return;
+	if ((gint64)len > ctx->cfg->report_original_max)
+		headers_only = TRUE;
+	if (headers_only)
+		len = header_block_len(data, len);
+	if (len == 0)
+		return;
+	if (data[len - 1] != '\n') {	/* the boundary line must start on a line of its own */
+		copy = g_malloc(len + 1);
+		memcpy(copy, data, len);
+		copy[len++] = '\n';
+		data = copy;
+	}
+	part = headers_only ? part_with_bytes("text", "rfc822-headers", data, len)
+			    : part_with_bytes("message", "rfc822", data, len);
+	g_mime_multipart_add(report, GMIME_OBJECT(part));
+	g_object_unref(part);
+}
+
+/* ---- the DSN --------------------------------------------------------------------------------------- */
+
+static void
+field(GMimeHeaderList *list, const char *name, const char *value)
+{
+	g_mime_header_list_append(list, name, value, NULL);
 }
 
 GMimeMessage *
 sink_bounce_build(SinkCtx *ctx, GError **error)
 {
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not built yet");
-	return NULL;
+	g_autofree char *rcpt = sink_report_addr(ctx->rcpt);
+	g_autofree char *return_path = sink_report_addr(ctx->return_path);
+	g_autofree char *host = NULL, *date = NULL, *final = NULL, *rcpt_ascii = NULL;
+	g_autofree char *mta = NULL, *diagnostic = NULL, *subject = NULL, *orig_id = NULL;
+	GMimeHeaderList *blocks[2];
+	GMimeMultipart *report;
+	GMimeMessage *msg;
+	GString *text;
+
+	if (rcpt == NULL || return_path == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
+			    rcpt == NULL ? "recipient" : "Return-Path");
+		return NULL;
+	}
+	host = sink_report_ascii(ctx->cfg->host_name);
+	date = sink_report_date(ctx->now);
+	final = sink_report_field_addr(rcpt);
+	rcpt_ascii = sink_report_addr_ascii(rcpt);
+	mta = g_strdup_printf("dns; %s", host);
+	diagnostic = g_strdup_printf("smtp; 550 5.1.1 <%s>... User unknown", rcpt_ascii);
+	if (ctx->mime)
+		subject = sink_report_text(g_mime_message_get_subject(ctx->mime));
+	orig_id = sink_report_text(ctx->message_id);
+
+	msg = sink_report_new(ctx, "Mail Delivery System", rcpt, return_path,
+			      "Undelivered Mail Returned to Sender", "auto-replied", "delivery-status", &report);
+
+	text = g_string_new(NULL);
+	g_string_append_printf(text,
+			       "This is the mail system at host %s.\n\n"
+			       "I'm sorry to have to inform you that your message could not\n"
+			       "be delivered to one or more recipients. It's attached below.\n\n"
+			       "<%s>: host %s said: 550 5.1.1 <%s>... User unknown\n",
+			       host, rcpt, host, rcpt);
+	if (subject && *subject)
+		g_string_append_printf(text, "\nSubject: %s\n", subject);
+	if (orig_id && *orig_id)
+		g_string_append_printf(text, "%sMessage-ID: <%s>\n", subject && *subject ? "" : "\n", orig_id);
+	sink_report_add_text(report, text->str);
+	g_string_free(text, TRUE);
+
+	blocks[0] = g_mime_header_list_new(NULL);
+	field(blocks[0], "Reporting-MTA", mta);
+	field(blocks[0], "Arrival-Date", date);
+	blocks[1] = g_mime_header_list_new(NULL);
+	field(blocks[1], "Final-Recipient", final);
+	field(blocks[1], "Action", "failed");
+	field(blocks[1], "Status", "5.1.1");
+	field(blocks[1], "Remote-MTA", mta);
+	field(blocks[1], "Diagnostic-Code", diagnostic);
+	field(blocks[1], "Last-Attempt-Date", date);
+	sink_report_add_fields(report, "delivery-status", blocks, G_N_ELEMENTS(blocks));
+	g_object_unref(blocks[0]);
+	g_object_unref(blocks[1]);
+
+	sink_report_add_original(ctx, report, FALSE);
+	return msg;
 }

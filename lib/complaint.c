@@ -1,16 +1,144 @@
-/* complaint.c - RFC 5965 complaints (being written). */
-#include "report.h"
+/*
+ * complaint.c - the fbl action: an RFC 5965 Abuse Reporting Format (ARF)
+ * spam complaint about the received message, as a mailbox provider's
+ * feedback loop sends it, mailed to the sender's FBL address (the one the
+ * Return-Path MX maps to, mx.c) and delivered by smtp.c.
+ *
+ *   multipart/report; report-type=feedback-report      (RFC 6522)
+ *     text/plain                  what this is, for people
+ *     message/feedback-report     Feedback-Type: abuse, User-Agent, Version,
+ *                                 Original-Mail-From, Original-Rcpt-To, ...
+ *     message/rfc822              the original, byte for byte (X-MSFBL and
+ *                                 DKIM-Signature intact)
+ *
+ * The multipart/report helpers are shared with bounce.c (report-int.h).
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "report-int.h"
+#include "sink-build.h"
+
+static const SinkReportKind fbl_kind = {
+	.what = "FBL",
+	.action = "fbl",
+	.missing_to = "fbl_missing_to",
+	.missing_return_path = "fbl_missing_return_path",
+	.not_allowed = "fbl_return_path_not_sparkpost",
+	.dns_error = "fbl_dns_error",
+	.smtp_error = "fbl_smtp_error",
+	.sent = "fbl_sent",
+	.build = sink_complaint_build,
+	.to_fbl_addr = TRUE,
+};
 
 void
 sink_complaint_run(SinkCtx *ctx)
 {
-	SinkAction *a = sink_ctx_action(ctx, "fbl", NULL);
-	sink_action_fail(a, "not built yet");
+	sink_report_run(ctx, &fbl_kind);
+}
+
+/* The client IP when it is one (v4 or v6), else NULL. */
+static char *
+source_ip(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (s == NULL || (inet_pton(AF_INET, s, buf) != 1 && inet_pton(AF_INET6, s, buf) != 1))
+		return NULL;
+	return g_strdup(s);
+}
+
+/* The domain the complaint is about: the DKIM signer's, else the Return-Path's. */
+static char *
+reported_domain(SinkCtx *ctx, const char *return_path)
+{
+	const char *at = strrchr(return_path, '@');
+	g_autofree char *d = sink_report_ascii(ctx->dkim_domain ? ctx->dkim_domain : at + 1);
+
+	if (d == NULL || *d == '\0' || strpbrk(d, " ;()<>\"") != NULL)
+		return NULL;
+	return g_ascii_strdown(d, -1);
+}
+
+static void
+field(GMimeHeaderList *list, const char *name, const char *value)
+{
+	g_mime_header_list_append(list, name, value, NULL);
 }
 
 GMimeMessage *
 sink_complaint_build(SinkCtx *ctx, GError **error)
 {
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not built yet");
-	return NULL;
+	g_autofree char *rcpt = sink_report_addr(ctx->rcpt);
+	g_autofree char *return_path = sink_report_addr(ctx->return_path);
+	g_autofree char *fbl = sink_report_addr(ctx->fbl_addr);
+	g_autofree char *host = NULL, *date = NULL, *ip = NULL, *domain = NULL, *subject = NULL;
+	g_autofree char *mail_from = NULL, *rcpt_to = NULL, *mta = NULL, *title = NULL, *rp_ascii = NULL;
+	g_autofree char *rcpt_ascii = NULL, *authres = NULL;
+	GMimeHeaderList *block;
+	GMimeMultipart *report;
+	GMimeMessage *msg;
+	GString *text;
+
+	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
+			    rcpt == NULL ? "recipient" : return_path == NULL ? "Return-Path" : "feedback-loop");
+		return NULL;
+	}
+	host = sink_report_ascii(ctx->cfg->host_name);
+	date = sink_report_date(ctx->now);
+	ip = source_ip(ctx->client_ip);
+	domain = reported_domain(ctx, return_path);
+	rp_ascii = sink_report_addr_ascii(return_path);
+	rcpt_ascii = sink_report_addr_ascii(rcpt);
+	mail_from = g_strdup_printf("<%s>", rp_ascii);
+	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
+	mta = g_strdup_printf("dns; %s", host);
+	if (ctx->mime)
+		subject = sink_report_text(g_mime_message_get_subject(ctx->mime));
+	title = subject && *subject ? g_strdup_printf("Abuse report: %s", subject) : g_strdup("Abuse report");
+	if (ctx->dkim || ctx->spf) {
+		g_autofree char *dkim = sink_report_ascii(ctx->dkim);
+		g_autofree char *d = sink_report_ascii(ctx->dkim_domain);
+		g_autofree char *spf = sink_report_ascii(ctx->spf);
+		GString *ar = g_string_new(host);
+		if (dkim && *dkim)
+			g_string_append_printf(ar, "; dkim=%s", dkim);
+		if (dkim && *dkim && d && *d && strpbrk(d, " ;()") == NULL)
+			g_string_append_printf(ar, " header.d=%s", d);
+		if (spf && *spf)
+			g_string_append_printf(ar, "; spf=%s smtp.mailfrom=%s", spf, rp_ascii);
+		authres = g_string_free(ar, FALSE);
+	}
+
+	msg = sink_report_new(ctx, NULL, rcpt, fbl, title, "auto-generated", "feedback-report", &report);
+
+	text = g_string_new(NULL);
+	g_string_append_printf(text, "This is an email abuse report for an email message received from IP %s on %s.\n",
+			       ip ? ip : "(unknown)", date);
+	g_string_append(text, "The recipient marked it as spam. For more information about this format\n"
+			      "please see https://www.rfc-editor.org/rfc/rfc5965.\n");
+	sink_report_add_text(report, text->str);
+	g_string_free(text, TRUE);
+
+	block = g_mime_header_list_new(NULL);
+	field(block, "Feedback-Type", "abuse");
+	field(block, "User-Agent", "bouncy-sink/" SINK_VERSION);
+	field(block, "Version", "1");
+	field(block, "Original-Mail-From", mail_from);
+	field(block, "Original-Rcpt-To", rcpt_to);
+	field(block, "Arrival-Date", date);
+	field(block, "Reporting-MTA", mta);
+	if (ip)
+		field(block, "Source-IP", ip);
+	if (domain)
+		field(block, "Reported-Domain", domain);
+	if (authres)
+		field(block, "Authentication-Results", authres);
+	sink_report_add_fields(report, "feedback-report", &block, 1);
+	g_object_unref(block);
+
+	sink_report_add_original(ctx, report, FALSE);
+	return msg;
 }

@@ -1,0 +1,114 @@
+/*
+ * report-int.h - what bounce.c, complaint.c and smtp.c share, private to
+ * those three: the multipart/report container (RFC 6522) with its safe
+ * header and field values, the original's attachment, the run flow common
+ * to the oob and fbl actions, and the CRLF serialisation.
+ *
+ * Values that come from the received message (addresses, ids, dates, the
+ * subject) are never trusted in a header or a report field: CR, LF and other
+ * control characters are dropped, report fields are kept US-ASCII, and
+ * header text that needs more goes through GMime's RFC 2047 encoder.
+ */
+#ifndef SINK_REPORT_INT_H
+#define SINK_REPORT_INT_H
+
+#include "report.h"
+
+/*
+ * One kind of report and its counters (static strings).  Counters, per
+ * report sent or not:
+ *   <x>_missing_to                 no (usable) recipient: nothing sent
+ *   <x>_missing_return_path        no (usable) Return-Path: nothing sent
+ *   <x>_return_path_not_sparkpost  the Return-Path MX is not allowlisted
+ *   <x>_dns_error                  the MX look-up failed for now (timeout,
+ *                                  SERVFAIL): nothing sent, no retry
+ *   <x>_smtp_error                 not delivered: no connection, 4xx, 5xx,
+ *                                  timeout, time budget spent
+ *   <x>_sent                       the MX accepted the report
+ * With --dry-run the report is built but not sent: no <x>_sent or
+ * <x>_smtp_error.
+ */
+typedef struct {
+	const char *what;	/* "OOB" or "FBL", the prefix of error texts */
+	const char *action;	/* the action type, "oob" or "fbl" */
+	const char *missing_to;
+	const char *missing_return_path;
+	const char *not_allowed;
+	const char *dns_error;
+	const char *smtp_error;
+	const char *sent;
+	GMimeMessage *(*build)(SinkCtx *ctx, GError **error);
+	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
+} SinkReportKind;
+
+/* sink_report_run (smtp.c): check, build, send and count one report. */
+void sink_report_run(SinkCtx *ctx, const SinkReportKind *kind);
+
+/*
+ * sink_report_serialize (smtp.c): msg as it goes on the wire, CRLF line
+ * endings, NUL-terminated; its length in *len when len is not NULL.  g_free.
+ */
+char *sink_report_serialize(GMimeMessage *msg, gsize *len);
+
+/*
+ * The helpers below live in bounce.c; each returns a new string (g_free)
+ * or NULL for NULL input.
+ *
+ * sink_report_text: header text: valid UTF-8 without control characters
+ * (CR, LF, TAB become spaces, runs of spaces are kept single), trimmed.
+ */
+char *sink_report_text(const char *s);
+
+/* sink_report_ascii: a report field value: printable US-ASCII only, trimmed. */
+char *sink_report_ascii(const char *s);
+
+/*
+ * sink_report_addr: an address fit for the envelope and for From:/To:
+ * local@domain, valid UTF-8, no controls (dropped), spaces, '<' or '>';
+ * NULL when none is left.
+ */
+char *sink_report_addr(const char *s);
+
+/*
+ * sink_report_field_addr: an address for a report field, US-ASCII:
+ * "rfc822; local@domain", or for a non-ASCII address the RFC 6533 form
+ * "utf-8; " with each non-ASCII character written \x{HEX}.  The address
+ * must come from sink_report_addr.
+ */
+char *sink_report_field_addr(const char *addr);
+
+/* sink_report_addr_ascii: the address part of sink_report_field_addr. */
+char *sink_report_addr_ascii(const char *addr);
+
+/*
+ * sink_report_new: a report message: From: `from_name` <from>, To: <to>,
+ * Subject, Date (ctx->now), a fresh Message-ID on cfg->host_name,
+ * In-Reply-To/References to the original's id when it is a clean one,
+ * Auto-Submitted, MIME-Version, and an empty multipart/report body with
+ * `report_type`, returned in *report (owned by the message).  g_object_unref.
+ */
+GMimeMessage *sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to,
+			      const char *subject, const char *auto_submitted, const char *report_type,
+			      GMimeMultipart **report);
+
+/* sink_report_add_text: add a human-readable text/plain part (UTF-8). */
+void sink_report_add_text(GMimeMultipart *report, const char *text);
+
+/*
+ * sink_report_add_fields: add a message/<subtype> part whose body is the
+ * field blocks, each a GMimeHeaderList, separated by blank lines.
+ */
+void sink_report_add_fields(GMimeMultipart *report, const char *subtype, GMimeHeaderList **blocks,
+			    int n);
+
+/*
+ * sink_report_add_original: add the received message as message/rfc822,
+ * byte for byte; as text/rfc822-headers (its header block only) when it is
+ * bigger than cfg->report_original_max or when `headers_only`.
+ */
+void sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_only);
+
+/* sink_report_date: an RFC 5322 date for `when`.  g_free. */
+char *sink_report_date(GDateTime *when);
+
+#endif
