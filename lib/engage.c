@@ -1,9 +1,183 @@
-/* engage.c - opens and clicks (being written). */
+/*
+ * engage.c - the openclick action: the recipient opens the message (its
+ * pixels are fetched), maybe opens it again, maybe clicks its links, maybe
+ * clicks them again, as sink_decide chose.
+ *
+ * The HTML part is parsed once.  Only URLs on tracking hosts are fetched
+ * (track.c decides, probing each host of the message at most once, all in
+ * parallel); the others are counted as <open|click>_url_not_sparkpost in
+ * every step that meets them, as the original did.  Each step fetches its
+ * URLs in parallel (fetch.c) as the message's one User-Agent; the steps run
+ * in a reader's order, one after the other.  At most Max_URLs_Per_Message
+ * URLs of a kind are used per step, in document order; the rest are
+ * counted (<open|click>_url_over_limit, once per step) and noted.
+ *
+ * With --dry-run the steps and their URLs are recorded as actions without
+ * any probe, cache look-up or fetch.
+ */
+#include <string.h>
+
 #include "engage.h"
+#include "fetch.h"
+#include "message.h"
+#include "track.h"
+#include "useragent.h"
+
+#define ACCEPT_IMAGE "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+#define ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+/* One URL of the message, ready to fetch. */
+typedef struct {
+	char *url;		/* normalised, or as written when it is not a usable URL */
+	SinkTrackHost *host;	/* borrowed from the host table; NULL when unusable */
+} EngageUrl;
+
+/* The pixels or the links, as the steps use them. */
+typedef struct {
+	const char *noun;	/* "pixels", "links" */
+	const char *accept;
+	const char *not_tracking;	/* counter */
+	const char *over_limit;		/* counter */
+	GArray *urls;		/* EngageUrl, at most Max_URLs_Per_Message */
+	guint found;		/* http(s) URLs in the HTML, before the cap */
+} EngageKind;
+
+static void
+engage_url_clear(gpointer p)
+{
+	g_free(((EngageUrl *)p)->url);
+}
+
+/* Take the first Max_URLs_Per_Message of `found` into kind, with their hosts in `hosts`. */
+static void
+kind_init(EngageKind *kind, GPtrArray *found, GHashTable *host_index, GPtrArray *hosts, int cap)
+{
+	kind->found = found->len;
+	kind->urls = g_array_new(FALSE, TRUE, sizeof(EngageUrl));
+	g_array_set_clear_func(kind->urls, engage_url_clear);
+	for (guint i = 0; i < found->len && i < (guint)cap; i++) {
+		EngageUrl u = { NULL, NULL };
+		char *origin = NULL, *host = NULL;
+
+		u.url = sink_url_parse(found->pdata[i], &origin, &host);
+		if (u.url == NULL) {
+			u.url = g_strdup(found->pdata[i]);
+		} else if ((u.host = g_hash_table_lookup(host_index, origin)) == NULL) {
+			u.host = g_new0(SinkTrackHost, 1);
+			u.host->origin = origin;
+			u.host->host = host;
+			u.host->verdict = SINK_TRACK_UNKNOWN;
+			origin = host = NULL;
+			g_hash_table_insert(host_index, u.host->origin, u.host);
+			g_ptr_array_add(hosts, u.host);
+		}
+		g_free(origin);
+		g_free(host);
+		g_array_append_val(kind->urls, u);
+	}
+}
+
+/* One step: count it, then fetch its tracking URLs in parallel, one action each. */
+static void
+run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
+{
+	const SinkConfig *cfg = ctx->cfg;
+	g_autofree SinkFetch *fetches = g_new0(SinkFetch, kind->urls->len + 1);
+	guint n = 0;
+	SinkFetchOptions opt = {
+		.user_agent = ctx->user_agent,
+		.accept = kind->accept,
+		.timeout_ms = cfg->open_click_timeout * 1000,
+		.deadline = ctx->deadline,
+		.allow_private = cfg->fetch_allow_private,
+	};
+
+	sink_ctx_count(ctx, type);
+	if (kind->found > kind->urls->len) {
+		sink_ctx_count(ctx, kind->over_limit);
+		sink_ctx_note(ctx, "%s: %u of %u %s over Max_URLs_Per_Message (%d) not used", type,
+			      kind->found - kind->urls->len, kind->found, kind->noun, cfg->max_urls_per_message);
+	}
+	for (guint i = 0; i < kind->urls->len; i++) {
+		const EngageUrl *u = &g_array_index(kind->urls, EngageUrl, i);
+		if (ctx->dry_run)
+			sink_ctx_action(ctx, type, u->url);
+		else if (u->host && u->host->verdict == SINK_TRACK_YES)
+			fetches[n++].url = u->url;	/* borrowed: not cleared below */
+		else
+			sink_ctx_count(ctx, kind->not_tracking);
+	}
+	if (ctx->dry_run)
+		return;
+	if (n == 0) {
+		SinkAction *a = sink_ctx_action(ctx, type, NULL);
+		if (kind->found)
+			a->reply = g_strdup_printf("no %s on tracking hosts", kind->noun);
+		else
+			a->reply = g_strdup_printf("no %s found", kind->noun);
+		return;
+	}
+
+	sink_fetch_all(fetches, n, &opt);
+	for (guint i = 0; i < n; i++) {
+		SinkFetch *f = &fetches[i];
+		SinkAction *a = sink_ctx_action(ctx, type, f->url);
+
+		a->status = f->status;
+		a->seconds = f->seconds;
+		if (f->error)
+			sink_action_fail(a, "%s", f->error);
+		f->url = NULL;
+		sink_fetch_clear(f);
+	}
+}
 
 void
 sink_engage_run(SinkCtx *ctx)
 {
-	SinkAction *a = sink_ctx_action(ctx, "open", NULL);
-	sink_action_fail(a, "not built yet");
+	g_autofree char *ua_problem = sink_useragent_take_problem();
+	g_autofree char *html = NULL;
+	g_autoptr(GPtrArray) imgs = NULL;
+	g_autoptr(GPtrArray) links = NULL;
+	g_autoptr(GPtrArray) hosts = NULL;
+	g_autoptr(GHashTable) host_index = NULL;
+	EngageKind pixels = {
+		"pixels", ACCEPT_IMAGE, "open_url_not_sparkpost", "open_url_over_limit", NULL, 0,
+	};
+	EngageKind clicks = {
+		"links", ACCEPT_PAGE, "click_url_not_sparkpost", "click_url_over_limit", NULL, 0,
+	};
+	int cap = ctx->cfg->max_urls_per_message;
+
+	if (ua_problem)
+		sink_ctx_note(ctx, "%s", ua_problem);
+	html = sink_message_html(ctx);
+	if (html == NULL) {
+		sink_ctx_error(ctx, "No HTML body found");
+		return;
+	}
+	if (ctx->user_agent == NULL)
+		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng);
+
+	imgs = g_ptr_array_new_with_free_func(g_free);
+	links = g_ptr_array_new_with_free_func(g_free);
+	sink_html_urls(html, strlen(html), imgs, ctx->click ? links : NULL);
+
+	hosts = g_ptr_array_new_with_free_func(sink_track_host_free);
+	host_index = g_hash_table_new(g_str_hash, g_str_equal);
+	kind_init(&pixels, imgs, host_index, hosts, cap);
+	kind_init(&clicks, links, host_index, hosts, cap);
+	if (!ctx->dry_run)
+		sink_track_resolve(ctx, hosts);
+
+	run_step(ctx, "open", &pixels);
+	if (ctx->open_again)
+		run_step(ctx, "open_again", &pixels);
+	if (ctx->click) {
+		run_step(ctx, "click", &clicks);
+		if (ctx->click_again)
+			run_step(ctx, "click_again", &clicks);
+	}
+	g_array_unref(pixels.urls);
+	g_array_unref(clicks.urls);
 }
