@@ -1,0 +1,300 @@
+#!/usr/bin/env bats
+# trust.bats - the trust checks end to end (SPEC section 6): DKIM verified
+# with libopendkim against keys in the mini internet's DNS, SPF with
+# libspf2, the Return-Path MX allowlist, and DNS that never answers costing
+# at most DNS_Timeout per look-up.
+# Run inside the mini internet: t/netns-run bats t/trust.bats
+#
+# Client IPs are documentation addresses: libspf2 passes every 127/8 client.
+# 192.0.2.0/24 is authorized by the test zones' SPF records, 198.51.100.0/24
+# is not.
+
+load lib/common
+load lib/sink
+
+GOOD_IP=192.0.2.10
+BAD_IP=198.51.100.7
+
+setup() {
+	reset_servers
+	sink_config	# DKIM_Check=verify, DNS_Timeout=2
+	M=$BATS_TEST_TMPDIR
+}
+
+json_field() {	# json_field FIELD < record
+	/usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
+}
+
+# signed OUT DOMAIN [make_msg key=value ...]: a message from DOMAIN, signed by DOMAIN (selector sel1)
+signed() {
+	local out=$1 domain=$2
+	shift 2
+	make_msg "$out.unsigned" from="news@$domain" return_path="bounces@$domain" "$@"
+	sign_msg "$out.unsigned" "$out" "$domain"
+}
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# ---- the good path --------------------------------------------------------------------------------------------
+
+@test "a signed fbl message from an authorized client passes DKIM, SPF and the MX check and reaches the action" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	rec=$output
+	[ "$(json_field dkim <<<"$rec")" = pass ]
+	[ "$(json_field dkim_domain <<<"$rec")" = sender.test ]
+	[ "$(json_field dkim_selector <<<"$rec")" = sel1 ]
+	[ "$(json_field spf <<<"$rec")" = pass ]
+	[ "$(json_field class <<<"$rec")" = fbl ]
+	[ "$(json_field mx <<<"$rec")" = smtp.sparkpostmail.com ]	# preference 10 beats backup.sender.test (20)
+	[ "$(json_field fbl_address <<<"$rec")" = fbl@sparkpostmail.com ]
+	[ "$(json_field errors <<<"$rec")" = "[]" ]
+	/usr/bin/python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; assert [x["type"] for x in a]==["fbl"], a' <<<"$rec"
+}
+
+@test "a signed oob message from an authorized client passes all checks and reaches the action" {
+	signed "$M/m.eml" sender.test to=x@oob.sink.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field spf <<<"$output")" = pass ]
+	[ "$(json_field class <<<"$output")" = oob ]
+	[ "$(json_field mx <<<"$output")" = smtp.sparkpostmail.com ]
+	[ "$(json_field errors <<<"$output")" = "[]" ]
+	/usr/bin/python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; assert [x["type"] for x in a]==["oob"], a' <<<"$output"
+}
+
+@test "a message signed with CRLF line endings verifies as well as LF" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test crlf=1
+	grep -q $'\r$' "$M/m.eml"
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+}
+
+@test "without --client-ip the client is the IP of the top Received header" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test received_ip=$GOOD_IP
+	run filter --dry-run --json <"$M/m.eml"
+	[ "$(json_field client_ip <<<"$output")" = $GOOD_IP ]
+	[ "$(json_field spf <<<"$output")" = pass ]
+	signed "$M/bad.eml" sender.test to=x@fbl.sink.test received_ip=$BAD_IP
+	run filter --dry-run --json <"$M/bad.eml"
+	[ "$(json_field spf <<<"$output")" = fail ]
+}
+
+# ---- DKIM failures: no class, no action, fail_dkim counted, the log line says why -----------------------------
+
+# rejected_by_dkim FILE RESULT LOG-TEXT: run FILE for real; check record, counters, log and SMTP spool
+rejected_by_dkim() {
+	run filter --json --client-ip $GOOD_IP <"$1"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = "$2" ]
+	[ "$(json_field class <<<"$output")" = null ]
+	[ "$(json_field actions <<<"$output")" = "[]" ]
+	json_field dkim_detail <<<"$output" | grep -qF -- "$3"
+	[ "$(counter fail_dkim)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+	[ "$(counter oob_sent)" -eq 0 ]
+	log_lines | grep -qF -- "!DKIM $2: "
+	log_lines | grep -qF -- "$3"
+	[ "$(smtp_messages)" -eq 0 ]
+}
+
+@test "one body byte changed after signing: dkim bodyhash, nothing sent" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	sed '0,/Hello from the test sender/s//Hello from the test sendor/' "$M/m.eml" >"$M/changed.eml"
+	if cmp -s "$M/m.eml" "$M/changed.eml"; then false; fi
+	rejected_by_dkim "$M/changed.eml" bodyhash "body hash mismatch"
+}
+
+@test "a signed header changed after signing: dkim fail, nothing sent" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test subject="Weekly news"
+	sed 's/^Subject: Weekly news$/Subject: Weekly newt/' "$M/m.eml" >"$M/changed.eml"
+	if cmp -s "$M/m.eml" "$M/changed.eml"; then false; fi
+	rejected_by_dkim "$M/changed.eml" fail "signature verification failed"
+}
+
+@test "an unsigned message: dkim none, nothing sent" {
+	make_msg "$M/m.eml" to=x@fbl.sink.test
+	rejected_by_dkim "$M/m.eml" none "not signed"
+}
+
+@test "a signature whose key is not published (nokey.test): dkim nokey, nothing sent" {
+	signed "$M/m.eml" nokey.test to=x@oob.sink.test
+	rejected_by_dkim "$M/m.eml" nokey "no key published at sel1._domainkey.nokey.test"
+	[ "$(json_field dkim_domain <<<"$output")" = nokey.test ]
+}
+
+@test "an unsigned header added on top after signing still passes (trace headers are not signed)" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	{ echo "Received: from relay.sink.test by sink.test; $(date -R)"; cat "$M/m.eml"; } >"$M/traced.eml"
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/traced.eml"
+	[ "$(json_field dkim <<<"$output")" = pass ]
+}
+
+# ---- SPF -----------------------------------------------------------------------------------------------------
+
+@test "an unauthorized client IP: spf fail, fail_spf counted, nothing sent, the log says why" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	run filter --json --client-ip $BAD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field spf <<<"$output")" = fail ]
+	[ "$(json_field actions <<<"$output")" = "[]" ]
+	[ "$(counter fail_spf)" -eq 1 ]
+	[ "$(counter fail_dkim)" -eq 0 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+	log_lines | grep -qF "!SPF fail for client $BAD_IP and sender bounces@sender.test: FBL not sent"
+	[ "$(smtp_messages)" -eq 0 ]
+}
+
+@test "no client IP at all: spf none, which the direct route does not accept" {
+	signed "$M/m.eml" sender.test to=x@oob.sink.test received_ip=
+	run filter --json <"$M/m.eml"
+	assert_success
+	[ "$(json_field client_ip <<<"$output")" = null ]
+	[ "$(json_field spf <<<"$output")" = none ]
+	[ "$(counter fail_spf)" -eq 1 ]
+	log_lines | grep -qF "!SPF none for client (unknown)"
+}
+
+@test "SPF_Required_Direct=false lets an unauthorized direct message through to the MX check" {
+	sink_config SPF_Required_Direct=false
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	run filter --dry-run --json --client-ip $BAD_IP <"$M/m.eml"
+	[ "$(json_field spf <<<"$output")" = fail ]
+	[ "$(json_field mx <<<"$output")" = smtp.sparkpostmail.com ]
+	[ "$(json_field fbl_address <<<"$output")" = fbl@sparkpostmail.com ]
+}
+
+@test "a sender domain without an SPF record: spf none" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test return_path=bounces@backup.sender.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	[ "$(json_field spf <<<"$output")" = none ]
+}
+
+# ---- the Return-Path MX allowlist --------------------------------------------------------------------------
+
+@test "a Return-Path whose MX is not allowlisted (stranger.test): nothing sent, the MX is named" {
+	signed "$M/m.eml" stranger.test to=x@fbl.sink.test
+	run filter --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field spf <<<"$output")" = pass ]
+	[ "$(json_field mx <<<"$output")" = mx.stranger.test ]
+	[ "$(json_field fbl_address <<<"$output")" = null ]
+	json_field errors <<<"$output" |
+		grep -qF 'FBL not sent: Return-Path domain stranger.test has MX mx.stranger.test, not an allowlisted MX'
+	log_lines | grep -qF '!FBL not sent: Return-Path domain stranger.test has MX mx.stranger.test, not an allowlisted MX'
+	[ "$(counter fbl_return_path_not_sparkpost)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+	[ "$(smtp_messages)" -eq 0 ]
+}
+
+@test "the same for an OOB: oob_return_path_not_sparkpost" {
+	signed "$M/m.eml" stranger.test to=x@oob.sink.test
+	run filter --json --client-ip $GOOD_IP <"$M/m.eml"
+	log_lines | grep -qF '!OOB not sent: Return-Path domain stranger.test has MX mx.stranger.test, not an allowlisted MX'
+	[ "$(counter oob_return_path_not_sparkpost)" -eq 1 ]
+	[ "$(smtp_messages)" -eq 0 ]
+}
+
+@test "a tenant MX (tenant.test -> acme.mail.e.sparkpost.com) maps to fbl@acme.mail.e.sparkpost.com" {
+	signed "$M/m.eml" tenant.test to=x@fbl.sink.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field dkim_domain <<<"$output")" = tenant.test ]
+	[ "$(json_field spf <<<"$output")" = pass ]
+	[ "$(json_field mx <<<"$output")" = acme.mail.e.sparkpost.com ]
+	[ "$(json_field fbl_address <<<"$output")" = fbl@acme.mail.e.sparkpost.com ]
+	[ "$(json_field errors <<<"$output")" = "[]" ]
+}
+
+@test "a domain without MX but with an address (nomx.test) is its own MX, which is not allowlisted" {
+	signed "$M/m.eml" nomx.test to=x@oob.sink.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	[ "$(json_field spf <<<"$output")" = pass ]
+	[ "$(json_field mx <<<"$output")" = nomx.test ]
+	json_field errors <<<"$output" | grep -qF 'OOB not sent: Return-Path domain nomx.test has MX nomx.test, not an allowlisted MX'
+}
+
+@test "an allowlisted MX host itself without MX records is allowlisted (no MX: the A record)" {
+	sink_config SPF_Required_Direct=false
+	signed "$M/m.eml" sender.test to=x@oob.sink.test return_path=bounces@smtp.sparkpostmail.com
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	[ "$(json_field mx <<<"$output")" = smtp.sparkpostmail.com ]
+	[ "$(json_field errors <<<"$output")" = "[]" ]
+}
+
+@test "a Return-Path domain that does not exist: nothing sent, said so" {
+	sink_config SPF_Required_Direct=false
+	signed "$M/m.eml" sender.test to=x@oob.sink.test return_path=bounces@nowhere.sender.test
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	[ "$(json_field mx <<<"$output")" = null ]
+	json_field errors <<<"$output" | grep -qF 'OOB not sent: Return-Path domain nowhere.sender.test does not exist'
+}
+
+# ---- DNS that never answers: temperror after about DNS_Timeout per look-up ------------------------------------
+
+# Budget for N look-ups at DNS_Timeout T seconds: N * (T + 1.5) s, in microseconds.
+budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
+
+@test "a DKIM key behind a dead name server: dkim temperror within DNS_Timeout + 1.5 s" {
+	signed "$M/m.eml" blackhole.test to=x@fbl.sink.test
+	t0=$(now_us)
+	run filter --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	assert_success
+	[ "$elapsed" -lt "$(budget_us 1 2)" ]
+	[ "$(json_field dkim <<<"$output")" = temperror ]
+	json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.blackhole.test failed: timed out'
+	grep -q 'sel1._domainkey.blackhole.test 16' "$T_STATE/blackhole.log"	# the question did go out
+	[ "$(counter fail_dkim)" -eq 1 ]
+	log_lines | grep -qF '!DKIM temperror: key look-up for sel1._domainkey.blackhole.test failed: timed out'
+}
+
+@test "the DKIM key timeout follows DNS_Timeout (1 s)" {
+	sink_config DNS_Timeout=1
+	signed "$M/m.eml" blackhole.test to=x@fbl.sink.test
+	t0=$(now_us)
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	[ "$elapsed" -lt "$(budget_us 1 1)" ]
+	[ "$elapsed" -ge 900000 ]
+	[ "$(json_field dkim <<<"$output")" = temperror ]
+}
+
+@test "an SPF record behind a dead name server: spf temperror within DNS_Timeout + 1.5 s, fail_spf" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test return_path=bounces@blackhole.test
+	t0=$(now_us)
+	run filter --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	assert_success
+	[ "$elapsed" -lt "$(budget_us 1 2)" ]
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field spf <<<"$output")" = temperror ]
+	grep -q '^[a-z]* blackhole.test 16$' "$T_STATE/blackhole.log"
+	[ "$(counter fail_spf)" -eq 1 ]
+	log_lines | grep -qF '!SPF temperror for client 192.0.2.10 and sender bounces@blackhole.test: FBL not sent'
+}
+
+@test "an MX behind a dead name server: the look-up fails temporarily within its budget, nothing sent" {
+	sink_config SPF_Required_Direct=false
+	signed "$M/m.eml" sender.test to=x@oob.sink.test return_path=bounces@blackhole.test
+	t0=$(now_us)
+	run filter --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us (SPF TXT + MX)" >&3
+	assert_success
+	[ "$elapsed" -lt "$(budget_us 2 2)" ]	# two look-ups: SPF's TXT, then the MX
+	[ "$(json_field spf <<<"$output")" = temperror ]
+	[ "$(json_field mx <<<"$output")" = null ]
+	json_field errors <<<"$output" | grep -qF 'OOB not sent: MX look-up for Return-Path domain blackhole.test failed: timed out'
+	grep -q '^[a-z]* blackhole.test 15$' "$T_STATE/blackhole.log"
+	[ "$(smtp_messages)" -eq 0 ]
+}
