@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# cycle.bats - sink-cycle end to end on a copy of a PMTA config: only the value of the
+# dummy-smtp-blacklist-bounce-percent line changes (cmp against the expected bytes), the reload command
+# runs, a failing reload is an error that puts the old file back, a config without the line is a clear
+# error, and --dry-run changes nothing.
+# Run inside the mini internet (it needs no server): t/netns-run bats t/cycle.bats
+
+load lib/common
+load lib/sink
+
+setup() {
+	PMTA=$BATS_TEST_TMPDIR/pmta/config
+	RELOADED=$BATS_TEST_TMPDIR/reloaded
+	mkdir -p "$BATS_TEST_TMPDIR/pmta"
+	write_pmta_config "$PMTA"
+	chmod 640 "$PMTA"
+	cycle_config
+}
+
+# cycle_config [Key=Value ...]: a sink config for sink-cycle; today's bounce percent is 37 whatever the day.
+cycle_config() {
+	sink_config Weekly_Cycle_Bounce_Rate=37,37,37,37,37,37,37 PMTA_Config="$PMTA" \
+		PMTA_Reload_Command="touch $RELOADED" "$@"
+}
+
+cycle() {
+	"$SINK_CYCLE" -c "$SINK_INI" "$@"
+}
+
+# A PMTA config in the shape operators keep: comments, tabs, a trailing comment on our line, blocks.
+write_pmta_config() {
+	printf '%s\n' \
+		'# PowerMTA config for a test sink' \
+		'postmaster postmaster@sink.example.net' \
+		'smtp-listener 192.0.2.10:25' \
+		'' \
+		'dummy-smtp-ip 192.0.2.11' \
+		'dummy-smtp-port 25' \
+		'dummy-smtp-blacklist /etc/pmta/blacklist.dat' \
+		'dummy-smtp-blacklist-bounce-method random' \
+		'#dummy-smtp-blacklist-bounce-percent 99' \
+		$'dummy-smtp-blacklist-bounce-percent 4\t\t\t# set hourly by sink-cycle' \
+		'<source 0/0>' \
+		$'\tadd-received-header yes   # trailing spaces follow   ' \
+		'</source>' \
+		'<domain [*.]sink.example.net>' \
+		'    type pipe' \
+		'    command "/usr/local/bin/sink-filter --from \"$from\" --to \"$to\""' \
+		'</domain>' >"$1"
+	printf '# no newline at the end' >>"$1"
+}
+
+# expected FILE VALUE: FILE with the value of the uncommented directive line replaced, as sed sees it.
+expected() {
+	sed -E "s/^(dummy-smtp-blacklist-bounce-percent )[0-9.]+(\t)/\1$2\2/" "$1"
+}
+
+@test "only the value on the bounce-percent line changes, byte for byte, and PMTA is reloaded" {
+	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
+	expected "$PMTA" 37 >"$BATS_TEST_TMPDIR/want"
+	run cmp -s "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/orig"
+	[ "$status" -ne 0 ]	# the fixture really changes
+	[ ! -e "$RELOADED" ]
+	run cycle
+	assert_success
+	assert_line --partial "$PMTA: dummy-smtp-blacklist-bounce-percent 4 -> 37 (Weekly_Cycle_Bounce_Rate item"
+	assert_line "sink-cycle: ran \"touch $RELOADED\""
+	cmp "$BATS_TEST_TMPDIR/want" "$PMTA"
+	[ "$(diff "$BATS_TEST_TMPDIR/orig" "$PMTA" | grep -c '^[<>]')" -eq 2 ]
+	[ -e "$RELOADED" ]
+	[ "$(stat -c %a "$PMTA")" = 640 ]
+	[ "$(ls -A "$BATS_TEST_TMPDIR/pmta")" = config ]	# no temporary file left
+}
+
+@test "a file that already has today's value is not rewritten and PMTA is not reloaded" {
+	run cycle
+	assert_success
+	rm "$RELOADED"
+	cp -p "$PMTA" "$BATS_TEST_TMPDIR/after-first"
+	inode=$(stat -c %i "$PMTA")
+	run cycle
+	assert_success
+	assert_output --partial "dummy-smtp-blacklist-bounce-percent is already 37"
+	assert_output --partial "unchanged, no reload"
+	[ ! -e "$RELOADED" ]
+	cmp "$BATS_TEST_TMPDIR/after-first" "$PMTA"
+	[ "$(stat -c %i "$PMTA")" = "$inode" ]
+}
+
+@test "--dry-run prints the new line only and changes nothing" {
+	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
+	out=$(cycle --dry-run 2>"$BATS_TEST_TMPDIR/err")
+	[ "$out" = $'dummy-smtp-blacklist-bounce-percent 37\t\t\t# set hourly by sink-cycle' ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
+	[ "$(stat -c %Y "$BATS_TEST_TMPDIR/orig")" = "$(stat -c %Y "$PMTA")" ]
+	[ ! -e "$RELOADED" ]
+}
+
+@test "a failing reload command: non-zero exit, a clear message, and the old file put back" {
+	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
+	cycle_config PMTA_Reload_Command="sh -c 'echo pmta: syntax error in config >&2; exit 2'"
+	run cycle
+	[ "$status" -eq 75 ]
+	assert_output --partial "reload command \"sh -c 'echo pmta: syntax error in config >&2; exit 2'\" failed: exit status 2: pmta: syntax error in config"
+	assert_output --partial "put the old file back (dummy-smtp-blacklist-bounce-percent 4)"
+	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
+	# so the next run, with a working reload, tries again
+	cycle_config
+	run cycle
+	assert_success
+	[ -e "$RELOADED" ]
+}
+
+@test "a reload command that cannot start is a failure too (75), not run through a shell" {
+	cycle_config PMTA_Reload_Command="/nonexistent/pmta reload"
+	run cycle
+	[ "$status" -eq 75 ]
+	assert_output --partial "did not start"
+	# shell syntax is not interpreted: "touch A; touch B" touches three files named A;, touch and B
+	cycle_config PMTA_Reload_Command="touch $BATS_TEST_TMPDIR/a; touch $BATS_TEST_TMPDIR/b"
+	run cycle
+	assert_success
+	[ -e "$BATS_TEST_TMPDIR/a;" ]
+	[ -e "$BATS_TEST_TMPDIR/b" ]
+	[ ! -e "$BATS_TEST_TMPDIR/a" ]
+}
+
+@test "a PMTA config without the line is a clear error naming the file; nothing changes" {
+	grep -v '^dummy-smtp-blacklist-bounce-percent' "$PMTA" >"$BATS_TEST_TMPDIR/noline"
+	cp "$BATS_TEST_TMPDIR/noline" "$PMTA"
+	run cycle
+	[ "$status" -eq 78 ]
+	assert_output --partial "$PMTA: no \"dummy-smtp-blacklist-bounce-percent\" line"
+	cmp "$BATS_TEST_TMPDIR/noline" "$PMTA"
+	[ ! -e "$RELOADED" ]
+	run cycle --dry-run
+	[ "$status" -eq 78 ]
+}
+
+@test "a missing PMTA config is an error naming it (66)" {
+	cycle_config PMTA_Config="$BATS_TEST_TMPDIR/nowhere/config"
+	run cycle
+	[ "$status" -eq 66 ]
+	assert_output --partial "$BATS_TEST_TMPDIR/nowhere/config"
+	[ ! -e "$RELOADED" ]
+}
+
+@test "CRLF line endings and an indented line keep their bytes" {
+	printf 'a 1\r\n  dummy-smtp-blacklist-bounce-percent\t2.5 # x\r\nb 2\r\n' >"$PMTA"
+	run cycle
+	assert_success
+	printf 'a 1\r\n  dummy-smtp-blacklist-bounce-percent\t37 # x\r\nb 2\r\n' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$PMTA"
+}
+
+@test "a symbolic link to the PMTA config stays a link; its target gets the value" {
+	mv "$PMTA" "$BATS_TEST_TMPDIR/pmta/config.real"
+	ln -s config.real "$PMTA"
+	run cycle
+	assert_success
+	[ -L "$PMTA" ]
+	[ "$(readlink "$PMTA")" = config.real ]
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$BATS_TEST_TMPDIR/pmta/config.real"
+}
+
+@test "today's value is picked by ISO weekday and ISO week number, UTC" {
+	cycle_config Weekly_Cycle_Bounce_Rate=1,2,3,4,5,6,7,8,9,10,11,12,13,14
+	want() {
+		"$PY" -c 'import datetime as d; t = d.datetime.now(d.timezone.utc).isocalendar(); print((t[2] - 1) + 7 * (t[1] % 2) + 1)'
+	}
+	before=$(want)
+	out=$(cycle --dry-run)
+	after=$(want)
+	[ "$out" = "dummy-smtp-blacklist-bounce-percent $before"$'\t\t\t# set hourly by sink-cycle' ] ||
+		[ "$out" = "dummy-smtp-blacklist-bounce-percent $after"$'\t\t\t# set hourly by sink-cycle' ]
+}
+
+@test "bad command lines are usage errors (64); a broken sink config is 78" {
+	run cycle --no-such-option
+	[ "$status" -eq 64 ]
+	assert_output --partial "usage: sink-cycle"
+	run cycle extra
+	[ "$status" -eq 64 ]
+	cycle_config Weekly_Cycle_Bounce_Rate=1,2,3
+	run cycle
+	[ "$status" -eq 78 ]
+	assert_output --partial "Weekly_Cycle_Bounce_Rate"
+}
