@@ -18,7 +18,6 @@
  * One library handle per check, freed with it: nothing lives on between
  * messages and nothing is shared between threads.
  */
-#include <arpa/nameser.h>
 #include <string.h>
 
 #include <opendkim/dkim.h>

@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <errno.h>
-#include <netdb.h>
 #include <resolv.h>
 #include <string.h>
 
