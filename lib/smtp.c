@@ -13,6 +13,7 @@
  * CURLINFO_RESPONSE_CODE and its text caught from curl's debug stream.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -184,6 +185,7 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)MIN(total_ms, SMTP_CONNECT_TIMEOUT_MS));
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total_ms);
+	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)MAX(1, (total_ms + 999) / 1000));
 	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -217,8 +219,20 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	} else {
 		sink_action_fail(a, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
 	}
-	/* after the reply is read: the QUIT that curl_easy_cleanup sends is not the answer */
+	/*
+	 * curl_easy_cleanup sends QUIT and waits for its reply, bounded only by
+	 * the response timeout (not CURLOPT_TIMEOUT): after a stalled DATA that
+	 * would be the whole wait again.  So wait a second at most, and not at
+	 * all after a failure or with the budget spent: shut the socket, and
+	 * the QUIT fails at once.  Its reply is not the answer either.
+	 */
+	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, 1L);
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
+	if (!ok || ctx->deadline - g_get_monotonic_time() < G_USEC_PER_SEC) {
+		curl_socket_t sock = CURL_SOCKET_BAD;
+		if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK && sock != CURL_SOCKET_BAD)
+			shutdown(sock, SHUT_RDWR);
+	}
 	curl_easy_cleanup(h);
 	curl_slist_free_all(rcpts);
 	return ok;

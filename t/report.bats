@@ -1,0 +1,371 @@
+#!/usr/bin/env bats
+# report.bats - the oob and fbl actions end to end: sink-filter mails a real RFC 3464 bounce or RFC 5965
+# complaint over SMTP to the mini internet's MX, the receiving side parses it with Python's email package
+# (as an ESP's bounce and ARF parsers would), and the counters in Redis match what the MX saw.
+# Run inside the mini internet: t/netns-run bats t/report.bats
+
+load lib/common
+load lib/sink
+
+setup() {
+	reset_servers
+	sink_config
+}
+
+# signed NAME [make_msg key=value ...]: $BATS_TEST_TMPDIR/NAME.eml, DKIM-signed by sender.test (or by the
+# domain of a return_path=... argument, so that its key and SPF record are used).
+signed() {
+	local name=$1 domain=sender.test arg
+	shift
+	for arg; do
+		[[ $arg == return_path=*@* ]] && domain=${arg##*@}
+	done
+	make_msg "$BATS_TEST_TMPDIR/$name.unsigned" "$@"
+	sign_msg "$BATS_TEST_TMPDIR/$name.unsigned" "$BATS_TEST_TMPDIR/$name.eml" "$domain"
+}
+
+# send NAME [ARGS...]: run sink-filter on NAME.eml as PMTA would (client IP in the SPF range), with --json.
+send() {
+	local name=$1
+	shift
+	run filter --client-ip 192.0.2.10 --json "$@" <"$BATS_TEST_TMPDIR/$name.eml"
+}
+
+json_field() {	# json_field EXPR < record   (EXPR indexes the record, e.g. '["actions"][0]["status"]')
+	"$PY" -c 'import json,sys; v=eval("json.load(sys.stdin)"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
+}
+
+# facts EML: what a receiver's parser sees in a report, one "key=value" per line:
+#   envelope from the .json next to it, top-level headers, the part types, the delivery-status or
+#   feedback-report fields (block<i>.<Field>), and the attached original's headers (orig.<Header>).
+facts() {
+	"$PY" - "$1" <<'EOF'
+import email, email.policy, json, os, sys
+path = sys.argv[1]
+env = json.load(open(path[:-4] + ".json"))
+print("mail_from=%s" % env["mail_from"])
+print("rcpt_tos=%s" % ",".join(env["rcpt_tos"]))
+print("helo=%s" % env["helo"])
+raw = open(path, "rb").read()
+print("crlf_only=%s" % (raw.count(b"\n") == raw.count(b"\r\n")))
+m = email.message_from_bytes(raw, policy=email.policy.default)
+print("type=%s" % m.get_content_type())
+print("report_type=%s" % m.get_param("report-type"))
+print("headers=%s" % ",".join(m.keys()))
+for h in ("From", "To", "Subject", "Auto-Submitted", "MIME-Version", "Message-ID"):
+    print("%s=%s" % (h, m[h]))
+print("from_addr=%s" % m["From"].addresses[0].addr_spec)
+print("to_addr=%s" % m["To"].addresses[0].addr_spec)
+parts = list(m.iter_parts())
+print("parts=%s" % ",".join(p.get_content_type() for p in parts))
+for p in parts:
+    ct = p.get_content_type()
+    if ct in ("message/delivery-status", "message/feedback-report"):
+        for i, block in enumerate(p.get_payload()):
+            for k, v in block.items():
+                print("block%d.%s=%s" % (i, k, v))
+    elif ct == "message/rfc822":
+        orig = p.get_payload()[0]
+        for k, v in orig.raw_items():	# raw: a hostile original need not parse
+            print("orig.%s=%s" % (k, " ".join(str(v).split())))
+    elif ct == "text/plain":
+        print("human=%s" % p.get_content().replace("\n", " "))
+EOF
+}
+
+# fact KEY FILE: the value of KEY in a facts listing.
+fact() {
+	grep -m1 "^$1=" "$2" | cut -d= -f2-
+}
+
+# ---- OOB ------------------------------------------------------------------------------------------------
+
+@test "oob: x@oob.sink.test mails one RFC 3464 user-unknown bounce from the recipient to the Return-Path" {
+	signed m to=x@oob.sink.test msfbl='eyJyIjoiMSJ9|c2ln'
+	send m
+	assert_success
+	[ "$(json_field '["class"]' <<<"$output")" = oob ]
+	[ "$(json_field '["actions"][0]["type"]' <<<"$output")" = oob ]
+	[ "$(json_field '["actions"][0]["target"]' <<<"$output")" = smtp.sparkpostmail.com ]
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	cat "$BATS_TEST_TMPDIR/f"
+	[ "$(fact mail_from "$BATS_TEST_TMPDIR/f")" = x@oob.sink.test ]
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = bounces@sender.test ]
+	[ "$(fact helo "$BATS_TEST_TMPDIR/f")" = sink.test ]
+	[ "$(fact crlf_only "$BATS_TEST_TMPDIR/f")" = True ]
+	[ "$(fact type "$BATS_TEST_TMPDIR/f")" = multipart/report ]
+	[ "$(fact report_type "$BATS_TEST_TMPDIR/f")" = delivery-status ]
+	[ "$(fact from_addr "$BATS_TEST_TMPDIR/f")" = x@oob.sink.test ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = bounces@sender.test ]
+	[ "$(fact Auto-Submitted "$BATS_TEST_TMPDIR/f")" = auto-replied ]
+	[ "$(fact MIME-Version "$BATS_TEST_TMPDIR/f")" = 1.0 ]
+	[[ $(fact Message-ID "$BATS_TEST_TMPDIR/f") == \<*@sink.test\> ]]
+	[ "$(fact parts "$BATS_TEST_TMPDIR/f")" = text/plain,message/delivery-status,message/rfc822 ]
+	[ "$(fact block0.Reporting-MTA "$BATS_TEST_TMPDIR/f")" = "dns; sink.test" ]
+	[ -n "$(fact block0.Arrival-Date "$BATS_TEST_TMPDIR/f")" ]
+	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@oob.sink.test" ]
+	[ "$(fact block1.Action "$BATS_TEST_TMPDIR/f")" = failed ]
+	[ "$(fact block1.Status "$BATS_TEST_TMPDIR/f")" = 5.1.1 ]
+	[ "$(fact block1.Diagnostic-Code "$BATS_TEST_TMPDIR/f")" = "smtp; 550 5.1.1 <x@oob.sink.test>... User unknown" ]
+	[ "$(fact orig.X-MSFBL "$BATS_TEST_TMPDIR/f")" = 'eyJyIjoiMSJ9|c2ln' ]
+	[ -n "$(fact orig.DKIM-Signature "$BATS_TEST_TMPDIR/f")" ]
+	[ "$(counter oob_sent)" -eq 1 ]
+	[ "$(counter oob_smtp_error)" -eq 0 ]
+	log_lines | grep -q ',oob/subdomain,dkim=pass,spf=pass,oob smtp.sparkpostmail.com 250 2.0.0 OK queued'
+}
+
+@test "oob: the bounce carries the received message byte for byte (CRLF on the wire)" {
+	signed m to=x@oob.sink.test msfbl='abc|def'
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 1 ]
+	"$PY" - "$BATS_TEST_TMPDIR/m.eml" "$(smtp_eml 1)" <<'EOF'
+import sys
+orig = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+report = open(sys.argv[2], "rb").read()
+assert orig in report, "original not found verbatim in the report"
+EOF
+}
+
+@test "oob: a Return-Path the MX rejects with 550 is logged with the reply and counted oob_smtp_error" {
+	signed m to=x@oob.sink.test return_path=reject550@sender.test
+	send m
+	assert_success
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 550 ]
+	[ "$(json_field '["actions"][0]["reply"]' <<<"$output")" = "5.1.1 User unknown" ]
+	[ "$(json_field '["actions"][0]["error"]' <<<"$output")" = "permanent failure" ]
+	[ "$(smtp_messages)" -eq 0 ]
+	grep -qx '550 reject550@sender.test' "$SMTP_SPOOL/rejects.log"
+	[ "$(counter oob_smtp_error)" -eq 1 ]
+	[ "$(counter oob_sent)" -eq 0 ]
+	log_lines | grep -q '!oob smtp.sparkpostmail.com 550 5.1.1 User unknown: permanent failure'
+}
+
+@test "oob: a Return-Path the MX answers 451 is a temporary failure, counted oob_smtp_error, not retried" {
+	signed m to=x@oob.sink.test return_path=reject451@sender.test
+	send m
+	assert_success
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 451 ]
+	[ "$(json_field '["actions"][0]["reply"]' <<<"$output")" = "4.3.0 Try again later" ]
+	[ "$(json_field '["actions"][0]["error"]' <<<"$output")" = "temporary failure" ]
+	[ "$(grep -c reject451 "$SMTP_SPOOL/rejects.log")" -eq 1 ]
+	[ "$(counter oob_smtp_error)" -eq 1 ]
+	log_lines | grep -q '!oob smtp.sparkpostmail.com 451 4.3.0 Try again later: temporary failure'
+}
+
+@test "oob: an allowlisted MX that refuses connections gives a no-connection error" {
+	echo "mx.deadmx.test = fbl@deadmx.test" >>"$SINK_INI"
+	signed m to=x@oob.sink.test from=news@deadmx.test return_path=b@deadmx.test
+	send m
+	assert_success
+	[ "$(json_field '["actions"][0]["target"]' <<<"$output")" = mx.deadmx.test ]
+	[[ $(json_field '["actions"][0]["error"]' <<<"$output") == "no connection: Connection refused"* ]]
+	[ "$(json_field '["actions"][0].get("status")' <<<"$output")" = null ]
+	[ "$(counter oob_smtp_error)" -eq 1 ]
+	log_lines | grep -q '!oob mx.deadmx.test: no connection: Connection refused'
+}
+
+@test "oob: an MX that stalls after DATA times out within SMTP_Timeout" {
+	sink_config SMTP_Timeout=2
+	signed m to=x@oob.sink.test return_path=stall@sender.test
+	t0=${EPOCHREALTIME/./}
+	send m
+	assert_success
+	(((${EPOCHREALTIME/./} - t0) / 1000 < 3500))	# 2 s and start-up; no wait for the QUIT reply
+	[[ $(json_field '["actions"][0]["error"]' <<<"$output") == "timed out after "* ]]
+	[ "$(counter oob_smtp_error)" -eq 1 ]
+	[ "$(counter oob_sent)" -eq 0 ]
+}
+
+@test "oob: a Return-Path whose MX is not allowlisted sends nothing, counted oob_return_path_not_sparkpost" {
+	signed m to=x@oob.sink.test from=news@stranger.test return_path=b@stranger.test
+	send m
+	assert_success
+	[ "$(json_field '["actions"]' <<<"$output")" = "[]" ]
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter oob_return_path_not_sparkpost)" -eq 1 ]
+	[ "$(counter oob_smtp_error)" -eq 0 ]
+}
+
+@test "oob: no Return-Path at all sends nothing, counted oob_missing_return_path" {
+	sink_config SPF_Required_Direct=false
+	signed m to=x@oob.sink.test return_path=
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter oob_missing_return_path)" -eq 1 ]
+	log_lines | grep -q '!OOB not sent: no Return-Path'
+}
+
+@test "oob: --dry-run -v builds the bounce but sends, counts and logs nothing" {
+	signed m to=x@oob.sink.test
+	send m --dry-run -v
+	assert_success
+	record=$(grep '^{' <<<"$output")
+	[ "$(json_field '["actions"][0]["type"]' <<<"$record")" = oob ]
+	[ "$(json_field '["actions"][0]["target"]' <<<"$record")" = smtp.sparkpostmail.com ]
+	[ "$(json_field '["actions"][0]' <<<"$record")" = '{"type": "oob", "target": "smtp.sparkpostmail.com"}' ]
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter oob_sent)" -eq 0 ]
+	[ "$(counter total_messages)" -eq 0 ]
+	[ ! -e "$SINK_LOG" ]
+}
+
+@test "oob: the mix (Upstream_Handled=0, OOB_percent=100) bounces x@mix.sink.test" {
+	sink_config Upstream_Handled=0 OOB_percent=100 FBL_percent=0 Open_percent=0 Open_Again_percent=0 \
+		Click_percent=0 Click_Again_percent=0
+	signed m to=x@mix.sink.test
+	send m
+	assert_success
+	[ "$(json_field '["route"]' <<<"$output")" = mix ]
+	[ "$(json_field '["class"]' <<<"$output")" = oob ]
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact mail_from "$BATS_TEST_TMPDIR/f")" = x@mix.sink.test ]
+	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@mix.sink.test" ]
+	[ "$(counter oob_sent)" -eq 1 ]
+}
+
+# ---- FBL ------------------------------------------------------------------------------------------------
+
+@test "fbl: x@fbl.sink.test mails one RFC 5965 abuse report to the MX's feedback-loop address" {
+	signed m to=x@fbl.sink.test msfbl='eyJyIjoiMiJ9|c2ln'
+	send m
+	assert_success
+	[ "$(json_field '["actions"][0]["type"]' <<<"$output")" = fbl ]
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	cat "$BATS_TEST_TMPDIR/f"
+	[ "$(fact mail_from "$BATS_TEST_TMPDIR/f")" = x@fbl.sink.test ]
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = fbl@sparkpostmail.com ]
+	[ "$(fact crlf_only "$BATS_TEST_TMPDIR/f")" = True ]
+	[ "$(fact type "$BATS_TEST_TMPDIR/f")" = multipart/report ]
+	[ "$(fact report_type "$BATS_TEST_TMPDIR/f")" = feedback-report ]
+	[ "$(fact from_addr "$BATS_TEST_TMPDIR/f")" = x@fbl.sink.test ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = fbl@sparkpostmail.com ]
+	[ "$(fact parts "$BATS_TEST_TMPDIR/f")" = text/plain,message/feedback-report,message/rfc822 ]
+	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = abuse ]
+	[[ $(fact block0.User-Agent "$BATS_TEST_TMPDIR/f") == bouncy-sink/* ]]
+	[ "$(fact block0.Version "$BATS_TEST_TMPDIR/f")" = 1 ]
+	[ "$(fact block0.Original-Mail-From "$BATS_TEST_TMPDIR/f")" = "<bounces@sender.test>" ]
+	[ "$(fact block0.Original-Rcpt-To "$BATS_TEST_TMPDIR/f")" = "<x@fbl.sink.test>" ]
+	[ -n "$(fact block0.Arrival-Date "$BATS_TEST_TMPDIR/f")" ]
+	[ "$(fact block0.Source-IP "$BATS_TEST_TMPDIR/f")" = 192.0.2.10 ]
+	[ "$(fact block0.Reported-Domain "$BATS_TEST_TMPDIR/f")" = sender.test ]
+	[ "$(fact orig.X-MSFBL "$BATS_TEST_TMPDIR/f")" = 'eyJyIjoiMiJ9|c2ln' ]
+	[ "$(counter fbl_sent)" -eq 1 ]
+	log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,fbl smtp.sparkpostmail.com 250 2.0.0 OK queued'
+}
+
+@test "fbl: a tenant MX (e.sparkpost.com) gets the complaint at fbl@<tenant>.mail.e.sparkpost.com" {
+	signed m to=x@fbl.sink.test from=news@tenant.test return_path=b@tenant.test
+	send m
+	assert_success
+	[ "$(json_field '["actions"][0]["target"]' <<<"$output")" = acme.mail.e.sparkpost.com ]
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = fbl@acme.mail.e.sparkpost.com ]
+	[ "$(fact block0.Original-Mail-From "$BATS_TEST_TMPDIR/f")" = "<b@tenant.test>" ]
+	[ "$(counter fbl_sent)" -eq 1 ]
+}
+
+@test "fbl: --dry-run builds the complaint but sends and counts nothing" {
+	signed m to=x@fbl.sink.test
+	send m --dry-run
+	assert_success
+	[ "$(json_field '["actions"][0]["type"]' <<<"$output")" = fbl ]
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+}
+
+# ---- both -----------------------------------------------------------------------------------------------
+
+@test "counters in Redis match what the SMTP server received" {
+	signed ok1 to=a@oob.sink.test
+	signed ok2 to=b@oob.sink.test
+	signed bad to=c@oob.sink.test return_path=reject550@sender.test
+	signed fbl1 to=d@fbl.sink.test
+	signed fbl2 to=e@fbl.sink.test
+	for m in ok1 ok2 bad fbl1 fbl2; do
+		send "$m"
+		assert_success
+	done
+	received_oob=$(grep -l '"rcpt_tos": \["bounces@sender.test"\]' "$SMTP_SPOOL"/*.json | wc -l)
+	received_fbl=$(grep -l '"rcpt_tos": \["fbl@sparkpostmail.com"\]' "$SMTP_SPOOL"/*.json | wc -l)
+	[ "$received_oob" -eq 2 ]
+	[ "$received_fbl" -eq 2 ]
+	[ "$(counter oob_sent)" -eq "$received_oob" ]
+	[ "$(counter fbl_sent)" -eq "$received_fbl" ]
+	[ "$(counter oob_smtp_error)" -eq "$(grep -c '^550 ' "$SMTP_SPOOL/rejects.log")" ]
+	[ "$(counter total_messages)" -eq 5 ]
+}
+
+# A received message whose header values carry CR/LF (inside RFC 2047 encoded words) and raw UTF-8.
+write_hostile() {
+	local out=$1 to=$2
+	{
+		printf 'Return-Path: <bounces@sender.test>\n'
+		printf 'Received: from mta.sender.test (192.0.2.10) by sink.test id abc for <%s>; %s\n' "$to" "$(date -uR)"
+		printf 'From: =?utf-8?q?J=C3=B6rg=0D=0ABcc:_evil@attacker.test?= <news@sender.test>\n'
+		printf 'To: =?utf-8?q?X=0D=0AX-Injected:_to?= <%s>\n' "$to"
+		printf 'Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe=0D=0AX-Injected:_subject?= und Gr\xc3\xbc\xc3\x9fe roh\n'
+		printf 'Date: %s\n' "$(date -uR)"
+		printf 'Message-ID: <hostile-%s@sender.test>\n' "$RANDOM"
+		printf 'X-MSFBL: abc|def\n'
+		printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
+		printf 'Gr\xc3\xbc\xc3\x9fe.\n'
+	} >"$out"
+}
+
+# No header or field of the report may have been added by the received message.
+assert_not_injected() {
+	local f=$1
+	run grep -E '^(block[0-9]+\.)?(X-Injected|Bcc)=' "$f"
+	assert_failure
+	[ "$(fact headers "$f" | tr , '\n' | grep -cx From)" -eq 1 ]
+	[ "$(fact headers "$f" | tr , '\n' | grep -cx To)" -eq 1 ]
+	"$PY" - "$2" <<'EOF'
+import sys
+raw = open(sys.argv[1], "rb").read()
+head, _, rest = raw.partition(b"\r\n\r\n")
+assert all(b < 0x80 for b in head), "8-bit bytes in the report's own headers"
+assert b"\r\nX-Injected" not in head and b"\r\nBcc" not in head
+EOF
+}
+
+@test "fbl: CR/LF and non-ASCII in the received headers cannot add headers or fields to the complaint" {
+	write_hostile "$BATS_TEST_TMPDIR/h.unsigned" x@fbl.sink.test
+	sign_msg "$BATS_TEST_TMPDIR/h.unsigned" "$BATS_TEST_TMPDIR/h.eml"
+	send h
+	assert_success
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	cat "$BATS_TEST_TMPDIR/f"
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+	[[ $(fact Subject "$BATS_TEST_TMPDIR/f") == "Abuse report: Grüße X-Injected: subject und Grüße roh" ]]
+	[ "$(fact orig.X-MSFBL "$BATS_TEST_TMPDIR/f")" = 'abc|def' ]
+	[ "$(counter fbl_sent)" -eq 1 ]
+}
+
+@test "oob: CR/LF and non-ASCII in the received headers cannot add headers or fields to the bounce" {
+	write_hostile "$BATS_TEST_TMPDIR/h.unsigned" x@oob.sink.test
+	sign_msg "$BATS_TEST_TMPDIR/h.unsigned" "$BATS_TEST_TMPDIR/h.eml"
+	send h
+	assert_success
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@oob.sink.test" ]
+}
+
+@test "oob: an envelope recipient with CR/LF in it is not used: nothing sent, counted oob_missing_to" {
+	signed m to=x@oob.sink.test
+	send m --to $'x@oob.sink.test\r\nX-Injected: yes'
+	assert_success
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter oob_missing_to)" -eq 1 ]
+	[ "$(json_field '["errors"]' <<<"$output")" = '["OOB not sent: no usable To: address"]' ]
+}
