@@ -509,6 +509,31 @@ test_run_missing(void)
 	}
 }
 
+/* With the message's time budget spent nothing is attempted: the action fails at once. */
+static void
+test_send_after_deadline(void)
+{
+	Fixture f;
+	g_autoptr(GError) error = NULL;
+	GMimeMessage *dsn;
+	SinkAction *a;
+	gint64 t0;
+
+	fixture_load(&f, "report-original.eml", 1048576);
+	dsn = sink_bounce_build(f.ctx, &error);
+	g_assert_no_error(error);
+	f.ctx->deadline = g_get_monotonic_time() - 1;
+	a = sink_ctx_action(f.ctx, "oob", "smtp.sparkpostmail.com");
+	t0 = g_get_monotonic_time();
+	g_assert_false(sink_smtp_send(f.ctx, a, "smtp.sparkpostmail.com", "x@oob.sink.test", "bounces@sender.test", dsn));
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC / 10);
+	g_assert_nonnull(a->error);
+	g_assert_nonnull(strstr(a->error, "time budget"));
+	g_assert_cmpint(a->status, ==, 0);
+	g_object_unref(dsn);
+	fixture_free(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -522,5 +547,6 @@ main(int argc, char **argv)
 	g_test_add_func("/report/non-ascii-recipient-uses-rfc6533", test_non_ascii_recipient);
 	g_test_add_func("/report/build-without-addresses-fails", test_missing_addresses);
 	g_test_add_func("/report/run-without-addresses-counts-missing", test_run_missing);
+	g_test_add_func("/report/send-after-deadline-fails-at-once", test_send_after_deadline);
 	return g_test_run();
 }
