@@ -1,0 +1,40 @@
+/*
+ * fuzz-html - bytes as the decoded HTML body: libxml2's HTML parser and
+ * the pixel and link extraction (html.c).  Checks: every URL is http(s)
+ * without the whitespace a browser strips.
+ */
+#include <string.h>
+
+#include "engage.h"
+#include "fuzz-common.h"
+
+static void
+check_urls(GPtrArray *urls)
+{
+	for (guint i = 0; i < urls->len; i++) {
+		const char *u = urls->pdata[i];
+		fuzz_assert(g_ascii_strncasecmp(u, "http://", 7) == 0 || g_ascii_strncasecmp(u, "https://", 8) == 0,
+			    "a URL that is not http(s)");
+		fuzz_assert(strpbrk(u, "\t\r\n") == NULL, "a URL with a tab or line break inside");
+		fuzz_assert((unsigned char)u[strlen(u) - 1] > 0x20, "a URL with trailing whitespace");
+	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_init();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autoptr(GPtrArray) imgs = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func(g_free);
+
+	sink_html_urls((const char *)data, size, imgs, links);
+	check_urls(imgs);
+	check_urls(links);
+	return 0;
+}
