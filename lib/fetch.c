@@ -16,8 +16,10 @@
  * 169.254.169.254 metadata service), multicast and the other
  * special-purpose ranges are refused, so DNS tricks cannot get around it.
  *
- * Time: each fetch has its own timeout, and the batch stops at the
- * message's deadline whatever is still running.
+ * Parallel as a browser is: all at once, but at most 6 at a time to one
+ * origin (and 64 in all); the others wait for a slot, and each fetch's own
+ * timeout starts when it starts.  The batch stops at the message's
+ * deadline whatever is still running or waiting.
  */
 #include <string.h>
 #include <arpa/inet.h>
@@ -26,6 +28,10 @@
 #include <curl/curl.h>
 
 #include "fetch.h"
+
+/* At most this many fetches run at once to one origin (as browsers do) and in all. */
+#define FETCH_HOST_ACTIVE 6
+#define FETCH_TOTAL_ACTIVE 64
 
 /* ---- addresses ------------------------------------------------------------------------------------------ */
 
@@ -168,15 +174,34 @@ done:
 
 /* ---- transfers ------------------------------------------------------------------------------------------- */
 
+typedef enum {
+	T_WAITING,	/* not started: its host or the batch is at its connection limit */
+	T_RUNNING,
+	T_DONE,
+} TransferState;
+
 typedef struct {
 	SinkFetch *item;
 	const SinkFetchOptions *opt;
+	char *host_key;		/* the URL's origin: at most FETCH_HOST_ACTIVE of one run at once */
 	CURL *easy;
+	TransferState state;
 	gint64 started;
 	gboolean body_seen;	/* the transfer was stopped at its body, on purpose */
-	gboolean done;
 	char errbuf[CURL_ERROR_SIZE];
 } Transfer;
+
+/* One sink_fetch_all call. */
+typedef struct {
+	const SinkFetchOptions *opt;
+	CURLM *multi;
+	struct curl_slist *headers;
+	Transfer *t;
+	guint n;
+	guint first_waiting;	/* no T_WAITING transfer before this index */
+	guint active;
+	GHashTable *per_host;	/* host_key -> number running */
+} FetchRun;
 
 static void
 global_init(void)
@@ -231,7 +256,7 @@ on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addres
 	t->item->address = g_strdup(text);
 	if (!t->opt->allow_private && !sink_fetch_address_allowed(&address->addr, &why)) {
 		g_free(t->item->error);
-		t->item->error = g_strdup_printf("refused: %s (Fetch_Allow_Private is off)", why);
+		t->item->error = g_strdup_printf("refused: %s; Fetch_Allow_Private is off", why);
 		t->item->refused = TRUE;
 		g_free(why);
 		return CURL_SOCKET_BAD;
@@ -246,7 +271,7 @@ ms_left(const SinkFetchOptions *opt)
 }
 
 static CURL *
-transfer_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
+easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 {
 	CURL *e = curl_easy_init();
 
@@ -275,13 +300,59 @@ transfer_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 	return e;
 }
 
+static guint
+host_active(FetchRun *run, const char *key)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(run->per_host, key));
+}
+
 static void
-transfer_finish(Transfer *t, CURLcode rc)
+host_add(FetchRun *run, const char *key, int delta)
+{
+	g_hash_table_insert(run->per_host, (gpointer)key, GUINT_TO_POINTER(host_active(run, key) + delta));
+}
+
+/* Start waiting transfers, in order, as far as the limits allow; each gets its whole timeout from now. */
+static void
+start_more(FetchRun *run)
+{
+	while (run->first_waiting < run->n && run->t[run->first_waiting].state != T_WAITING)
+		run->first_waiting++;
+	for (guint i = run->first_waiting; i < run->n && run->active < FETCH_TOTAL_ACTIVE; i++) {
+		Transfer *t = &run->t[i];
+		gint64 left;
+
+		if (t->state != T_WAITING || host_active(run, t->host_key) >= FETCH_HOST_ACTIVE)
+			continue;
+		t->started = g_get_monotonic_time();
+		left = ms_left(run->opt);
+		if (left <= 0) {
+			t->state = T_DONE;
+			t->item->timed_out = TRUE;
+			t->item->error = g_strdup("not fetched: the message's time budget is spent");
+			continue;
+		}
+		t->easy = easy_new(t, run->headers, (long)MIN(left, (gint64)run->opt->timeout_ms));
+		if (t->easy == NULL || curl_multi_add_handle(run->multi, t->easy) != CURLM_OK) {
+			t->state = T_DONE;
+			t->item->error = g_strdup("could not start the fetch (out of memory)");
+			continue;
+		}
+		t->state = T_RUNNING;
+		run->active++;
+		host_add(run, t->host_key, 1);
+	}
+}
+
+static void
+transfer_finish(FetchRun *run, Transfer *t, CURLcode rc)
 {
 	SinkFetch *f = t->item;
 	long status = 0;
 
-	t->done = TRUE;
+	t->state = T_DONE;
+	run->active--;
+	host_add(run, t->host_key, -1);
 	f->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	f->status = (int)status;
@@ -301,83 +372,79 @@ transfer_finish(Transfer *t, CURLcode rc)
 void
 sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 {
-	g_autofree Transfer *transfers = NULL;
-	struct curl_slist *headers = NULL;
-	CURLM *multi;
-	int running = 0;
+	FetchRun run = { .opt = opt, .n = n };
 	gboolean broken = FALSE;
 
 	if (n == 0)
 		return;
 	global_init();
-	transfers = g_new0(Transfer, n);
+	run.t = g_new0(Transfer, n);
+	run.per_host = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < n; i++) {
+		char *origin = NULL, *host = NULL;
+		char *url = items[i].url ? sink_url_parse(items[i].url, &origin, &host) : NULL;
+
+		run.t[i].item = &items[i];
+		run.t[i].opt = opt;
+		run.t[i].host_key = origin ? origin : g_strdup(items[i].url ? items[i].url : "");
+		g_free(url);
+		g_free(host);
+	}
 	if (opt->accept) {
 		g_autofree char *h = g_strdup_printf("Accept: %s", opt->accept);
-		headers = curl_slist_append(NULL, h);
+		run.headers = curl_slist_append(NULL, h);
 	}
-	multi = curl_multi_init();
-	for (guint i = 0; i < n; i++) {
-		Transfer *t = &transfers[i];
-		gint64 left = ms_left(opt);
+	run.multi = curl_multi_init();
+	if (run.multi)
+		start_more(&run);
 
-		t->item = &items[i];
-		t->opt = opt;
-		t->started = g_get_monotonic_time();
-		if (left <= 0) {
-			t->done = TRUE;
-			t->item->timed_out = TRUE;
-			t->item->error = g_strdup("not fetched: the message's time budget is spent");
-			continue;
-		}
-		t->easy = multi ? transfer_new(t, headers, (long)MIN(left, (gint64)opt->timeout_ms)) : NULL;
-		if (t->easy == NULL || curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
-			t->done = TRUE;
-			t->item->error = g_strdup("could not start the fetch (out of memory)");
-			continue;
-		}
-		running++;
-	}
-
-	while (running > 0) {
+	while (run.active > 0) {
 		CURLMsg *msg;
-		int queued;
+		int queued, running;
 		gint64 left;
 
-		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+		if (curl_multi_perform(run.multi, &running) != CURLM_OK) {
 			broken = TRUE;
 			break;
 		}
-		while ((msg = curl_multi_info_read(multi, &queued)) != NULL) {
+		while ((msg = curl_multi_info_read(run.multi, &queued)) != NULL) {
 			void *t = NULL;
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
 			if (t)
-				transfer_finish(t, msg->data.result);
+				transfer_finish(&run, t, msg->data.result);
 		}
+		start_more(&run);
 		left = ms_left(opt);
-		if (running == 0 || left <= 0)
+		if (run.active == 0 || left <= 0)
 			break;
-		curl_multi_poll(multi, NULL, 0, (int)MIN(left + 1, 1000), NULL);
+		curl_multi_poll(run.multi, NULL, 0, (int)MIN(left + 1, 1000), NULL);
 	}
 
 	for (guint i = 0; i < n; i++) {
-		Transfer *t = &transfers[i];
-		if (t->easy == NULL)
-			continue;
-		if (!t->done) {
-			t->item->timed_out = TRUE;
-			t->item->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
+		Transfer *t = &run.t[i];
+		if (t->state != T_DONE) {
+			t->item->timed_out = !broken && run.multi;
+			if (t->state == T_RUNNING)
+				t->item->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
 			g_free(t->item->error);
-			t->item->error = g_strdup(broken ? "libcurl's multi interface failed"
-						  : "stopped at the message's time budget (Message_Timeout)");
+			t->item->error = g_strdup(!run.multi ? "could not start the fetch (out of memory)"
+						  : broken ? "libcurl's multi interface failed"
+						  : t->state == T_RUNNING ? "stopped at the message's time budget (Message_Timeout)"
+						  : "not fetched: the message's time budget is spent");
 		}
-		curl_multi_remove_handle(multi, t->easy);
-		curl_easy_cleanup(t->easy);
+		if (t->easy) {
+			curl_multi_remove_handle(run.multi, t->easy);
+			curl_easy_cleanup(t->easy);
+		}
+		g_free(t->host_key);
 	}
-	if (multi)
-		curl_multi_cleanup(multi);
-	curl_slist_free_all(headers);
+	if (run.multi)
+		curl_multi_cleanup(run.multi);
+	curl_slist_free_all(run.headers);
+	g_hash_table_unref(run.per_host);
+	g_free(run.t);
 }
 
 void

@@ -33,8 +33,10 @@ typedef struct {
 } SinkFetchOptions;
 
 /*
- * sink_fetch_all: fetch items[0..n) in parallel and fill in their results.
- * Never fails as a whole: each item says what happened to it.
+ * sink_fetch_all: fetch items[0..n) in parallel (at most 6 at a time per
+ * origin, 64 in all, in order; each one's timeout counts from its own
+ * start) and fill in their results.  Never fails as a whole: each item
+ * says what happened to it.
  */
 void sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt);
 

@@ -14,6 +14,8 @@
  * and probed in parallel, each at most once.  A probe that gets no answer
  * (timeout, connection refused, refused address) leaves the host
  * undecided and uncached: it counts as not tracking for this message only.
+ * A refused address is logged as an error (a safety event); a dead host
+ * as a plain note (links to dead hosts are common in mail).
  */
 #include <string.h>
 
@@ -116,8 +118,10 @@ probe(SinkCtx *ctx, GPtrArray *todo)
 		SinkTrackHost *h = todo->pdata[i];
 		SinkFetch *p = &probes[i];
 
-		if (p->error) {
+		if (p->refused) {	/* a safety refusal is worth a look */
 			sink_ctx_error(ctx, "tracking-host probe %s: %s", p->url, p->error);
+		} else if (p->error) {	/* a dead or slow host is common in mail: noted */
+			sink_ctx_note(ctx, "probe %s: %s: not a tracking host for this message", p->url, p->error);
 		} else {
 			h->verdict = g_strcmp0(p->server, ctx->cfg->tracking_server_header) == 0
 				     ? SINK_TRACK_YES : SINK_TRACK_NO;

@@ -27,8 +27,9 @@ typedef struct {
  * origin once) that is still SINK_TRACK_UNKNOWN: the allowlist first, then
  * one pipelined Redis GET for the rest, then one parallel probe of the
  * hosts still unknown, whose verdicts are cached (SET ... EX 3600).  A
- * host whose probe fails stays unknown (treated as not tracking) and the
- * failure is recorded as an error in ctx.  Redis down: probes anyway.
+ * host whose probe fails stays unknown (treated as not tracking); the
+ * failure is recorded in ctx (an error when the address was refused, else
+ * a note).  Redis down: probes anyway.
  */
 void sink_track_resolve(SinkCtx *ctx, GPtrArray *hosts);
 

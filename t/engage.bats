@@ -130,6 +130,21 @@ ms_since() {
 	assert_equal "$(echo "$output" | jq '[.actions[] | select(.status == 200)] | length')" 5
 }
 
+@test "12 pixels on one host go 6 at a time, as a browser's; each fetch has its own whole timeout" {
+	config "${OPEN_ONLY[@]}" Tracking_Domains_Allowlist=track.test Open_Click_Timeout=2
+	make_msg "$MSG" to=$RCPT html="$(pixels 12 slow/1000/)"
+	t0=$EPOCHREALTIME
+	run filter --json <"$MSG"
+	ms=$(ms_since "$t0")
+	assert_success
+	echo "12 pixels of 1000 ms, 6 at a time: $ms ms"
+	assert_equal "$(echo "$output" | jq '[.actions[] | select(.status == 200 and (.error | not))] | length')" 12
+	((ms >= 2000 && ms < 2800))
+	# two waves of six, a second apart
+	waves=$(jq -s '[.[].t] | min as $m | map(. - $m | floor) | group_by(.) | map(length) | join(" ")' -r "$HTTP_LOG")
+	assert_equal "$waves" "6 6"
+}
+
 @test "a plain web host gets only the /f/a probe; its URLs count *_url_not_sparkpost" {
 	config "${OPEN_CLICK[@]}"
 	make_msg "$MSG" to=$RCPT html='<img src="http://web.test/q/w1"><img src="http://track.test/q/t1">
@@ -331,4 +346,20 @@ ms_since() {
 	assert_equal "$(requests '^/f/a$')" 1
 	assert_equal "$(requests '^/q/p[12]$')" 2
 	assert_equal "$(rcli DBSIZE)" 0
+}
+
+@test "a message with 100,000 links: the first Max_URLs_Per_Message are clicked, and quickly" {
+	config "${OPEN_CLICK[@]}" Tracking_Domains_Allowlist=track.test
+	links 100000 >"$BATS_TEST_TMPDIR/big.html"
+	make_msg "$MSG" to=$RCPT html="$BATS_TEST_TMPDIR/big.html"
+	t0=$EPOCHREALTIME
+	run filter <"$MSG"
+	ms=$(ms_since "$t0")
+	assert_success
+	echo "$(wc -c <"$MSG") bytes, 100000 links: $ms ms"
+	assert_equal "$(requests '^/l/[0-9]+$')" 50
+	assert_equal "$(requests '^/l/50$')" 1
+	assert_equal "$(requests '^/l/51$')" 0
+	assert_equal "$(counter click_url_over_limit)" 1
+	((ms < 3000))
 }
