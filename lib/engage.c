@@ -107,14 +107,16 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 		else
 			sink_ctx_count(ctx, kind->not_tracking);
 	}
-	if (ctx->dry_run)
+	if (ctx->dry_run && kind->urls->len > 0)
 		return;
-	if (n == 0) {
+	if (n == 0) {	/* the step still shows, with why nothing was fetched */
 		SinkAction *a = sink_ctx_action(ctx, type, NULL);
-		if (kind->found)
-			a->reply = g_strdup_printf("no %s on tracking hosts", kind->noun);
-		else
+		if (kind->found == 0)
 			a->reply = g_strdup_printf("no %s found", kind->noun);
+		else if (kind->urls->len == 0)
+			a->reply = g_strdup_printf("no %s used (Max_URLs_Per_Message is 0)", kind->noun);
+		else
+			a->reply = g_strdup_printf("no %s on tracking hosts", kind->noun);
 		return;
 	}
 

@@ -310,6 +310,11 @@ ms_since() {
 		"open http://track.test/q/p1,open http://track.test/q/p2,open_again http://track.test/q/p1,open_again http://track.test/q/p2,click http://track.test/l/1,click_again http://track.test/l/1"
 	assert_equal "$(wc -l <"$HTTP_LOG")" 0
 	assert_equal "$(rcli DBSIZE)" 0
+	# a step with nothing to fetch is still listed
+	make_msg "$MSG" to=$RCPT html="$(pixels 1)"
+	run filter --json --dry-run <"$MSG"
+	assert_equal "$(echo "$output" | jq -c '[.actions[] | [.type, .target, .reply]]')" \
+		'[["open","http://track.test/q/p1",null],["open_again","http://track.test/q/p1",null],["click",null,"no links found"],["click_again",null,"no links found"]]'
 }
 
 @test "Max_URLs_Per_Message caps each step; the excess is counted and logged" {
