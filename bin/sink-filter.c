@@ -102,6 +102,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
 	if (opt_verbose || (error && !opt_dry_run))
 		fprintf(stderr, "%s\n", line);
+	if (opt_verbose && ctx->report_text)
+		fputs(ctx->report_text, stderr);
 	if (opt_json) {
 		g_autofree char *json = sink_record_json(ctx);
 		printf("%s\n", json);

@@ -1,11 +1,14 @@
 /*
- * authres.c - reading an Authentication-Results header (RFC 8601) for the
- * DKIM_Check = header mode: trusted only when its authserv-id is our own
- * host name, as PMTA's check-dkim-inbound writes it.
+ * authres.c - the DKIM trust check's modes.  DKIM_Check = header reads an
+ * Authentication-Results header (RFC 8601), trusted only when its
+ * authserv-id is our own host name, as PMTA's check-dkim-inbound writes it;
+ * off passes everything (tests and demos only); verify hands over to the
+ * DKIM module (dkim.c), loaded on first use.
  */
 #include <string.h>
 
 #include "dkim.h"
+#include "module.h"
 
 /* Skip CFWS: white space and (nested) comments. */
 static const char *
@@ -56,4 +59,56 @@ sink_authres_dkim_pass(const char *value, const char *host_name)
 		}
 	}
 	return FALSE;
+}
+
+void
+sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail)
+{
+	g_free(ctx->dkim);
+	ctx->dkim = g_strdup(result);
+	g_free(ctx->dkim_detail);
+	ctx->dkim_detail = g_strdup(detail);
+}
+
+static void
+check_header(SinkCtx *ctx)
+{
+	GMimeHeaderList *headers;
+
+	if (ctx->mime == NULL) {
+		sink_dkim_set_result(ctx, "none", "no headers");
+		return;
+	}
+	headers = g_mime_object_get_header_list(GMIME_OBJECT(ctx->mime));
+	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0 &&
+		    sink_authres_dkim_pass(g_mime_header_get_value(h), ctx->cfg->host_name)) {
+			sink_dkim_set_result(ctx, "pass", "Authentication-Results");
+			return;
+		}
+	}
+	sink_dkim_set_result(ctx, "fail", "no Authentication-Results from our host with dkim=pass");
+}
+
+void
+sink_dkim_check(SinkCtx *ctx)
+{
+	g_autoptr(GError) error = NULL;
+	const SinkDkimModule *m;
+
+	switch (ctx->cfg->dkim_check) {
+	case SINK_DKIM_OFF:
+		sink_dkim_set_result(ctx, "pass", "DKIM_Check = off");
+		break;
+	case SINK_DKIM_HEADER:
+		check_header(ctx);
+		break;
+	case SINK_DKIM_VERIFY:
+		if ((m = sink_module_dkim(&error)) != NULL)
+			m->verify(ctx);
+		else
+			sink_dkim_set_result(ctx, "temperror", error->message);
+		break;
+	}
 }

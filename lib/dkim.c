@@ -1,7 +1,8 @@
 /*
- * dkim.c - the DKIM trust check.  DKIM_Check = verify checks the message's
- * signatures with libopendkim against keys in DNS; header trusts our own
- * Authentication-Results; off passes everything (tests and demos only).
+ * dkim.c - DKIM_Check = verify: the message's signatures checked with
+ * libopendkim against keys in DNS.  Built as its own module,
+ * libbouncysink-dkim.so, loaded by the core on first use (module.h); the
+ * other modes are in authres.c.
  *
  * Verify, and libopendkim's sharp edges:
  * - A pass needs one signature whose header signature verified (the PASSED
@@ -24,36 +25,7 @@
 
 #include "dkim.h"
 #include "dns.h"
-
-static void
-set_result(SinkCtx *ctx, const char *result, const char *detail)
-{
-	g_free(ctx->dkim);
-	ctx->dkim = g_strdup(result);
-	g_free(ctx->dkim_detail);
-	ctx->dkim_detail = g_strdup(detail);
-}
-
-static void
-check_header(SinkCtx *ctx)
-{
-	GMimeHeaderList *headers;
-
-	if (ctx->mime == NULL) {
-		set_result(ctx, "none", "no headers");
-		return;
-	}
-	headers = g_mime_object_get_header_list(GMIME_OBJECT(ctx->mime));
-	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0 &&
-		    sink_authres_dkim_pass(g_mime_header_get_value(h), ctx->cfg->host_name)) {
-			set_result(ctx, "pass", "Authentication-Results");
-			return;
-		}
-	}
-	set_result(ctx, "fail", "no Authentication-Results from our host with dkim=pass");
-}
+#include "module.h"
 
 /* The DNS service handle our query functions get from libopendkim. */
 typedef struct {
@@ -203,11 +175,11 @@ set_stat_failure(SinkCtx *ctx, DKIM *dkim, DKIM_STAT stat)
 	g_autofree char *detail = g_strdup_printf("%s%s%s", dkim_getresultstr(stat),
 						  msg && *msg ? ": " : "", msg && *msg ? msg : "");
 
-	set_result(ctx, stat == DKIM_STAT_NORESOURCE || stat == DKIM_STAT_INTERNAL ? "temperror" : "fail", detail);
+	sink_dkim_set_result(ctx, stat == DKIM_STAT_NORESOURCE || stat == DKIM_STAT_INTERNAL ? "temperror" : "fail", detail);
 }
 
-static void
-check_verify(SinkCtx *ctx)
+void
+sink_dkim_verify(SinkCtx *ctx)
 {
 	DkimDns dns = { .timeout = sink_dns_timeout(ctx) };
 	DKIM_LIB *lib = NULL;
@@ -224,7 +196,7 @@ check_verify(SinkCtx *ctx)
 
 	lib = dkim_init(NULL, NULL);
 	if (lib == NULL) {
-		set_result(ctx, "temperror", "libopendkim could not start");
+		sink_dkim_set_result(ctx, "temperror", "libopendkim could not start");
 		return;
 	}
 	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
@@ -248,7 +220,7 @@ check_verify(SinkCtx *ctx)
 	if (stat == DKIM_STAT_OK)
 		stat = dkim_chunk(dkim, NULL, 0);
 	if (stat == DKIM_STAT_NOSIG) {
-		set_result(ctx, "none", "message not signed (no DKIM-Signature header)");
+		sink_dkim_set_result(ctx, "none", "message not signed (no DKIM-Signature header)");
 		goto done;
 	}
 	if (stat != DKIM_STAT_OK) {
@@ -257,7 +229,7 @@ check_verify(SinkCtx *ctx)
 	}
 	stat = dkim_eom(dkim, NULL);
 	if (stat == DKIM_STAT_NOSIG) {
-		set_result(ctx, "none", "no usable DKIM-Signature header");
+		sink_dkim_set_result(ctx, "none", "no usable DKIM-Signature header");
 		goto done;
 	}
 	if (dkim_getsiglist(dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs == 0) {
@@ -281,7 +253,7 @@ check_verify(SinkCtx *ctx)
 		if (strcmp(best, "pass") == 0)
 			break;
 	}
-	set_result(ctx, best, best_detail);
+	sink_dkim_set_result(ctx, best, best_detail);
 	set_signer(ctx, best_sig);
 
 done:
@@ -290,18 +262,7 @@ done:
 	dkim_close(lib);
 }
 
-void
-sink_dkim_check(SinkCtx *ctx)
-{
-	switch (ctx->cfg->dkim_check) {
-	case SINK_DKIM_OFF:
-		set_result(ctx, "pass", "DKIM_Check = off");
-		break;
-	case SINK_DKIM_HEADER:
-		check_header(ctx);
-		break;
-	case SINK_DKIM_VERIFY:
-		check_verify(ctx);
-		break;
-	}
-}
+/* The module's table: what the core library looks up after dlopen(3). */
+const SinkDkimModule sink_dkim_module = {
+	.verify = sink_dkim_verify,
+};

@@ -1,6 +1,7 @@
 /*
- * dkim.h - the DKIM trust check (SPEC section 6): verify with libopendkim,
- * trust our own Authentication-Results header, or off, by DKIM_Check.
+ * dkim.h - the DKIM trust check (SPEC section 6): verify with libopendkim
+ * (dkim.c, a module loaded on demand), trust our own Authentication-Results
+ * header (authres.c), or off, by DKIM_Check.
  */
 #ifndef SINK_DKIM_H
 #define SINK_DKIM_H
@@ -13,6 +14,14 @@
  * domain, selector and detail where known.  Never fails otherwise.
  */
 void sink_dkim_check(SinkCtx *ctx);
+
+/*
+ * sink_dkim_verify: DKIM_Check = verify, in the DKIM module (dkim.c).
+ */
+void sink_dkim_verify(SinkCtx *ctx);
+
+/* sink_dkim_set_result: set ctx->dkim and ctx->dkim_detail (copied). */
+void sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail);
 
 /*
  * sink_authres_dkim_pass: TRUE when an Authentication-Results value has

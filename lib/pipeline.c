@@ -11,12 +11,10 @@
 
 #include "account.h"
 #include "dkim.h"
-#include "engage.h"
 #include "exitcode.h"
 #include "message.h"
+#include "module.h"
 #include "pipeline.h"
-#include "report.h"
-#include "spf.h"
 #include "store.h"
 
 /* Junk that is not worth a DKIM look-up: counted and accepted quietly. */
@@ -46,9 +44,9 @@ is_bad_message(SinkCtx *ctx)
 
 /* SPF must pass for the direct oob./fbl. routes unless configured off. */
 static gboolean
-spf_allows(SinkCtx *ctx)
+spf_allows(SinkCtx *ctx, const SinkActModule *m)
 {
-	sink_spf_check(ctx);
+	m->spf_check(ctx);
 	if (ctx->route != SINK_ROUTE_SUBDOMAIN || !ctx->cfg->spf_required_direct)
 		return TRUE;
 	if (ctx->spf && strcmp(ctx->spf, "pass") == 0)
@@ -64,6 +62,14 @@ spf_allows(SinkCtx *ctx)
 static void
 act(SinkCtx *ctx)
 {
+	g_autoptr(GError) error = NULL;
+	const SinkActModule *m = NULL;
+
+	if (ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE &&
+	    (m = sink_module_act(&error)) == NULL) {
+		sink_ctx_error(ctx, "%s not done: %s", sink_class_name(ctx->klass), error->message);
+		return;
+	}
 	switch (ctx->klass) {
 	case SINK_CLASS_ACCEPT:
 		sink_ctx_count(ctx, "accept");
@@ -71,15 +77,15 @@ act(SinkCtx *ctx)
 			sink_ctx_note(ctx, "Signals address: no opens on day %d", g_date_time_get_day_of_month(ctx->now));
 		break;
 	case SINK_CLASS_OOB:
-		if (spf_allows(ctx))
-			sink_bounce_run(ctx);
+		if (spf_allows(ctx, m))
+			m->bounce_run(ctx);
 		break;
 	case SINK_CLASS_FBL:
-		if (spf_allows(ctx))
-			sink_complaint_run(ctx);
+		if (spf_allows(ctx, m))
+			m->complaint_run(ctx);
 		break;
 	case SINK_CLASS_OPENCLICK:
-		sink_engage_run(ctx);
+		m->engage_run(ctx);
 		break;
 	case SINK_CLASS_NONE:
 		break;

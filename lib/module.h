@@ -1,0 +1,37 @@
+/*
+ * module.h - the stages that need heavy libraries, loaded on demand.
+ *
+ * sink-filter runs once per message, so every shared object it maps costs
+ * on every message.  The core library (parse, decide, count, log) links only
+ * GLib, GMime and hiredis; DKIM verification (libopendkim, libcrypto) and
+ * the actions (libcurl, libspf2, libxml2) live in two modules beside it,
+ * opened with dlopen(3) the first time a message needs them.  An accepted
+ * message in DKIM_Check = header mode never maps either.
+ */
+#ifndef SINK_MODULE_H
+#define SINK_MODULE_H
+
+#include "context.h"
+
+/* What libbouncysink-dkim.so exports, as the symbol "sink_dkim_module". */
+typedef struct {
+	void (*verify)(SinkCtx *ctx);
+} SinkDkimModule;
+
+/* What libbouncysink-act.so exports, as the symbol "sink_act_module". */
+typedef struct {
+	void (*spf_check)(SinkCtx *ctx);
+	void (*bounce_run)(SinkCtx *ctx);
+	void (*complaint_run)(SinkCtx *ctx);
+	void (*engage_run)(SinkCtx *ctx);
+} SinkActModule;
+
+/*
+ * sink_module_dkim / sink_module_act: the module's table, loaded on first
+ * use from the core library's own folder (or $SINK_MODULE_DIR).  NULL with
+ * `error` set when it cannot be loaded.  The tables are static: never free.
+ */
+const SinkDkimModule *sink_module_dkim(GError **error);
+const SinkActModule *sink_module_act(GError **error);
+
+#endif
