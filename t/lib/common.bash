@@ -1,0 +1,120 @@
+# common.bash: helpers for the end-to-end bats tests. Load it with `load lib/common` from a file in t/, and
+# run the tests inside the mini internet: `t/netns-run bats t/FILE.bats` (see t/netns-run for the servers and
+# the environment: T_DIR T_STATE REDIS_SOCK REDIS_URL SMTP_SPOOL HTTP_LOG DKIM_KEYDIR).
+#
+#   reset_servers                       empty Redis (FLUSHALL), the SMTP spool and the HTTP log; call in setup()
+#   rcli ARGS...                        redis-cli on the test Redis
+#   make_msg OUT [key=value ...]        write a test message (OUT - for stdout); keys: see t/lib/mkmsg.py
+#   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed
+#   dkim_verify [FILE]                  dkimverify FILE (or stdin): "signature ok" and status 0 when it verifies
+#   dns_query NAME TYPE                 DNS answers one per line ("10 mx.host." for MX, joined strings for
+#                                       TXT), or the error (NXDOMAIN, NoAnswer, LifetimeTimeout); DNS_LIFETIME=2 s
+#   smtp_messages                       number of messages the SMTP sink has accepted
+#   smtp_eml N / smtp_json N            path of the Nth accepted message / of its envelope (1 = oldest)
+#   http_requests [FILTER]              the HTTP log's JSON lines (only those containing FILTER)
+#   wait_for SECONDS CMD...             run CMD until it succeeds; fail after SECONDS
+
+if [[ -z ${T_STATE:-} || -z ${SINK_NETNS_READY:-} ]]; then
+	echo "common.bash: run the tests inside the mini internet: t/netns-run bats ${BATS_TEST_FILENAME:-t/...}" >&2
+	return 1
+fi
+
+load '/usr/lib/bats/bats-support/load'	# Debian: bats-support
+load '/usr/lib/bats/bats-assert/load'	# Debian: bats-assert
+
+PY=/usr/bin/python3
+# dnspython (in dkimsign, dkimverify, dns_query) loads 0.6 s of DNS-over-HTTPS modules unless this is on
+# PYTHONPATH: see t/lib/python-nodoh/README. Used for those helpers only.
+NODOH=$T_DIR/lib/python-nodoh
+
+reset_servers() {
+	rcli FLUSHALL >/dev/null
+	rm -f "$SMTP_SPOOL"/*
+	: >"$HTTP_LOG"
+	: >"$T_STATE/blackhole.log"
+}
+
+rcli() {
+	redis-cli -s "$REDIS_SOCK" "$@"
+}
+
+make_msg() {
+	"$PY" "$T_DIR/lib/mkmsg.py" "$@"
+}
+
+# sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with dkimsign (python3-dkim) and the
+# key $DKIM_KEYDIR/DOMAIN/SELECTOR.private. The trace headers on top of IN (Return-Path:, Received:, as
+# make_msg writes them) stay on top, unsigned, as if added by PMTA after the signature.
+sign_msg() {
+	local in=$1 out=$2 domain=${3:-sender.test} selector=${4:-sel1}
+	local key=$DKIM_KEYDIR/$domain/$selector.private tmp
+	if [[ ! -r $key ]]; then
+		echo "sign_msg: no key $key" >&2
+		return 1
+	fi
+	tmp=$(mktemp -d "$T_STATE/sign.XXXXXX")
+	LC_ALL=C awk -v trace="$tmp/trace" -v rest="$tmp/rest" '
+		BEGIN { top = 1; printf "" > trace; printf "" > rest }
+		top && (/^[ \t]/ || tolower($0) ~ /^(return-path|received):/) { print > trace; next }
+		{ top = 0; print > rest }' "$in"
+	PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon relaxed "$selector" "$domain" "$key" \
+		<"$tmp/rest" >"$tmp/signed"
+	# dkimsign prints an error and passes the message through unsigned when it fails: check.
+	if ! head -c 15 "$tmp/signed" | grep -qi '^DKIM-Signature:'; then
+		echo "sign_msg: dkimsign did not sign $in" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	cat "$tmp/trace" "$tmp/signed" >"$out"
+	rm -rf "$tmp"
+}
+
+dkim_verify() {
+	PYTHONPATH=$NODOH dkimverify <"${1:-/dev/stdin}"
+}
+
+dns_query() {
+	PYTHONPATH=$NODOH "$PY" - "$@" <<'EOF'
+import os, sys, dns.resolver
+name, rtype = sys.argv[1:3]
+try:
+    answers = dns.resolver.resolve(name, rtype, lifetime=float(os.environ.get("DNS_LIFETIME", "2")))
+    for r in sorted(answers, key=lambda r: getattr(r, "preference", 0)):
+        print(b"".join(r.strings).decode() if rtype.upper() == "TXT" else r.to_text())
+except Exception as e:
+    print(type(e).__name__)
+EOF
+}
+
+smtp_messages() {
+	find "$SMTP_SPOOL" -maxdepth 1 -name '*.eml' | wc -l
+}
+
+smtp_eml() {
+	local files=("$SMTP_SPOOL"/*.eml)
+	[[ -e ${files[$1 - 1]:-} ]] || { echo "smtp_eml: no message $1" >&2; return 1; }
+	echo "${files[$1 - 1]}"
+}
+
+smtp_json() {
+	local eml
+	eml=$(smtp_eml "$1") || return 1
+	echo "${eml%.eml}.json"
+}
+
+http_requests() {
+	grep -F -- "${1:-}" "$HTTP_LOG" || true
+}
+
+wait_for() {
+	local seconds=$1 deadline
+	shift
+	deadline=$((${EPOCHREALTIME/./} + seconds * 1000000))
+	until "$@"; do
+		if ((${EPOCHREALTIME/./} > deadline)); then
+			echo "wait_for: '$*' still fails after $seconds s" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+# http_sink.py: the mini internet's web servers (tracking host and plain web host).
+#
+# t/netns-run starts it twice:
+#     http_sink.py --listen 127.0.0.80:80 --server-header msys-http   # track.test: a SparkPost tracking host
+#     http_sink.py --listen 127.0.0.81:80 --server-header nginx       # web.test: an ordinary web site
+#
+# Every request is appended to $HTTP_LOG (or --log FILE) as one JSON line
+#     {"host": ..., "method": ..., "path": ..., "user_agent": ..., "t": <unix time>, "listen": "127.0.0.80:80"}
+# under an exclusive lock, so the two servers can share the file and a line is never torn.
+#
+# Answers (any method; HEAD gets the headers only):
+#   /status/<code>        that status code
+#   /redirect/...         302, Location: http://127.0.0.81/landed
+#   /slow/<ms>/<rest>     waits <ms> milliseconds, then answers as for /<rest>
+#   /q/... or *.gif       200, a 1x1 GIF (an open pixel)
+#   anything else         200, a short HTML page
+# The Server: header is exactly the --server-header value.
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+GIF_1X1 = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+           b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+HTML = b"<!DOCTYPE html>\n<html><head><title>ok</title></head><body>ok</body></html>\n"
+REDIRECT_TARGET = "http://127.0.0.81/landed"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_header = "msys-http"   # set from the command line
+    listen = ""
+    log_path = None
+
+    def version_string(self):
+        return self.server_header
+
+    def log_message(self, format, *args):   # quiet: the JSON log is the record
+        pass
+
+    def _record(self):
+        line = json.dumps({
+            "host": self.headers.get("Host"),
+            "method": self.command,
+            "path": self.path,
+            "user_agent": self.headers.get("User-Agent"),
+            "t": time.time(),
+            "listen": self.listen,
+        }) + "\n"
+        if self.log_path:
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                f.write(line)
+                f.flush()
+                # the lock is released when the file is closed
+
+    def _answer(self):
+        self._record()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)   # drain a request body (POST)
+        path = self.path.split("?", 1)[0]
+
+        m = re.match(r"^/slow/(\d+)(/.*)?$", path)
+        if m:
+            time.sleep(int(m.group(1)) / 1000.0)
+            path = m.group(2) or "/"
+
+        headers = {}
+        m = re.match(r"^/status/(\d{3})", path)
+        if m:
+            code, body, ctype = int(m.group(1)), HTML, "text/html"
+        elif path.startswith("/redirect/"):
+            code, body, ctype = 302, HTML, "text/html"
+            headers["Location"] = REDIRECT_TARGET
+        elif path.startswith("/q/") or path.endswith(".gif"):
+            code, body, ctype = 200, GIF_1X1, "image/gif"
+        else:
+            code, body, ctype = 200, HTML, "text/html"
+
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD" and code not in (204, 304):
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = _answer
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--listen", required=True, help="IP:PORT")
+    ap.add_argument("--server-header", required=True)
+    ap.add_argument("--log", default=os.environ.get("HTTP_LOG"))
+    args = ap.parse_args()
+    host, _, port = args.listen.rpartition(":")
+    Handler.server_header = args.server_header
+    Handler.listen = args.listen
+    Handler.log_path = args.log
+    ThreadingHTTPServer.daemon_threads = True
+    httpd = ThreadingHTTPServer((host, int(port)), Handler)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
