@@ -122,7 +122,7 @@ ms_since() {
 	assert_success
 	echo "5 pixels of 1000 ms: $ms ms"
 	assert_equal "$(requests '^/slow/1000/q/p[0-9]$')" 5
-	((ms >= 1000 && ms < 1800))
+	((ms >= 1000 && ms < 2500))	# one after the other would be 5000
 	# all five requests arrived within a fraction of a second of each other
 	spread=$(jq -s '[.[].t] | (max - min) * 1000 | floor' "$HTTP_LOG")
 	echo "arrival spread: $spread ms"
@@ -139,7 +139,7 @@ ms_since() {
 	assert_success
 	echo "12 pixels of 1000 ms, 6 at a time: $ms ms"
 	assert_equal "$(echo "$output" | jq '[.actions[] | select(.status == 200 and (.error | not))] | length')" 12
-	((ms >= 2000 && ms < 2800))
+	((ms >= 2000 && ms < 3500))
 	# two waves of six, a second apart
 	waves=$(jq -s '[.[].t] | min as $m | map(. - $m | floor) | group_by(.) | map(length) | join(" ")' -r "$HTTP_LOG")
 	assert_equal "$waves" "6 6"
@@ -226,7 +226,7 @@ ms_since() {
 	ms=$(ms_since "$t0")
 	assert_success
 	echo "slow pixel with Open_Click_Timeout=1: $ms ms"
-	((ms < 1700))
+	((ms < 2500))	# without the timeout: 5000
 	echo "$output" | jq -e '.actions[0].error | test("timed out")'
 	echo "$output" | jq -e '.actions[1].status == 200 and (.actions[1].error | not)'
 	run log_lines
@@ -242,7 +242,7 @@ ms_since() {
 	ms=$(ms_since "$t0")
 	assert_success
 	echo "Message_Timeout=2 with 4 steps of 5 s: $ms ms"
-	((ms < 2800))
+	((ms < 3500))	# without the budget: 20000
 	assert_equal "$(echo "$output" | jq '[.actions[] | select(.error)] | length')" 4
 	for c in open open_again click click_again; do assert_equal "$(counter $c)" 1; done
 }
@@ -366,5 +366,5 @@ ms_since() {
 	assert_equal "$(requests '^/l/50$')" 1
 	assert_equal "$(requests '^/l/51$')" 0
 	assert_equal "$(counter click_url_over_limit)" 1
-	((ms < 3000))
+	((ms < 5000))
 }
