@@ -47,9 +47,11 @@ sink_ctx_free(SinkCtx *ctx)
 		g_rand_free(ctx->rng);
 	if (ctx->now)
 		g_date_time_unref(ctx->now);
+	g_clear_object(&ctx->mime);	/* before the bytes its streams point into */
 	if (ctx->raw)
 		g_bytes_unref(ctx->raw);
-	g_clear_object(&ctx->mime);
+	if (ctx->raw_buf)
+		g_byte_array_unref(ctx->raw_buf);
 	if (ctx->redis)
 		redisFree(ctx->redis);
 	g_free(ctx->env_from);

@@ -50,6 +50,7 @@ typedef struct {
 
 	/* input */
 	GBytes *raw;		/* the message as read (at most Max_Message_Size) */
+	GByteArray *raw_buf;	/* the same bytes, for GMime's stream (not a copy) */
 	gsize raw_total;	/* bytes seen on stdin, including any drained */
 	gboolean truncated;	/* raw holds less than raw_total */
 	GMimeMessage *mime;	/* NULL when unparseable */

@@ -17,24 +17,25 @@ gboolean
 sink_message_read(SinkCtx *ctx, int fd, GError **error)
 {
 	gsize max = (gsize)ctx->cfg->max_message_size;
-	gsize cap = 64 * 1024, len = 0, total = 0;
-	char *buf = g_malloc(cap);
+	gsize total = 0;
+	GByteArray *buf = g_byte_array_sized_new(64 * 1024);
 	char drain[65536];
 
 	for (;;) {
-		char *dst;
+		guint8 *dst;
 		gsize room;
 		ssize_t n;
 
-		if (len < max) {
-			if (len == cap) {
-				cap = MIN(cap * 2, max);
-				buf = g_realloc(buf, cap);
-			}
-			dst = buf + len;
-			room = cap - len;
+		if (buf->len < max) {
+			/* grow by doubling: large blocks are mremap()ed, not copied */
+			gsize want = MIN(MAX((gsize)buf->len * 2, (gsize)64 * 1024), max);
+			guint len = buf->len;
+			g_byte_array_set_size(buf, (guint)want);
+			buf->len = len;
+			dst = buf->data + len;
+			room = want - len;
 		} else {
-			dst = drain;
+			dst = (guint8 *)drain;
 			room = sizeof drain;
 		}
 		n = read(fd, dst, room);
@@ -42,7 +43,7 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			g_free(buf);
+			g_byte_array_unref(buf);
 			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
 				    "reading the message from standard input: %s", g_strerror(e));
 			return FALSE;
@@ -50,12 +51,14 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 		if (n == 0)
 			break;
 		total += (gsize)n;
-		if (dst != drain)
-			len += (gsize)n;
+		if (dst != (guint8 *)drain)
+			buf->len += (guint)n;
 	}
-	ctx->raw = g_bytes_new_take(g_realloc(buf, MAX(len, 1)), len);
+	ctx->raw_buf = buf;
+	ctx->raw = g_bytes_new_with_free_func(buf->data, buf->len, (GDestroyNotify)g_byte_array_unref,
+					      g_byte_array_ref(buf));
 	ctx->raw_total = total;
-	ctx->truncated = total > len;
+	ctx->truncated = total > buf->len;
 	return TRUE;
 }
 
@@ -147,11 +150,17 @@ sink_message_parse(SinkCtx *ctx)
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeObject *obj;
-	gsize len;
-	const char *data = g_bytes_get_data(ctx->raw, &len);
 
 	sink_gmime_init();
-	stream = g_mime_stream_mem_new_with_buffer(data ? data : "", len);
+	if (ctx->raw_buf == NULL) {	/* raw set by a caller, not read: wrap it */
+		gsize len;
+		const guint8 *data = g_bytes_get_data(ctx->raw, &len);
+		ctx->raw_buf = g_byte_array_sized_new((guint)len);
+		g_byte_array_append(ctx->raw_buf, data, (guint)len);
+	}
+	/* the parser reads our buffer in place: no copy of the message */
+	stream = g_mime_stream_mem_new_with_byte_array(ctx->raw_buf);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	ctx->mime = g_mime_parser_construct_message(parser, NULL);
