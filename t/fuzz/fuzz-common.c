@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fuzz-common.h"
 #include "message.h"
@@ -140,6 +142,38 @@ fuzz_now(void)
 	return now;
 }
 
+typedef struct {
+	void *map;
+	size_t len;
+} GuardedMap;
+
+static void
+guarded_free(gpointer p)
+{
+	GuardedMap *g = p;
+
+	munmap(g->map, g->len);
+	g_free(g);
+}
+
+GBytes *
+fuzz_guarded_bytes(const uint8_t *data, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t room = (size + page - 1) / page * page;
+	GuardedMap *g = g_new(GuardedMap, 1);
+	char *end;
+
+	g->len = room + page;
+	g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->map == MAP_FAILED || mprotect((char *)g->map + room, page, PROT_NONE) != 0)
+		fuzz_fail(__FILE__, __LINE__, "mmap for a guarded buffer");
+	end = (char *)g->map + room;
+	if (size)
+		memcpy(end - size, data, size);
+	return g_bytes_new_with_free_func(end - size, size, guarded_free, g);
+}
+
 SinkCtx *
 fuzz_ctx_new(const SinkConfig *cfg, gint64 seed, const uint8_t *data, size_t size)
 {
@@ -147,7 +181,7 @@ fuzz_ctx_new(const SinkConfig *cfg, gint64 seed, const uint8_t *data, size_t siz
 
 	g_date_time_unref(ctx->now);
 	ctx->now = g_date_time_ref(fuzz_now());
-	ctx->raw = g_bytes_new(data, size);
+	ctx->raw = fuzz_guarded_bytes(data, size);
 	ctx->raw_total = size;
 	return ctx;
 }

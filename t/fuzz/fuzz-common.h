@@ -37,9 +37,16 @@ SinkConfig *fuzz_config(void);
 GDateTime *fuzz_now(void);
 
 /*
+ * fuzz_guarded_bytes: a copy of `data` that ends right where an
+ * inaccessible page starts, so that a read past its end by a library that
+ * is not instrumented (GMime, libxml2) crashes too.  g_bytes_unref.
+ */
+GBytes *fuzz_guarded_bytes(const uint8_t *data, size_t size);
+
+/*
  * fuzz_ctx_new: a context under cfg with seed `seed`, the fixed clock and
- * `data` copied into ctx->raw, as sink_message_read would leave it.
- * Free with sink_ctx_free.
+ * `data` copied into ctx->raw (guarded, see above), not NUL-terminated, as
+ * sink_message_read would leave it.  Free with sink_ctx_free.
  */
 SinkCtx *fuzz_ctx_new(const SinkConfig *cfg, gint64 seed, const uint8_t *data, size_t size);
 

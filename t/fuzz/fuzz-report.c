@@ -125,6 +125,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rcpt = sink_report_addr(ctx->rcpt);
 	rp = sink_report_addr(ctx->return_path);
+	if (dump)
+		fprintf(stderr, "---- rcpt \"%s\" -> \"%s\", return_path \"%s\" -> \"%s\"\n", ctx->rcpt ? ctx->rcpt : "(null)",
+			rcpt ? rcpt : "(null)", ctx->return_path ? ctx->return_path : "(null)", rp ? rp : "(null)");
 	build_and_check(ctx, sink_bounce_build, rcpt && rp);
 	build_and_check(ctx, sink_complaint_build, rcpt && rp);
 	return 0;
