@@ -141,8 +141,20 @@ sink_account_commit(SinkCtx *ctx)
 	redisAppendCommand(c, "INCR %sint_total_messages", prefix);
 	redisAppendCommand(c, "INCR %sts_%" G_GINT64_FORMAT, prefix, minute);
 	sent = 3;
-	for (guint i = 0; i < ctx->counters->len; i++, sent++)
-		redisAppendCommand(c, "INCR %sint_%s", prefix, (const char *)ctx->counters->pdata[i]);
+	/* one INCRBY per distinct counter, in the order first met */
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < ctx->counters->len; i++) {
+		const char *name = ctx->counters->pdata[i];
+		guint n = 0;
+
+		if (g_hash_table_contains(seen, name))
+			continue;
+		g_hash_table_add(seen, (gpointer)name);
+		for (guint j = i; j < ctx->counters->len; j++)
+			n += strcmp(name, ctx->counters->pdata[j]) == 0;
+		redisAppendCommand(c, "INCRBY %sint_%s %u", prefix, name, n);
+		sent++;
+	}
 	ctx->redis_ok = TRUE;
 	for (guint i = 0; i < sent; i++) {
 		redisReply *r = NULL;

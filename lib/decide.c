@@ -159,6 +159,9 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		ctx->open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
 		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
 		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
-		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng);
+		g_autofree char *why = NULL;
+		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
+		if (why)
+			sink_ctx_note(ctx, "%s", why);
 	}
 }

@@ -137,7 +137,6 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 void
 sink_engage_run(SinkCtx *ctx)
 {
-	g_autofree char *ua_problem = sink_useragent_take_problem();
 	g_autofree char *html = NULL;
 	g_autoptr(GPtrArray) imgs = NULL;
 	g_autoptr(GPtrArray) links = NULL;
@@ -151,15 +150,17 @@ sink_engage_run(SinkCtx *ctx)
 	};
 	int cap = ctx->cfg->max_urls_per_message;
 
-	if (ua_problem)
-		sink_ctx_note(ctx, "%s", ua_problem);
 	html = sink_message_html(ctx);
 	if (html == NULL) {
 		sink_ctx_error(ctx, "No HTML body found");
 		return;
 	}
-	if (ctx->user_agent == NULL)
-		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng);
+	if (ctx->user_agent == NULL) {
+		g_autofree char *why = NULL;
+		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
+		if (why)
+			sink_ctx_note(ctx, "%s", why);
+	}
 
 	imgs = g_ptr_array_new_with_free_func(g_free);
 	links = g_ptr_array_new_with_free_func(g_free);

@@ -22,6 +22,6 @@ void sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *lin
  * sink_useragent_pick: one User-Agent from cfg's User_Agents_File (its
  * Software column) or the built-in list.  g_free.
  */
-char *sink_useragent_pick(const SinkConfig *cfg, GRand *rng);
+char *sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why);
 
 #endif

@@ -41,22 +41,12 @@ static const char *const builtin_agents[] = {
 	NULL,
 };
 
-static _Thread_local char *last_problem;
-
 const char *const *
 sink_useragent_builtin(void)
 {
 	return builtin_agents;
 }
 
-char *
-sink_useragent_take_problem(void)
-{
-	char *p = last_problem;
-
-	last_problem = NULL;
-	return p;
-}
 
 typedef enum {
 	CSV_FIELD_START,	/* nothing of this field read yet */
@@ -209,17 +199,19 @@ sink_useragent_read(const char *path, GError **error)
 }
 
 char *
-sink_useragent_pick(const SinkConfig *cfg, GRand *rng)
+sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) values = NULL;
 
-	g_clear_pointer(&last_problem, g_free);
+	if (why)
+		*why = NULL;
 	if (cfg->user_agents_file && *cfg->user_agents_file) {
 		values = sink_useragent_read(cfg->user_agents_file, &error);
 		if (values)
 			return g_strdup(values->pdata[g_rand_int_range(rng, 0, (gint32)values->len)]);
-		last_problem = g_strdup_printf("User_Agents_File: %s; the built-in list is used", error->message);
+		if (why)
+			*why = g_strdup_printf("User_Agents_File: %s; the built-in list is used", error->message);
 	}
 	return g_strdup(builtin_agents[g_rand_int_range(rng, 0, G_N_ELEMENTS(builtin_agents) - 1)]);
 }

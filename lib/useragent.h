@@ -1,6 +1,6 @@
 /*
  * useragent.h - the User-Agent list behind sink_useragent_pick (engage.h):
- * reading User_Agents_File, and why the built-in list was used instead.
+ * reading User_Agents_File.
  */
 #ifndef SINK_USERAGENT_H
 #define SINK_USERAGENT_H
@@ -18,14 +18,6 @@
  * no values in it.
  */
 GPtrArray *sink_useragent_read(const char *path, GError **error);
-
-/*
- * sink_useragent_take_problem: why this thread's last sink_useragent_pick
- * fell back to the built-in list although a file was configured, or NULL
- * when it did not.  The caller owns the string (g_free); the next call
- * returns NULL until another pick falls back.
- */
-char *sink_useragent_take_problem(void);
 
 /* sink_useragent_builtin: the built-in list, NULL-terminated, static. */
 const char *const *sink_useragent_builtin(void);

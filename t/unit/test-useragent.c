@@ -97,11 +97,12 @@ test_pick_from_file(void)
 	g_free(cfg->user_agents_file);
 	cfg->user_agents_file = fixture("ua-cr.csv");
 	for (int i = 0; i < 200; i++) {
-		char *ua = sink_useragent_pick(cfg, rng);
+		g_autofree char *why = NULL;
+		char *ua = sink_useragent_pick(cfg, rng, &why);
 		g_assert_false(builtin_has(ua));
+		g_assert_null(why);
 		g_hash_table_add(seen, ua);
 	}
-	g_assert_null(sink_useragent_take_problem());
 	g_assert_cmpuint(g_hash_table_size(seen), ==, 3);	/* every row is picked sometimes */
 	g_assert_true(g_hash_table_contains(seen, "Test \"Quoted\" Agent/1.0 (a, b)"));
 	g_rand_free(rng);
@@ -116,8 +117,8 @@ test_pick_is_reproducible(void)
 	g_free(cfg->user_agents_file);
 	cfg->user_agents_file = fixture("ua-cr.csv");
 	for (int i = 0; i < 20; i++) {
-		g_autofree char *x = sink_useragent_pick(cfg, a);
-		g_autofree char *y = sink_useragent_pick(cfg, b);
+		g_autofree char *x = sink_useragent_pick(cfg, a, NULL);
+		g_autofree char *y = sink_useragent_pick(cfg, b, NULL);
 		g_assert_cmpstr(x, ==, y);
 	}
 	g_rand_free(a);
@@ -139,22 +140,22 @@ test_pick_builtin(void)
 	/* no file configured: the built-in list, and nothing to complain about */
 	g_clear_pointer(&cfg->user_agents_file, g_free);
 	for (int i = 0; i < 500; i++) {
-		char *ua = sink_useragent_pick(cfg, rng);
+		g_autofree char *why = NULL;
+		char *ua = sink_useragent_pick(cfg, rng, &why);
 		g_assert_true(builtin_has(ua));
+		g_assert_null(why);
 		g_hash_table_add(seen, ua);
 	}
 	g_assert_cmpuint(g_hash_table_size(seen), ==, n);
-	g_assert_null(sink_useragent_take_problem());
 
-	/* a configured file that is missing: the built-in list, and the reason kept once */
+	/* a configured file that is missing: the built-in list, and the reason */
 	cfg->user_agents_file = fixture("ua-does-not-exist.csv");
-	g_autofree char *ua = sink_useragent_pick(cfg, rng);
+	g_autofree char *why = NULL;
+	g_autofree char *ua = sink_useragent_pick(cfg, rng, &why);
 	g_assert_true(builtin_has(ua));
-	g_autofree char *why = sink_useragent_take_problem();
 	g_assert_nonnull(why);
 	g_assert_nonnull(strstr(why, "ua-does-not-exist.csv"));
 	g_assert_nonnull(strstr(why, "built-in"));
-	g_assert_null(sink_useragent_take_problem());
 	g_rand_free(rng);
 }
 
