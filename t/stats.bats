@@ -181,8 +181,7 @@ PY
 	grep -q '^bouncy_sink_events_total{results_key="0",event="accept"} 4$' "$BATS_TEST_TMPDIR/out.prom"
 }
 
-@test "promtool check metrics accepts the --prometheus output (when promtool is installed)" {
-	command -v promtool >/dev/null || skip "promtool not installed (Debian package prometheus)"
+@test "promtool check metrics accepts the --prometheus output" {
 	send 2
 	stats --prometheus >"$BATS_TEST_TMPDIR/out.prom"
 	run promtool check metrics <"$BATS_TEST_TMPDIR/out.prom"
