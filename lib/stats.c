@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "record.h"
 #include "stats.h"
 
 G_DEFINE_QUARK(sink-stats-error-quark, sink_stats_error)
@@ -311,39 +312,19 @@ sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *del
 
 /* ---- JSON ----------------------------------------------------------------------------------------------- */
 
-static void
-json_string(GString *out, const char *s)
-{
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': g_string_append(out, "\\\""); break;
-		case '\\': g_string_append(out, "\\\\"); break;
-		case '\n': g_string_append(out, "\\n"); break;
-		case '\r': g_string_append(out, "\\r"); break;
-		case '\t': g_string_append(out, "\\t"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				g_string_append_printf(out, "\\u%04x", *p);
-			else
-				g_string_append_c(out, (char)*p);
-		}
-	}
-	g_string_append_c(out, '"');
-}
 
 char *
 sink_stats_json(const SinkStats *stats)
 {
 	GString *out = g_string_new("{\"startedRunning\": ");
 
-	json_string(out, stats->started_running ? stats->started_running : SINK_STATS_NOT_STARTED);
+	sink_json_string(out, stats->started_running ? stats->started_running : SINK_STATS_NOT_STARTED);
 	for (guint i = 0; i < stats->counters->len; i++) {
 		const SinkCounter *c = &g_array_index(stats->counters, SinkCounter, i);
 		if (strcmp(c->name, "startedRunning") == 0)
 			continue;	/* a stray int_startedRunning must not make a duplicate key */
 		g_string_append(out, ", ");
-		json_string(out, c->name);
+		sink_json_string(out, c->name);
 		g_string_append_printf(out, ": %" G_GINT64_FORMAT, c->value);
 	}
 	g_string_append(out, "}\n");
