@@ -21,6 +21,26 @@ action_free(gpointer p)
 	g_free(a);
 }
 
+/*
+ * The message's time.  $SINK_NOW (ISO 8601, e.g. 2026-11-25T23:59:59Z)
+ * stands in for the clock, so tests can cross a midnight or pick a weekday;
+ * anything unparseable is ignored.
+ */
+static GDateTime *
+clock_now(void)
+{
+	const char *fake = g_getenv("SINK_NOW");
+	GDateTime *t = NULL;
+
+	if (fake && *fake) {
+		g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+		g_autoptr(GDateTime) parsed = g_date_time_new_from_iso8601(fake, utc);
+		if (parsed)
+			t = g_date_time_to_utc(parsed);
+	}
+	return t ? t : g_date_time_new_now_utc();
+}
+
 SinkCtx *
 sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 {
@@ -28,7 +48,7 @@ sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 
 	ctx->cfg = cfg;
 	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : g_rand_new();
-	ctx->now = g_date_time_new_now_utc();
+	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
 	ctx->draw = -1;
 	ctx->actions = g_ptr_array_new_with_free_func(action_free);
