@@ -107,6 +107,9 @@ def main():
     Handler.listen = args.listen
     Handler.log_path = args.log
     ThreadingHTTPServer.daemon_threads = True
+    # A backlog of 5 (the default) overflows when t/load.bats opens 50+ connections at once: dropped SYNs
+    # are retried after 1, 3, 7... s and a client's connect can time out.
+    ThreadingHTTPServer.request_queue_size = 128
     httpd = ThreadingHTTPServer((host, int(port)), Handler)
     try:
         httpd.serve_forever()
