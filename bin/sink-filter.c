@@ -30,9 +30,9 @@ static gboolean opt_verbose;
 
 static const GOptionEntry entries[] = {
 	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
-	{ "from", 0, 0, G_OPTION_ARG_STRING, &opt_from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
-	{ "to", 0, 0, G_OPTION_ARG_STRING, &opt_to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
-	{ "client-ip", 0, 0, G_OPTION_ARG_STRING, &opt_client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
+	{ "from", 0, 0, G_OPTION_ARG_FILENAME, &opt_from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
+	{ "to", 0, 0, G_OPTION_ARG_FILENAME, &opt_to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
+	{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &opt_client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
 	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Seed every random choice, for reproducible decisions", "N" },
 	{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt_dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
 	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the decision record as JSON on stdout", NULL },
@@ -69,9 +69,12 @@ main(int argc, char **argv)
 	path = opt_config ? opt_config : sink_config_default_path();
 	cfg = sink_config_load(path, &error);
 	if (cfg) {
-		g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-		if (!sink_model_init(&model, cfg, now, &error))
+		/* the model follows the day; the message's clock is the context's */
+		ctx = sink_ctx_new(cfg, opt_seed);
+		if (!sink_model_init(&model, cfg, ctx->now, &error)) {
+			g_clear_pointer(&ctx, sink_ctx_free);
 			g_clear_pointer(&cfg, sink_config_free);
+		}
 	}
 	if (cfg == NULL) {
 		fprintf(stderr, "sink-filter: config: %s\n", error->message);
@@ -84,12 +87,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	ctx = sink_ctx_new(cfg, opt_seed);
 	ctx->dry_run = opt_dry_run;
 	ctx->verbose = opt_verbose;
 	ctx->env_from = g_strdup(opt_from);
 	ctx->env_to = opt_to && *opt_to ? g_strdup(opt_to) : NULL;
-	ctx->client_ip = opt_client_ip && *opt_client_ip ? g_strdup(opt_client_ip) : NULL;
+	if (opt_client_ip && *opt_client_ip && (ctx->client_ip = sink_ip_normalize(opt_client_ip)) == NULL)
+		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", opt_client_ip);
 	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {
 		fprintf(stderr, "sink-filter: %s\n", error->message);
 		return sink_exit_status(SINK_OUTCOME_READ_FAILED);

@@ -4,6 +4,7 @@
  * and ts_<unix minute>, where <prefix> is "consume-mail:<RESULTS_KEY>:".
  * One pipelined round trip per message.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
@@ -160,7 +161,8 @@ sink_account_commit(SinkCtx *ctx)
 		redisReply *r = NULL;
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type == REDIS_REPLY_ERROR) {
 			sink_ctx_error(ctx, "Redis counters not all written: %s",
-				       r ? r->str : c->errstr[0] ? c->errstr : "no reply");
+				       r ? r->str : c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
+				       ? "no answer within 2 s" : c->errstr[0] ? c->errstr : "no reply");
 			ctx->redis_ok = FALSE;
 			if (r)
 				freeReplyObject(r);

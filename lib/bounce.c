@@ -288,6 +288,30 @@ header_block_len(const char *data, gsize len)
 	return len;
 }
 
+/*
+ * Whether `data` can travel as message/rfc822 (7bit or 8bit, RFC 2045 and
+ * RFC 5321 2.3.8): no NUL, no CR outside a CRLF, no line over 998 octets.
+ */
+static gboolean
+smtp_safe(const char *data, gsize len)
+{
+	gsize line = 0;
+
+	for (gsize i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\0')
+			return FALSE;
+		if (c == '\r' && (i + 1 >= len || data[i + 1] != '\n'))
+			return FALSE;
+		if (c == '\n' || c == '\r')
+			line = 0;
+		else if (++line > 998)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 void
 sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_only)
 {
@@ -303,6 +327,13 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 		return;
 	if ((gint64)len > ctx->cfg->report_original_max)
 		headers_only = TRUE;
+	/* an original no MX would take as it is goes back as its headers,
+	 * quoted-printable (message/rfc822 may not be re-encoded) */
+	gboolean unsafe = !smtp_safe(data, len);
+	if (unsafe) {
+		headers_only = TRUE;
+		sink_ctx_note(ctx, "original returned as headers only: NUL, bare CR or a line over 998 octets");
+	}
 	if (headers_only)
 		len = header_block_len(data, len);
 	if (len == 0)
@@ -315,6 +346,8 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	}
 	part = headers_only ? part_with_bytes("text", "rfc822-headers", data, len)
 			    : part_with_bytes("message", "rfc822", data, len);
+	if (unsafe)
+		g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	g_mime_multipart_add(report, GMIME_OBJECT(part));
 	g_object_unref(part);
 }

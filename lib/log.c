@@ -120,8 +120,10 @@ switch_link(const SinkConfig *cfg, const char *dated)
 	g_autofree char *current = g_file_read_link(cfg->logfile, NULL);
 	struct stat st;
 
-	/* never back: a message begun before midnight may finish after it */
-	if (current && strcmp(current, target) >= 0)
+	/* never back: a message begun before midnight may finish after it (a
+	 * link that is not to one of our dated files is replaced) */
+	if (current && strlen(current) == strlen(target) &&
+	    strncmp(current, target, strlen(target) - 10) == 0 && strcmp(current, target) >= 0)
 		return;
 	if (current == NULL && lstat(cfg->logfile, &st) == 0)
 		return;	/* a real file of that name (say, the original's log): leave it */

@@ -17,8 +17,8 @@ gboolean
 sink_message_read(SinkCtx *ctx, int fd, GError **error)
 {
 	gsize max = (gsize)ctx->cfg->max_message_size;
-	gsize total = 0;
-	GByteArray *buf = g_byte_array_sized_new(64 * 1024);
+	gsize cap = 0, len = 0, total = 0;
+	guint8 *data = NULL;
 	char drain[65536];
 
 	for (;;) {
@@ -26,14 +26,24 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 		gsize room;
 		ssize_t n;
 
-		if (buf->len < max) {
-			/* grow by doubling: large blocks are mremap()ed, not copied */
-			gsize want = MIN(MAX((gsize)buf->len * 2, (gsize)64 * 1024), max);
-			guint len = buf->len;
-			g_byte_array_set_size(buf, (guint)want);
-			buf->len = len;
-			dst = buf->data + len;
-			room = want - len;
+		if (len < max) {
+			if (len == cap) {
+				/* grow by doubling (large blocks are mremap()ed, not
+				 * copied); no memory is a retry, not a crash */
+				gsize want = MIN(MAX(cap * 2, (gsize)64 * 1024), max);
+				guint8 *bigger = g_try_realloc(data, want);
+				if (bigger == NULL) {
+					g_free(data);
+					g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
+						    "reading the message from standard input: out of memory after %"
+						    G_GSIZE_FORMAT " bytes", len);
+					return FALSE;
+				}
+				data = bigger;
+				cap = want;
+			}
+			dst = data + len;
+			room = cap - len;
 		} else {
 			dst = (guint8 *)drain;
 			room = sizeof drain;
@@ -43,7 +53,7 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			g_byte_array_unref(buf);
+			g_free(data);
 			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
 				    "reading the message from standard input: %s", g_strerror(e));
 			return FALSE;
@@ -52,13 +62,13 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 			break;
 		total += (gsize)n;
 		if (dst != (guint8 *)drain)
-			buf->len += (guint)n;
+			len += (gsize)n;
 	}
-	ctx->raw_buf = buf;
-	ctx->raw = g_bytes_new_with_free_func(buf->data, buf->len, (GDestroyNotify)g_byte_array_unref,
-					      g_byte_array_ref(buf));
+	ctx->raw_buf = g_byte_array_new_take(data, len);
+	ctx->raw = g_bytes_new_with_free_func(ctx->raw_buf->data, len, (GDestroyNotify)g_byte_array_unref,
+					      g_byte_array_ref(ctx->raw_buf));
 	ctx->raw_total = total;
-	ctx->truncated = total > buf->len;
+	ctx->truncated = total > len;
 	return TRUE;
 }
 
@@ -104,12 +114,24 @@ sink_addr_first(const char *value)
 	return found;
 }
 
-static gboolean
-is_ip(const char *s)
+char *
+sink_ip_normalize(const char *s)
 {
-	unsigned char buf[sizeof(struct in6_addr)];
+	struct in6_addr a6;
+	struct in_addr a4;
+	char out[INET6_ADDRSTRLEN];
 
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+	if (s == NULL)
+		return NULL;
+	if (inet_pton(AF_INET, s, &a4) == 1)
+		return g_strdup(inet_ntop(AF_INET, &a4, out, sizeof out));
+	if (inet_pton(AF_INET6, s, &a6) != 1)
+		return NULL;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], 4);
+		return g_strdup(inet_ntop(AF_INET, &a4, out, sizeof out));
+	}
+	return g_strdup(inet_ntop(AF_INET6, &a6, out, sizeof out));
 }
 
 char *
@@ -129,10 +151,25 @@ sink_received_ip(const char *value)
 		const char *tok = *t;
 		if (g_ascii_strncasecmp(tok, "IPv6:", 5) == 0)
 			tok += 5;
-		if (*tok && is_ip(tok))
-			return g_strdup(tok);
+		char *ip = *tok ? sink_ip_normalize(tok) : NULL;
+		if (ip)
+			return ip;
 	}
 	return NULL;
+}
+
+/*
+ * The raw (undecoded) value of the first header `name`, or NULL.  Addresses
+ * are parsed from it: decoding encoded words first would let a display
+ * name such as =?utf-8?q?y=40oob.example?= pose as the address.
+ */
+static const char *
+header_raw(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+
+	return h ? g_mime_header_get_raw_value(h) : NULL;
 }
 
 /* The decoded value of the first header `name`, or NULL. */
@@ -193,11 +230,14 @@ sink_message_parse(SinkCtx *ctx)
 		}
 	}
 
-	ctx->rcpt = ctx->env_to ? g_strdup(ctx->env_to) : sink_addr_first(ctx->hdr_to);
+	if (ctx->env_to)
+		ctx->rcpt = g_strdup(ctx->env_to);
+	else if (ctx->mime)
+		ctx->rcpt = sink_addr_first(header_raw(GMIME_OBJECT(ctx->mime), "To"));
 	if (ctx->env_from)
 		ctx->return_path = *ctx->env_from ? sink_addr_first(ctx->env_from) : NULL;
 	else if (ctx->mime)
-		ctx->return_path = sink_addr_first(g_mime_object_get_header(GMIME_OBJECT(ctx->mime), "Return-Path"));
+		ctx->return_path = sink_addr_first(header_raw(GMIME_OBJECT(ctx->mime), "Return-Path"));
 }
 
 /* Depth-first search for the first inline text/html leaf. */

@@ -39,6 +39,13 @@ char *sink_addr_first(const char *value);
 char *sink_received_ip(const char *value);
 
 /*
+ * sink_ip_normalize: `s` as an IP address in its usual text form, an
+ * IPv4-mapped IPv6 address as plain IPv4 (RFC 7208 compares it so); NULL
+ * when `s` is not an IP address.  g_free.
+ */
+char *sink_ip_normalize(const char *s);
+
+/*
  * sink_message_html: the decoded text of the first text/html part of
  * ctx->mime, in UTF-8 as far as its charset allows; NULL when there is
  * none.  g_free.
