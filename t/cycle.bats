@@ -118,10 +118,13 @@ expected() {
 	[ "$status" -eq 75 ]
 	assert_output --partial "did not start"
 	# shell syntax is not interpreted: "touch A; touch B" touches three files named A;, touch and B
+	# (run from the test's folder: the middle "touch" is a file made in the current folder)
 	cycle_config PMTA_Reload_Command="touch $BATS_TEST_TMPDIR/a; touch $BATS_TEST_TMPDIR/b"
+	cd "$BATS_TEST_TMPDIR"
 	run cycle
 	assert_success
 	[ -e "$BATS_TEST_TMPDIR/a;" ]
+	[ -e "$BATS_TEST_TMPDIR/touch" ]
 	[ -e "$BATS_TEST_TMPDIR/b" ]
 	[ ! -e "$BATS_TEST_TMPDIR/a" ]
 }
