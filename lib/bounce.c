@@ -89,7 +89,26 @@ sink_report_ascii(const char *s)
 	return g_string_free(out, FALSE);
 }
 
-/* A host name (letters, digits, '-', '.', or non-ASCII for IDN) or an address literal [...]. */
+/* An LDH host name: labels of 1..63 letters, digits and '-', not starting or ending with '-'. */
+static gboolean
+ldh_ok(const char *d)
+{
+	g_auto(GStrv) labels = g_strsplit(d, ".", -1);
+
+	if (strlen(d) == 0 || strlen(d) > 253)
+		return FALSE;
+	for (char **l = labels; *l; l++) {
+		size_t n = strlen(*l);
+		if (n == 0 || n > 63 || (*l)[0] == '-' || (*l)[n - 1] == '-')
+			return FALSE;
+		for (const char *p = *l; *p; p++)
+			if (!g_ascii_isalnum(*p) && *p != '-')
+				return FALSE;
+	}
+	return TRUE;
+}
+
+/* A host name (IDN allowed: it must convert to an LDH name) or an address literal [...]. */
 static gboolean
 domain_ok(const char *d)
 {
@@ -99,10 +118,29 @@ domain_ok(const char *d)
 		return FALSE;
 	if (d[0] == '[')
 		return d[len - 1] == ']' && strspn(d + 1, "0123456789abcdefABCDEF.:IPv") == len - 2;
-	for (const unsigned char *p = (const unsigned char *)d; *p; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p < 0x80)
-			return FALSE;
-	return d[0] != '.' && d[0] != '-';
+	if (g_str_is_ascii(d))
+		return ldh_ok(d);
+	g_autofree char *ascii = g_hostname_to_ascii(d);
+	return ascii != NULL && ldh_ok(ascii);
+}
+
+/* Characters that have no place in an address: controls, separators, format and unassigned code points. */
+static gboolean
+addr_char_bad(gunichar c)
+{
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_CONTROL:
+	case G_UNICODE_FORMAT:
+	case G_UNICODE_UNASSIGNED:
+	case G_UNICODE_PRIVATE_USE:
+	case G_UNICODE_SURROGATE:
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR:
+	case G_UNICODE_SPACE_SEPARATOR:
+		return TRUE;
+	default:
+		return FALSE;
+	}
 }
 
 char *
@@ -114,11 +152,16 @@ sink_report_addr(const char *s)
 
 	if (s == NULL || !g_utf8_validate(s, -1, NULL))
 		return NULL;
+	/* white space around it (a trailing CRLF, say) is not part of it */
+	g_autofree char *trimmed = g_strstrip(g_strdup(s));
 	out = g_string_new(NULL);
-	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+	for (const char *p = trimmed; *p; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
-		if (!g_unichar_iscntrl(c) && c != 0x2028 && c != 0x2029)
-			g_string_append_unichar(out, c);
+		if (addr_char_bad(c)) {
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+		g_string_append_unichar(out, c);
 	}
 	len = out->len;
 	if (len >= 2 && out->str[0] == '<' && out->str[len - 1] == '>') {
@@ -127,7 +170,8 @@ sink_report_addr(const char *s)
 	}
 	at = strrchr(out->str, '@');
 	if (out->len == 0 || out->len > 320 || at == NULL || at == out->str || !domain_ok(at + 1) ||
-	    strpbrk(out->str, " <>") != NULL) {
+	    strpbrk(out->str, " <>") != NULL || out->str[0] == '.' || at[-1] == '.' ||
+	    g_strstr_len(out->str, at - out->str, "..") != NULL) {
 		g_string_free(out, TRUE);
 		return NULL;
 	}
@@ -227,7 +271,10 @@ part_with_bytes(const char *type, const char *subtype, const void *data, gsize l
 	GMimePart *part = g_mime_part_new_with_type(type, subtype);
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
 	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
-	gboolean eight_bit = g_mime_utils_text_is_8bit(data, len);
+	gboolean eight_bit = FALSE;
+
+	for (gsize i = 0; i < len && !eight_bit; i++)
+		eight_bit = ((const unsigned char *)data)[i] >= 0x80;
 
 	g_mime_part_set_content(part, content);
 	g_mime_part_set_content_encoding(part, eight_bit ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
