@@ -9,23 +9,7 @@
 #include <unistd.h>
 
 #include "decide.h"
-
-static SinkConfig *
-config_from(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("sink-decide-XXXXXX.ini", &path, NULL);
-	g_autoptr(GError) error = NULL;
-	SinkConfig *cfg;
-
-	close(fd);
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	cfg = sink_config_load(path, &error);
-	g_assert_no_error(error);
-	g_unlink(path);
-	g_free(path);
-	return cfg;
-}
+#include "unit.h"
 
 static void
 test_route_by_first_label(void)
@@ -81,7 +65,7 @@ test_shipped_model_arithmetic(void)
 static void
 test_conditional_out_of_range_is_config_error(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from("[Sink]\nUpstream_Handled = 0\nOpen_percent = 10\nClick_percent = 20\n");
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOpen_percent = 10\nClick_percent = 20\n");
 	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);
 	g_autoptr(GError) error = NULL;
 	SinkModel m;
@@ -173,7 +157,7 @@ test_shares_shipped_model(void)
 static void
 test_shares_hand_made_model(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from(
+	g_autoptr(SinkConfig) cfg = unit_config_from(
 		"[Sink]\nUpstream_Handled = 20\nOOB_percent = 8\nFBL_percent = 4\nOpen_percent = 40\n"
 		"Open_Again_percent = 10\nClick_percent = 16\nClick_Again_percent = 4\n"
 		"Signals_Traffic_Prefix =\nWeekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
@@ -196,7 +180,7 @@ test_shares_hand_made_model(void)
 static void
 test_signals_closed_day_accepts(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 0\nFBL_percent = 0\n"
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 0\nFBL_percent = 0\n"
 						"Open_percent = 100\nOpen_Again_percent = 0\nClick_percent = 0\nClick_Again_percent = 0\n"
 						"Weekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
 	g_autoptr(GDateTime) day4 = g_date_time_new_utc(2026, 11, 4, 10, 0, 0);

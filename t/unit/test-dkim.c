@@ -10,23 +10,7 @@
 #include <unistd.h>
 
 #include "dkim.h"
-
-static SinkConfig *
-config_from(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("sink-dkim-XXXXXX.ini", &path, NULL);
-	g_autoptr(GError) error = NULL;
-	SinkConfig *cfg;
-
-	close(fd);
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	cfg = sink_config_load(path, &error);
-	g_assert_no_error(error);
-	g_unlink(path);
-	g_free(path);
-	return cfg;
-}
+#include "unit.h"
 
 static const char unsigned_lf[] =
 	"Return-Path: <bounces@sender.test>\n"
@@ -54,7 +38,7 @@ check_raw(const SinkConfig *cfg, const char *raw, const char *expect)
 static void
 test_unsigned_is_none(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from("[Sink]\nDKIM_Check = verify\n");
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nDKIM_Check = verify\n");
 	g_autofree char *crlf = NULL;
 	g_auto(GStrv) lines = g_strsplit(unsigned_lf, "\n", -1);
 
@@ -70,7 +54,7 @@ test_unsigned_is_none(void)
 static void
 test_off_passes(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from("[Sink]\nDKIM_Check = off\n");
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nDKIM_Check = off\n");
 
 	check_raw(cfg, unsigned_lf, "pass");
 }

@@ -10,23 +10,7 @@
 
 #include "dns.h"
 #include "mx.h"
-
-static SinkConfig *
-config_from(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("sink-mx-XXXXXX.ini", &path, NULL);
-	g_autoptr(GError) error = NULL;
-	SinkConfig *cfg;
-
-	close(fd);
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	cfg = sink_config_load(path, &error);
-	g_assert_no_error(error);
-	g_unlink(path);
-	g_free(path);
-	return cfg;
-}
+#include "unit.h"
 
 static const char allowlist_ini[] =
 	"[Sink]\n"
@@ -57,7 +41,7 @@ test_map_cases(void)
 		{ "", NULL, "empty" },
 		{ ".", NULL, "root (null MX)" },
 	};
-	g_autoptr(SinkConfig) cfg = config_from(allowlist_ini);
+	g_autoptr(SinkConfig) cfg = unit_config_from(allowlist_ini);
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *fbl = sink_mx_map(cfg, cases[i].mx);
@@ -83,7 +67,7 @@ static void
 test_resolve_without_domain_fails_without_dns(void)
 {
 	static const char *const senders[] = { NULL, "no-at-sign", "user@" };
-	g_autoptr(SinkConfig) cfg = config_from(allowlist_ini);
+	g_autoptr(SinkConfig) cfg = unit_config_from(allowlist_ini);
 
 	for (size_t i = 0; i < G_N_ELEMENTS(senders); i++) {
 		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
@@ -103,7 +87,7 @@ test_resolve_without_domain_fails_without_dns(void)
 static void
 test_resolve_after_deadline_is_tempfail_at_once(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from(allowlist_ini);
+	g_autoptr(SinkConfig) cfg = unit_config_from(allowlist_ini);
 	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
 	gboolean tempfail = FALSE;
 	gint64 t0;
@@ -122,7 +106,7 @@ test_resolve_after_deadline_is_tempfail_at_once(void)
 static void
 test_dns_timeout_is_capped_by_budget(void)
 {
-	g_autoptr(SinkConfig) cfg = config_from("[Sink]\nDNS_Timeout = 5\n");
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nDNS_Timeout = 5\n");
 	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
 
 	ctx->deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
