@@ -155,18 +155,25 @@ scan_keys(redisContext *c, const char *pattern, GError **error)
 
 typedef void (*ValueFunc)(SinkStats *stats, const char *key, const char *value);
 
+/* `cmd` (MGET, DEL) with the n keys of `keys` from `start` as its arguments. */
+static redisReply *
+command_keys(redisContext *c, const char *cmd, GPtrArray *keys, guint start, guint n)
+{
+	g_autofree const char **argv = g_new(const char *, n + 1);
+
+	argv[0] = cmd;
+	for (guint i = 0; i < n; i++)
+		argv[i + 1] = keys->pdata[start + i];
+	return redisCommandArgv(c, (int)n + 1, argv, NULL);
+}
+
 /* MGET `keys` in batches and pass each (key, value) that exists to `fn`. */
 static gboolean
 read_values(redisContext *c, SinkStats *stats, GPtrArray *keys, ValueFunc fn, GError **error)
 {
 	for (guint start = 0; start < keys->len; start += MGET_BATCH) {
 		guint n = MIN(MGET_BATCH, keys->len - start);
-		g_autofree const char **argv = g_new(const char *, n + 1);
-
-		argv[0] = "MGET";
-		for (guint i = 0; i < n; i++)
-			argv[i + 1] = keys->pdata[start + i];
-		redisReply *r = redisCommandArgv(c, (int)n + 1, argv, NULL);
+		redisReply *r = command_keys(c, "MGET", keys, start, n);
 		if (reply_failed(c, r, "MGET", error))
 			return FALSE;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -293,12 +300,7 @@ sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *del
 	}
 	for (guint start = 0; start < old->len; start += MGET_BATCH) {
 		guint n = MIN(MGET_BATCH, old->len - start);
-		g_autofree const char **argv = g_new(const char *, n + 1);
-
-		argv[0] = "DEL";
-		for (guint i = 0; i < n; i++)
-			argv[i + 1] = old->pdata[start + i];
-		redisReply *r = redisCommandArgv(c, (int)n + 1, argv, NULL);
+		redisReply *r = command_keys(c, "DEL", old, start, n);
 		if (reply_failed(c, r, "DEL", error))
 			return FALSE;
 		if (r->type == REDIS_REPLY_INTEGER)

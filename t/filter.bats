@@ -45,7 +45,7 @@ json_field() {	# json_field FIELD < record
 	[ ! -e "$SINK_LOG" ]
 }
 
-@test "the mix is reproducible with --seed and varies without it" {
+@test "the mix is reproducible with --seed and varies across seeds" {
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@mix.sink.test
 	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=50 \
 		Open_Again_percent=0 Click_percent=0 Click_Again_percent=0 Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1 \
