@@ -1,117 +1,224 @@
 /*
- * sink-filter - what a mailbox provider and its reader do with one message.
+ * sink-filter - the program PMTA's pipe delivery runs once per recipient,
+ * the message on stdin.  What it does with the message is lib/filter.c.
  *
- * PMTA's pipe delivery runs this once per recipient with the message on
- * stdin: read it, check who signed it, decide what this recipient does
- * (accept, bounce, complain, open and click), do it, count it, log one
- * line, exit.  The exit status is PMTA's: 0 delivered, 75 retry later.
- * Everything that can fail before the message is read asks for a retry;
- * after that the message is done, whatever the actions did.
+ * Design rationale: a pipe filter pays its start-up on every message, and
+ * mapping and binding GLib, GMime and their dependency chain costs several
+ * times a bare fork + exec.  So this program links nothing but libc.  When
+ * a sink-filterd listens on the socket, it hands the server its arguments,
+ * environment, working directory and standard descriptors, and exits with
+ * the status the server sends back: the server runs the message in a fresh
+ * fork of a process that has everything loaded already.  When no server
+ * listens, it opens the core library with dlopen(3) and runs the message
+ * itself.  The same code runs either way.
+ *
+ * The server takes the message only once it has answered nothing but
+ * "exit", "signal" or silence; a refusal, or a server that cannot be
+ * reached, leaves stdin untouched and the message runs here.  A server
+ * that took the message and then went away defers it (75): PMTA retries.
  */
-#include <signal.h>
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "context.h"
-#include "decide.h"
-#include "exitcode.h"
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "record.h"
 #include "sink-build.h"
+#include "wire.h"
 
-static char *opt_config, *opt_from, *opt_to, *opt_client_ip;
-static gint64 opt_seed = -1;
-static gboolean opt_dry_run, opt_json, opt_check, opt_version;
-static gboolean opt_verbose;
+extern char **environ;
 
-static const GOptionEntry entries[] = {
-	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
-	{ "from", 0, 0, G_OPTION_ARG_FILENAME, &opt_from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
-	{ "to", 0, 0, G_OPTION_ARG_FILENAME, &opt_to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
-	{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &opt_client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
-	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Seed every random choice, for reproducible decisions", "N" },
-	{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt_dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
-	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the decision record as JSON on stdout", NULL },
-	{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &opt_check, "Check the config only (exit 0, or 78 when bad)", NULL },
-	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print the log line (and reports) on stderr", NULL },
-	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
-	{ NULL }
-};
+/* Run the message in this process, with the core library. */
+static int
+run_here(int argc, char **argv)
+{
+	int (*run)(int, char **);
+	void *core = dlopen(SINK_CORE_SONAME, RTLD_NOW | RTLD_GLOBAL);
+
+	if (core == NULL) {
+		fprintf(stderr, "sink-filter: cannot load the sink's library: %s\n", dlerror());
+		return EX_TEMPFAIL;
+	}
+	*(void **)&run = dlsym(core, "sink_filter_main");
+	if (run == NULL) {
+		fprintf(stderr, "sink-filter: %s has no sink_filter_main\n", SINK_CORE_SONAME);
+		return EX_TEMPFAIL;
+	}
+	return run(argc, argv);
+}
+
+/*
+ * The server's socket: --server PATH (or --server=PATH), else $SINK_SERVER,
+ * else the built-in path.  NULL with --no-server or an empty path.  *named
+ * is set when the operator named it, so that failing to reach it is worth
+ * a warning; the built-in path failing with ENOENT just means no server.
+ */
+static const char *
+server_path(int argc, char **argv, int *named)
+{
+	const char *path = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--no-server") == 0)
+			return NULL;
+		if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--server=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (path == NULL)
+		path = getenv("SINK_SERVER");
+	*named = path != NULL;
+	if (path == NULL)
+		path = SINK_SERVER_SOCKET;
+	return *path ? path : NULL;
+}
+
+/* Append s and its NUL to buf at *len; 0 when it does not fit. */
+static int
+put(char *buf, size_t *len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (n > SINK_WIRE_MAX - *len)
+		return 0;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	return 1;
+}
+
+static size_t
+build_request(char *buf, int argc, char **argv)
+{
+	char num[32];
+	size_t len = 0;
+	mode_t mask = umask(0);
+	int envc = 0, ok;
+
+	umask(mask);
+	while (environ && environ[envc])
+		envc++;
+	snprintf(num, sizeof num, "%04o", (unsigned)mask);
+	ok = put(buf, &len, SINK_WIRE_MAGIC) && put(buf, &len, num);
+	snprintf(num, sizeof num, "%d", argc);
+	ok = ok && put(buf, &len, num);
+	snprintf(num, sizeof num, "%d", envc);
+	ok = ok && put(buf, &len, num);
+	for (int i = 0; ok && i < argc; i++)
+		ok = put(buf, &len, argv[i]);
+	for (int i = 0; ok && i < envc; i++)
+		ok = put(buf, &len, environ[i]);
+	return ok ? len : 0;
+}
+
+enum { NOT_TAKEN, TAKEN };
+
+/*
+ * Hand the message to the server at path.  NOT_TAKEN: the server has not
+ * touched stdin (say why on stderr when worth it).  TAKEN: *status is the
+ * exit status to return.
+ */
+static int
+hand_over(const char *path, int named, int argc, char **argv, int *status)
+{
+	static char buf[SINK_WIRE_MAX];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * SINK_WIRE_NFDS)];
+	} ctl;
+	char reply[SINK_WIRE_REPLY_MAX + 1];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	int fd = -1, fds[SINK_WIRE_NFDS] = { 0, 1, 2, -1 };
+	size_t len;
+	ssize_t n;
+	const char *why = NULL;
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		fprintf(stderr, "sink-filter: server socket path too long: %s; running the message here\n", path);
+		return NOT_TAKEN;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (named || errno != ENOENT)
+			fprintf(stderr, "sink-filter: server %s: %s; running the message here\n", path, strerror(errno));
+		goto not_taken;
+	}
+	if ((len = build_request(buf, argc, argv)) == 0) {
+		why = "arguments and environment too large for one request";
+		goto refused;
+	}
+	if ((fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		why = "working directory cannot be opened";
+		goto refused;
+	}
+	iov = (struct iovec){ .iov_base = buf, .iov_len = len };
+	memset(&ctl, 0, sizeof ctl);
+	mh.msg_control = ctl.space;
+	mh.msg_controllen = sizeof ctl.space;
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	close(fds[3]);
+	if (n < 0) {
+		fprintf(stderr, "sink-filter: server %s: sending the request: %s; running the message here\n",
+			path, strerror(errno));
+		goto not_taken;
+	}
+	while ((n = recv(fd, reply, SINK_WIRE_REPLY_MAX, 0)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	if (n <= 0) {
+		fprintf(stderr, "sink-filter: server %s went away with the message (%s); deferred\n",
+			path, n < 0 ? strerror(errno) : "no answer");
+		*status = EX_TEMPFAIL;
+		return TAKEN;
+	}
+	reply[n] = '\0';
+	if (sscanf(reply, "exit %d", status) == 1 && *status >= 0 && *status <= 255)
+		return TAKEN;
+	if (strncmp(reply, "signal ", 7) == 0) {
+		fprintf(stderr, "sink-filter: the run in server %s died of signal %s; deferred\n", path, reply + 7);
+		*status = EX_TEMPFAIL;
+		return TAKEN;
+	}
+	if (strncmp(reply, "refused ", 8) == 0) {
+		fprintf(stderr, "sink-filter: server %s refused the message: %s; running it here\n", path, reply + 8);
+		return NOT_TAKEN;
+	}
+	fprintf(stderr, "sink-filter: server %s answered \"%.80s\", which is not a status; deferred\n", path, reply);
+	*status = EX_TEMPFAIL;
+	return TAKEN;
+
+refused:
+	fprintf(stderr, "sink-filter: %s; running the message here\n", why);
+not_taken:
+	if (fd >= 0)
+		close(fd);
+	return NOT_TAKEN;
+}
 
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GOptionContext) octx = g_option_context_new("- decide and act on one message read from stdin");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(SinkConfig) cfg = NULL;
-	g_autoptr(SinkCtx) ctx = NULL;
-	g_autofree char *line = NULL;
-	const char *path;
-	SinkModel model;
+	int named = 0, status;
+	const char *path = server_path(argc, argv, &named);
 
-	signal(SIGPIPE, SIG_IGN);
-	g_option_context_add_main_entries(octx, entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1) {
-		fprintf(stderr, "sink-filter: %s\n", error ? error->message : "unexpected argument");
-		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
-			"[--seed N] [--dry-run] [--json] [-n] [-v]\n");
-		return sink_exit_status(SINK_OUTCOME_USAGE);
-	}
-	if (opt_version) {
-		printf("sink-filter %s\n", SINK_VERSION);
-		return 0;
-	}
-
-	path = opt_config ? opt_config : sink_config_default_path();
-	cfg = sink_config_load(path, &error);
-	if (cfg) {
-		/* the model follows the day; the message's clock is the context's */
-		ctx = sink_ctx_new(cfg, opt_seed);
-		if (!sink_model_init(&model, cfg, ctx->now, &error)) {
-			g_clear_pointer(&ctx, sink_ctx_free);
-			g_clear_pointer(&cfg, sink_config_free);
-		}
-	}
-	if (cfg == NULL) {
-		fprintf(stderr, "sink-filter: config: %s\n", error->message);
-		return sink_exit_status(opt_check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
-	}
-	for (guint i = 0; i < cfg->warnings->len; i++)
-		fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
-	if (opt_check) {
-		printf("%s: OK\n", path ? path : "(built-in defaults)");
-		return 0;
-	}
-
-	ctx->dry_run = opt_dry_run;
-	ctx->verbose = opt_verbose;
-	ctx->env_from = g_strdup(opt_from);
-	ctx->env_to = opt_to && *opt_to ? g_strdup(opt_to) : NULL;
-	if (opt_client_ip && *opt_client_ip && (ctx->client_ip = sink_ip_normalize(opt_client_ip)) == NULL)
-		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", opt_client_ip);
-	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {
-		fprintf(stderr, "sink-filter: %s\n", error->message);
-		return sink_exit_status(SINK_OUTCOME_READ_FAILED);
-	}
-
-	sink_pipeline_run(ctx, &model);
-
-	line = sink_log_line(ctx, "sink-filter");
-	if (!opt_dry_run && !sink_log_append(cfg, ctx->now, line, &error))
-		fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
-	if (opt_verbose || (error && !opt_dry_run))
-		fprintf(stderr, "%s\n", line);
-	if (opt_verbose && ctx->report_text)
-		fputs(ctx->report_text, stderr);
-	if (opt_json) {
-		g_autofree char *json = sink_record_json(ctx);
-		printf("%s\n", json);
-	}
-	if (fflush(stdout) != 0)
-		fprintf(stderr, "sink-filter: standard output: write failed\n");
-	return ctx->exit_code;
+	if (path && hand_over(path, named, argc, argv, &status) == TAKEN)
+		return status;
+	return run_here(argc, argv);
 }

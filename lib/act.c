@@ -3,14 +3,26 @@
  * clicks, with libspf2, libcurl and libxml2, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
 #include "engage.h"
 #include "module.h"
 #include "report.h"
 #include "spf.h"
+
+/* libcurl's and libxml2's one-time set-up, before a server's first fork. */
+static void
+act_warm(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+}
 
 const SinkActModule sink_act_module = {
 	.spf_check = sink_spf_check,
 	.bounce_run = sink_bounce_run,
 	.complaint_run = sink_complaint_run,
 	.engage_run = sink_engage_run,
+	.warm = act_warm,
 };

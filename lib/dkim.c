@@ -367,6 +367,30 @@ __wrap_d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 #endif
 
 /* The module's table: what the core library looks up after dlopen(3). */
+/*
+ * Everything a first verification sets up once per process: OpenSSL's
+ * initialisation and its digests, and libopendkim's own start.  A server
+ * that forks a run per message calls this before the first fork.
+ */
+static void
+dkim_warm(void)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	DKIM_LIB *lib;
+
+#ifdef SINK_STATIC_DKIM
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+#endif
+	if (md) {
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		EVP_DigestInit_ex(md, EVP_sha1(), NULL);
+		EVP_MD_CTX_free(md);
+	}
+	if ((lib = dkim_init(NULL, NULL)) != NULL)
+		dkim_close(lib);
+}
+
 const SinkDkimModule sink_dkim_module = {
 	.verify = sink_dkim_verify,
+	.warm = dkim_warm,
 };

@@ -16,6 +16,7 @@
 /* What libbouncysink-dkim.so exports, as the symbol "sink_dkim_module". */
 typedef struct {
 	void (*verify)(SinkCtx *ctx);
+	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkDkimModule;
 
 /* What libbouncysink-act.so exports, as the symbol "sink_act_module". */
@@ -24,6 +25,7 @@ typedef struct {
 	void (*bounce_run)(SinkCtx *ctx);
 	void (*complaint_run)(SinkCtx *ctx);
 	void (*engage_run)(SinkCtx *ctx);
+	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 
 /*

@@ -1,0 +1,621 @@
+/*
+ * server.c - sink-filterd's loop (see server.h and wire.h).
+ *
+ * A pre-forking server, like Apache's prefork: the server itself never
+ * accepts.  It keeps o->spare children waiting in poll(2) on the listening
+ * socket; the one that accepts a connection writes its pid on a pipe (so
+ * the server starts another if too few wait), checks the client's uid,
+ * reads the request, takes on the client's descriptors, directory, umask
+ * and environment, runs the message, answers "exit N", puts its own back,
+ * writes -pid on the pipe and waits again; after o->runs_per_child runs it
+ * exits.  The server's one poll(2) watches that pipe and a signalfd for
+ * SIGCHLD and the stop signals.  Stopping closes a pipe the waiting
+ * children watch: they refuse what is left in the backlog and exit.
+ *
+ * GLib's main loop is not used: its child watch runs a worker thread, and
+ * a process that forks must have only the one thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "wire.h"
+
+extern char **environ;
+
+typedef struct {
+	pid_t pid;
+	gboolean busy;		/* has taken a connection */
+} Child;
+
+typedef struct {
+	const SinkServerOptions *o;
+	Child *children;	/* o->max_children entries; pid 0 = free */
+	guint nchildren, nbusy;
+	int listen_fd, sig_fd;
+	int status_rd, status_wr;	/* children write their pid here once they take a connection */
+	int stop_rd, stop_wr;	/* closed by the server to stop the idle children */
+	gint64 last_idle_exit;	/* an idle child that exits is replaced after a pause */
+	dev_t dev;		/* the socket file we made, to remove only ours */
+	ino_t ino;
+} Server;
+
+static void G_GNUC_PRINTF(2, 3)
+say(const Server *s, const char *fmt, ...)
+{
+	g_autofree char *line = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (s->o->log)
+		s->o->log(line);
+}
+
+static void
+reply(int conn, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+reply(int conn, const char *fmt, ...)
+{
+	char buf[SINK_WIRE_REPLY_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)send(conn, buf, MIN((size_t)n, sizeof buf - 1), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* ---- listening --------------------------------------------------------------------------------- */
+
+int
+sink_server_listen(const SinkServerOptions *o, GError **error)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t mask;
+	int fd, rc, saved;
+
+	if (strlen(o->socket_path) >= sizeof sa.sun_path) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "%s: socket path too long", o->socket_path);
+		return -1;
+	}
+	strcpy(sa.sun_path, o->socket_path);
+	if (lstat(o->socket_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s: exists and is not a socket", o->socket_path);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		rc = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof sa) : -1;
+		saved = errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc == 0) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+				    "%s: another sink-filterd is listening there", o->socket_path);
+			return -1;
+		}
+		if (saved != ECONNREFUSED || unlink(o->socket_path) < 0) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+				    "%s: a socket is there and cannot be replaced: %s", o->socket_path, g_strerror(saved));
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		saved = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "socket: %s", g_strerror(saved));
+		return -1;
+	}
+	mask = umask(007);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	saved = errno;
+	umask(mask);
+	if (rc < 0 || listen(fd, SOMAXCONN) < 0) {
+		saved = rc < 0 ? saved : errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: %s", o->socket_path, g_strerror(saved));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- one request ------------------------------------------------------------------------------- */
+
+typedef struct {
+	char buf[SINK_WIRE_MAX + 1];
+	int fds[SINK_WIRE_NFDS];
+	int nfds;
+	mode_t mask;
+	int argc, envc;
+	char **argv, **envv;	/* pointers into buf, NULL-terminated */
+} Request;
+
+static void
+request_close_fds(Request *r)
+{
+	for (int i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	r->nfds = 0;
+}
+
+/* Next NUL-terminated string at *off in buf[0..len), or NULL. */
+static char *
+next_string(Request *r, size_t len, size_t *off)
+{
+	char *s = r->buf + *off, *end;
+
+	if (*off >= len || (end = memchr(s, '\0', len - *off)) == NULL)
+		return NULL;
+	*off += (size_t)(end - s) + 1;
+	return s;
+}
+
+static gboolean
+parse_count(const char *s, int max, int *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return FALSE;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > max)
+		return FALSE;
+	*out = (int)v;
+	return TRUE;
+}
+
+/* Read and check one request from conn; on FALSE, *why says what was wrong. */
+static gboolean
+request_read(Request *r, int conn, const char **why)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * (SINK_WIRE_NFDS + 4))];
+	} ctl;
+	struct iovec iov = { .iov_base = r->buf, .iov_len = SINK_WIRE_MAX };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space, .msg_controllen = sizeof ctl.space };
+	size_t off = 0, len;
+	const char *s;
+	ssize_t n;
+	int i;
+
+	r->nfds = 0;
+	n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			int *p = (int *)CMSG_DATA(cm);
+
+			for (i = 0; i < got; i++) {
+				if (r->nfds < SINK_WIRE_NFDS)
+					r->fds[r->nfds++] = p[i];
+				else
+					close(p[i]);
+			}
+		}
+	}
+	if (n <= 0) {
+		*why = n == 0 ? "empty request" : "request unreadable";
+		return FALSE;
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		*why = "request too large";
+		return FALSE;
+	}
+	if (r->nfds != SINK_WIRE_NFDS) {
+		*why = "request without its four descriptors";
+		return FALSE;
+	}
+	len = (size_t)n;
+	r->buf[len] = '\0';
+	s = next_string(r, len, &off);
+	if (s == NULL || strcmp(s, SINK_WIRE_MAGIC) != 0) {
+		*why = "not a " SINK_WIRE_MAGIC " request";
+		return FALSE;
+	}
+	s = next_string(r, len, &off);
+	if (s == NULL || strlen(s) != 4 || strspn(s, "01234567") != 4) {
+		*why = "bad umask";
+		return FALSE;
+	}
+	r->mask = (mode_t)strtol(s, NULL, 8) & 0777;
+	if (!parse_count(next_string(r, len, &off), 4096, &r->argc) || r->argc < 1 ||
+	    !parse_count(next_string(r, len, &off), 16384, &r->envc)) {
+		*why = "bad argument or environment count";
+		return FALSE;
+	}
+	r->argv = g_new0(char *, r->argc + 1);
+	r->envv = g_new0(char *, r->envc + 1);
+	for (i = 0; i < r->argc; i++)
+		if ((r->argv[i] = next_string(r, len, &off)) == NULL)
+			break;
+	for (int j = 0; i == r->argc && j < r->envc; j++)
+		if ((r->envv[j] = next_string(r, len, &off)) == NULL || strchr(r->envv[j], '=') == NULL) {
+			i = -1;
+			break;
+		}
+	if (i != r->argc || off != len) {
+		g_clear_pointer(&r->argv, g_free);
+		g_clear_pointer(&r->envv, g_free);
+		*why = "arguments and environment do not match their counts";
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ---- a child: one connection at a time, one message each -------------------------------------- */
+
+#define REQUEST_TIMEOUT_MS 10000	/* a client sends its request right after connecting */
+
+/* What a child restores after each run: the server's own descriptors, directory and environment. */
+typedef struct {
+	int std[3];
+	int cwd;
+	char **environ;
+	mode_t mask;
+} Home;
+
+static void
+signals_default(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGIO };
+	sigset_t none;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void
+tell_server(Server *s, pid_t what)
+{
+	if (write(s->status_wr, &what, sizeof what) != sizeof what)
+		say(s, "pid %ld: cannot tell the server: %s", (long)getpid(), g_strerror(errno));
+}
+
+/* Check and read the request on conn; on FALSE it has been refused. */
+static gboolean
+take_request(Server *s, int conn, Request *r)
+{
+	struct pollfd p = { .fd = conn, .events = POLLIN };
+	struct ucred cred = { .pid = 0 };
+	socklen_t clen = sizeof cred;
+	const char *why = NULL;
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != geteuid()) {
+		say(s, "refused a client with uid %ld: only uid %ld may use this server", (long)cred.uid, (long)geteuid());
+		reply(conn, "refused client uid %ld is not the server's uid %ld", (long)cred.uid, (long)geteuid());
+		return FALSE;
+	}
+	if (poll(&p, 1, REQUEST_TIMEOUT_MS) <= 0)
+		why = "no request within 10 s of connecting";
+	else if (!request_read(r, conn, &why))
+		request_close_fds(r);
+	if (why) {
+		say(s, "refused a request from pid %ld: %s", (long)cred.pid, why);
+		reply(conn, "refused %s", why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * Run r's message as the client's process would: its descriptors on 0, 1
+ * and 2, its directory, umask and environment; answer on conn; then put
+ * the child's own back.  The client going away (PMTA giving up on it) ends
+ * the run, as it would end a sink-filter running on its own: with O_ASYNC
+ * the connection's EOF raises SIGIO, whose default action ends the child.
+ */
+static void
+run_request(Server *s, const Home *home, int conn, Request *r)
+{
+	struct pollfd p = { .fd = conn, .events = POLLIN };
+	const struct timespec zero = { 0 };
+	sigset_t io;
+	int status = 75, i;
+
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	for (i = 0; i < 3; i++)
+		if (dup2(r->fds[i], i) < 0)
+			break;
+	if (i < 3 || fchdir(r->fds[3]) < 0) {
+		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(errno));
+		reply(conn, "exit 75");
+		goto restore;
+	}
+	umask(r->mask);
+	environ = r->envv;	/* the request's buffer outlives the run */
+	fcntl(conn, F_SETOWN, getpid());
+	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_ASYNC);
+	sigprocmask(SIG_UNBLOCK, &io, NULL);
+	if (poll(&p, 1, 0) == 0) {	/* else gone already */
+		status = s->o->run(r->argc, r->argv);
+		fflush(NULL);
+		/* the client hangs up as soon as it has the answer: no SIGIO for that */
+		sigprocmask(SIG_BLOCK, &io, NULL);
+		reply(conn, "exit %d", status);
+	}
+restore:
+	sigprocmask(SIG_BLOCK, &io, NULL);
+	close(conn);
+	while (sigtimedwait(&io, NULL, &zero) > 0)
+		;
+	request_close_fds(r);
+	for (i = 0; i < 3; i++) {
+		dup2(home->std[i], i);
+		clearerr(i == 0 ? stdin : i == 1 ? stdout : stderr);
+	}
+	if (fchdir(home->cwd) < 0)
+		say(s, "cannot return to the server's directory: %s", g_strerror(errno));
+	umask(home->mask);
+	environ = home->environ;
+	g_clear_pointer(&r->argv, g_free);
+	g_clear_pointer(&r->envv, g_free);
+}
+
+/* Refuse what is left in the backlog while stopping: those clients run their messages themselves. */
+static void G_GNUC_NORETURN
+child_drain(Server *s)
+{
+	int conn;
+
+	while ((conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		reply(conn, "refused the server is stopping");
+		close(conn);
+	}
+	_exit(0);
+}
+
+/*
+ * A fresh child: wait for a connection (or the server's stop), run its
+ * message, and again, o->runs_per_child times; then exit, and the server
+ * starts another.  No exit handlers (_exit): the libraries' clean-ups,
+ * OpenSSL's above all, cost more than a run and free nothing the exit
+ * does not.
+ */
+static void G_GNUC_NORETURN
+child_main(Server *s)
+{
+	static Request r;	/* large: not on the stack */
+	struct pollfd p[2] = {
+		{ .fd = s->listen_fd, .events = POLLIN },
+		{ .fd = s->stop_rd, .events = POLLIN },
+	};
+	Home home = { .environ = environ };
+	sigset_t io;
+	pid_t me = getpid();
+
+	close(s->sig_fd);
+	close(s->status_rd);
+	close(s->stop_wr);
+	signals_default();
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	sigprocmask(SIG_BLOCK, &io, NULL);	/* only a run takes SIGIO */
+	for (int i = 0; i < 3; i++)
+		home.std[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+	home.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	home.mask = umask(0);
+	umask(home.mask);
+
+	for (guint runs = 0; runs < s->o->runs_per_child;) {
+		int conn;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			_exit(71);
+		if (p[1].revents)
+			child_drain(s);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				continue;	/* another child took it */
+			say(s, "accept: %s", g_strerror(errno));
+			_exit(71);
+		}
+		tell_server(s, me);	/* taken: the server starts another to wait */
+		if (take_request(s, conn, &r)) {
+			run_request(s, &home, conn, &r);
+			runs++;
+		} else {
+			close(conn);
+		}
+		tell_server(s, -me);	/* waiting again */
+	}
+	_exit(0);
+}
+
+/* ---- the server: keeps spare children waiting ------------------------------------------------- */
+
+static void
+spawn(Server *s)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		child_main(s);
+	if (pid < 0) {
+		say(s, "fork: %s", g_strerror(errno));
+		s->last_idle_exit = g_get_monotonic_time();	/* try again after the pause */
+		return;
+	}
+	for (guint i = 0; i < s->o->max_children; i++) {
+		if (s->children[i].pid == 0) {
+			s->children[i] = (Child){ .pid = pid };
+			s->nchildren++;
+			return;
+		}
+	}
+}
+
+static Child *
+child_of(Server *s, pid_t pid)
+{
+	for (guint i = 0; i < s->o->max_children; i++)
+		if (s->children[i].pid == pid)
+			return &s->children[i];
+	return NULL;
+}
+
+/* Children say on the status pipe when they take a connection (pid) and are done with it (-pid). */
+static void
+read_status(Server *s)
+{
+	pid_t pid;
+	Child *c;
+
+	while (read(s->status_rd, &pid, sizeof pid) == sizeof pid) {
+		if ((c = child_of(s, ABS(pid))) == NULL || c->busy == (pid > 0))
+			continue;
+		c->busy = pid > 0;
+		if (c->busy)
+			s->nbusy++;
+		else
+			s->nbusy--;
+	}
+}
+
+static void
+reap(Server *s)
+{
+	int status;
+	pid_t pid;
+	Child *c;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = child_of(s, pid)) == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			say(s, "pid %ld died of signal %d (%s)%s", (long)pid, WTERMSIG(status),
+			    strsignal(WTERMSIG(status)), c->busy ? "; its client defers the message" : "");
+		if (c->busy)
+			s->nbusy--;
+		else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			s->last_idle_exit = g_get_monotonic_time();
+		*c = (Child){ .pid = 0 };
+		s->nchildren--;
+	}
+}
+
+#define RESPAWN_PAUSE_US 100000	/* after an idle child's failure */
+
+/* Start children until o->spare wait; returns poll's timeout (ms) when paused. */
+static int
+top_up(Server *s)
+{
+	gint64 wait = s->last_idle_exit + RESPAWN_PAUSE_US - g_get_monotonic_time();
+
+	if (wait > 0)
+		return (int)(wait / 1000) + 1;
+	while (s->nchildren - s->nbusy < s->o->spare && s->nchildren < s->o->max_children) {
+		spawn(s);
+		if (s->last_idle_exit + RESPAWN_PAUSE_US > g_get_monotonic_time())
+			return RESPAWN_PAUSE_US / 1000;
+	}
+	return -1;
+}
+
+static void
+stop_listening(Server *s)
+{
+	struct stat st;
+
+	if (stat(s->o->socket_path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->o->socket_path);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	close(s->stop_wr);	/* the waiting children refuse the backlog and exit */
+	s->stop_wr = -1;
+}
+
+gboolean
+sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
+{
+	Server s = { .o = o, .listen_fd = listen_fd, .last_idle_exit = G_MININT64 / 2 };
+	int status_pipe[2], stop_pipe[2];
+	gboolean stopping = FALSE, ok = TRUE;
+	struct stat st;
+	sigset_t set;
+
+	if (o->spare < 1 || o->spare > o->max_children) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "spare children must be 1 to %u", o->max_children);
+		return FALSE;
+	}
+	if (stat(o->socket_path, &st) == 0) {
+		s.dev = st.st_dev;
+		s.ino = st.st_ino;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (s.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "server set-up: %s", g_strerror(errno));
+		return FALSE;
+	}
+	s.status_rd = status_pipe[0];
+	s.status_wr = status_pipe[1];
+	s.stop_rd = stop_pipe[0];
+	s.stop_wr = stop_pipe[1];
+	fcntl(s.status_rd, F_SETFL, O_NONBLOCK);
+	s.children = g_new0(Child, o->max_children);
+
+	while (!stopping || s.nchildren > 0) {
+		struct pollfd pfd[2] = {
+			{ .fd = s.status_rd, .events = POLLIN },
+			{ .fd = s.sig_fd, .events = POLLIN },
+		};
+		struct signalfd_siginfo si;
+		int timeout = stopping ? -1 : top_up(&s);
+
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "poll: %s", g_strerror(errno));
+			ok = FALSE;
+			break;
+		}
+		read_status(&s);	/* before reaping: a child may be quick */
+		while (read(s.sig_fd, &si, sizeof si) == sizeof si) {
+			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
+				say(&s, "stopping: %u message(s) running", s.nbusy);
+				stopping = TRUE;
+				stop_listening(&s);
+			}
+		}
+		reap(&s);
+	}
+	if (s.listen_fd >= 0)
+		stop_listening(&s);
+	close(s.sig_fd);
+	close(s.status_rd);
+	close(s.status_wr);
+	close(s.stop_rd);
+	g_free(s.children);
+	return ok;
+}
