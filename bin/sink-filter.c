@@ -12,10 +12,10 @@
  * listens, it opens the core library with dlopen(3) and runs the message
  * itself.  The same code runs either way.
  *
- * The server takes the message only once it has answered nothing but
- * "exit", "signal" or silence; a refusal, or a server that cannot be
- * reached, leaves stdin untouched and the message runs here.  A server
- * that took the message and then went away defers it (75): PMTA retries.
+ * A refusal, or a server that cannot be reached, leaves stdin untouched
+ * and the message runs here.  A server that took the message and then
+ * went away without answering (its run died) defers it (75): PMTA
+ * retries.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -54,24 +54,40 @@ run_here(int argc, char **argv)
 	return run(argc, argv);
 }
 
+/* sink-filter's options that take a value (lib/filter.c), as separate arguments */
+static int
+takes_value(const char *arg)
+{
+	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed", "--server" };
+
+	for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
+		if (strcmp(arg, with_value[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The server's socket: --server PATH (or --server=PATH), else $SINK_SERVER,
- * else the built-in path.  NULL with --no-server or an empty path.  *named
- * is set when the operator named it, so that failing to reach it is worth
- * a warning; the built-in path failing with ENOENT just means no server.
+ * else the built-in path.  NULL with --no-server or an empty path.  The
+ * scan follows the option grammar: the value of --from (which the remote
+ * sender chooses) is never read as an option.  *named is set when the
+ * operator named the socket, so that failing to reach it is worth a
+ * warning; the built-in path failing with ENOENT just means no server.
  */
 static const char *
 server_path(int argc, char **argv, int *named)
 {
 	const char *path = NULL;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--no-server") == 0)
 			return NULL;
-		if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--server=", 9) == 0)
+		if (strncmp(argv[i], "--server=", 9) == 0)
 			path = argv[i] + 9;
+		else if (takes_value(argv[i]) && i + 1 < argc && strcmp(argv[i], "--server") == 0)
+			path = argv[++i];
+		else if (takes_value(argv[i]))
+			i++;
 	}
 	if (path == NULL)
 		path = getenv("SINK_SERVER");
@@ -191,11 +207,6 @@ hand_over(const char *path, int named, int argc, char **argv, int *status)
 	reply[n] = '\0';
 	if (sscanf(reply, "exit %d", status) == 1 && *status >= 0 && *status <= 255)
 		return TAKEN;
-	if (strncmp(reply, "signal ", 7) == 0) {
-		fprintf(stderr, "sink-filter: the run in server %s died of signal %s; deferred\n", path, reply + 7);
-		*status = EX_TEMPFAIL;
-		return TAKEN;
-	}
 	if (strncmp(reply, "refused ", 8) == 0) {
 		fprintf(stderr, "sink-filter: server %s refused the message: %s; running it here\n", path, reply + 8);
 		return NOT_TAKEN;
@@ -218,6 +229,13 @@ main(int argc, char **argv)
 	int named = 0, status;
 	const char *path = server_path(argc, argv, &named);
 
+	/*
+	 * A closed standard descriptor is this process's own problem to report
+	 * (and the socket would take its number and be sent as it): run here.
+	 */
+	for (int fd = 0; fd < 3 && path; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			path = NULL;
 	if (path && hand_over(path, named, argc, argv, &status) == TAKEN)
 		return status;
 	return run_here(argc, argv);

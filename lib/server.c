@@ -293,30 +293,40 @@ tell_server(Server *s, pid_t what)
 		say(s, "pid %ld: cannot tell the server: %s", (long)getpid(), g_strerror(errno));
 }
 
-/* Check and read the request on conn; on FALSE it has been refused. */
+/*
+ * Read the request on conn (waiting up to timeout_ms) and check it and its
+ * sender; on FALSE it has been refused, its descriptors closed.  The
+ * request is read even to refuse it: closing a SEQPACKET socket with a
+ * packet unread resets the connection, and the client would not get the
+ * refusal (it would then defer the message instead of running it).
+ */
 static gboolean
-take_request(Server *s, int conn, Request *r)
+take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusal)
 {
 	struct pollfd p = { .fd = conn, .events = POLLIN };
 	struct ucred cred = { .pid = 0 };
 	socklen_t clen = sizeof cred;
 	const char *why = NULL;
 
+	if (poll(&p, 1, timeout_ms) <= 0)
+		why = "no request in time after connecting";
+	else if (!request_read(r, conn, &why) && r->nfds == 0 && strcmp(why, "empty request") == 0)
+		return FALSE;	/* connected and hung up (a second server's probe, say): nothing to answer */
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != geteuid()) {
 		say(s, "refused a client with uid %ld: only uid %ld may use this server", (long)cred.uid, (long)geteuid());
 		reply(conn, "refused client uid %ld is not the server's uid %ld", (long)cred.uid, (long)geteuid());
-		return FALSE;
-	}
-	if (poll(&p, 1, REQUEST_TIMEOUT_MS) <= 0)
-		why = "no request within 10 s of connecting";
-	else if (!request_read(r, conn, &why))
-		request_close_fds(r);
-	if (why) {
+	} else if (why) {
 		say(s, "refused a request from pid %ld: %s", (long)cred.pid, why);
 		reply(conn, "refused %s", why);
-		return FALSE;
+	} else if (refusal) {
+		reply(conn, "refused %s", refusal);
+	} else {
+		return TRUE;
 	}
-	return TRUE;
+	request_close_fds(r);
+	g_clear_pointer(&r->argv, g_free);
+	g_clear_pointer(&r->envv, g_free);
+	return FALSE;
 }
 
 /*
@@ -376,12 +386,12 @@ restore:
 
 /* Refuse what is left in the backlog while stopping: those clients run their messages themselves. */
 static void G_GNUC_NORETURN
-child_drain(Server *s)
+child_drain(Server *s, Request *r)
 {
 	int conn;
 
 	while ((conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		reply(conn, "refused the server is stopping");
+		take_request(s, conn, r, 1000, "the server is stopping");
 		close(conn);
 	}
 	_exit(0);
@@ -413,8 +423,9 @@ child_main(Server *s)
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
 	sigprocmask(SIG_BLOCK, &io, NULL);	/* only a run takes SIGIO */
-	for (int i = 0; i < 3; i++)
-		home.std[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+	for (int i = 0; i < 3; i++)	/* (a server started with one closed gets /dev/null there) */
+		if ((home.std[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0)
+			home.std[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
 	home.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	home.mask = umask(0);
 	umask(home.mask);
@@ -425,7 +436,7 @@ child_main(Server *s)
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			_exit(71);
 		if (p[1].revents)
-			child_drain(s);
+			child_drain(s, &r);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -436,7 +447,7 @@ child_main(Server *s)
 			_exit(71);
 		}
 		tell_server(s, me);	/* taken: the server starts another to wait */
-		if (take_request(s, conn, &r)) {
+		if (take_request(s, conn, &r, REQUEST_TIMEOUT_MS, NULL)) {
 			run_request(s, &home, conn, &r);
 			runs++;
 		} else {
@@ -509,7 +520,9 @@ reap(Server *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = child_of(s, pid)) == NULL)
 			continue;
-		if (WIFSIGNALED(status))
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGIO && c->busy)
+			say(s, "pid %ld: its client went away, which ended the run", (long)pid);
+		else if (WIFSIGNALED(status))
 			say(s, "pid %ld died of signal %d (%s)%s", (long)pid, WTERMSIG(status),
 			    strsignal(WTERMSIG(status)), c->busy ? "; its client defers the message" : "");
 		if (c->busy)

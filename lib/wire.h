@@ -14,10 +14,11 @@
  *
  * Reply, server to client, one packet of text:
  *   "exit N"        the message ran; exit with N
- *   "signal N"      the run died of signal N (the client defers: 75)
  *   "refused WHY"   nothing was run, stdin is untouched: run it locally
- * No reply (the connection closes) means the server went away after it
- * took the message: the client defers it (75).
+ * No reply (the connection closes) means the run died after it took the
+ * message: the client defers it (75).  The server reads the request even
+ * to refuse it: a SEQPACKET socket closed with a packet unread resets the
+ * connection, and the refusal would be lost.
  */
 #ifndef SINK_WIRE_H
 #define SINK_WIRE_H
