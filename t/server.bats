@@ -1,0 +1,959 @@
+#!/usr/bin/env bats
+# server.bats - sink-filterd and the thin sink-filter client end to end: a message handed to the server runs
+# exactly as it would in-process (same record, same counters, same log line, same mail sent, same exit
+# status), with the client's descriptors, directory, umask and environment; a client that cannot use a server
+# runs the message itself; the server survives its children dying, its clients dying, bad requests and
+# strangers, and stops cleanly on SIGTERM.
+#
+# One sink-filterd serves the whole file ($SOCK, started in setup_file, -j 8 --spare 2). It runs in a folder
+# of its own holding a broken sink.ini, with umask 077 and an environment of its own (SINK_CONFIG naming that
+# broken file, SINK_NOW in 2001, RESULTS_KEY=9): a run that used the server's directory, umask or environment
+# instead of its client's shows at once. Tests that kill, stop or confine a server start their own (`serve`).
+#
+# Whether a run went through a server: the client is started with LD_DEBUG=files (`client`), so a client that
+# ran the message itself has its dynamic loader log the dlopen of the core library (`local_runs`).
+# Run inside the mini internet: t/netns-run bats t/server.bats
+
+load lib/common
+load lib/sink
+load lib/checks
+
+SINK_FILTERD=$SINK_BUILD/bin/sink-filterd	# ($SINK_FILTER: lib/sink)
+
+NOMIX=(Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=0 Open_Again_percent=0 Click_percent=0
+	Click_Again_percent=0)
+
+setup_file() {
+	export SRV_DIR=$BATS_FILE_TMPDIR/srv
+	export SOCK=$SRV_DIR/filter.sock SRV_LOG=$SRV_DIR/filterd.log
+	mkdir -p "$SRV_DIR/cwd"
+	printf '[Sink]\nNo_Such_Key = 1\n' >"$SRV_DIR/cwd/sink.ini"
+	(
+		cd "$SRV_DIR/cwd" || exit 1
+		umask 077
+		exec env SINK_CONFIG="$SRV_DIR/cwd/sink.ini" SINK_NOW=2001-01-01T00:00:00Z RESULTS_KEY=9 \
+			"$SINK_FILTERD" -s "$SOCK" -j 8 --spare 2 </dev/null >/dev/null 2>"$SRV_LOG" 3>&-
+	) &
+	echo $! >"$SRV_DIR/pid"
+	wait_for 10 grep -q "listening on $SOCK" "$SRV_LOG"
+}
+
+teardown_file() {
+	stop_pid "$(cat "$SRV_DIR/pid")"
+}
+
+setup() {
+	reset_servers
+	sink_config DKIM_Check=off "${NOMIX[@]}"
+	M=$BATS_TEST_TMPDIR
+	mkdir -p "$M/ld"
+}
+
+teardown() {
+	local pid
+	if [[ -f $M/.servers ]]; then
+		while read -r pid; do stop_pid "$pid"; done <"$M/.servers"
+	fi
+	[[ -z ${PUB:-} ]] || rm -rf "$PUB"
+	return 0
+}
+
+# stop_pid PID: SIGTERM, then, if it is still there after 3 s (a child stuck in a run), SIGKILL to it and its
+# children; wait for it
+stop_pid() {
+	local i kids
+	kids=$(pgrep -P "$1")
+	kill -TERM "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 300; i++)); do
+		gone "$1" && break
+		sleep 0.01
+	done
+	if ! gone "$1"; then
+		echo "stop_pid: $1 still running after SIGTERM; killed, with its children $kids" >&2
+		# shellcheck disable=SC2086 # a list of pids
+		kill -KILL "$1" $kids 2>/dev/null || true
+	fi
+	wait "$1" 2>/dev/null || true
+}
+
+# gone PID: the process has exited (a zombie not yet reaped counts as gone)
+gone() {
+	local state
+	read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 0
+	[[ $state == Z ]]
+}
+
+# serve SOCKET [ARGS...]: start a sink-filterd of this test's own on SOCKET, logging to SOCKET.log; sets S_PID
+# and S_LOG; teardown stops it
+serve() {
+	local sock=$1
+	shift
+	S_LOG=$sock.log
+	"$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" 3>&- &
+	S_PID=$!
+	echo "$S_PID" >>"$M/.servers"
+	wait_for 10 grep -q "listening on $sock" "$S_LOG"
+}
+
+# client ARGS...: sink-filter -c $SINK_INI ARGS, its dynamic loader's log in $M/ld/ (see local_runs)
+# shellcheck disable=SC2153 # SINK_FILTER is lib/sink's
+client() {
+	LD_DEBUG=files LD_DEBUG_OUTPUT=$M/ld/ld "$SINK_FILTER" -c "$SINK_INI" "$@"
+}
+
+# bare ARGS...: the same without the -c
+bare() {
+	LD_DEBUG=files LD_DEBUG_OUTPUT=$M/ld/ld "$SINK_FILTER" "$@"
+}
+
+# local_runs: how many `client` runs so far loaded the core library themselves (ran the message in-process)
+local_runs() {
+	cat "$M"/ld/ld.* 2>/dev/null | grep -c 'file=libbouncysink\.so\.[0-9]* .*dynamically loaded by' || true
+}
+
+# norm: a --json record on stdin, without what legitimately differs between two runs (each action's time)
+norm() {
+	jq -cS 'del(.actions[].seconds)'
+}
+
+# outcome: what the last run left behind: the int_* counters and the log records without their time field
+outcome() {
+	local k
+	for k in $(rcli --scan --pattern 'consume-mail:*:int_*' | sort); do
+		echo "$k=$(rcli GET "$k")"
+	done
+	if [[ -e $SINK_LOG.$(date -u +%F) ]]; then
+		log_records | jq -c '.[1:]'
+	else
+		echo "no log file"
+	fi
+}
+
+# srv_log_since N: the shared server's log lines after the first N
+srv_log_since() {
+	tail -n +"$(($1 + 1))" "$SRV_LOG"
+}
+
+# children_are PID N: PID has N children
+children_are() {
+	[ "$(pgrep -c -P "$1")" -eq "$2" ]
+}
+
+# busy_child SERVER_PID FILE: the server's child whose standard input is FILE (the one running that message)
+busy_child() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		if [[ $(readlink "/proc/$c/fd/0" 2>/dev/null) == "$2" ]]; then
+			echo "$c"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# slow_msg OUT: a message signed by blackhole.test, whose DKIM key look-up never gets an answer: with
+# DKIM_Check=verify its run takes DNS_Timeout seconds, then ends with dkim temperror
+slow_msg() {
+	make_msg "$1.unsigned" to=x@accept.sink.test from=news@blackhole.test return_path=b@blackhole.test
+	sign_msg "$1.unsigned" "$1" blackhole.test
+}
+
+# blocked_in_recv PID: the process waits for a packet (the client waiting for the server's answer)
+blocked_in_recv() {
+	grep -q 'skb_wait' "/proc/$1/wchan" 2>/dev/null
+}
+
+# mail_sent: the envelopes of the mail the SMTP sink took, one line each
+mail_sent() {
+	local j
+	for j in "$SMTP_SPOOL"/*.json; do
+		[[ -e $j ]] && jq -c '[.mail_from, .rcpt_tos, .helo]' "$j"
+	done | sort
+}
+
+# fetches: the requests the HTTP servers had, one line each, without their time
+fetches() {
+	jq -c '[.method, .host, .path, .user_agent, .listen]' "$HTTP_LOG" | sort
+}
+
+# ---- 1. the same run through the server as in-process ---------------------------------------------------
+
+# both MSG ARGS...: MSG through the server ($SOCK), then in-process (--no-server), the Redis, SMTP, HTTP and log
+# state reset before each; the exit status, the --json record (norm) and the outcome must be equal. Leaves the
+# server run's output in $SERVED, the in-process one's in $HERE.
+both() {
+	local msg=$1 st1 st2 o1 o2
+	shift
+	rm -f "$M"/ld/*
+	reset_servers
+	rm -f "$SINK_LOG" "$SINK_LOG".*
+	st1=0
+	SERVED=$(client --server "$SOCK" "$@" <"$msg" 2>"$M/err1") || st1=$?
+	o1=$(outcome)
+	mail1=$(mail_sent) http1=$(fetches)
+	reset_servers
+	rm -f "$SINK_LOG" "$SINK_LOG".*
+	st2=0
+	HERE=$(client --no-server "$@" <"$msg" 2>"$M/err2") || st2=$?
+	o2=$(outcome)
+	mail2=$(mail_sent) http2=$(fetches)
+	echo "served ($st1): $SERVED"
+	echo "here   ($st2): $HERE"
+	echo "served outcome: $o1"
+	echo "here outcome:   $o2"
+	[ "$st1" -eq "$st2" ]
+	[ "$(norm <<<"$SERVED")" = "$(norm <<<"$HERE")" ]
+	[ "$o1" = "$o2" ]
+	echo "served mail: $mail1; fetches: $http1"
+	echo "here mail:   $mail2; fetches: $http2"
+	[ "$mail1" = "$mail2" ]
+	[ "$http1" = "$http2" ]
+	[ ! -s "$M/err1" ]
+	[ ! -s "$M/err2" ]
+	[ "$(local_runs)" -eq 1 ]	# the --no-server one only
+}
+
+@test "a signed accept message gives the same record and status through the server as in-process" {
+	sink_config DKIM_Check=verify
+	make_msg "$M/u.eml" to=x@accept.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	both "$M/m.eml" --seed 5 --json --dry-run --client-ip 192.0.2.10
+	jq -e '.class == "accept" and .dkim == "pass" and .dry_run == true' <<<"$SERVED"
+	both "$M/m.eml" --seed 5 --json --client-ip 192.0.2.10
+	jq -e '.class == "accept" and .dkim == "pass" and .dry_run == false' <<<"$SERVED"
+}
+
+@test "a real run through the server counts once in Redis and writes its log line once" {
+	make_msg "$M/m.eml" to=x@accept.sink.test msgid='<once@sender.test>'
+	run client --server "$SOCK" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+	[ "$(counter accept)" -eq 1 ]
+	[ "$(rcli DBSIZE)" -eq 4 ]	# int_total_messages, int_accept, startedRunning, one ts_ key
+	[ "$(rcli --scan --pattern 'consume-mail:9:*' | wc -l)" -eq 0 ]	# not the server's RESULTS_KEY
+	assert_whole_log 1
+	last_record | jq -e '.[3] == "once@sender.test" and .[4] == "x@accept.sink.test" and .[6] == "accept/subdomain"'
+	last_record | jq -e --arg d "$(date -u +%F)" '.[0] | startswith($d)'	# not the server's SINK_NOW
+}
+
+# ENGAGE: a config where an openclick message opens, opens again and clicks (all fetches on track.test,
+# allowlisted: no probe, whose verdict Redis would cache from the first run for the second)
+ENGAGE=(DKIM_Check=verify Tracking_Domains_Allowlist=track.test Upstream_Handled=0 OOB_percent=0 FBL_percent=0
+	Open_percent=50 Open_Again_percent=50 Click_percent=50 Click_Again_percent=0)
+
+@test "oob (a bounce mailed) gives the same record, counters, log line and mail through the server as in-process" {
+	sink_config "${ENGAGE[@]}"
+	make_msg "$M/u.eml" to=x@oob.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	both "$M/m.eml" --seed 11 --json --client-ip 192.0.2.10
+	jq -e '.class == "oob" and .dkim == "pass" and .actions[0].type == "oob" and .actions[0].status == 250' <<<"$SERVED"
+	[ "$(smtp_messages)" -eq 1 ]
+	jq -e '.rcpt_tos == ["bounces@sender.test"]' "$(smtp_json 1)"
+}
+
+@test "fbl (a complaint mailed) gives the same record, counters, log line and mail through the server as in-process" {
+	sink_config "${ENGAGE[@]}"
+	make_msg "$M/u.eml" to=x@fbl.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	both "$M/m.eml" --seed 11 --json --client-ip 192.0.2.10
+	jq -e '.class == "fbl" and .dkim == "pass" and .actions[0].type == "fbl" and .actions[0].status == 250' <<<"$SERVED"
+	[ "$(smtp_messages)" -eq 1 ]
+	jq -e '.rcpt_tos == ["fbl@sparkpostmail.com"]' "$(smtp_json 1)"
+}
+
+@test "open (pixels and a link fetched) gives the same record, counters, log line and fetches through the server as in-process" {
+	sink_config "${ENGAGE[@]}"
+	make_msg "$M/u.eml" to=x@openclick.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	both "$M/m.eml" --seed 11 --json --client-ip 192.0.2.10
+	jq -e '.class == "openclick" and .user_agent != null and .open_again == true and .click == true and
+		([.actions[] | select(.status == 200)] | length == 3)' <<<"$SERVED"
+	# the last (in-process) run's fetches, the same as the server's (both): with the record's User-Agent
+	[ "$(jq -r .path "$HTTP_LOG" | grep -c '^/q/open1$')" -eq 2 ]
+	[ "$(jq -r .path "$HTTP_LOG" | grep -c '^/f/a/click1$')" -eq 1 ]
+	[ "$(jq -r .user_agent "$HTTP_LOG" | sort -u)" = "$(jq -r .user_agent <<<"$SERVED")" ]
+}
+
+@test "oob and fbl through the server mail their report once each and count it" {
+	sink_config
+	make_msg "$M/o.u" to=x@oob.sink.test
+	sign_msg "$M/o.u" "$M/o.eml"
+	make_msg "$M/f.u" to=x@fbl.sink.test
+	sign_msg "$M/f.u" "$M/f.eml"
+	run client --server "$SOCK" --client-ip 192.0.2.10 <"$M/o.eml"
+	assert_success
+	run client --server "$SOCK" --client-ip 192.0.2.10 <"$M/f.eml"
+	assert_success
+	[ "$(local_runs)" -eq 0 ]
+	[ "$(smtp_messages)" -eq 2 ]
+	jq -e '.rcpt_tos == ["bounces@sender.test"]' "$(smtp_json 1)"
+	jq -e '.rcpt_tos == ["fbl@sparkpostmail.com"]' "$(smtp_json 2)"
+	[ "$(counter oob_sent)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 1 ]
+	assert_counted 2
+	assert_whole_log 2
+}
+
+# ---- 2. exit statuses -------------------------------------------------------------------------------------
+
+@test "through the server: an unknown option exits 64, a missing config 75, -n with a bad config 78, each with its message on the client's stderr" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run bare --server "$SOCK" --bogus <"$M/m.eml"
+	[ "$status" -eq 64 ]
+	assert_line "sink-filter: Unknown option --bogus"
+	assert_line --partial "usage: sink-filter "
+	run bare --server "$SOCK" -c "$M/missing.ini" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output "sink-filter: config: $M/missing.ini: No such file or directory"
+	printf '[Sink]\nOOB_percent = lots\n' >"$M/bad.ini"
+	run bare --server "$SOCK" -n -c "$M/bad.ini" </dev/null
+	[ "$status" -eq 78 ]
+	assert_output --partial "sink-filter: config: $M/bad.ini"
+	assert_output --partial "OOB_percent"
+	run bare --server "$SOCK" -n -c "$SINK_INI" </dev/null
+	assert_success
+	assert_output "$SINK_INI: OK"
+	# all four were served: not one loaded the library itself
+	[ "$(local_runs)" -eq 0 ]
+	# nothing of it went to the server's own stderr
+	run grep -c 'Unknown option\|OOB_percent\|missing.ini' "$SRV_LOG"
+	assert_output 0
+	assert_counted 0
+}
+
+# ---- 3. the client's stdout and stderr --------------------------------------------------------------------
+
+@test "the --json record comes out on the client's stdout and the -v log line on its stderr, not the server's" {
+	make_msg "$M/m.eml" to=x@accept.sink.test msgid='<vv@sender.test>'
+	nlog=$(wc -l <"$SRV_LOG")
+	client --server "$SOCK" --json -v <"$M/m.eml" >"$M/out" 2>"$M/err"
+	[ "$(local_runs)" -eq 0 ]
+	[ "$(wc -l <"$M/out")" -eq 1 ]
+	jq -e '.message_id == "vv@sender.test" and .class == "accept"' "$M/out"
+	[ "$(wc -l <"$M/err")" -eq 1 ]
+	grep -q '^[0-9T:-]*Z,sink-filter,INFO,vv@sender.test,x@accept.sink.test,bounces@sender.test,accept/subdomain' "$M/err"
+	cmp "$M/err" <(log_lines)	# the same line as in the log
+	run srv_log_since "$nlog"
+	assert_output ""
+	# a pipe on stdout: the record is there, whole, when the client has exited
+	"$SINK_FILTER" -c "$SINK_INI" --server "$SOCK" --json --dry-run <"$M/m.eml" | jq -e '.dry_run and .class == "accept"'
+}
+
+@test "a 2 MB message piped in (as PMTA's pipe delivery gives it) is read whole through the server" {
+	head -c 1500000 /dev/urandom | base64 -w 76 >"$M/big.txt"
+	make_msg "$M/m.eml" to=x@accept.sink.test text="$M/big.txt" html= store_done=1
+	[ "$(stat -c %s "$M/m.eml")" -gt 2000000 ]
+	# shellcheck disable=SC2002 # a pipe on purpose
+	cat "$M/m.eml" | client --server "$SOCK" --json >"$M/out"
+	[ "$(local_runs)" -eq 0 ]
+	jq -e '.class == "accept" and .done != null' "$M/out"
+	cmp "$(jq -r .done "$M/out")" "$M/m.eml"
+	assert_counted 1
+	[ "$(counter oversize_message)" -eq 0 ]
+}
+
+@test "a client whose stdin is closed gets 75 at once through the server, as in-process (no hang)" {
+	serve "$M/s.sock" -j 2 --spare 1
+	run timed bash -c 'exec 0<&-; exec "$@"' _ "$SINK_FILTER" -c "$SINK_INI" --no-server
+	[ "$status" -eq 75 ]
+	assert_output --partial "reading the message from standard input: Bad file descriptor"
+	# output to files, not to run's pipe: a run stuck in the server would hold a pipe open
+	st=0
+	LIMIT=2 timed bash -c 'exec 0<&-; exec "$@"' _ "$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" \
+		>"$M/out" 2>"$M/err" || st=$?
+	echo "through the server: exit $st after $(took_ms) ms: $(cat "$M/err")"
+	for c in $(pgrep -P "$S_PID"); do	# a child stuck reading a socket as the message: end it now
+		if [[ $(readlink "/proc/$c/fd/0") == socket:* ]]; then
+			echo "child $c is stuck reading the client's own socket as its stdin; killed"
+			kill -KILL "$c"
+		fi
+	done
+	(($(took_ms) < 1500))
+	[ "$st" -eq 75 ]
+	grep -q "reading the message from standard input: Bad file descriptor" "$M/err"
+	[ "$(rcli DBSIZE)" -eq 0 ]
+}
+
+@test "a client whose stdout or stderr is closed gets the in-process exit status through the server (0; 64 for a bad option)" {
+	serve "$M/s.sock" -j 2 --spare 1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	no_out() { LIMIT=4 timed bash -c 'exec 1>&-; exec "$@"' _ "$SINK_FILTER" -c "$SINK_INI" "$@" --json <"$M/m.eml"; }
+	no_err() { LIMIT=4 timed bash -c 'exec 2>&-; exec "$@"' _ "$SINK_FILTER" -c "$SINK_INI" "$@" --bogus <"$M/m.eml"; }
+	s1=0 s2=0 s3=0 s4=0
+	no_out --no-server 2>"$M/err1" || s1=$?
+	no_out --server "$M/s.sock" 2>"$M/err2" || s2=$?
+	no_err --no-server || s3=$?
+	no_err --server "$M/s.sock" || s4=$?
+	echo "stdout closed: in-process $s1, through the server $s2: $(cat "$M/err2")"
+	echo "stderr closed, bad option: in-process $s3, through the server $s4"
+	[ "$s1" -eq 0 ]
+	[ "$s2" -eq 0 ]
+	[ "$s3" -eq 64 ]
+	[ "$s4" -eq 64 ]
+	assert_counted 2
+	assert_whole_log 2
+}
+
+# ---- 4. the client's working directory --------------------------------------------------------------------
+
+@test "a relative -c is taken from the client's working directory, not the server's nor the last client's" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	mkdir -p "$M/a" "$M/b"
+	cp "$SINK_INI" "$M/a/sink.ini"
+	cd "$M/a"
+	run bare --server "$SOCK" -c sink.ini --json <"$M/m.eml"
+	assert_success
+	jq -e '.class == "accept"' <<<"$output"
+	assert_counted 1
+	assert_whole_log 1
+	# in b there is no sink.ini (the server's own folder has a broken one; the last client's a good one)
+	cd "$M/b"
+	run bare --server "$SOCK" -c sink.ini --json <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output "sink-filter: config: sink.ini: No such file or directory"
+	assert_counted 1
+	# relative paths inside the config are taken from its folder, wherever the client is
+	sed -i "s|^Logfile = .*|Logfile = rel/sink.log|" "$M/a/sink.ini"
+	run bare --server "$SOCK" -c ../a/sink.ini <"$M/m.eml"
+	assert_success
+	assert_whole_log 1 "$M/a/rel/sink.log.$(date -u +%F)"
+	[ ! -e "$SRV_DIR/cwd/rel" ]
+	[ "$(local_runs)" -eq 0 ]
+}
+
+# ---- 5. the client's environment and umask ----------------------------------------------------------------
+
+@test "SINK_NOW, SINK_CONFIG and RESULTS_KEY set on the client are used; the next run does not keep them" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	SINK_NOW=2027-03-31T23:59:59Z run client --server "$SOCK" --json <"$M/m.eml"
+	assert_success
+	assert_whole_log 1 "$SINK_LOG.2027-03-31"
+	last_record "$SINK_LOG.2027-03-31" | jq -e '.[0] == "2027-03-31T23:59:59Z"'
+	[ "$(rcli GET "consume-mail:0:ts_$(date -ud 2027-03-31T23:59:00Z +%s)")" -eq 1 ]
+	# the next run, without it: now
+	run client --server "$SOCK" <"$M/m.eml"
+	assert_success
+	assert_whole_log 1
+	last_record | jq -e --arg d "$(date -u +%F)" '.[0] | startswith($d)'
+	# SINK_CONFIG when there is no -c
+	SINK_CONFIG=$SINK_INI run bare --server "$SOCK" --json <"$M/m.eml"
+	assert_success
+	jq -e '.class == "accept"' <<<"$output"
+	assert_whole_log 2
+	printf '[Sink]\nBogus_Key = 1\n' >"$M/other.ini"
+	SINK_CONFIG=$M/other.ini run bare --server "$SOCK" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "$M/other.ini"
+	assert_output --partial "Bogus_Key"
+	# RESULTS_KEY
+	RESULTS_KEY=7 run client --server "$SOCK" <"$M/m.eml"
+	assert_success
+	[ "$(rcli GET consume-mail:7:int_total_messages)" -eq 1 ]
+	assert_counted 3
+	[ "$(local_runs)" -eq 0 ]
+}
+
+@test "files the run creates get the client's umask (the server's is 077)" {
+	make_msg "$M/m.eml" to=x@accept.sink.test store_done=1
+	(umask 022 && exec "$SINK_FILTER" --server "$SOCK" -c "$SINK_INI" <"$M/m.eml")
+	[ "$(stat -c %a "${SINK_LOG%/*}")" = 750 ]
+	[ "$(stat -c %a "$SINK_LOG.$(date -u +%F)")" = 640 ]
+	[ "$(stat -c %a "$SINK_DONE")" = 750 ]
+	[ "$(stat -c %a "$(find "$SINK_DONE" -name '*.eml')")" = 640 ]
+	sink_config DKIM_Check=off "${NOMIX[@]}" Logfile="$M/log2/sink.log" Done_Msg_File_Dest="$M/done2"
+	(umask 077 && exec "$SINK_FILTER" --server "$SOCK" -c "$SINK_INI" <"$M/m.eml")
+	[ "$(stat -c %a "$M/log2")" = 700 ]
+	[ "$(stat -c %a "$M/log2/sink.log.$(date -u +%F)")" = 600 ]
+	[ "$(stat -c %a "$M/done2")" = 700 ]
+	[ "$(stat -c %a "$(find "$M/done2" -name '*.eml')")" = 600 ]
+	(umask 027 && exec "$SINK_FILTER" --server "$SOCK" -c "$SINK_INI" <"$M/m.eml")
+	assert_whole_log 2 "$M/log2/sink.log.$(date -u +%F)"
+	assert_counted 3
+}
+
+# ---- 6. no server -----------------------------------------------------------------------------------------
+
+@test "no server at a named socket: the message runs in-process with the same result, and a warning names the path" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$M/none.sock" --json --seed 3 <"$M/m.eml"
+	assert_success
+	assert_line "sink-filter: server $M/none.sock: No such file or directory; running the message here"
+	[ "${#lines[@]}" -eq 2 ]
+	here=$(json_of "$output")
+	[ "$(local_runs)" -eq 1 ]
+	assert_counted 1
+	assert_whole_log 1
+	run client --server "$SOCK" --json --seed 3 <"$M/m.eml"
+	assert_success
+	[ "$(norm <<<"$output")" = "$(norm <<<"$here")" ]
+	[ "$(local_runs)" -eq 1 ]
+	# the same through $SINK_SERVER
+	SINK_SERVER=$M/none.sock run client --json --seed 3 <"$M/m.eml"
+	assert_success
+	assert_line "sink-filter: server $M/none.sock: No such file or directory; running the message here"
+	[ "$(local_runs)" -eq 2 ]
+	assert_counted 3
+}
+
+@test "no server at the built-in socket path: the message runs in-process without a word" {
+	[ ! -e /run/bouncy-sink/filter.sock ] ||
+		fail "this machine has a /run/bouncy-sink/filter.sock: the case cannot be tested here"
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run env -u SINK_SERVER "$SINK_FILTER" -c "$SINK_INI" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	jq -e '.class == "accept"' <<<"$output"
+	assert_counted 1
+}
+
+@test "--server=PATH and \$SINK_SERVER choose the server; --no-server and an empty path run in-process without a word" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server="$SOCK" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	SINK_SERVER=$SOCK run client <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 0 ]
+	SINK_SERVER=$SOCK run client --no-server <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 1 ]
+	SINK_SERVER='' run client <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 2 ]
+	SINK_SERVER=$SOCK run client --server '' <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 3 ]
+	# --server wins over $SINK_SERVER
+	SINK_SERVER=$M/none.sock run client --server "$SOCK" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 3 ]
+	assert_counted 6
+	assert_whole_log 6
+}
+
+@test "an envelope sender that looks like an option (--from '--server=PATH@x') is the sender: it does not choose the socket" {
+	# PMTA runs: sink-filter --from "$from" --to "$to"; the remote sender picks $from
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	SINK_SERVER=$SOCK run client --from "--server=$M/evil.sock@x.test" --to x@accept.sink.test --json <"$M/m.eml"
+	echo "$output"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]	# no warning about $M/evil.sock@x.test
+	jq -e --arg rp "--server=$M/evil.sock@x.test" '.return_path == $rp' <<<"$output"
+	[ "$(local_runs)" -eq 0 ]	# served by $SINK_SERVER's server
+	SINK_SERVER=$SOCK run client --from "--no-server" --json <"$M/m.eml"
+	assert_success
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 2
+}
+
+# ---- 7. a stale socket ------------------------------------------------------------------------------------
+
+@test "a socket left by a killed server: the client runs the message itself (with a warning) and a new server takes the path" {
+	serve "$M/s.sock" -j 2 --spare 2
+	wait_for 5 children_are "$S_PID" 2
+	kids=$(pgrep -P "$S_PID" | tr '\n' ' ')
+	old=$S_PID
+	kill -KILL "$S_PID"
+	wait "$S_PID" || true
+	for k in $kids; do wait_for 5 gone "$k"; done	# the children see the server go and leave
+	[ -S "$M/s.sock" ]
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$M/s.sock" --json <"$M/m.eml"
+	assert_success
+	assert_line "sink-filter: server $M/s.sock: Connection refused; running the message here"
+	json_of "$output" | jq -e '.class == "accept"'
+	[ "$(local_runs)" -eq 1 ]
+	serve "$M/s.sock" -j 2 --spare 1
+	[ "$S_PID" != "$old" ]
+	run client --server "$M/s.sock" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 1 ]
+	assert_counted 2
+	assert_whole_log 2
+}
+
+# ---- 8. the socket path taken ------------------------------------------------------------------------------
+
+@test "a second sink-filterd on a live server's socket exits 73 naming the path; the first goes on serving" {
+	run "$SINK_FILTERD" -s "$SOCK"
+	[ "$status" -eq 73 ]
+	assert_output "sink-filterd: $SOCK: another sink-filterd is listening there"
+	[ -S "$SOCK" ]
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$SOCK" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
+
+@test "sink-filterd on a path that is a regular file exits 73 naming the path and leaves the file alone" {
+	echo "not a socket" >"$M/file.sock"
+	run "$SINK_FILTERD" -s "$M/file.sock"
+	[ "$status" -eq 73 ]
+	assert_output "sink-filterd: $M/file.sock: exists and is not a socket"
+	[ "$(cat "$M/file.sock")" = "not a socket" ]
+}
+
+# ---- 9. another uid ---------------------------------------------------------------------------------------
+
+@test "a client of another uid is refused (logged) and runs the message itself, with the right result" {
+	PUB=$(mktemp -d /tmp/sink-server-bats.XXXXXX)
+	chmod 755 "$PUB"
+	sink_config DKIM_Check=verify
+	cp "$SINK_INI" "$PUB/sink.ini"
+	chmod 644 "$PUB/sink.ini"
+	make_msg "$M/u.eml" to=x@fbl.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	serve "$PUB/s.sock" -j 2 --spare 1
+	chmod 666 "$PUB/s.sock"
+	cd "$PUB"
+	# ten times: the refusal must reach the client every time, whatever the timing
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" -c "$PUB/sink.ini" \
+			--server "$PUB/s.sock" --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
+		echo "run $i: $status: $output"
+		assert_success
+		assert_line "sink-filter: server $PUB/s.sock refused the message: client uid 65534 is not the server's uid 0; running it here"
+		[ "${#lines[@]}" -eq 2 ]
+	done
+	nobody=$(json_of "$output")
+	[ "$(grep -c "^sink-filterd: refused a client with uid 65534: only uid 0 may use this server$" "$S_LOG")" -eq 10 ]
+	run "$SINK_FILTER" -c "$PUB/sink.ini" --no-server --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
+	assert_success
+	[ "$(norm <<<"$nobody")" = "$(norm <<<"$output")" ]
+	jq -e '.class == "fbl" and .dkim == "pass" and .spf == "pass" and .dry_run' <<<"$nobody"
+	# root is still served
+	run "$SINK_FILTER" -c "$PUB/sink.ini" --server "$PUB/s.sock" --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+# ---- 10. nothing carried from one run to the next ---------------------------------------------------------
+
+@test "one child running message after message: options, output and the random draw are fresh each run" {
+	serve "$M/s.sock" --runs-per-child 1000 --spare 1 -j 1
+	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=50 Open_Again_percent=0 \
+		Click_percent=0 Click_Again_percent=0 Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1 Signals_Traffic_Prefix=
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	make_msg "$M/mix.eml" to=x@mix.sink.test
+	client --server "$M/s.sock" --json -v --dry-run --seed 1 --from other@sender.test --to y@accept.sink.test \
+		<"$M/m.eml" >"$M/out1" 2>"$M/err1"
+	jq -e '.return_path == "other@sender.test" and .to == "y@accept.sink.test" and .dry_run' "$M/out1"
+	[ -s "$M/err1" ]
+	child=$(pgrep -P "$S_PID")
+	# the next run has none of those options: no JSON, no log line on stderr, a real run, the headers' envelope
+	client --server "$M/s.sock" <"$M/m.eml" >"$M/out2" 2>"$M/err2"
+	[ ! -s "$M/out2" ]
+	[ ! -s "$M/err2" ]
+	assert_counted 1
+	last_record | jq -e '.[4] == "x@accept.sink.test" and .[5] == "bounces@sender.test"'
+	fds=$(find "/proc/$child/fd" -mindepth 1 | wc -l)
+	# 200 unseeded draws of the mix: the classes vary, and the draws are (nearly) all different
+	for i in $(seq 200); do
+		"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --dry-run --json <"$M/mix.eml"
+	done >"$M/draws" 2>"$M/err3"
+	[ ! -s "$M/err3" ]	# served, every one ("running the message here" otherwise)
+	[ "$(wc -l <"$M/draws")" -eq 200 ]
+	jq -r .class "$M/draws" | sort | uniq -c
+	[ "$(jq -r .class "$M/draws" | sort -u | tr '\n' ' ')" = "accept openclick " ]
+	[ "$(jq -r .class "$M/draws" | grep -c openclick)" -ge 50 ]
+	[ "$(jq -r .class "$M/draws" | grep -c accept)" -ge 50 ]
+	[ "$(jq -r .draw "$M/draws" | sort -u | wc -l)" -ge 190 ]
+	# the same seed still gives the same draw
+	a=$(client --server "$M/s.sock" --dry-run --json --seed 9 <"$M/mix.eml")
+	b=$(client --server "$M/s.sock" --dry-run --json --seed 9 <"$M/mix.eml")
+	[ "$(norm <<<"$a")" = "$(norm <<<"$b")" ]
+	# all of it through the one child, which holds no more descriptors than after its second run
+	[ "$(pgrep -P "$S_PID")" = "$child" ]
+	ls -l "/proc/$child/fd"
+	[ "$(find "/proc/$child/fd" -mindepth 1 | wc -l)" -eq "$fds" ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
+
+@test "--runs-per-child 2: a child leaves after its second message and a fresh one serves the third" {
+	serve "$M/s.sock" --runs-per-child 2 --spare 1 -j 1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	wait_for 2 pgrep -P "$S_PID" >/dev/null
+	first=$(pgrep -P "$S_PID")
+	client --server "$M/s.sock" <"$M/m.eml"
+	client --server "$M/s.sock" <"$M/m.eml"
+	wait_for 2 gone "$first"
+	wait_for 2 pgrep -P "$S_PID" >/dev/null
+	second=$(pgrep -P "$S_PID")
+	[ "$second" != "$first" ]
+	client --server "$M/s.sock" <"$M/m.eml"
+	[ "$(pgrep -P "$S_PID")" = "$second" ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 3
+	assert_whole_log 3
+	run cat "$S_LOG"
+	refute_output --partial "died"
+}
+
+# ---- 11. load ---------------------------------------------------------------------------------------------
+
+@test "200 messages from 50 concurrent clients through one server (-j 8): every counter exact, every log line whole" {
+	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=50 \
+		Open_Again_percent=0 Click_percent=50 Click_Again_percent=0 Tracking_Domains_Allowlist=track.test \
+		Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1 Signals_Traffic_Prefix= Open_Click_Timeout=30 Message_Timeout=60
+	N=200
+	mkdir "$M/in"
+	"$PY" - "$N" "$M/in" <<'EOF'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+for i in range(1, n + 1):
+    to = ("o%04d@openclick.sink.test" if i % 2 else "a%04d@accept.sink.test") % i
+    with open("%s/%04d.eml" % (out, i), "w") as f:
+        f.write("Return-Path: <bounces@sender.test>\nFrom: news@sender.test\nTo: %s\nSubject: load %d\n"
+                "Message-ID: <srv-%04d@sender.test>\nMIME-Version: 1.0\nContent-Type: text/html\n\n"
+                '<p>%d %s</p><img src="http://track.test/q/%d"><a href="http://track.test/l/%d">x</a>\n'
+                % (to, i, i, i, "y" * (i * 37 % 2000), i, i))
+EOF
+	nlog=$(wc -l <"$SRV_LOG")
+	t0=$EPOCHREALTIME
+	# shellcheck disable=SC2016 # the inner sh expands them
+	find "$M/in" -name '*.eml' -print0 | sort -z |
+		xargs -0 -P 50 -I{} sh -c '"$1" -c "$2" --server "$3" <"$4" >/dev/null 2>>"$5" || echo "$4: exit $?" >>"$5"' \
+			_ "$SINK_FILTER" "$SINK_INI" "$SOCK" {} "$M/failures"
+	echo "$N messages, 50 at a time: $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000)) ms" >&3
+	run cat "$M/failures"
+	assert_output ""	# no exit but 0, not a word on stderr (no "running the message here")
+	[ "$(counter total_messages)" -eq $N ]
+	[ "$(counter accept)" -eq $((N / 2)) ]
+	[ "$(counter open)" -eq $((N / 2)) ]
+	[ "$(counter click)" -eq $((N / 2)) ]
+	for c in open_again click_again open_url_not_sparkpost bad_message fail_dkim; do
+		[ "$(counter $c)" -eq 0 ]
+	done
+	[ "$(jq -r .path "$HTTP_LOG" | grep -c '^/q/')" -eq $((N / 2)) ]
+	[ "$(jq -r .path "$HTTP_LOG" | grep -c '^/l/')" -eq $((N / 2)) ]
+	assert_whole_log $N
+	# one record per message, each with its own recipient
+	[ "$(log_records | jq -r '.[3]' | sort -u | wc -l)" -eq $N ]
+	log_records | jq -se 'all(.[]; (.[3] | test("^srv-[0-9]{4}@sender.test$")) and .[3][4:8] == .[4][1:5])'
+	run srv_log_since "$nlog"
+	refute_output --partial "died"
+	refute_output --partial "refused"
+}
+
+# ---- 12. the server's child dies mid-message ---------------------------------------------------------------
+
+@test "the child running a message killed (SIGKILL): the client defers (75) with a 'went away' line; the server logs it and serves on" {
+	serve "$M/s.sock" -j 2 --spare 1
+	sink_config DKIM_Check=verify DNS_Timeout=3
+	slow_msg "$M/slow.eml"
+	t0=$EPOCHREALTIME
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/slow.eml" >"$M/out" 2>"$M/err" &
+	cpid=$!
+	wait_for 2 busy_child "$S_PID" "$M/slow.eml" >/dev/null
+	child=$(busy_child "$S_PID" "$M/slow.eml")
+	kill -KILL "$child"
+	st=0
+	wait "$cpid" || st=$?
+	ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	echo "client exit $st after $ms ms; stderr: $(cat "$M/err")"
+	[ "$st" -eq 75 ]
+	((ms < 2000))	# not the DNS_Timeout
+	[ "$(cat "$M/err")" = "sink-filter: server $M/s.sock went away with the message (no answer); deferred" ]
+	[ ! -s "$M/out" ]
+	wait_for 2 grep -q "pid $child died of signal 9" "$S_LOG"
+	grep -q "pid $child died of signal 9 (Killed); its client defers the message" "$S_LOG"
+	assert_counted 0
+	[ ! -e "$SINK_LOG.$(date -u +%F)" ]
+	# and serves the next one
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	sink_config DKIM_Check=off "${NOMIX[@]}"
+	run client --server "$M/s.sock" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+	kill -0 "$S_PID"
+}
+
+# ---- 13. the client dies mid-message -----------------------------------------------------------------------
+
+@test "the client killed (SIGKILL) mid-message: its run in the server ends at once, nothing logged or counted; the server serves on" {
+	serve "$M/s.sock" -j 2 --spare 1
+	sink_config DKIM_Check=verify DNS_Timeout=3
+	slow_msg "$M/slow.eml"
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" <"$M/slow.eml" >"$M/out" 2>"$M/err" &
+	cpid=$!
+	wait_for 2 busy_child "$S_PID" "$M/slow.eml" >/dev/null
+	child=$(busy_child "$S_PID" "$M/slow.eml")
+	t0=$EPOCHREALTIME
+	kill -KILL "$cpid"
+	wait "$cpid" || true
+	wait_for 1 gone "$child"	# well before the 3 s look-up would end
+	echo "child gone after $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000)) ms"
+	wait_for 2 grep -q "pid $child: " "$S_LOG"
+	cat "$S_LOG"
+	grep -qx "sink-filterd: pid $child: its client went away, which ended the run" "$S_LOG"
+	run grep -c "died" "$S_LOG"
+	assert_output 0	# not reported as a failure
+	assert_counted 0
+	[ ! -e "$SINK_LOG.$(date -u +%F)" ]
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	sink_config DKIM_Check=off "${NOMIX[@]}"
+	run client --server "$M/s.sock" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
+
+# ---- 14. SIGTERM ------------------------------------------------------------------------------------------
+
+@test "SIGTERM: the running message finishes (exit 0), a waiting client is refused and runs itself, the socket goes, 'stopped', exit 0" {
+	serve "$M/s.sock" -j 1 --spare 1
+	sink_config DKIM_Check=verify DNS_Timeout=2
+	slow_msg "$M/slow.eml"
+	make_msg "$M/u.eml" to=x@accept.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	cp "$M/m.eml" "$M/m2.eml"
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/slow.eml" >"$M/out.a" 2>"$M/err.a" &
+	apid=$!
+	wait_for 2 busy_child "$S_PID" "$M/slow.eml" >/dev/null
+	# b connects while the only child is busy: it waits in the backlog
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/m2.eml" >"$M/out.b" 2>"$M/err.b" &
+	bpid=$!
+	wait_for 2 blocked_in_recv "$bpid"
+	kill -TERM "$S_PID"
+	wait_for 1 test ! -e "$M/s.sock"
+	wait_for 1 grep -q "stopping: 1 message(s) running" "$S_LOG"
+	# a client that comes now finds no socket and runs the message itself
+	run client --server "$M/s.sock" --json <"$M/m.eml"
+	assert_success
+	assert_line "sink-filter: server $M/s.sock: No such file or directory; running the message here"
+	[ "$(local_runs)" -eq 1 ]
+	kill -0 "$S_PID"	# still there: a message is running
+	st=0
+	wait "$apid" || st=$?
+	[ "$st" -eq 0 ]
+	[ ! -s "$M/err.a" ]
+	jq -e '.dkim == "temperror"' "$M/out.a"
+	st=0
+	wait "$bpid" || st=$?
+	cat "$M/err.b"
+	[ "$st" -eq 0 ]
+	[ "$(cat "$M/err.b")" = "sink-filter: server $M/s.sock refused the message: the server is stopping; running it here" ]
+	jq -e '.class == "accept" and .dkim == "pass"' "$M/out.b"
+	st=0
+	wait "$S_PID" || st=$?
+	[ "$st" -eq 0 ]
+	[ "$(tail -n 1 "$S_LOG")" = "sink-filterd: stopped" ]
+	[ -z "$(pgrep -P "$S_PID")" ]
+	assert_counted 3
+	assert_whole_log 3
+}
+
+@test "SIGTERM to an idle server: socket removed, children gone, 'stopped', exit 0 at once" {
+	serve "$M/s.sock" -j 4 --spare 3
+	wait_for 5 children_are "$S_PID" 3
+	kids=$(pgrep -P "$S_PID")
+	t0=$EPOCHREALTIME
+	kill -TERM "$S_PID"
+	st=0
+	wait "$S_PID" || st=$?
+	ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	[ "$st" -eq 0 ]
+	((ms < 1000))
+	[ ! -e "$M/s.sock" ]
+	for k in $kids; do gone "$k"; done
+	run cat "$S_LOG"
+	assert_line "sink-filterd: stopping: 0 message(s) running"
+	assert_line "sink-filterd: stopped"
+}
+
+# ---- 15. sink-filterd's options ---------------------------------------------------------------------------
+
+@test "sink-filterd with --spare 0, -j 0, --spare over -j, --runs-per-child 0 or an extra argument exits 64 with a message" {
+	local args
+	for args in "--spare 0" "-j 0" "-j 2 --spare 3" "--runs-per-child 0" "extra" "--bogus" "-j 5000"; do
+		# shellcheck disable=SC2086 # split on purpose
+		run "$SINK_FILTERD" -s "$M/x.sock" $args
+		echo "$args: $status: $output"
+		[ "$status" -eq 64 ]
+		[ "${lines[0]:0:14}" = "sink-filterd: " ]
+		[ "${#lines[0]}" -gt 20 ]
+		assert_line "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N]"
+		[ ! -e "$M/x.sock" ]
+	done
+	run "$SINK_FILTERD" -s "$M/x.sock" extra
+	assert_line "sink-filterd: unexpected argument"
+	run "$SINK_FILTERD" -s "$M/x.sock" --bogus
+	assert_line --partial "--bogus"
+}
+
+# ---- 16. bad requests -------------------------------------------------------------------------------------
+
+@test "bad requests on the socket are refused with a 'refused' reply and a log line; the server serves on" {
+	nlog=$(wc -l <"$SRV_LOG")
+	run "$PY" - "$SOCK" "$SINK_FILTER" "$SINK_INI" "$M/out" <<'EOF'
+import array, os, socket, sys
+path, prog, ini, out = sys.argv[1:5]
+
+def ask(data, fds=()):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    if fds:
+        s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        s.send(data)
+    s.settimeout(5)
+    reply = s.recv(1000)
+    s.close()
+    print(reply.decode())
+
+def req(args, env=("A=b",)):
+    return b"".join(x.encode() + b"\0" for x in ["sink-filter/1", "0022", str(len(args)), str(len(env))] + list(args) + list(env))
+
+null = os.open("/dev/null", os.O_RDWR)
+outfd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+four = [null, outfd, null, cwd]
+ask(b"garbage")                                         # no descriptors
+ask(b"garbage\0", four)                                 # not the magic
+ask(req(["sink-filter"])[:-4], four)                    # cut short
+ask(req(["sink-filter", "-n"]).replace(b"\x002\0", b"\x009\0", 1), four)   # argc says 9
+ask(req(["sink-filter"]).replace(b"0022", b"0x22"), four)  # bad umask
+ask(b"sink-filter/1\0" + b"x" * 70000, four)            # too large
+ask(req(["sink-filter"]), four[:3])                     # three descriptors
+ask(req(["sink-filter", "-n", "-c", ini]), four)        # a good one: exit 0, "OK" on the given stdout
+EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "refused request without its four descriptors" ]
+	[ "${lines[1]}" = "refused not a sink-filter/1 request" ]
+	[ "${lines[2]:0:8}" = "refused " ]
+	[ "${lines[3]}" = "refused arguments and environment do not match their counts" ]
+	[ "${lines[4]}" = "refused bad umask" ]
+	[ "${lines[5]}" = "refused request too large" ]
+	[ "${lines[6]}" = "refused request without its four descriptors" ]
+	[ "${lines[7]}" = "exit 0" ]
+	[ "$(cat "$M/out")" = "$SINK_INI: OK" ]
+	run srv_log_since "$nlog"
+	echo "$output"
+	[ "$(grep -c '^sink-filterd: refused a request from pid [0-9]*: ' <<<"$output")" -eq 7 ]
+	assert_line --regexp '^sink-filterd: refused a request from pid [0-9]+: request without its four descriptors$'
+	assert_line --regexp '^sink-filterd: refused a request from pid [0-9]+: not a sink-filter/1 request$'
+	assert_line --regexp '^sink-filterd: refused a request from pid [0-9]+: request too large$'
+	refute_output --partial "died"
+	# and a real client is served as before
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$SOCK" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
