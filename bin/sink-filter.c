@@ -158,6 +158,8 @@ hand_over(const char *path, int named, int argc, char **argv, int *status)
 	size_t len;
 	ssize_t n;
 	const char *why = NULL;
+	struct ucred cred = { .uid = (uid_t)-1 };
+	socklen_t clen = sizeof cred;
 
 	if (strlen(path) >= sizeof sa.sun_path) {
 		fprintf(stderr, "sink-filter: server socket path too long: %s; running the message here\n", path);
@@ -168,6 +170,12 @@ hand_over(const char *path, int named, int argc, char **argv, int *status)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		if (named || errno != ENOENT)
 			fprintf(stderr, "sink-filter: server %s: %s; running the message here\n", path, strerror(errno));
+		goto not_taken;
+	}
+	/* the message, the descriptors and the environment go only to a server of this user's (or root's) */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || (cred.uid != geteuid() && cred.uid != 0)) {
+		fprintf(stderr, "sink-filter: server %s runs as uid %ld, not as this user; running the message here\n",
+			path, (long)cred.uid);
 		goto not_taken;
 	}
 	if ((len = build_request(buf, argc, argv)) == 0) {

@@ -11,7 +11,9 @@
  * Runs in the foreground, one line on stderr per event; stops on SIGTERM
  * once the running messages are done.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sysexits.h>
 
 #include "filter.h"
@@ -49,6 +51,11 @@ main(int argc, char **argv)
 	SinkServerOptions o = { .run = sink_filter_main, .log = log_line };
 	int fd;
 
+	/* 0, 1 and 2 open, so that nothing of the server's lands there (a child restores them after each run) */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd < 3)
+		fcntl(fd, F_SETFD, 0);
+	if (fd >= 3)
+		close(fd);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1 || opt_max < 1 || opt_max > 4096 ||
 	    opt_spare < 1 || opt_spare > opt_max || opt_runs < 1) {

@@ -23,11 +23,11 @@
 #include <string.h>
 
 #include <opendkim/dkim.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #ifdef SINK_STATIC_DKIM
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 #endif

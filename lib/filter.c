@@ -31,7 +31,7 @@
 static char *opt_config, *opt_from, *opt_to, *opt_client_ip;
 static gint64 opt_seed = -1;
 static gboolean opt_dry_run, opt_json, opt_check, opt_version;
-static gboolean opt_verbose, opt_no_server;
+static gboolean opt_verbose, opt_no_server, opt_help;
 static char *opt_server;
 
 static const GOptionEntry entries[] = {
@@ -45,6 +45,8 @@ static const GOptionEntry entries[] = {
 	{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &opt_check, "Check the config only (exit 0, or 78 when bad)", NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print the log line (and reports) on stderr", NULL },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+	/* GOption's own --help exits the process, which a server's child must not do before it answers */
+	{ "help", 'h', 0, G_OPTION_ARG_NONE, &opt_help, "Show the options", NULL },
 	/* read by the thin client before this runs (bin/sink-filter.c); accepted here */
 	{ "server", 0, 0, G_OPTION_ARG_FILENAME, &opt_server, "Hand the message to the sink-filterd listening on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
 	{ "no-server", 0, 0, G_OPTION_ARG_NONE, &opt_no_server, "Run the message in this process, whether a server listens or not", NULL },
@@ -61,7 +63,7 @@ options_reset(void)
 	g_clear_pointer(&opt_client_ip, g_free);
 	g_clear_pointer(&opt_server, g_free);
 	opt_seed = -1;
-	opt_dry_run = opt_json = opt_check = opt_version = opt_verbose = opt_no_server = FALSE;
+	opt_dry_run = opt_json = opt_check = opt_version = opt_verbose = opt_no_server = opt_help = FALSE;
 }
 
 int
@@ -77,12 +79,20 @@ sink_filter_main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	options_reset();
+	g_set_prgname("sink-filter");
+	g_option_context_set_help_enabled(octx, FALSE);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1) {
 		fprintf(stderr, "sink-filter: %s\n", error ? error->message : "unexpected argument");
 		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
 			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n");
 		return sink_exit_status(SINK_OUTCOME_USAGE);
+	}
+	if (opt_help) {
+		g_autofree char *help = g_option_context_get_help(octx, TRUE, NULL);
+
+		fputs(help, stdout);
+		return fflush(stdout) == 0 ? 0 : sink_exit_status(SINK_OUTCOME_USAGE);
 	}
 	if (opt_version) {
 		printf("sink-filter %s\n", SINK_VERSION);

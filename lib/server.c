@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,7 +126,7 @@ sink_server_listen(const SinkServerOptions *o, GError **error)
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "socket: %s", g_strerror(saved));
 		return -1;
 	}
-	mask = umask(007);
+	mask = umask(0177);	/* 0600: only the server's own user connects */
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	saved = errno;
 	umask(mask);
@@ -274,14 +276,23 @@ typedef struct {
 	mode_t mask;
 } Home;
 
+/*
+ * A child's signals: the defaults, but for SIGINT and SIGHUP, which a
+ * terminal sends the whole process group (the server alone stops on them,
+ * and lets running messages finish), and SIGPIPE (a write to a client
+ * that has gone is an error, not a death).
+ */
 static void
-signals_default(void)
+child_signals(void)
 {
-	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGIO };
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGIO };
 	sigset_t none;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
 		signal(sigs[i], SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -294,11 +305,28 @@ tell_server(Server *s, pid_t what)
 }
 
 /*
- * Read the request on conn (waiting up to timeout_ms) and check it and its
- * sender; on FALSE it has been refused, its descriptors closed.  The
- * request is read even to refuse it: closing a SEQPACKET socket with a
- * packet unread resets the connection, and the client would not get the
- * refusal (it would then defer the message instead of running it).
+ * Refuse conn: read its request first, if it comes within timeout_ms (with
+ * no room for descriptors, which the kernel then drops unopened), since a
+ * SEQPACKET socket closed with a packet unread resets the connection and
+ * the client would not get the refusal (it would defer the message instead
+ * of running it); then answer.
+ */
+static void
+refuse(int conn, int timeout_ms, const char *why)
+{
+	struct pollfd p = { .fd = conn, .events = POLLIN };
+	char sink[256];
+
+	if (poll(&p, 1, timeout_ms) > 0)
+		(void)recv(conn, sink, sizeof sink, MSG_DONTWAIT);
+	reply(conn, "refused %s", why);
+}
+
+/*
+ * Check conn's client, then read and check its request (waiting up to
+ * timeout_ms); on FALSE it has been refused and nothing of it is kept.
+ * With refusal set, any good request is refused with it (the server is
+ * stopping).
  */
 static gboolean
 take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusal)
@@ -307,22 +335,29 @@ take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusa
 	struct ucred cred = { .pid = 0 };
 	socklen_t clen = sizeof cred;
 	const char *why = NULL;
+	g_autofree char *stranger = NULL;
 
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    cred.uid != geteuid() || cred.gid != getegid()) {
+		stranger = g_strdup_printf("client uid %ld gid %ld is not the server's uid %ld gid %ld", (long)cred.uid,
+					   (long)cred.gid, (long)geteuid(), (long)getegid());
+		say(s, "refused a client with uid %ld gid %ld: only uid %ld gid %ld may use this server",
+		    (long)cred.uid, (long)cred.gid, (long)geteuid(), (long)getegid());
+		refuse(conn, 100, stranger);
+		return FALSE;
+	}
+	if (refusal) {
+		refuse(conn, timeout_ms, refusal);
+		return FALSE;
+	}
 	if (poll(&p, 1, timeout_ms) <= 0)
 		why = "no request in time after connecting";
 	else if (!request_read(r, conn, &why) && r->nfds == 0 && strcmp(why, "empty request") == 0)
 		return FALSE;	/* connected and hung up (a second server's probe, say): nothing to answer */
-	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != geteuid()) {
-		say(s, "refused a client with uid %ld: only uid %ld may use this server", (long)cred.uid, (long)geteuid());
-		reply(conn, "refused client uid %ld is not the server's uid %ld", (long)cred.uid, (long)geteuid());
-	} else if (why) {
-		say(s, "refused a request from pid %ld: %s", (long)cred.pid, why);
-		reply(conn, "refused %s", why);
-	} else if (refusal) {
-		reply(conn, "refused %s", refusal);
-	} else {
+	if (why == NULL)
 		return TRUE;
-	}
+	say(s, "refused a request from pid %ld: %s", (long)cred.pid, why);
+	reply(conn, "refused %s", why);
 	request_close_fds(r);
 	g_clear_pointer(&r->argv, g_free);
 	g_clear_pointer(&r->envv, g_free);
@@ -341,8 +376,9 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 {
 	struct pollfd p = { .fd = conn, .events = POLLIN };
 	const struct timespec zero = { 0 };
+	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid) };
 	sigset_t io;
-	int status = 75, i;
+	int status, i;
 
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
@@ -350,13 +386,16 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 		if (dup2(r->fds[i], i) < 0)
 			break;
 	if (i < 3 || fchdir(r->fds[3]) < 0) {
+		/* nothing read yet: the client runs the message itself */
 		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(errno));
-		reply(conn, "exit 75");
+		reply(conn, "refused the server cannot take the client's descriptors or directory: %s",
+		      g_strerror(errno));
 		goto restore;
 	}
 	umask(r->mask);
 	environ = r->envv;	/* the request's buffer outlives the run */
-	fcntl(conn, F_SETOWN, getpid());
+	/* to this thread: a resolver thread libcurl leaves behind must not take it later */
+	fcntl(conn, F_SETOWN_EX, &owner);
 	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_ASYNC);
 	sigprocmask(SIG_UNBLOCK, &io, NULL);
 	if (poll(&p, 1, 0) == 0) {	/* else gone already */
@@ -364,6 +403,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 		fflush(NULL);
 		/* the client hangs up as soon as it has the answer: no SIGIO for that */
 		sigprocmask(SIG_BLOCK, &io, NULL);
+		fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_ASYNC);
 		reply(conn, "exit %d", status);
 	}
 restore:
@@ -419,7 +459,7 @@ child_main(Server *s)
 	close(s->sig_fd);
 	close(s->status_rd);
 	close(s->stop_wr);
-	signals_default();
+	child_signals();
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
 	sigprocmask(SIG_BLOCK, &io, NULL);	/* only a run takes SIGIO */
@@ -427,6 +467,13 @@ child_main(Server *s)
 		if ((home.std[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0)
 			home.std[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
 	home.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/*
+	 * As in a fresh process, a large block (a big message's buffer) is
+	 * always mmap'd, so growing it is an mremap, not a copy.  glibc would
+	 * otherwise raise the threshold after the first such block is freed,
+	 * and a child's later big messages would grow on the heap by copying.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	home.mask = umask(0);
 	umask(home.mask);
 

@@ -29,8 +29,9 @@ typedef struct {
 } SinkServerOptions;
 
 /*
- * sink_server_listen: bind and listen on o->socket_path (mode 0660 by the
- * umask 007 around bind).  A socket file left by a server that is gone is
+ * sink_server_listen: bind and listen on o->socket_path (mode 0600 by the
+ * umask 0177 around bind: only the server's own user may connect).  A
+ * socket file left by a server that is gone is
  * replaced; one that a live server answers on is an error, as is any other
  * kind of file there.  Returns the listening descriptor, or -1 with error
  * set naming the path.

@@ -622,11 +622,11 @@ ENGAGE=(DKIM_Check=verify Tracking_Domains_Allowlist=track.test Upstream_Handled
 			--server "$PUB/s.sock" --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
 		echo "run $i: $status: $output"
 		assert_success
-		assert_line "sink-filter: server $PUB/s.sock refused the message: client uid 65534 is not the server's uid 0; running it here"
+		assert_line "sink-filter: server $PUB/s.sock refused the message: client uid 65534 gid 65534 is not the server's uid 0 gid 0; running it here"
 		[ "${#lines[@]}" -eq 2 ]
 	done
 	nobody=$(json_of "$output")
-	[ "$(grep -c "^sink-filterd: refused a client with uid 65534: only uid 0 may use this server$" "$S_LOG")" -eq 10 ]
+	[ "$(grep -c "^sink-filterd: refused a client with uid 65534 gid 65534: only uid 0 gid 0 may use this server$" "$S_LOG")" -eq 10 ]
 	run "$SINK_FILTER" -c "$PUB/sink.ini" --no-server --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
 	assert_success
 	[ "$(norm <<<"$nobody")" = "$(norm <<<"$output")" ]
@@ -635,6 +635,47 @@ ENGAGE=(DKIM_Check=verify Tracking_Domains_Allowlist=track.test Upstream_Handled
 	run "$SINK_FILTER" -c "$PUB/sink.ini" --server "$PUB/s.sock" --dry-run --json --seed 4 --client-ip 192.0.2.10 <"$M/m.eml"
 	assert_success
 	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "the socket is made mode 0600: only the server's own user can connect" {
+	serve "$M/s.sock"
+	[ "$(stat -c %a "$M/s.sock")" = 600 ]
+}
+
+@test "a client will not hand its message to a server of another user: it runs the message itself" {
+	PUB=$(mktemp -d /tmp/sink-server-bats.XXXXXX)
+	chmod 777 "$PUB"
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTERD" -s "$PUB/s.sock" \
+		</dev/null >/dev/null 2>"$PUB/s.log" 3>&- &
+	echo $! >>"$M/.servers"
+	wait_for 10 grep -q "listening on $PUB/s.sock" "$PUB/s.log"
+	chmod 666 "$PUB/s.sock"
+	run client --server "$PUB/s.sock" --dry-run --json <"$M/m.eml"
+	assert_success
+	assert_line "sink-filter: server $PUB/s.sock runs as uid 65534, not as this user; running the message here"
+	[ "$(local_runs)" -eq 1 ]
+	jq -e '.class == "accept"' <<<"$(json_of "$output")"
+}
+
+@test "--help through the server prints sink-filter's options and exits 0" {
+	run client --server "$SOCK" --help </dev/null
+	assert_success
+	assert_line --partial "sink-filter [OPTION"
+	assert_line --partial "--no-server"
+	[ "$(local_runs)" -eq 0 ]
+}
+
+@test "a server started with its standard descriptors closed keeps no client's pipe open after the run" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	"$SINK_FILTERD" -s "$M/c.sock" <&- >&- 2>&- 3>&- &
+	echo $! >>"$M/.servers"
+	wait_for 10 test -S "$M/c.sock"
+	# `| cat` ends only when every holder of the pipe has let go of it, the serving child included
+	run timeout 10 bash -c '"$1" -c "$2" --server "$3" --dry-run --json <"$4" 2>&1 | cat' _ \
+		"$SINK_FILTER" "$SINK_INI" "$M/c.sock" "$M/m.eml"
+	assert_success
+	jq -e '.class == "accept"' <<<"$output"
 }
 
 # ---- 10. nothing carried from one run to the next ---------------------------------------------------------
