@@ -35,12 +35,42 @@
 
 extern char **environ;
 
+/*
+ * Open the core library.  Not by the rpath: a sanitizer runtime intercepts
+ * dlopen(3), and the loader then searches as if the runtime had called it.
+ * So by path: beside this program's folder, as in the build tree (and an
+ * install with libdir "lib"), else the libdir it was built for, else by
+ * soname on the system's path.
+ */
+static void *
+open_core(void)
+{
+	char exe[4096], path[4096 + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+	void *core;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(path, sizeof path, "%s/../lib/%s", exe, SINK_CORE_SONAME);
+			if (access(path, F_OK) == 0 && (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
+				return core;
+		}
+	}
+	snprintf(path, sizeof path, "%s/%s", SINK_LIBDIR, SINK_CORE_SONAME);
+	if (access(path, F_OK) == 0 && (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
+		return core;
+	return dlopen(SINK_CORE_SONAME, RTLD_NOW | RTLD_GLOBAL);
+}
+
 /* Run the message in this process, with the core library. */
 static int
 run_here(int argc, char **argv)
 {
 	int (*run)(int, char **);
-	void *core = dlopen(SINK_CORE_SONAME, RTLD_NOW | RTLD_GLOBAL);
+	void *core = open_core();
 
 	if (core == NULL) {
 		fprintf(stderr, "sink-filter: cannot load the sink's library: %s\n", dlerror());

@@ -108,7 +108,7 @@ bare() {
 
 # local_runs: how many `client` runs so far loaded the core library themselves (ran the message in-process)
 local_runs() {
-	cat "$M"/ld/ld.* 2>/dev/null | grep -c 'file=libbouncysink\.so\.[0-9]* .*dynamically loaded by' || true
+	cat "$M"/ld/ld.* 2>/dev/null | grep -c 'file=[^ ]*libbouncysink\.so\.[0-9]* .*dynamically loaded by' || true
 }
 
 # norm: a --json record on stdin, without what legitimately differs between two runs (each action's time)
