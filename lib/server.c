@@ -2,11 +2,12 @@
  * server.c - sink-filterd's loop (see server.h and wire.h).
  *
  * A pre-forking server, like Apache's prefork: the server itself never
- * accepts.  It keeps o->spare children waiting in poll(2) on the listening
- * socket; the one that accepts a connection writes its pid on a pipe (so
- * the server starts another if too few wait), checks the client's uid,
- * reads the request, takes on the client's descriptors, directory, umask
- * and environment, runs the message, answers "exit N", puts its own back,
+ * accepts.  It keeps o->spare children waiting in epoll_wait(2) on the
+ * listening socket (EPOLLEXCLUSIVE: a connection wakes one of them); the
+ * one that accepts a connection writes its pid on a pipe (so the server
+ * starts another if too few wait), checks the client's uid and gid, reads
+ * the request, takes on the client's descriptors, directory, umask and
+ * environment, runs the message, answers "exit N", puts its own back,
  * writes -pid on the pipe and waits again; after o->runs_per_child runs it
  * exits.  The server's one poll(2) watches that pipe and a signalfd for
  * SIGCHLD and the stop signals.  Stopping closes a pipe the waiting
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -448,10 +450,12 @@ static void G_GNUC_NORETURN
 child_main(Server *s)
 {
 	static Request r;	/* large: not on the stack */
-	struct pollfd p[2] = {
-		{ .fd = s->listen_fd, .events = POLLIN },
-		{ .fd = s->stop_rd, .events = POLLIN },
+	struct epoll_event ev[2] = {
+		/* exclusive: a connection wakes one waiting child, not all of them */
+		{ .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = s->listen_fd },
+		{ .events = EPOLLIN, .data.fd = s->stop_rd },
 	};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 	Home home = { .environ = environ };
 	sigset_t io;
 	pid_t me = getpid();
@@ -476,15 +480,24 @@ child_main(Server *s)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	home.mask = umask(0);
 	umask(home.mask);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, s->listen_fd, &ev[0]) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, s->stop_rd, &ev[1]) < 0) {
+		say(s, "epoll: %s", g_strerror(errno));
+		_exit(71);
+	}
 
 	for (guint runs = 0; runs < s->o->runs_per_child;) {
-		int conn;
+		gboolean ready = FALSE;
+		int conn, n;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if ((n = epoll_wait(ep, ev, 2, -1)) < 0 && errno != EINTR)
 			_exit(71);
-		if (p[1].revents)
-			child_drain(s, &r);
-		if (!(p[0].revents & POLLIN))
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == s->stop_rd)
+				child_drain(s, &r);
+			ready = TRUE;
+		}
+		if (!ready)
 			continue;
 		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
