@@ -10,7 +10,7 @@
  *
  * This is the program's body (filter.h): it runs in the process PMTA
  * started, or in one of sink-filterd's children, which runs one message
- * after another; so its option variables, plain statics, are reset first.
+ * after another; so nothing of a run outlives it, its options included.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,47 +28,46 @@
 #include "record.h"
 #include "sink-build.h"
 
-static char *opt_config, *opt_from, *opt_to, *opt_client_ip;
-static gint64 opt_seed = -1;
-static gboolean opt_dry_run, opt_json, opt_check, opt_version;
-static gboolean opt_verbose, opt_no_server, opt_help;
-static char *opt_server;
+/* The command line, parsed afresh by each run (a server's child runs many). */
+typedef struct {
+	char *config, *from, *to, *client_ip, *server;
+	gint64 seed;
+	gboolean dry_run, json, check, version, verbose, no_server, help;
+} FilterOptions;
 
-static const GOptionEntry entries[] = {
-	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
-	{ "from", 0, 0, G_OPTION_ARG_FILENAME, &opt_from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
-	{ "to", 0, 0, G_OPTION_ARG_FILENAME, &opt_to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
-	{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &opt_client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
-	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Seed every random choice, for reproducible decisions", "N" },
-	{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt_dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
-	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the decision record as JSON on stdout", NULL },
-	{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &opt_check, "Check the config only (exit 0, or 78 when bad)", NULL },
-	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print the log line (and reports) on stderr", NULL },
-	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
-	/* GOption's own --help exits the process, which a server's child must not do before it answers */
-	{ "help", 'h', 0, G_OPTION_ARG_NONE, &opt_help, "Show the options", NULL },
-	/* read by the thin client before this runs (bin/sink-filter.c); accepted here */
-	{ "server", 0, 0, G_OPTION_ARG_FILENAME, &opt_server, "Hand the message to the sink-filterd listening on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
-	{ "no-server", 0, 0, G_OPTION_ARG_NONE, &opt_no_server, "Run the message in this process, whether a server listens or not", NULL },
-	{ NULL }
-};
-
-/* A server's child runs many messages: each starts from the defaults. */
 static void
-options_reset(void)
+filter_options_clear(FilterOptions *o)
 {
-	g_clear_pointer(&opt_config, g_free);
-	g_clear_pointer(&opt_from, g_free);
-	g_clear_pointer(&opt_to, g_free);
-	g_clear_pointer(&opt_client_ip, g_free);
-	g_clear_pointer(&opt_server, g_free);
-	opt_seed = -1;
-	opt_dry_run = opt_json = opt_check = opt_version = opt_verbose = opt_no_server = opt_help = FALSE;
+	g_free(o->config);
+	g_free(o->from);
+	g_free(o->to);
+	g_free(o->client_ip);
+	g_free(o->server);
 }
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FilterOptions, filter_options_clear)
 
 int
 sink_filter_main(int argc, char **argv)
 {
+	g_auto(FilterOptions) o = { .seed = -1 };
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
+		{ "from", 0, 0, G_OPTION_ARG_FILENAME, &o.from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
+		{ "to", 0, 0, G_OPTION_ARG_FILENAME, &o.to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
+		{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &o.client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed every random choice, for reproducible decisions", "N" },
+		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the decision record as JSON on stdout", NULL },
+		{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &o.check, "Check the config only (exit 0, or 78 when bad)", NULL },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Also print the log line (and reports) on stderr", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL },
+		/* GOption's own --help exits the process, which a server's child must not do before it answers */
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &o.help, "Show the options", NULL },
+		/* read by the thin client before this runs (bin/sink-filter.c); accepted here */
+		{ "server", 0, 0, G_OPTION_ARG_FILENAME, &o.server, "Hand the message to the sink-filterd listening on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
+		{ "no-server", 0, 0, G_OPTION_ARG_NONE, &o.no_server, "Run the message in this process, whether a server listens or not", NULL },
+		{ NULL }
+	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- decide and act on one message read from stdin");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SinkConfig) cfg = NULL;
@@ -78,7 +77,6 @@ sink_filter_main(int argc, char **argv)
 	SinkModel model;
 
 	signal(SIGPIPE, SIG_IGN);
-	options_reset();
 	g_set_prgname("sink-filter");
 	g_option_context_set_help_enabled(octx, FALSE);
 	g_option_context_add_main_entries(octx, entries, NULL);
@@ -88,22 +86,22 @@ sink_filter_main(int argc, char **argv)
 			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n");
 		return sink_exit_status(SINK_OUTCOME_USAGE);
 	}
-	if (opt_help) {
+	if (o.help) {
 		g_autofree char *help = g_option_context_get_help(octx, TRUE, NULL);
 
 		fputs(help, stdout);
 		return fflush(stdout) == 0 ? 0 : sink_exit_status(SINK_OUTCOME_USAGE);
 	}
-	if (opt_version) {
+	if (o.version) {
 		printf("sink-filter %s\n", SINK_VERSION);
 		return 0;
 	}
 
-	path = opt_config ? opt_config : sink_config_default_path();
+	path = o.config ? o.config : sink_config_default_path();
 	cfg = sink_config_load(path, &error);
 	if (cfg) {
 		/* the model follows the day; the message's clock is the context's */
-		ctx = sink_ctx_new(cfg, opt_seed);
+		ctx = sink_ctx_new(cfg, o.seed);
 		if (!sink_model_init(&model, cfg, ctx->now, &error)) {
 			g_clear_pointer(&ctx, sink_ctx_free);
 			g_clear_pointer(&cfg, sink_config_free);
@@ -111,21 +109,21 @@ sink_filter_main(int argc, char **argv)
 	}
 	if (cfg == NULL) {
 		fprintf(stderr, "sink-filter: config: %s\n", error->message);
-		return sink_exit_status(opt_check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
+		return sink_exit_status(o.check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
 	}
 	for (guint i = 0; i < cfg->warnings->len; i++)
 		fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
-	if (opt_check) {
+	if (o.check) {
 		printf("%s: OK\n", path ? path : "(built-in defaults)");
 		return 0;
 	}
 
-	ctx->dry_run = opt_dry_run;
-	ctx->verbose = opt_verbose;
-	ctx->env_from = g_strdup(opt_from);
-	ctx->env_to = opt_to && *opt_to ? g_strdup(opt_to) : NULL;
-	if (opt_client_ip && *opt_client_ip && (ctx->client_ip = sink_ip_normalize(opt_client_ip)) == NULL)
-		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", opt_client_ip);
+	ctx->dry_run = o.dry_run;
+	ctx->verbose = o.verbose;
+	ctx->env_from = g_strdup(o.from);
+	ctx->env_to = o.to && *o.to ? g_strdup(o.to) : NULL;
+	if (o.client_ip && *o.client_ip && (ctx->client_ip = sink_ip_normalize(o.client_ip)) == NULL)
+		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", o.client_ip);
 	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {
 		fprintf(stderr, "sink-filter: %s\n", error->message);
 		return sink_exit_status(SINK_OUTCOME_READ_FAILED);
@@ -134,13 +132,13 @@ sink_filter_main(int argc, char **argv)
 	sink_pipeline_run(ctx, &model);
 
 	line = sink_log_line(ctx, "sink-filter");
-	if (!opt_dry_run && !sink_log_append(cfg, ctx->now, line, &error))
+	if (!o.dry_run && !sink_log_append(cfg, ctx->now, line, &error))
 		fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
-	if (opt_verbose || (error && !opt_dry_run))
+	if (o.verbose || (error && !o.dry_run))
 		fprintf(stderr, "%s\n", line);
-	if (opt_verbose && ctx->report_text)
+	if (o.verbose && ctx->report_text)
 		fputs(ctx->report_text, stderr);
-	if (opt_json) {
+	if (o.json) {
 		g_autofree char *json = sink_record_json(ctx);
 		printf("%s\n", json);
 	}
