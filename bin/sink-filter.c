@@ -88,7 +88,7 @@ run_here(int argc, char **argv)
 static int
 takes_value(const char *arg)
 {
-	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed", "--server" };
+	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed" };
 
 	for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
 		if (strcmp(arg, with_value[i]) == 0)
@@ -114,7 +114,7 @@ server_path(int argc, char **argv, int *named)
 			return NULL;
 		if (strncmp(argv[i], "--server=", 9) == 0)
 			path = argv[i] + 9;
-		else if (takes_value(argv[i]) && i + 1 < argc && strcmp(argv[i], "--server") == 0)
+		else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (takes_value(argv[i]))
 			i++;
