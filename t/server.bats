@@ -243,24 +243,25 @@ both() {
 ENGAGE=(DKIM_Check=verify Tracking_Domains_Allowlist=track.test Upstream_Handled=0 OOB_percent=0 FBL_percent=0
 	Open_percent=50 Open_Again_percent=50 Click_percent=50 Click_Again_percent=0)
 
-@test "oob (a bounce mailed) gives the same record, counters, log line and mail through the server as in-process" {
+# report_same CLASS RCPT: a CLASS (oob or fbl) message gives the same record, counters, log line and mail
+# through the server as in-process (both), its report mailed to RCPT
+report_same() {
 	sink_config "${ENGAGE[@]}"
-	make_msg "$M/u.eml" to=x@oob.sink.test
+	make_msg "$M/u.eml" to="x@$1.sink.test"
 	sign_msg "$M/u.eml" "$M/m.eml"
 	both "$M/m.eml" --seed 11 --json --client-ip 192.0.2.10
-	jq -e '.class == "oob" and .dkim == "pass" and .actions[0].type == "oob" and .actions[0].status == 250' <<<"$SERVED"
+	jq -e --arg c "$1" '.class == $c and .dkim == "pass" and .actions[0].type == $c and .actions[0].status == 250' \
+		<<<"$SERVED"
 	[ "$(smtp_messages)" -eq 1 ]
-	jq -e '.rcpt_tos == ["bounces@sender.test"]' "$(smtp_json 1)"
+	jq -e --arg r "$2" '.rcpt_tos == [$r]' "$(smtp_json 1)"
+}
+
+@test "oob (a bounce mailed) gives the same record, counters, log line and mail through the server as in-process" {
+	report_same oob bounces@sender.test
 }
 
 @test "fbl (a complaint mailed) gives the same record, counters, log line and mail through the server as in-process" {
-	sink_config "${ENGAGE[@]}"
-	make_msg "$M/u.eml" to=x@fbl.sink.test
-	sign_msg "$M/u.eml" "$M/m.eml"
-	both "$M/m.eml" --seed 11 --json --client-ip 192.0.2.10
-	jq -e '.class == "fbl" and .dkim == "pass" and .actions[0].type == "fbl" and .actions[0].status == 250' <<<"$SERVED"
-	[ "$(smtp_messages)" -eq 1 ]
-	jq -e '.rcpt_tos == ["fbl@sparkpostmail.com"]' "$(smtp_json 1)"
+	report_same fbl fbl@sparkpostmail.com
 }
 
 @test "open (pixels and a link fetched) gives the same record, counters, log line and fetches through the server as in-process" {
@@ -637,7 +638,7 @@ ENGAGE=(DKIM_Check=verify Tracking_Domains_Allowlist=track.test Upstream_Handled
 	[ "${#lines[@]}" -eq 1 ]
 }
 
-@test "the socket is made mode 0600: only the server's own user can connect" {
+@test "the socket is made mode 0600, for the server's own user only" {
 	serve "$M/s.sock"
 	[ "$(stat -c %a "$M/s.sock")" = 600 ]
 }
