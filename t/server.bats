@@ -509,6 +509,40 @@ report_same() {
 	assert_counted 1
 }
 
+@test "a static (musl) sink-filter runs a message itself with sink-filter-local; without it: 75, stdin untouched, the path named" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	size=$(wc -c <"$M/m.eml")
+	if [[ ! -e $SINK_BUILD/bin/sink-filter-local ]]; then
+		# built without musl-gcc: sink-filter is the dynamic program that opens the core itself
+		readelf -l "$SINK_FILTER" | grep -q 'program interpreter'
+		run client --no-server --json <"$M/m.eml"
+		assert_success
+		[ "$(local_runs)" -eq 1 ]
+		assert_counted 1
+		return
+	fi
+	run readelf -l "$SINK_FILTER"
+	refute_output --partial 'program interpreter'
+	# in-process means in sink-filter-local, which opens the core
+	run client --no-server --json <"$M/m.eml"
+	assert_success
+	jq -e '.class == "accept"' <<<"$output"
+	[ "$(local_runs)" -eq 1 ]
+	assert_counted 1
+	# alone in a folder, and nothing installed: it defers and leaves the message to PMTA
+	installed=$(sed -n 's/^#define SINK_LIBEXECDIR "\(.*\)"$/\1/p' "$SINK_BUILD/sink-build.h")/sink-filter-local
+	[ ! -e "$installed" ] || fail "this machine has a $installed: the case cannot be tested here"
+	mkdir "$M/alone"
+	cp "$SINK_FILTER" "$M/alone/"
+	run bash -c '"$1" -c "$2" --no-server; echo "exit $?"; echo "left $(wc -c)"' _ "$M/alone/sink-filter" "$SINK_INI" \
+		<"$M/m.eml"
+	assert_line "sink-filter: cannot run the message here: $installed: No such file or directory; deferred"
+	assert_line "exit 75"
+	assert_line "left $size"
+	assert_counted 1
+	assert_whole_log 1
+}
+
 @test "--server=PATH and \$SINK_SERVER choose the server; --no-server and an empty path run in-process without a word" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	run client --server="$SOCK" <"$M/m.eml"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # valgrind.bats - memcheck finds no leak and no invalid access in sink-filter
-# on each path: accept with DKIM verified, junk, a bounce and a complaint
-# really sent, and an open with its fetches.  (Not run against a sanitizer
-# build: t/run-tests leaves this file out there, ASan does that job.)
+# (and in sink-filter-local, which a static sink-filter execs to run a message
+# itself) on each path: accept with DKIM verified, junk, a bounce and a
+# complaint really sent, and an open with its fetches.  (Not run against a
+# sanitizer build: t/run-tests leaves this file out there, ASan does that job.)
 
 load lib/common
 load lib/sink
@@ -16,7 +17,7 @@ setup() {
 memcheck() {
 	local msg=$1
 	shift
-	run valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	run valgrind --quiet --trace-children=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--suppressions="$T_DIR/valgrind.supp" "$SINK_FILTER" -c "$SINK_INI" "$@" <"$msg"
 	if [ "$status" -ne 0 ]; then
 		echo "$output" >&2
