@@ -99,6 +99,16 @@ typedef struct {
  */
 SinkConfig *sink_config_load(const char *path, GError **error);
 
+/*
+ * sink_config_get: sink_config_load for a process that runs message after
+ * message (a child of sink-filterd).  It reads the file again only when it
+ * may have changed: another path, working directory (for a relative path),
+ * REDIS_URL or RESULTS_KEY, or another inode, size, mtime or ctime of the
+ * file; one changed in the last 2 s is read every time.  The config is the
+ * cache's: do not free it; it is valid until the next call.
+ */
+const SinkConfig *sink_config_get(const char *path, GError **error);
+
 /* sink_config_free: NULL is ok. */
 void sink_config_free(SinkConfig *cfg);
 

@@ -70,7 +70,7 @@ sink_filter_main(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- decide and act on one message read from stdin");
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SinkConfig) cfg = NULL;
+	const SinkConfig *cfg = NULL;	/* the cache's (sink_config_get): a server's child reuses it */
 	g_autoptr(SinkCtx) ctx = NULL;
 	g_autofree char *line = NULL;
 	const char *path;
@@ -98,13 +98,13 @@ sink_filter_main(int argc, char **argv)
 	}
 
 	path = o.config ? o.config : sink_config_default_path();
-	cfg = sink_config_load(path, &error);
+	cfg = sink_config_get(path, &error);
 	if (cfg) {
 		/* the model follows the day; the message's clock is the context's */
 		ctx = sink_ctx_new(cfg, o.seed);
 		if (!sink_model_init(&model, cfg, ctx->now, &error)) {
 			g_clear_pointer(&ctx, sink_ctx_free);
-			g_clear_pointer(&cfg, sink_config_free);
+			cfg = NULL;
 		}
 	}
 	if (cfg == NULL) {

@@ -157,6 +157,78 @@ test_missing_file_is_a_read_error(void)
 }
 
 /* (ISO weekday - 1) + 7 * (ISO week mod weeks), in UTC. */
+/* sink_config_get: reused while nothing it was read from changed; read again when anything did */
+static void
+test_cache_follows_file_cwd_and_environment(void)
+{
+	g_autofree char *top = g_dir_make_tmp("sink-cache-XXXXXX", NULL);
+	g_autofree char *one = g_build_filename(top, "one", NULL), *two = g_build_filename(top, "two", NULL);
+	g_autofree char *ini = g_build_filename(one, "sink.ini", NULL), *link = g_build_filename(two, "sink.ini", NULL);
+	g_autofree char *ua_one = g_build_filename(one, "ua.csv", NULL), *ua_two = g_build_filename(two, "ua.csv", NULL);
+	g_autofree char *back = g_get_current_dir();
+	g_autoptr(GError) error = NULL;
+	const SinkConfig *cfg, *again;
+
+	g_assert_cmpint(g_mkdir(one, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(two, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(ini, "[Sink]\nOOB_percent = 1\nUser_Agents_File = ua.csv\n", -1, NULL));
+	g_assert_cmpint(symlink(ini, link), ==, 0);
+	g_unsetenv("REDIS_URL");
+	/* a file changed in the last 2 s is read every time: let it age */
+	g_usleep(3 * G_USEC_PER_SEC);
+
+	cfg = sink_config_get(ini, &error);
+	g_assert_no_error(error);
+	g_assert_cmpfloat(cfg->oob_percent, ==, 1);
+	again = sink_config_get(ini, &error);
+	g_assert_true(again == cfg);	/* reused, not read again */
+	g_assert_cmpfloat(again->oob_percent, ==, 1);
+
+	/* the same relative path from another folder (the same file through a link) */
+	g_assert_cmpint(g_chdir(one), ==, 0);
+	cfg = sink_config_get("sink.ini", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(cfg->user_agents_file, ==, ua_one);
+	g_assert_cmpint(g_chdir(two), ==, 0);
+	cfg = sink_config_get("sink.ini", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(cfg->user_agents_file, ==, ua_two);
+	g_assert_cmpint(g_chdir(back), ==, 0);
+
+	/* the environment that overrides the file */
+	cfg = sink_config_get(ini, &error);
+	g_assert_cmpstr(cfg->redis_url, !=, "unix:/elsewhere.sock");
+	g_setenv("REDIS_URL", "unix:/elsewhere.sock", TRUE);
+	cfg = sink_config_get(ini, &error);
+	g_assert_cmpstr(cfg->redis_url, ==, "unix:/elsewhere.sock");
+	g_unsetenv("REDIS_URL");
+	cfg = sink_config_get(ini, &error);
+	g_assert_cmpstr(cfg->redis_url, !=, "unix:/elsewhere.sock");
+
+	/* an edit of the same size, then a bad edit, then the file gone */
+	g_assert_true(g_file_set_contents(ini, "[Sink]\nOOB_percent = 2\nUser_Agents_File = ua.csv\n", -1, NULL));
+	cfg = sink_config_get(ini, &error);
+	g_assert_no_error(error);
+	g_assert_cmpfloat(cfg->oob_percent, ==, 2);
+	g_assert_true(g_file_set_contents(ini, "[Sink]\nOOB_percent = x\n", -1, NULL));
+	g_assert_null(sink_config_get(ini, &error));
+	g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE);
+	g_clear_error(&error);
+	g_assert_cmpint(g_unlink(ini), ==, 0);
+	g_assert_null(sink_config_get(ini, &error));
+	g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_READ);
+	g_clear_error(&error);
+
+	/* built-in defaults */
+	cfg = sink_config_get(NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(sink_config_get(NULL, &error) == cfg);
+	g_unlink(link);
+	g_rmdir(one);
+	g_rmdir(two);
+	g_rmdir(top);
+}
+
 static void
 test_cycle_index(void)
 {
@@ -187,5 +259,6 @@ main(int argc, char **argv)
 	g_test_add_func("/config/bad-values-name-file-and-key", test_bad_values_name_file_and_key);
 	g_test_add_func("/config/missing-file-is-a-read-error", test_missing_file_is_a_read_error);
 	g_test_add_func("/config/cycle-index", test_cycle_index);
+	g_test_add_func("/config/cache-follows-file-cwd-and-environment", test_cache_follows_file_cwd_and_environment);
 	return g_test_run();
 }
