@@ -756,6 +756,32 @@ report_same() {
 	assert_counted 1
 }
 
+@test "one child keeps its config while the file stays as it is, and takes an edit (even of the same size) at once" {
+	serve "$M/s.sock" --spare 1 -j 1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	mkdir -p "$M/log"
+	conf() { printf '[Sink]\nLogfile = %s/log/%s\nRedis_URL = %s\nDKIM_Check = %s\n' "$M" "$1" "$REDIS_URL" "$2"; }
+	conf a.log off >"$M/c.ini"
+	ino=$(stat -c %i "$M/c.ini")
+	sleep 3	# a file changed in the last 2 s is read for every message
+	child=$(pgrep -P "$S_PID")
+	for i in 1 2; do client -c "$M/c.ini" --server "$M/s.sock" <"$M/m.eml"; done
+	# rewritten in place: the same inode, the same size
+	conf b.log off >"$M/c.ini"
+	client -c "$M/c.ini" --server "$M/s.sock" <"$M/m.eml"
+	[ "$(stat -c %i "$M/c.ini")" = "$ino" ]
+	[ "$(cat "$M"/log/a.log.* | wc -l)" -eq 2 ]
+	[ "$(cat "$M"/log/b.log.* | wc -l)" -eq 1 ]
+	# a broken edit is a config error for the next message, not the old config
+	conf b.log of >"$M/c.ini"
+	run client -c "$M/c.ini" --server "$M/s.sock" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "DKIM_Check"
+	[ "$(pgrep -P "$S_PID")" = "$child" ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 3
+}
+
 @test "--runs-per-child 2: a child leaves after its second message and a fresh one serves the third" {
 	serve "$M/s.sock" --runs-per-child 2 --spare 1 -j 1
 	make_msg "$M/m.eml" to=x@accept.sink.test
