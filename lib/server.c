@@ -4,14 +4,17 @@
  * A pre-forking server, like Apache's prefork: the server itself never
  * accepts.  It keeps o->spare children waiting in epoll_wait(2) on the
  * listening socket (EPOLLEXCLUSIVE: a connection wakes one of them); the
- * one that accepts a connection writes its pid on a pipe (so the server
- * starts another if too few wait), checks the client's uid and gid, reads
- * the request, takes on the client's descriptors, directory, umask and
- * environment, runs the message, answers "exit N", puts its own back,
- * writes -pid on the pipe and waits again; after o->runs_per_child runs it
- * exits.  The server's one poll(2) watches that pipe and a signalfd for
- * SIGCHLD and the stop signals.  Stopping closes a pipe the waiting
- * children watch: they refuse what is left in the backlog and exit.
+ * one that accepts a connection marks its slot busy in a table the server
+ * and its children share (and, when fewer than o->spare are left waiting,
+ * wakes the server with a byte on a pipe, so that it starts more), checks
+ * the client's uid and gid, reads the request, takes on the client's
+ * descriptors, directory, umask and environment, runs the message,
+ * answers "exit N", puts its own back, marks its slot waiting and waits
+ * again; after o->runs_per_child runs it exits.  In the steady state the
+ * server sleeps through the messages.  Its one poll(2) watches that pipe
+ * and a signalfd for SIGCHLD and the stop signals.  Stopping closes a pipe
+ * the waiting children watch: they refuse what is left in the backlog and
+ * exit.
  *
  * GLib's main loop is not used: its child watch runs a worker thread, and
  * a process that forks must have only the one thread.
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,17 +43,16 @@
 
 extern char **environ;
 
-typedef struct {
-	pid_t pid;
-	gboolean busy;		/* has taken a connection */
-} Child;
+/* A slot's state, in the table shared with the children (each writes its own) */
+enum { SLOT_FREE, SLOT_WAITING, SLOT_BUSY };
 
 typedef struct {
 	const SinkServerOptions *o;
-	Child *children;	/* o->max_children entries; pid 0 = free */
-	guint nchildren, nbusy;
+	pid_t *pids;		/* o->max_children slots; 0 = free */
+	int *slots;		/* the same slots' states, shared (MAP_SHARED) */
+	guint nchildren;
 	int listen_fd, sig_fd;
-	int status_rd, status_wr;	/* children write their pid here once they take a connection */
+	int wake_rd, wake_wr;	/* a child that leaves too few waiting writes a byte here */
 	int stop_rd, stop_wr;	/* closed by the server to stop the idle children */
 	gint64 last_idle_exit;	/* an idle child that exits is replaced after a pause */
 	dev_t dev;		/* the socket file we made, to remove only ours */
@@ -299,11 +302,43 @@ child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void
-tell_server(Server *s, pid_t what)
+static int
+slot_get(const Server *s, guint i)
 {
-	if (write(s->status_wr, &what, sizeof what) != sizeof what)
-		say(s, "pid %ld: cannot tell the server: %s", (long)getpid(), g_strerror(errno));
+	return __atomic_load_n(&s->slots[i], __ATOMIC_SEQ_CST);
+}
+
+static void
+slot_set(Server *s, guint i, int state)
+{
+	__atomic_store_n(&s->slots[i], state, __ATOMIC_SEQ_CST);
+}
+
+static guint
+slots_in(const Server *s, int state)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < s->o->max_children; i++)
+		n += slot_get(s, i) == state;
+	return n;
+}
+
+/*
+ * A child has taken a connection: mark its slot busy, and wake the server
+ * if too few are left waiting.  Each child stores its mark before it
+ * counts (sequentially consistent), so of children taking connections at
+ * once the last to mark sees all the marks: the server is not left asleep
+ * with too few waiting.  A full pipe already holds a wake-up.
+ */
+static void
+slot_busy(Server *s, guint slot)
+{
+	char one = 1;
+
+	slot_set(s, slot, SLOT_BUSY);
+	if (slots_in(s, SLOT_WAITING) < s->o->spare && write(s->wake_wr, &one, 1) < 0 && errno != EAGAIN)
+		say(s, "pid %ld: cannot wake the server: %s", (long)getpid(), g_strerror(errno));
 }
 
 /*
@@ -447,7 +482,7 @@ child_drain(Server *s, Request *r)
  * does not.
  */
 static void G_GNUC_NORETURN
-child_main(Server *s)
+child_main(Server *s, guint slot)
 {
 	static Request r;	/* large: not on the stack */
 	struct epoll_event ev[2] = {
@@ -458,10 +493,9 @@ child_main(Server *s)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	Home home = { .environ = environ };
 	sigset_t io;
-	pid_t me = getpid();
 
 	close(s->sig_fd);
-	close(s->status_rd);
+	close(s->wake_rd);
 	close(s->stop_wr);
 	child_signals();
 	sigemptyset(&io);
@@ -506,14 +540,14 @@ child_main(Server *s)
 			say(s, "accept: %s", g_strerror(errno));
 			_exit(71);
 		}
-		tell_server(s, me);	/* taken: the server starts another to wait */
+		slot_busy(s, slot);	/* taken: the server starts another to wait if need be */
 		if (take_request(s, conn, &r, REQUEST_TIMEOUT_MS, NULL)) {
 			run_request(s, &home, conn, &r);
 			runs++;
 		} else {
 			close(conn);
 		}
-		tell_server(s, -me);	/* waiting again */
+		slot_set(s, slot, SLOT_WAITING);
 	}
 	_exit(0);
 }
@@ -523,51 +557,46 @@ child_main(Server *s)
 static void
 spawn(Server *s)
 {
+	guint slot = 0;
 	pid_t pid;
 
+	while (slot < s->o->max_children && s->pids[slot] != 0)
+		slot++;
+	if (slot == s->o->max_children)
+		return;
+	slot_set(s, slot, SLOT_WAITING);	/* before the fork: a child counting sees it */
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		child_main(s);
+		child_main(s, slot);
 	if (pid < 0) {
+		slot_set(s, slot, SLOT_FREE);
 		say(s, "fork: %s", g_strerror(errno));
 		s->last_idle_exit = g_get_monotonic_time();	/* try again after the pause */
 		return;
 	}
-	for (guint i = 0; i < s->o->max_children; i++) {
-		if (s->children[i].pid == 0) {
-			s->children[i] = (Child){ .pid = pid };
-			s->nchildren++;
-			return;
-		}
-	}
+	s->pids[slot] = pid;
+	s->nchildren++;
 }
 
-static Child *
-child_of(Server *s, pid_t pid)
+static guint
+slot_of(const Server *s, pid_t pid)
 {
-	for (guint i = 0; i < s->o->max_children; i++)
-		if (s->children[i].pid == pid)
-			return &s->children[i];
-	return NULL;
+	guint i = 0;
+
+	while (i < s->o->max_children && s->pids[i] != pid)
+		i++;
+	return i;
 }
 
-/* Children say on the status pipe when they take a connection (pid) and are done with it (-pid). */
+/* A wake-up from a child: only the pipe to empty; the table says the rest. */
 static void
-read_status(Server *s)
+drain_wakes(Server *s)
 {
-	pid_t pid;
-	Child *c;
+	char buf[64];
 
-	while (read(s->status_rd, &pid, sizeof pid) == sizeof pid) {
-		if ((c = child_of(s, ABS(pid))) == NULL || c->busy == (pid > 0))
-			continue;
-		c->busy = pid > 0;
-		if (c->busy)
-			s->nbusy++;
-		else
-			s->nbusy--;
-	}
+	while (read(s->wake_rd, buf, sizeof buf) > 0)
+		;
 }
 
 static void
@@ -575,21 +604,22 @@ reap(Server *s)
 {
 	int status;
 	pid_t pid;
-	Child *c;
+	guint slot;
+	gboolean busy;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = child_of(s, pid)) == NULL)
+		if ((slot = slot_of(s, pid)) == s->o->max_children)
 			continue;
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGIO && c->busy)
+		busy = slot_get(s, slot) == SLOT_BUSY;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGIO && busy)
 			say(s, "pid %ld: its client went away, which ended the run", (long)pid);
 		else if (WIFSIGNALED(status))
 			say(s, "pid %ld died of signal %d (%s)%s", (long)pid, WTERMSIG(status),
-			    strsignal(WTERMSIG(status)), c->busy ? "; its client defers the message" : "");
-		if (c->busy)
-			s->nbusy--;
-		else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			    strsignal(WTERMSIG(status)), busy ? "; its client defers the message" : "");
+		if (!busy && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 			s->last_idle_exit = g_get_monotonic_time();
-		*c = (Child){ .pid = 0 };
+		slot_set(s, slot, SLOT_FREE);
+		s->pids[slot] = 0;
 		s->nchildren--;
 	}
 }
@@ -604,7 +634,7 @@ top_up(Server *s)
 
 	if (wait > 0)
 		return (int)(wait / 1000) + 1;
-	while (s->nchildren - s->nbusy < s->o->spare && s->nchildren < s->o->max_children) {
+	while (s->nchildren - slots_in(s, SLOT_BUSY) < s->o->spare && s->nchildren < s->o->max_children) {
 		spawn(s);
 		if (s->last_idle_exit + RESPAWN_PAUSE_US > g_get_monotonic_time())
 			return RESPAWN_PAUSE_US / 1000;
@@ -629,7 +659,7 @@ gboolean
 sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 {
 	Server s = { .o = o, .listen_fd = listen_fd, .last_idle_exit = G_MININT64 / 2 };
-	int status_pipe[2], stop_pipe[2];
+	int wake_pipe[2], stop_pipe[2];
 	gboolean stopping = FALSE, ok = TRUE;
 	struct stat st;
 	sigset_t set;
@@ -648,21 +678,22 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
+	s.slots = mmap(NULL, o->max_children * sizeof *s.slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);	/* zero: every slot free */
+	if (s.slots == MAP_FAILED || pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
 	    sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (s.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "server set-up: %s", g_strerror(errno));
 		return FALSE;
 	}
-	s.status_rd = status_pipe[0];
-	s.status_wr = status_pipe[1];
+	s.wake_rd = wake_pipe[0];
+	s.wake_wr = wake_pipe[1];
 	s.stop_rd = stop_pipe[0];
 	s.stop_wr = stop_pipe[1];
-	fcntl(s.status_rd, F_SETFL, O_NONBLOCK);
-	s.children = g_new0(Child, o->max_children);
+	s.pids = g_new0(pid_t, o->max_children);
 
 	while (!stopping || s.nchildren > 0) {
 		struct pollfd pfd[2] = {
-			{ .fd = s.status_rd, .events = POLLIN },
+			{ .fd = s.wake_rd, .events = POLLIN },
 			{ .fd = s.sig_fd, .events = POLLIN },
 		};
 		struct signalfd_siginfo si;
@@ -673,10 +704,10 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 			ok = FALSE;
 			break;
 		}
-		read_status(&s);	/* before reaping: a child may be quick */
+		drain_wakes(&s);
 		while (read(s.sig_fd, &si, sizeof si) == sizeof si) {
 			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
-				say(&s, "stopping: %u message(s) running", s.nbusy);
+				say(&s, "stopping: %u message(s) running", slots_in(&s, SLOT_BUSY));
 				stopping = TRUE;
 				stop_listening(&s);
 			}
@@ -686,9 +717,10 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 	if (s.listen_fd >= 0)
 		stop_listening(&s);
 	close(s.sig_fd);
-	close(s.status_rd);
-	close(s.status_wr);
+	close(s.wake_rd);
+	close(s.wake_wr);
 	close(s.stop_rd);
-	g_free(s.children);
+	g_free(s.pids);
+	munmap(s.slots, o->max_children * sizeof *s.slots);
 	return ok;
 }

@@ -782,6 +782,37 @@ report_same() {
 	assert_counted 3
 }
 
+@test "the server sleeps through messages while enough children wait; busy ones that leave too few make it start more" {
+	serve "$M/s.sock" --spare 2 -j 6
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	wakes() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$S_PID/status"; }
+	# the first message leaves one waiting: the server starts a third child
+	client --server "$M/s.sock" <"$M/m.eml"
+	wait_for 2 test "$(pgrep -c -P "$S_PID")" -eq 3
+	before=$(wakes)
+	for i in $(seq 20); do client --server "$M/s.sock" <"$M/m.eml"; done
+	[ "$(wakes)" -eq "$before" ]
+	[ "$(pgrep -c -P "$S_PID")" -eq 3 ]
+	# three held busy at once (DNS look-ups that never get an answer): two more start, to keep two waiting
+	sink_config DKIM_Check=verify DNS_Timeout=3 "${NOMIX[@]}"
+	slow_msg "$M/slow.eml"
+	slow=()
+	for i in 1 2 3; do
+		cp "$M/slow.eml" "$M/slow$i.eml"
+		"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" <"$M/slow$i.eml" >/dev/null 2>&1 &
+		slow+=($!)
+	done
+	for i in 1 2 3; do wait_for 2 busy_child "$S_PID" "$M/slow$i.eml" >/dev/null; done
+	wait_for 2 test "$(pgrep -c -P "$S_PID")" -eq 5
+	# and a fourth at once is served by one of them, not queued behind the look-ups
+	t0=$EPOCHREALTIME
+	client --server "$M/s.sock" <"$M/m.eml"
+	(((${EPOCHREALTIME/./} - ${t0/./}) / 1000 < 2000))
+	wait "${slow[@]}"
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 25
+}
+
 @test "--runs-per-child 2: a child leaves after its second message and a fresh one serves the third" {
 	serve "$M/s.sock" --runs-per-child 2 --spare 1 -j 1
 	make_msg "$M/m.eml" to=x@accept.sink.test
