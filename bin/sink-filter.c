@@ -58,7 +58,7 @@ run_here(int argc, char **argv)
 	char exe[4096], beside[4096 + 64];
 	const char *tried[2] = { NULL, SINK_LIBEXECDIR "/sink-filter-local" };
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char **args = calloc((size_t)argc + 2, sizeof *args);
+	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 2, sizeof *args);
 	const char *failed = tried[1];
 	char *slash;
 	int err = ENOENT;
@@ -79,8 +79,15 @@ run_here(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		args[i + 1] = argv[i];
 	for (int i = 0; i < 2; i++) {
-		if (tried[i] == NULL || access(tried[i], X_OK) != 0)
+		if (tried[i] == NULL)
 			continue;
+		if (access(tried[i], X_OK) != 0) {
+			if (errno != ENOENT) {	/* there, but not to be run: worth naming */
+				err = errno;
+				failed = tried[i];
+			}
+			continue;
+		}
 		args[0] = (char *)tried[i];
 		execv(tried[i], args);
 		err = errno;

@@ -9,6 +9,7 @@
  * paths are taken relative to the config file's folder.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -435,6 +436,22 @@ same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/*
+ * The file's identity and times, by open(2) and fstat(2) rather than
+ * stat(2): on NFS an open revalidates the attributes (close-to-open), where
+ * a stat may answer from a cache up to a minute old.
+ */
+static gboolean
+file_stat(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	gboolean ok = fd >= 0 && fstat(fd, st) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static void
 cache_clear(void)
 {
@@ -452,7 +469,7 @@ sink_config_get(const char *path, GError **error)
 	g_autofree char *cwd = path && !g_path_is_absolute(path) ? g_get_current_dir() : NULL;
 	const char *redis_url = g_getenv("REDIS_URL"), *results_key = g_getenv("RESULTS_KEY");
 	struct stat st = { 0 };
-	gboolean have_st = path == NULL || stat(path, &st) == 0;
+	gboolean have_st = path == NULL || file_stat(path, &st);
 
 	if (cached.reusable && have_st && g_strcmp0(cached.path, path) == 0 && g_strcmp0(cached.cwd, cwd) == 0 &&
 	    g_strcmp0(cached.redis_url, redis_url) == 0 && g_strcmp0(cached.results_key, results_key) == 0 &&

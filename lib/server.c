@@ -324,6 +324,17 @@ slots_in(const Server *s, int state)
 	return n;
 }
 
+/* The server's count of busy children: only slots it gave a child (the table is the children's to write) */
+static guint
+children_busy(const Server *s)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < s->o->max_children; i++)
+		n += s->pids[i] != 0 && slot_get(s, i) == SLOT_BUSY;
+	return n;
+}
+
 /*
  * A child has taken a connection: mark its slot busy, and wake the server
  * if too few are left waiting.  Each child stores its mark before it
@@ -547,7 +558,8 @@ child_main(Server *s, guint slot)
 		} else {
 			close(conn);
 		}
-		slot_set(s, slot, SLOT_WAITING);
+		if (runs < s->o->runs_per_child)	/* (after the last, busy until the server reaps it) */
+			slot_set(s, slot, SLOT_WAITING);
 	}
 	_exit(0);
 }
@@ -634,7 +646,7 @@ top_up(Server *s)
 
 	if (wait > 0)
 		return (int)(wait / 1000) + 1;
-	while (s->nchildren - slots_in(s, SLOT_BUSY) < s->o->spare && s->nchildren < s->o->max_children) {
+	while (s->nchildren - children_busy(s) < s->o->spare && s->nchildren < s->o->max_children) {
 		spawn(s);
 		if (s->last_idle_exit + RESPAWN_PAUSE_US > g_get_monotonic_time())
 			return RESPAWN_PAUSE_US / 1000;
@@ -659,7 +671,7 @@ gboolean
 sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 {
 	Server s = { .o = o, .listen_fd = listen_fd, .last_idle_exit = G_MININT64 / 2 };
-	int wake_pipe[2], stop_pipe[2];
+	int wake_pipe[2] = { -1, -1 }, stop_pipe[2] = { -1, -1 };
 	gboolean stopping = FALSE, ok = TRUE;
 	struct stat st;
 	sigset_t set;
@@ -683,6 +695,14 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 	if (s.slots == MAP_FAILED || pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0 ||
 	    sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (s.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "server set-up: %s", g_strerror(errno));
+		for (int i = 0; i < 2; i++) {
+			if (wake_pipe[i] >= 0)
+				close(wake_pipe[i]);
+			if (stop_pipe[i] >= 0)
+				close(stop_pipe[i]);
+		}
+		if (s.slots != MAP_FAILED)
+			munmap(s.slots, o->max_children * sizeof *s.slots);
 		return FALSE;
 	}
 	s.wake_rd = wake_pipe[0];
@@ -707,7 +727,7 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 		drain_wakes(&s);
 		while (read(s.sig_fd, &si, sizeof si) == sizeof si) {
 			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
-				say(&s, "stopping: %u message(s) running", slots_in(&s, SLOT_BUSY));
+				say(&s, "stopping: %u message(s) running", children_busy(&s));
 				stopping = TRUE;
 				stop_listening(&s);
 			}

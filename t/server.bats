@@ -539,6 +539,14 @@ report_same() {
 	assert_line "sink-filter: cannot run the message here: $installed: No such file or directory; deferred"
 	assert_line "exit 75"
 	assert_line "left $size"
+	# one beside it that may not be run is named, not passed over in silence
+	: >"$M/alone/sink-filter-local"
+	chmod 644 "$M/alone/sink-filter-local"
+	run bash -c '"$1" -c "$2" --no-server; echo "exit $?"; echo "left $(wc -c)"' _ "$M/alone/sink-filter" "$SINK_INI" \
+		<"$M/m.eml"
+	assert_line "sink-filter: cannot run the message here: $M/alone/sink-filter-local: Permission denied; deferred"
+	assert_line "exit 75"
+	assert_line "left $size"
 	assert_counted 1
 	assert_whole_log 1
 }
