@@ -45,6 +45,27 @@
 
 extern char **environ;
 
+/*
+ * path = this program's folder + "/" + rel (rel may climb, "../lib/...");
+ * 0 when /proc/self/exe cannot be read or the result does not fit.
+ */
+static int
+beside_exe(char *path, size_t size, const char *rel)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return 0;
+	*slash = '\0';
+	n = snprintf(path, size, "%s/%s", exe, rel);
+	return n > 0 && (size_t)n < size;
+}
+
 #ifdef SINK_STATIC_CLIENT
 /*
  * Run the message here: exec the glibc build of this program, which can
@@ -55,22 +76,14 @@ extern char **environ;
 static int
 run_here(int argc, char **argv)
 {
-	char exe[4096], beside[4096 + 64];
+	char beside[4096 + 64];
 	const char *tried[2] = { NULL, SINK_LIBEXECDIR "/sink-filter-local" };
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 2, sizeof *args);
 	const char *failed = tried[1];
-	char *slash;
 	int err = ENOENT;
 
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(beside, sizeof beside, "%s/sink-filter-local", exe);
-			tried[0] = beside;
-		}
-	}
+	if (beside_exe(beside, sizeof beside, "sink-filter-local"))
+		tried[0] = beside;
 	if (args == NULL) {
 		fprintf(stderr, "sink-filter: out of memory; deferred\n");
 		return EX_TEMPFAIL;
@@ -108,20 +121,12 @@ run_here(int argc, char **argv)
 static void *
 open_core(void)
 {
-	char exe[4096], path[4096 + 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash;
+	char path[4096 + 64];
 	void *core;
 
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(path, sizeof path, "%s/../lib/%s", exe, SINK_CORE_SONAME);
-			if (access(path, F_OK) == 0 && (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
-				return core;
-		}
-	}
+	if (beside_exe(path, sizeof path, "../lib/" SINK_CORE_SONAME) && access(path, F_OK) == 0 &&
+	    (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
+		return core;
 	snprintf(path, sizeof path, "%s/%s", SINK_LIBDIR, SINK_CORE_SONAME);
 	if (access(path, F_OK) == 0 && (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
 		return core;
