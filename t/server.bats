@@ -764,7 +764,7 @@ report_same() {
 	assert_counted 1
 }
 
-@test "one child keeps its config while the file stays as it is, and takes an edit (even of the same size) at once" {
+@test "one child running message after message takes an in-place edit of its config (same inode and size) at the next message" {
 	serve "$M/s.sock" --spare 1 -j 1
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	mkdir -p "$M/log"
