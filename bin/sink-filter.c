@@ -94,17 +94,12 @@ run_here(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		if (tried[i] == NULL)
 			continue;
-		if (access(tried[i], X_OK) != 0) {
-			if (errno != ENOENT) {	/* there, but not to be run: worth naming */
-				err = errno;
-				failed = tried[i];
-			}
-			continue;
-		}
 		args[0] = (char *)tried[i];
 		execv(tried[i], args);
-		err = errno;
-		failed = tried[i];
+		if (errno != ENOENT) {	/* there, but not to be run: worth naming */
+			err = errno;
+			failed = tried[i];
+		}
 	}
 	fprintf(stderr, "sink-filter: cannot run the message here: %s: %s; deferred\n", failed, strerror(err));
 	free(args);
