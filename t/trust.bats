@@ -73,6 +73,47 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 	[ "$(json_field dkim <<<"$output")" = pass ]
 }
 
+@test "mixed line ends (CRLF and LF lines in one message) verify: every line end reads as CRLF" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test crlf=1
+	# every other line loses its CR, in the headers and in the body
+	/usr/bin/python3 -c '
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\r\n")
+out = b"".join(l + (b"\n" if i % 2 else b"\r\n") for i, l in enumerate(lines[:-1])) + lines[-1]
+open(sys.argv[2], "wb").write(out)' "$M/m.eml" "$M/mixed.eml"
+	grep -q $'\r$' "$M/mixed.eml"
+	grep -qv $'\r$' "$M/mixed.eml"
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/mixed.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+}
+
+@test "a CRLF split between two of the pieces handed to libopendkim (64 KB each) verifies" {
+	# a body of short lines past 64 KB, signed; then lines are added before them
+	# until a CR is a piece's last byte and its LF the next piece's first
+	split_at() {	# split_at SHIFT: sign the message moved on by SHIFT bytes, print the offset of the last CR at or below 65535
+		/usr/bin/python3 -c '
+import sys
+shift = int(sys.argv[1])
+pad = ["x" * (shift % 60)] + ["y" * 58] * (shift // 60)	# 60 bytes a line with its CRLF
+print(*pad, *("line %05d of the body" % i for i in range(4000)), sep="\n")' "$1" >"$M/body.txt"
+		signed "$M/m.eml" sender.test to=x@fbl.sink.test crlf=1 text="$M/body.txt" html= \
+			msgid="<split@sender.test>" date="Mon, 07 Dec 2026 10:00:00 +0000"
+		/usr/bin/python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.rindex(b"\r\n", 0, 65537))' "$M/m.eml"
+	}
+	at=$(split_at 0)
+	at=$(split_at $((65535 - at)))
+	[ "$at" -eq 65535 ]
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	# a body byte changed past the split fails: the whole body was hashed
+	sed 's/^line 03999 of the body/line 03999 of the bodx/' "$M/m.eml" >"$M/changed.eml"
+	if cmp -s "$M/m.eml" "$M/changed.eml"; then false; fi
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/changed.eml"
+	[ "$(json_field dkim <<<"$output")" = bodyhash ]
+}
+
 @test "without --client-ip the client is the IP of the top Received header" {
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test received_ip=$GOOD_IP
 	run filter --dry-run --json <"$M/m.eml"
