@@ -80,7 +80,7 @@ main(int argc, char **argv)
 	if ((dkim = sink_module_dkim(&error)) != NULL)
 		dkim->warm();
 	else
-		log_line(error->message);	/* each run that needs it reports it again */
+		log_line(error->message);	/* each run that needs it says so again, and defers its message */
 	g_clear_error(&error);
 	if ((act = sink_module_act(&error)) != NULL)
 		act->warm();

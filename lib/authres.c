@@ -91,10 +91,9 @@ check_header(SinkCtx *ctx)
 	sink_dkim_set_result(ctx, "fail", "no Authentication-Results from our host with dkim=pass");
 }
 
-void
-sink_dkim_check(SinkCtx *ctx)
+gboolean
+sink_dkim_check(SinkCtx *ctx, GError **error)
 {
-	g_autoptr(GError) error = NULL;
 	const SinkDkimModule *m;
 
 	switch (ctx->cfg->dkim_check) {
@@ -105,10 +104,10 @@ sink_dkim_check(SinkCtx *ctx)
 		check_header(ctx);
 		break;
 	case SINK_DKIM_VERIFY:
-		if ((m = sink_module_dkim(&error)) != NULL)
-			m->verify(ctx);
-		else
-			sink_dkim_set_result(ctx, "temperror", error->message);
+		if ((m = sink_module_dkim(error)) == NULL)
+			return FALSE;
+		m->verify(ctx);
 		break;
 	}
+	return TRUE;
 }

@@ -11,9 +11,12 @@
 /*
  * sink_dkim_check: set ctx->dkim ("pass" or a failure word such as "fail",
  * "none", "nokey", "temperror", "bodyhash", "header-untrusted") with
- * domain, selector and detail where known.  Never fails otherwise.
+ * domain, selector and detail where known, and return TRUE.  FALSE, with
+ * error set and ctx->dkim untouched, only when the check cannot run here
+ * at all (DKIM_Check = verify and the DKIM module cannot be loaded): that
+ * is no verdict on the message.
  */
-void sink_dkim_check(SinkCtx *ctx);
+gboolean sink_dkim_check(SinkCtx *ctx, GError **error);
 
 /*
  * sink_dkim_verify: DKIM_Check = verify, in the DKIM module (dkim.c).

@@ -134,7 +134,8 @@ sink_filter_main(int argc, char **argv)
 	line = sink_log_line(ctx, "sink-filter");
 	if (!o.dry_run && !sink_log_append(cfg, ctx->now, line, &error))
 		fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
-	if (o.verbose || (error && !o.dry_run))
+	/* on stderr too when the log failed, or the message is deferred (why PMTA keeps it) */
+	if (o.verbose || (error && !o.dry_run) || ctx->exit_code != 0)
 		fprintf(stderr, "%s\n", line);
 	if (o.verbose && ctx->report_text)
 		fputs(ctx->report_text, stderr);

@@ -4,8 +4,12 @@
  *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> count -> store
  *
  * Each stage reads what earlier ones left in the context and adds its own
- * part.  Nothing here can ask for a retry: by the time the pipeline runs the
- * whole message has been read, so the outcome is always "done" (exit 0).
+ * part.  By the time the pipeline runs the whole message has been read, so
+ * the outcome is "done" (exit 0), whatever the checks and actions found.
+ * One exception: a stage whose module cannot be loaded here (an install
+ * missing a file, a library upgraded under it) defers the message (75)
+ * before anything is sent, fetched, counted or stored, so that PMTA keeps
+ * it until the install is mended instead of losing it as done.
  */
 #include <string.h>
 
@@ -59,7 +63,16 @@ spf_allows(SinkCtx *ctx, const SinkActModule *m)
 	return FALSE;
 }
 
+/* The message cannot be run here: logged, and PMTA keeps it (75). */
 static void
+defer(SinkCtx *ctx, const char *what, const GError *error)
+{
+	sink_ctx_error(ctx, "%s cannot run: %s; deferred, nothing done", what, error->message);
+	ctx->exit_code = sink_exit_status(SINK_OUTCOME_EARLY_FAILURE);
+}
+
+/* The class's action; FALSE when the action module cannot be loaded (nothing done). */
+static gboolean
 act(SinkCtx *ctx)
 {
 	g_autoptr(GError) error = NULL;
@@ -67,8 +80,8 @@ act(SinkCtx *ctx)
 
 	if (ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE &&
 	    (m = sink_module_act(&error)) == NULL) {
-		sink_ctx_error(ctx, "%s not done: %s", sink_class_name(ctx->klass), error->message);
-		return;
+		defer(ctx, sink_class_name(ctx->klass), error);
+		return FALSE;
 	}
 	switch (ctx->klass) {
 	case SINK_CLASS_ACCEPT:
@@ -90,17 +103,25 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_NONE:
 		break;
 	}
+	return TRUE;
 }
 
 void
 sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 {
+	g_autoptr(GError) error = NULL;
+
+	ctx->exit_code = sink_exit_status(SINK_OUTCOME_DONE);
 	sink_message_parse(ctx);
 	if (!is_bad_message(ctx)) {
-		sink_dkim_check(ctx);
+		if (!sink_dkim_check(ctx, &error)) {
+			defer(ctx, "DKIM check", error);
+			return;
+		}
 		if (g_strcmp0(ctx->dkim, "pass") == 0) {
 			sink_decide(ctx, m);
-			act(ctx);
+			if (!act(ctx))
+				return;
 		} else {
 			sink_ctx_count(ctx, "fail_dkim");
 			sink_ctx_error(ctx, "DKIM %s: %s", ctx->dkim ? ctx->dkim : "fail",
@@ -111,5 +132,4 @@ sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 		sink_account_commit(ctx);
 		sink_store_done(ctx);
 	}
-	ctx->exit_code = sink_exit_status(SINK_OUTCOME_DONE);
 }

@@ -369,3 +369,29 @@ fill() {
 	[ "$(rcli DBSIZE)" -eq 0 ]
 	[ ! -e "$SINK_LOG.$(date -u +%F)" ]
 }
+
+@test "a module that cannot be loaded (DKIM, or the actions): 75, said in the log and on stderr, nothing counted or stored" {
+	sink_config DKIM_Check=verify "${NOMIX[@]}"
+	mkdir "$M/nomodules"
+	signed_msg() { make_msg "$M/$1.raw" to="$2"; sign_msg "$M/$1.raw" "$M/$1.eml"; }
+	# DKIM_Check = verify without the DKIM module: no verdict, so not fail_dkim
+	signed_msg verify x@accept.sink.test
+	run env SINK_MODULE_DIR="$M/nomodules" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/verify.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "!DKIM check cannot run: cannot load $M/nomodules/libbouncysink-dkim.so"
+	assert_output --partial "deferred, nothing done"
+	# an openclick without the action module (the DKIM module found where it is)
+	signed_msg act x@openclick.sink.test
+	mkdir "$M/dkimonly"
+	ln -s "$SINK_BUILD/lib/libbouncysink-dkim.so" "$M/dkimonly/"
+	run env SINK_MODULE_DIR="$M/dkimonly" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/act.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "!openclick cannot run: cannot load $M/dkimonly/libbouncysink-act.so"
+	[ "$(log_lines | grep -c 'deferred, nothing done')" -eq 2 ]
+	[ "$(rcli DBSIZE)" -eq 0 ]
+	[ ! -e "$SINK_DONE" ] || [ -z "$(ls -A "$SINK_DONE")" ]
+	# with its modules, the same message is done: the 75 was the install's, not the message's
+	run env SINK_MODULE_DIR="$SINK_BUILD/lib" "$SINK_FILTER" --no-server -c "$SINK_INI" --dry-run --json <"$M/act.eml"
+	assert_success
+	assert_output --partial '"class":"openclick"'
+}
