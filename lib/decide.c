@@ -7,7 +7,14 @@
  * traffic (a share that would push the total past 1 gets what is left).
  * Open-type shares follow today's Weekly_Cycle_Open_Rate and are scaled up
  * by the Signals active-digit density, as the original did, because
- * Signals addresses only open on their digit's days.
+ * Signals addresses only open on their digit's days; each share is then
+ * clipped to [0, 1] (the factor itself is not: a factor of 2, or the
+ * density's boost on a factor-1 day, raises every open-type share).
+ *
+ * The conditionals (open again given open, click given open, click again
+ * given click) are checked on the configured percentages, so a config is
+ * good or bad whatever the day; drawn from the day's clipped shares, they
+ * then stay within [0, 1] every day (clipping keeps the shares' order).
  */
 #include <string.h>
 
@@ -36,18 +43,25 @@ signals_density(const SinkConfig *cfg)
 	return longest ? (double)listed / (10.0 * longest) : 1.0;
 }
 
-static gboolean
-conditional(double *out, double a, double b, const char *a_name, const char *b_name, GError **error)
+/* P(a given b) from two shares; 0 when b never happens. */
+static double
+given(double a, double b)
 {
-	double p = b > 0 ? a / b : 0;
+	return b > 0 ? a / b : 0;
+}
 
-	if (p < 0 || p > 1) {
+/* A conditional of the configured percentages must be a probability. */
+static gboolean
+conditional_ok(double a, double b, const char *a_name, const char *b_name, GError **error)
+{
+	double p = given(a, b);
+
+	if (p > 1) {
 		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
-			    "%s and %s give P(%s given %s) = %.3f today, outside 0..1: lower %s or raise %s",
-			    a_name, b_name, a_name, b_name, p, a_name, b_name);
+			    "%s (%g) is more than %s (%g): P(%s given %s) would be %.3f, outside 0..1: lower %s or raise %s",
+			    a_name, a, b_name, b, a_name, b_name, p, a_name, b_name);
 		return FALSE;
 	}
-	*out = p;
 	return TRUE;
 }
 
@@ -68,19 +82,22 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
 	m->open_factor = cfg->weekly_open_rate[sink_cycle_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
-	scale = clip01(m->open_factor / m->density);
+	scale = m->open_factor / m->density;
 	m->open = clip01(cfg->open_percent / 100.0 / app * scale);
 	m->open_again = clip01(cfg->open_again_percent / 100.0 / app * scale);
 	m->click = clip01(cfg->click_percent / 100.0 / app * scale);
 	m->click_again = clip01(cfg->click_again_percent / 100.0 / app * scale);
 
 	g_autoptr(GError) local = NULL;
-	if (!conditional(&m->open_again_given_open, m->open_again, m->open, "Open_Again_percent", "Open_percent", &local) ||
-	    !conditional(&m->click_given_open, m->click, m->open, "Click_percent", "Open_percent", &local) ||
-	    !conditional(&m->click_again_given_click, m->click_again, m->click, "Click_Again_percent", "Click_percent", &local)) {
+	if (!conditional_ok(cfg->open_again_percent, cfg->open_percent, "Open_Again_percent", "Open_percent", &local) ||
+	    !conditional_ok(cfg->click_percent, cfg->open_percent, "Click_percent", "Open_percent", &local) ||
+	    !conditional_ok(cfg->click_again_percent, cfg->click_percent, "Click_Again_percent", "Click_percent", &local)) {
 		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE, "%s: [Sink] %s", where, local->message);
 		return FALSE;
 	}
+	m->open_again_given_open = given(m->open_again, m->open);
+	m->click_given_open = given(m->click, m->open);
+	m->click_again_given_click = given(m->click_again, m->click);
 	return TRUE;
 }
 

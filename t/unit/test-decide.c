@@ -35,7 +35,11 @@ test_route_by_first_label(void)
 	}
 }
 
-/* The shipped model on a factor-1 day: Open is past 1 once Upstream_Handled is applied. */
+/*
+ * The shipped model on a factor-1 day: Open is past 1 once Upstream_Handled
+ * is applied; the other open-type shares are raised by the Signals density
+ * (236 listed digit-days of 310), not clipped with it.
+ */
 static void
 test_shipped_model_arithmetic(void)
 {
@@ -50,8 +54,11 @@ test_shipped_model_arithmetic(void)
 	g_assert_cmpfloat_with_epsilon(m.oob, 0.01, 1e-12);
 	g_assert_cmpfloat_with_epsilon(m.fbl, 0.0002, 1e-12);
 	g_assert_cmpfloat(m.open, ==, 1.0);
-	g_assert_cmpfloat_with_epsilon(m.open_again_given_open, 0.2, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open_again, 0.2 * 310.0 / 236.0, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click, 0.3 * 310.0 / 236.0, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_again, 0.06 * 310.0 / 236.0, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open_again_given_open, 0.2 * 310.0 / 236.0, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3 * 310.0 / 236.0, 1e-12);
 	g_assert_cmpfloat_with_epsilon(m.click_again_given_click, 0.2, 1e-12);
 
 	g_assert_true(sink_model_init(&m, cfg, tuesday, &error));
@@ -73,6 +80,61 @@ test_conditional_out_of_range_is_config_error(void)
 	g_assert_false(sink_model_init(&m, cfg, now, &error));
 	g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE);
 	g_assert_nonnull(strstr(error->message, "Click_percent"));
+}
+
+/* A factor above 1 raises the open-type shares; each share is clipped, the factor is not. */
+static void
+test_factor_scales_each_share(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOpen_percent = 20\nOpen_Again_percent = 5\n"
+						"Click_percent = 5\nClick_Again_percent = 1\nSignals_Traffic_Prefix =\n"
+						"Weekly_Cycle_Open_Rate = 2,2,2,2,2,2,6\n");
+	g_autoptr(GDateTime) monday = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);	/* factor 2 */
+	g_autoptr(GDateTime) sunday = g_date_time_new_utc(2026, 11, 29, 10, 0, 0);	/* factor 6 */
+	g_autoptr(GError) error = NULL;
+	SinkModel m;
+
+	g_assert_true(sink_model_init(&m, cfg, monday, &error));
+	g_assert_cmpfloat(m.density, ==, 1.0);
+	g_assert_cmpfloat_with_epsilon(m.open, 0.4, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open_again, 0.1, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click, 0.1, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_again, 0.02, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.25, 1e-12);
+
+	g_assert_true(sink_model_init(&m, cfg, sunday, &error));
+	g_assert_cmpfloat(m.open, ==, 1.0);	/* 1.2, clipped */
+	g_assert_cmpfloat_with_epsilon(m.click, 0.3, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_again_given_click, 0.2, 1e-12);
+}
+
+/*
+ * A conditional past 1 in the configured percentages is an error on every
+ * day, also on a day whose factor clips both shares to 1 (where the day's
+ * shares alone would hide it); a good config is good on every day.
+ */
+static void
+test_conditional_check_same_every_day(void)
+{
+	g_autoptr(SinkConfig) bad = unit_config_from("[Sink]\nOpen_Again_percent = 60\n");	/* Open_percent 55 */
+	g_autoptr(SinkConfig) good = sink_config_load(NULL, NULL);
+	SinkModel m;
+
+	for (int day = 23; day <= 29; day++) {	/* a week: factors 1, 0.1, 1, 1, 1, 1, 1 */
+		g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, day, 10, 0, 0);
+		g_autoptr(GError) error = NULL;
+
+		g_test_message("2026-11-%d", day);
+		g_assert_false(sink_model_init(&m, bad, now, &error));
+		g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE);
+		g_assert_nonnull(strstr(error->message, "Open_Again_percent (60) is more than Open_percent (55)"));
+		g_clear_error(&error);
+		g_assert_true(sink_model_init(&m, good, now, &error));
+		g_assert_cmpfloat(m.open_again_given_open, <=, 1.0);
+		g_assert_cmpfloat(m.click_given_open, <=, 1.0);
+		g_assert_cmpfloat(m.click_again_given_click, <=, 1.0);
+	}
 }
 
 static void
@@ -149,9 +211,9 @@ test_shares_shipped_model(void)
 	assert_share("fbl", s.fbl, 0.0002, n);
 	assert_share("openclick", s.openclick, 1 - 0.0102, n);	/* open gets what is left */
 	assert_share("accept", s.accept, 0, n);
-	assert_share("open_again", s.open_again, 0.9898 * 0.2, n);
-	assert_share("click", s.click, 0.9898 * 0.3, n);
-	assert_share("click_again", s.click_again, 0.9898 * 0.06, n);
+	assert_share("open_again", s.open_again, 0.9898 * 0.2 * 310.0 / 236.0, n);
+	assert_share("click", s.click, 0.9898 * 0.3 * 310.0 / 236.0, n);
+	assert_share("click_again", s.click_again, 0.9898 * 0.06 * 310.0 / 236.0, n);
 }
 
 static void
@@ -223,6 +285,8 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/route-by-first-label", test_route_by_first_label);
 	g_test_add_func("/decide/shipped-model-arithmetic", test_shipped_model_arithmetic);
 	g_test_add_func("/decide/conditional-out-of-range-is-config-error", test_conditional_out_of_range_is_config_error);
+	g_test_add_func("/decide/factor-scales-each-share", test_factor_scales_each_share);
+	g_test_add_func("/decide/conditional-check-same-every-day", test_conditional_check_same_every_day);
 	g_test_add_func("/decide/signals-days", test_signals_days);
 	g_test_add_func("/decide/100k-draws-match-shipped-model", test_shares_shipped_model);
 	g_test_add_func("/decide/100k-draws-match-hand-made-model", test_shares_hand_made_model);
