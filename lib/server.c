@@ -12,9 +12,10 @@
  * answers "exit N", puts its own back, marks its slot waiting and waits
  * again; after o->runs_per_child runs it exits.  In the steady state the
  * server sleeps through the messages.  Its one poll(2) watches that pipe
- * and a signalfd for SIGCHLD and the stop signals.  Stopping closes a pipe
- * the waiting children watch: they refuse what is left in the backlog and
- * exit.
+ * and a signalfd for SIGCHLD and the stop signals.  Stopping removes the
+ * socket, refuses what is left in its backlog (those clients run their
+ * messages themselves) and closes a pipe the waiting children watch: they
+ * refuse what still comes and exit.
  *
  * GLib's main loop is not used: its child watch runs a worker thread, and
  * a process that forks must have only the one thread.
@@ -658,12 +659,23 @@ static void
 stop_listening(Server *s)
 {
 	struct stat st;
+	int conn;
 
 	if (stat(s->o->socket_path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->o->socket_path);
+	/*
+	 * No client can connect now.  The backlog is refused here: a child on
+	 * its last run exits without looking at it, and if it was the last to
+	 * hold the socket, the waiting clients' connections would be reset
+	 * (they would defer their messages instead of running them).
+	 */
+	while ((conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		refuse(conn, 1000, "the server is stopping");
+		close(conn);
+	}
 	close(s->listen_fd);
 	s->listen_fd = -1;
-	close(s->stop_wr);	/* the waiting children refuse the backlog and exit */
+	close(s->stop_wr);	/* the waiting children refuse what still comes and exit */
 	s->stop_wr = -1;
 }
 

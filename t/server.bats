@@ -998,6 +998,36 @@ EOF
 	assert_whole_log 3
 }
 
+@test "SIGTERM while the only child is on its last run (--runs-per-child 1): the waiting client is still refused and runs itself" {
+	serve "$M/s.sock" -j 1 --spare 1 --runs-per-child 1
+	sink_config DKIM_Check=verify DNS_Timeout=2
+	slow_msg "$M/slow.eml"
+	make_msg "$M/u.eml" to=x@accept.sink.test
+	sign_msg "$M/u.eml" "$M/m.eml"
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/slow.eml" >"$M/out.a" 2>"$M/err.a" &
+	apid=$!
+	wait_for 2 busy_child "$S_PID" "$M/slow.eml" >/dev/null
+	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/m.eml" >"$M/out.b" 2>"$M/err.b" &
+	bpid=$!
+	wait_for 2 blocked_in_recv "$bpid"
+	kill -TERM "$S_PID"
+	st=0
+	wait "$apid" || st=$?
+	[ "$st" -eq 0 ]
+	jq -e '.dkim == "temperror"' "$M/out.a"
+	st=0
+	wait "$bpid" || st=$?
+	cat "$M/err.b"
+	[ "$st" -eq 0 ]
+	[ "$(cat "$M/err.b")" = "sink-filter: server $M/s.sock refused the message: the server is stopping; running it here" ]
+	jq -e '.class == "accept" and .dkim == "pass"' "$M/out.b"
+	st=0
+	wait "$S_PID" || st=$?
+	[ "$st" -eq 0 ]
+	[ "$(tail -n 1 "$S_LOG")" = "sink-filterd: stopped" ]
+	assert_counted 2
+}
+
 @test "SIGTERM to an idle server: socket removed, children gone, 'stopped', exit 0 at once" {
 	serve "$M/s.sock" -j 4 --spare 3
 	wait_for 5 children_are "$S_PID" 3
