@@ -282,6 +282,10 @@ sink_dkim_verify(SinkCtx *ctx)
 	piece = g_malloc(2 * MIN(len, PIECE));	/* a small message's from the heap, not a fresh mapping */
 	for (gsize off = 0; off < len && stat == DKIM_STAT_OK; off += PIECE)
 		stat = dkim_chunk(dkim, piece, crlf_piece(data, len, off, MIN(off + PIECE, len), piece));
+	/* a last line without its line end gets one (RFC 6376 3.4.3 and 3.4.4 add
+	 * it to the body; libopendkim, not fixing line ends, would call it an error) */
+	if (stat == DKIM_STAT_OK && len > 0 && data[len - 1] != '\n' && data[len - 1] != '\r')
+		stat = dkim_chunk(dkim, (unsigned char *)"\r\n", 2);
 	if (stat == DKIM_STAT_OK)
 		stat = dkim_chunk(dkim, NULL, 0);
 	if (stat == DKIM_STAT_NOSIG) {
