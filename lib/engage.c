@@ -8,9 +8,12 @@
  * parallel); the others are counted as <open|click>_url_not_sparkpost in
  * every step that meets them, as the original did.  Each step fetches its
  * URLs in parallel (fetch.c) as the message's one User-Agent; the steps run
- * in a reader's order, one after the other.  At most Max_URLs_Per_Message
- * URLs of a kind are used per step, in document order; the rest are
- * counted (<open|click>_url_over_limit, once per step) and noted.
+ * in a reader's order, one after the other.  Max_URLs_Per_Message bounds
+ * the work two ways, in document order: the hosts of a kind looked up (a
+ * URL on a further host is not used) and the tracking URLs a step fetches;
+ * so fifty images from other sites never crowd out the open pixel that
+ * follows them.  What is not used is counted (<open|click>_url_over_limit,
+ * once per step) and noted.
  *
  * With --dry-run the steps and their URLs are recorded as actions without
  * any probe, cache look-up or fetch.
@@ -38,7 +41,7 @@ typedef struct {
 	const char *accept;
 	const char *not_tracking;	/* counter */
 	const char *over_limit;		/* counter */
-	GArray *urls;		/* EngageUrl, at most Max_URLs_Per_Message */
+	GArray *urls;		/* EngageUrl: those on the first Max_URLs_Per_Message hosts */
 	guint found;		/* http(s) URLs in the HTML, before the cap */
 } EngageKind;
 
@@ -48,14 +51,20 @@ engage_url_clear(gpointer p)
 	g_free(((EngageUrl *)p)->url);
 }
 
-/* Take the first Max_URLs_Per_Message of `found` into kind, with their hosts in `hosts`. */
+/*
+ * Take the URLs of `found` on its first Max_URLs_Per_Message hosts (those
+ * not met before, among the other kind's, count) into kind, with their new
+ * hosts in `hosts`.
+ */
 static void
 kind_init(EngageKind *kind, GPtrArray *found, GHashTable *host_index, GPtrArray *hosts, int cap)
 {
+	int new_hosts = 0;
+
 	kind->found = found->len;
 	kind->urls = g_array_new(FALSE, TRUE, sizeof(EngageUrl));
 	g_array_set_clear_func(kind->urls, engage_url_clear);
-	for (guint i = 0; i < found->len && i < (guint)cap; i++) {
+	for (guint i = 0; i < found->len; i++) {
 		EngageUrl u = { NULL, NULL };
 		char *origin = NULL, *host = NULL;
 
@@ -63,6 +72,13 @@ kind_init(EngageKind *kind, GPtrArray *found, GHashTable *host_index, GPtrArray 
 		if (u.url == NULL) {
 			u.url = g_strdup(found->pdata[i]);
 		} else if ((u.host = g_hash_table_lookup(host_index, origin)) == NULL) {
+			if (new_hosts == cap) {	/* a host past the cap is not looked up */
+				g_free(u.url);
+				g_free(origin);
+				g_free(host);
+				continue;
+			}
+			new_hosts++;
 			u.host = g_new0(SinkTrackHost, 1);
 			u.host->origin = origin;
 			u.host->host = host;
@@ -82,8 +98,9 @@ static void
 run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 {
 	const SinkConfig *cfg = ctx->cfg;
-	g_autofree SinkFetch *fetches = g_new0(SinkFetch, kind->urls->len + 1);
-	guint n = 0;
+	guint cap = (guint)cfg->max_urls_per_message;
+	g_autofree SinkFetch *fetches = g_new0(SinkFetch, MIN(kind->urls->len, cap) + 1);
+	guint n = 0, used = 0, over = kind->found - kind->urls->len;	/* (on hosts past the cap) */
 	SinkFetchOptions opt = {
 		.user_agent = ctx->user_agent,
 		.accept = kind->accept,
@@ -93,27 +110,36 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 	};
 
 	sink_ctx_count(ctx, type);
-	if (kind->found > kind->urls->len) {
-		sink_ctx_count(ctx, kind->over_limit);
-		sink_ctx_note(ctx, "%s: %u of %u %s over Max_URLs_Per_Message (%d) not used", type,
-			      kind->found - kind->urls->len, kind->found, kind->noun, cfg->max_urls_per_message);
-	}
 	for (guint i = 0; i < kind->urls->len; i++) {
 		const EngageUrl *u = &g_array_index(kind->urls, EngageUrl, i);
+		gboolean tracking = u->host && u->host->verdict == SINK_TRACK_YES;
+
+		if (!ctx->dry_run && !tracking) {	/* (a dry run knows no verdicts: any URL may be one) */
+			sink_ctx_count(ctx, kind->not_tracking);
+			continue;
+		}
+		if (used == cap) {
+			over++;
+			continue;
+		}
+		used++;
 		if (ctx->dry_run)
 			sink_ctx_action(ctx, type, u->url);
-		else if (u->host && u->host->verdict == SINK_TRACK_YES)
-			fetches[n++].url = u->url;	/* borrowed: not cleared below */
 		else
-			sink_ctx_count(ctx, kind->not_tracking);
+			fetches[n++].url = u->url;	/* borrowed: not cleared below */
 	}
-	if (ctx->dry_run && kind->urls->len > 0)
+	if (over > 0) {
+		sink_ctx_count(ctx, kind->over_limit);
+		sink_ctx_note(ctx, "%s: %u of %u %s over Max_URLs_Per_Message (%d) not used", type,
+			      over, kind->found, kind->noun, cfg->max_urls_per_message);
+	}
+	if (ctx->dry_run && used > 0)
 		return;
 	if (n == 0) {	/* the step still shows, with why nothing was fetched */
 		SinkAction *a = sink_ctx_action(ctx, type, NULL);
 		if (kind->found == 0)
 			a->reply = g_strdup_printf("no %s found", kind->noun);
-		else if (kind->urls->len == 0)
+		else if (cap == 0)
 			a->reply = g_strdup_printf("no %s used (Max_URLs_Per_Message is 0)", kind->noun);
 		else
 			a->reply = g_strdup_printf("no %s on tracking hosts", kind->noun);

@@ -329,6 +329,20 @@ ms_since() {
 	assert_output --partial "open: 3 of 5 pixels over Max_URLs_Per_Message (2) not used"
 }
 
+@test "sixty images from a web site before the open pixel: the pixel is still fetched (the cap counts hosts looked up and URLs fetched)" {
+	config "${OPEN_ONLY[@]}" Max_URLs_Per_Message=50
+	local i imgs=
+	for ((i = 1; i <= 60; i++)); do imgs+="<img src=\"http://web.test/img/$i.png\">"; done
+	make_msg "$MSG" to=$RCPT html="<html><body>$imgs$(pixels 1)</body></html>"
+	run filter --json <"$MSG"
+	assert_success
+	assert_equal "$(requests '^/q/p1$')" 1
+	assert_equal "$(requests '^/img/')" 0
+	assert_equal "$(requests '^/f/a$')" 2	# one probe per host: web.test and track.test
+	assert_equal "$(counter open_url_not_sparkpost)" 60
+	assert_equal "$(counter open_url_over_limit)" 0
+}
+
 @test "a missing User_Agents_File: a built-in browser agent is used and the log says why" {
 	config "${OPEN_ONLY[@]}" User_Agents_File=/nonexistent/agents.csv
 	make_msg "$MSG" to=$RCPT html="$(pixels 1)"
