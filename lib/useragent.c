@@ -97,8 +97,6 @@ csv_end_record(CsvReader *r)
 		r->header_seen = TRUE;
 		for (guint i = 0; i < r->fields->len; i++) {
 			char *name = g_strstrip(r->fields->pdata[i]);
-			if (i == 0 && g_str_has_prefix(name, "\xEF\xBB\xBF"))	/* a UTF-8 byte order mark */
-				name += 3;
 			if (g_ascii_strcasecmp(name, "Software") == 0) {
 				r->column = (int)i;
 				break;
@@ -121,8 +119,9 @@ csv_read(CsvReader *r, const char *data, gsize len)
 {
 	CsvState state = CSV_FIELD_START;
 	gboolean record_open = FALSE;
+	gsize start = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;	/* a UTF-8 byte order mark */
 
-	for (gsize i = 0; i < len; i++) {
+	for (gsize i = start; i < len; i++) {
 		char c = data[i];
 
 		if (state == CSV_QUOTED) {

@@ -40,6 +40,8 @@ test_read_table(void)
 		{ "ua-crlf.csv", "Agent One/1.0 (x, y)|Agent Three/3.0 \"q\"" },
 		/* LF, a byte order mark, a lower-case header, spaces trimmed */
 		{ "ua-lf-bom.csv", "Agent LF/1.0|Agent Spaces/2.0" },
+		/* a byte order mark before a quoted header (as spreadsheets export), CRLF */
+		{ "ua-bom-quoted.csv", "Agent Quoted BOM/1.0 (a, b)" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
