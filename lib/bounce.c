@@ -218,13 +218,16 @@ sink_report_date(GDateTime *when)
 	return g_mime_utils_header_format_date(when);
 }
 
+/* The longest id that fits, as "<id>", on one In-Reply-To: line (998 octets, RFC 5322 2.1.1): it cannot be folded */
+#define MESSAGE_ID_MAX (998 - (sizeof "In-Reply-To: <>" - 1))
+
 /* The original's Message-ID, bare, when it is usable in a header; else NULL. */
 static char *
 clean_message_id(const char *id)
 {
 	char *s = sink_report_ascii(id);
 
-	if (s && (*s == '\0' || strpbrk(s, " <>()\",;:\\[]") != NULL))
+	if (s && (*s == '\0' || strlen(s) > MESSAGE_ID_MAX || strpbrk(s, " <>()\",;:\\[]") != NULL))
 		g_clear_pointer(&s, g_free);
 	return s;
 }
@@ -291,11 +294,17 @@ sink_report_add_text(GMimeMultipart *report, const char *text)
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, len);
 	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
 	gboolean eight_bit = g_mime_utils_text_is_8bit((const unsigned char *)text, len);
+	gboolean long_line = FALSE;	/* (a long Subject or Message-ID quoted): over SMTP's 998 octets */
+	gsize run = 0;
 
+	for (gsize i = 0; i < len && !long_line; i++) {
+		run = text[i] == '\n' ? 0 : run + 1;
+		long_line = run > 998;
+	}
 	g_mime_text_part_set_charset(part, eight_bit ? "utf-8" : "us-ascii");
 	g_mime_part_set_content(GMIME_PART(part), content);
-	g_mime_part_set_content_encoding(GMIME_PART(part), eight_bit ? GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
-							: GMIME_CONTENT_ENCODING_7BIT);
+	g_mime_part_set_content_encoding(GMIME_PART(part), eight_bit || long_line ? GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
+									     : GMIME_CONTENT_ENCODING_7BIT);
 	g_mime_multipart_add(report, GMIME_OBJECT(part));
 	g_object_unref(content);
 	g_object_unref(stream);

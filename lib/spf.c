@@ -9,8 +9,9 @@
  * answer records read with ns_parserr into libspf2's record type.  libspf2
  * does all of the SPF evaluation.
  *
- * Sharp edges handled here: libspf2 passes every 127.0.0.0/8 client (tests
- * use documentation addresses); on some DNS failures it leaves the result
+ * Sharp edges: libspf2 passes every loopback client, as most MTAs trust
+ * mail injected on the host itself (kept: the tests use documentation
+ * addresses); handled here: on some DNS failures it leaves the result
  * "(invalid)", which is a temporary error; its messages would go to stderr.
  */
 #include <sys/types.h>

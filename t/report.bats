@@ -52,7 +52,7 @@ m = email.message_from_bytes(raw, policy=email.policy.default)
 print("type=%s" % m.get_content_type())
 print("report_type=%s" % m.get_param("report-type"))
 print("headers=%s" % ",".join(m.keys()))
-for h in ("From", "To", "Subject", "Auto-Submitted", "MIME-Version", "Message-ID"):
+for h in ("From", "To", "Subject", "Auto-Submitted", "MIME-Version", "Message-ID", "In-Reply-To", "References"):
     print("%s=%s" % (h, m[h]))
 print("from_addr=%s" % m["From"].addresses[0].addr_spec)
 print("to_addr=%s" % m["To"].addresses[0].addr_spec)
@@ -127,6 +127,32 @@ orig = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\
 report = open(sys.argv[2], "rb").read()
 assert orig in report, "original not found verbatim in the report"
 EOF
+}
+
+@test "oob and fbl: an original Message-ID too long for one In-Reply-To line is not referred to; the reports go out" {
+	local id
+	id=$(printf 'x%.0s' {1..980})@sender.test	# 992 octets: "<id>" fits a folded line, not "In-Reply-To: <id>"
+	for class in oob fbl; do
+		reset_servers
+		make_msg "$BATS_TEST_TMPDIR/m.raw" to=x@$class.sink.test msgid="<$id>"
+		sed 's/^Message-ID: </Message-ID:\n </' "$BATS_TEST_TMPDIR/m.raw" >"$BATS_TEST_TMPDIR/m.unsigned"
+		sign_msg "$BATS_TEST_TMPDIR/m.unsigned" "$BATS_TEST_TMPDIR/m.eml"
+		grep -qx " <$id>" "$BATS_TEST_TMPDIR/m.eml"
+		send m
+		assert_success
+		[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+		[ "$(smtp_messages)" -eq 1 ]
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		[ "$(fact In-Reply-To "$BATS_TEST_TMPDIR/f")" = None ]
+		[ "$(fact References "$BATS_TEST_TMPDIR/f")" = None ]
+	done
+	# one that fits is still referred to
+	reset_servers
+	signed m to=x@oob.sink.test msgid="<short.1@sender.test>"
+	send m
+	assert_success
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact In-Reply-To "$BATS_TEST_TMPDIR/f")" = "<short.1@sender.test>" ]
 }
 
 @test "oob: a Return-Path the MX rejects with 550 is logged with the reply and counted oob_smtp_error" {
