@@ -48,7 +48,8 @@ gboolean
 sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 {
 	const char *at = ctx->return_path ? strrchr(ctx->return_path, '@') : NULL;
-	const char *domain = at ? at + 1 : NULL;
+	/* looked up in A-labels: an IDN Return-Path may come in Unicode */
+	g_autofree char *domain = at && at[1] ? g_hostname_to_ascii(at + 1) : NULL;
 	const char *why = NULL;
 	g_autofree char *host = NULL;
 	int timeout = sink_dns_timeout(ctx);
@@ -57,8 +58,12 @@ sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 	*tempfail = FALSE;
 	g_clear_pointer(&ctx->mx_host, g_free);
 	g_clear_pointer(&ctx->fbl_addr, g_free);
-	if (domain == NULL || *domain == '\0') {
+	if (at == NULL || at[1] == '\0') {
 		sink_ctx_error(ctx, "%s not sent: no Return-Path domain to look up", what);
+		return FALSE;
+	}
+	if (domain == NULL) {
+		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s is not a domain name", what, at + 1);
 		return FALSE;
 	}
 

@@ -171,6 +171,7 @@ sink_spf_check(SinkCtx *ctx)
 	SPF_errcode_t err;
 	unsigned char addr[sizeof(struct in6_addr)];
 	const char *at = ctx->return_path ? strrchr(ctx->return_path, '@') : NULL;
+	g_autofree char *ascii = NULL, *env_from = NULL;
 
 	if (ctx->client_ip == NULL || *ctx->client_ip == '\0' || at == NULL || at[1] == '\0') {
 		set_result(ctx, "none");
@@ -208,7 +209,10 @@ sink_spf_check(SinkCtx *ctx)
 		set_result(ctx, "none");
 		goto done;
 	}
-	if (SPF_request_set_env_from(req, ctx->return_path) != 0) {
+	/* the domain in A-labels: an IDN Return-Path may come in Unicode */
+	ascii = g_hostname_to_ascii(at + 1);
+	env_from = ascii ? g_strdup_printf("%.*s@%s", (int)(at - ctx->return_path), ctx->return_path, ascii) : NULL;
+	if (env_from == NULL || SPF_request_set_env_from(req, env_from) != 0) {
 		set_result(ctx, "permerror");
 		goto done;
 	}

@@ -293,6 +293,21 @@ rejected_by_dkim() {
 	[ "$(json_field errors <<<"$output")" = "[]" ]
 }
 
+@test "an IDN Return-Path domain (bücher.test) is looked up in A-labels for SPF and MX, as written or in Unicode" {
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@xn--bcher-kva.test
+	sign_msg "$M/m.raw" "$M/m.eml" sender.test
+	for from in "" bounces@xn--bcher-kva.test "bounces@bücher.test"; do
+		run filter --dry-run --json --client-ip $GOOD_IP ${from:+--from "$from"} <"$M/m.eml"
+		assert_success
+		[ "$(json_field spf <<<"$output")" = pass ]
+		[ "$(json_field mx <<<"$output")" = smtp.sparkpostmail.com ]
+		[ "$(json_field errors <<<"$output")" = "[]" ]
+	done
+	# and an unauthorized client still fails SPF there
+	run filter --dry-run --json --client-ip $BAD_IP --from "bounces@bücher.test" <"$M/m.eml"
+	[ "$(json_field spf <<<"$output")" = fail ]
+}
+
 @test "a Return-Path domain that does not exist: nothing sent, said so" {
 	sink_config SPF_Required_Direct=false
 	signed "$M/m.eml" sender.test to=x@oob.sink.test return_path=bounces@nowhere.sender.test
