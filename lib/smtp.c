@@ -155,6 +155,7 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	long code = 0, os_errno = 0;
 	gboolean ok = FALSE;
 	Upload up = { 0 };
+	curl_socket_t sock = CURL_SOCKET_BAD;
 	CURLcode rc;
 	CURL *h;
 
@@ -220,19 +221,17 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 		sink_action_fail(a, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
 	}
 	/*
-	 * curl_easy_cleanup sends QUIT and waits for its reply, bounded only by
-	 * the response timeout (not CURLOPT_TIMEOUT): after a stalled DATA that
-	 * would be the whole wait again.  So wait a second at most, and not at
-	 * all after a failure or with the budget spent: shut the socket, and
-	 * the QUIT fails at once.  Its reply is not the answer either.
+	 * curl_easy_cleanup sends QUIT and waits for its reply, for as long as
+	 * the transfer's own timeouts allowed (setting a shorter one now does
+	 * not reach it): after a stalled DATA that would be the whole wait
+	 * again.  The QUIT's reply is no part of the answer, so it is not
+	 * awaited: after a success the socket's reading side is shut (the QUIT
+	 * still goes out, and the read sees the end at once); after a failure
+	 * the whole socket, and the QUIT fails at once.
 	 */
-	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, 1L);
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-	if (!ok || ctx->deadline - g_get_monotonic_time() < G_USEC_PER_SEC) {
-		curl_socket_t sock = CURL_SOCKET_BAD;
-		if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK && sock != CURL_SOCKET_BAD)
-			shutdown(sock, SHUT_RDWR);
-	}
+	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK && sock != CURL_SOCKET_BAD)
+		shutdown(sock, ok ? SHUT_RD : SHUT_RDWR);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(rcpts);
 	return ok;

@@ -205,6 +205,21 @@ EOF
 	[ "$(counter oob_sent)" -eq 0 ]
 }
 
+@test "oob: an MX that takes the message and never answers QUIT: sent, and the run does not wait for the QUIT" {
+	sink_config SMTP_Timeout=5
+	signed m to=x@oob.sink.test return_path=quitstall@sender.test
+	t0=${EPOCHREALTIME/./}
+	send m
+	assert_success
+	ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	echo "took $ms ms"
+	((ms < 2500))	# the 5 s SMTP_Timeout a QUIT wait would take, far from start-up on a loaded machine
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	[ "$(smtp_messages)" -eq 1 ]
+	[ "$(counter oob_sent)" -eq 1 ]
+	wait_for 2 grep -q quitstall "$SMTP_SPOOL/stalls.log"	# the QUIT was sent, and its reply not awaited
+}
+
 @test "oob: a Return-Path whose MX is not allowlisted sends nothing, counted oob_return_path_not_sparkpost" {
 	signed m to=x@oob.sink.test from=news@stranger.test return_path=b@stranger.test
 	send m

@@ -18,6 +18,8 @@
 #   stall*      RCPT accepted, but the reply to DATA (after the message's final dot) comes only after
 #               SMTP_STALL_SECONDS (default 120 s; t/netns-run passes 10): the client's timeout fires
 #               first. A stalled message is never stored (so it cannot turn up in a later test's spool).
+#   quitstall*  the message is accepted and stored; the reply to the QUIT that follows on the same
+#               connection comes only after SMTP_STALL_SECONDS.
 # Every rejection is appended to SPOOLDIR/rejects.log as one line "<code> <rcpt>"; every stall to
 # SPOOLDIR/stalls.log as "stall <rcpt>".
 
@@ -72,8 +74,16 @@ class Sink:
                 self._log("stalls.log", "stall %s" % rcpt)
             await asyncio.sleep(self.stall_seconds)
             return "451 4.4.2 Stalled (test server)"
+        if any(_local_part(r).startswith("quitstall") for r in envelope.rcpt_tos):
+            session.quit_stall = True
         self._store(session, envelope)
         return "250 2.0.0 OK queued"
+
+    async def handle_QUIT(self, server, session, envelope):
+        if getattr(session, "quit_stall", False):
+            self._log("stalls.log", "quitstall")
+            await asyncio.sleep(self.stall_seconds)
+        return "221 Bye"
 
     def _store(self, session, envelope):
         # Number past any files left from before (the spool may be emptied between tests, not renumbered).
