@@ -184,6 +184,7 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp");
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);	/* do not wait for a resolver thread at the timeout */
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)MIN(total_ms, SMTP_CONNECT_TIMEOUT_MS));
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total_ms);
 	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)MAX(1, (total_ms + 999) / 1000));

@@ -188,6 +188,24 @@ kept_copy() {
 	kept_copy "$M/m.eml"
 }
 
+@test "an allowlisted MX whose own address look-up never answers: given up after SMTP_Timeout, not the resolver's wait" {
+	sink_config DKIM_Check=off "${NOMIX[@]}" SMTP_Timeout=2
+	echo "mx.blackhole.test = fbl@slowmx.test" >>"$SINK_INI"
+	# the system resolver (which libcurl's threaded resolver uses) waits 4 s a question here
+	cp /etc/resolv.conf "$M/resolv.conf.saved"
+	printf 'nameserver 127.0.0.1\noptions timeout:4 attempts:1\n' >/etc/resolv.conf
+	make_msg "$M/m.eml" to=x@fbl.sink.test from=news@slowmx.test return_path=b@slowmx.test
+	run timed filter --json <"$M/m.eml"
+	cat "$M/resolv.conf.saved" >/etc/resolv.conf
+	assert_success
+	echo "$(took_ms) ms"
+	(($(took_ms) >= 1500 && $(took_ms) < 3500))	# SMTP_Timeout 2 s, not the 4 s the look-up would take
+	json_of "$output" | jq -e '.actions[0].target == "mx.blackhole.test"'
+	has_error_like '^!fbl mx.blackhole.test: '
+	[ "$(counter fbl_smtp_error)" -eq 1 ]
+	assert_counted 1
+}
+
 @test "an MX that accepts, then stalls after DATA: given up after SMTP_Timeout, fbl_smtp_error, exit 0" {
 	sink_config DKIM_Check=off "${NOMIX[@]}" SMTP_Timeout=2
 	sed -i 's/^smtp.sparkpostmail.com = .*/smtp.sparkpostmail.com = stall-fbl@sparkpostmail.com/' "$SINK_INI"
