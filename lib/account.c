@@ -13,15 +13,36 @@
 
 #define REDIS_TIMEOUT_MS 2000
 
-/* Split a Redis URL into a unix socket path or host and port, db, password. */
+/* A Redis URL's parts: a unix socket path, or a host and port; the database; the credentials. */
+typedef struct {
+	char *path, *host, *user, *password;
+	int port, db;
+} RedisUrl;
+
+static void
+redis_url_clear(RedisUrl *u)
+{
+	g_free(u->path);
+	g_free(u->host);
+	g_free(u->user);
+	g_free(u->password);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RedisUrl, redis_url_clear)
+
+/*
+ * unix:/path (or unix:///path, or /path), else [redis://][[user]:password@]host[:port][/db]
+ * as GUri splits it (an IPv6 host in brackets, the credentials percent-decoded).
+ */
 static gboolean
-parse_url(const char *url, char **path, char **host, int *port, int *db, char **password)
+parse_url(const char *url, RedisUrl *u)
 {
 	const char *p = url;
+	g_autofree char *full = NULL;
+	g_autoptr(GUri) uri = NULL;
+	const char *path;
+	guint64 n;
 
-	*path = *host = *password = NULL;
-	*port = 6379;
-	*db = 0;
+	*u = (RedisUrl){ .port = 6379 };
 	if (g_str_has_prefix(p, "unix://"))
 		p += 7;
 	else if (g_str_has_prefix(p, "unix:"))
@@ -29,35 +50,28 @@ parse_url(const char *url, char **path, char **host, int *port, int *db, char **
 	if (p != url || *p == '/') {
 		if (*p != '/')
 			return FALSE;
-		*path = g_strdup(p);
+		u->path = g_strdup(p);
 		return TRUE;
 	}
-	if (g_str_has_prefix(p, "redis://"))
-		p += 8;
-	const char *at = strrchr(p, '@');
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon)
-			*password = g_strndup(colon + 1, (size_t)(at - colon - 1));
-		p = at + 1;
-	}
-	const char *slash = strchr(p, '/');
-	g_autofree char *hostport = slash ? g_strndup(p, (size_t)(slash - p)) : g_strdup(p);
-	if (slash && slash[1]) {
-		guint64 n;
-		if (!g_ascii_string_to_unsigned(slash + 1, 10, 0, 1000, &n, NULL))
+	full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
+	uri = g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
+	if (uri == NULL || g_ascii_strcasecmp(g_uri_get_scheme(uri), "redis") != 0)
+		return FALSE;
+	u->host = g_strdup(g_uri_get_host(uri) && *g_uri_get_host(uri) ? g_uri_get_host(uri) : "127.0.0.1");
+	if (g_uri_get_port(uri) > 0)
+		u->port = g_uri_get_port(uri);
+	path = g_uri_get_path(uri);
+	if (*path == '/')
+		path++;
+	if (*path) {
+		if (!g_ascii_string_to_unsigned(path, 10, 0, 1000, &n, NULL))
 			return FALSE;
-		*db = (int)n;
+		u->db = (int)n;
 	}
-	char *colon = strrchr(hostport, ':');
-	if (colon) {
-		guint64 n;
-		if (!g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &n, NULL))
-			return FALSE;
-		*port = (int)n;
-		*colon = '\0';
+	if (g_uri_get_password(uri)) {
+		u->password = g_strdup(g_uri_get_password(uri));
+		u->user = g_strdup(g_uri_get_user(uri));	/* "" or NULL: the default user */
 	}
-	*host = g_strdup(*hostport ? hostport : "127.0.0.1");
 	return TRUE;
 }
 
@@ -84,17 +98,18 @@ simple_command(redisContext *c, GError **error, const char *fmt, ...)
 redisContext *
 sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 {
-	g_autofree char *path = NULL, *host = NULL, *password = NULL;
-	int port, db;
+	g_auto(RedisUrl) u = { NULL };
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	gboolean authed = TRUE;
 	redisContext *c;
 
-	if (!parse_url(cfg->redis_url, &path, &host, &port, &db, &password)) {
+	if (!parse_url(cfg->redis_url, &u)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "Redis_URL \"%s\" is not redis://host:port[/db] or unix:/path", cfg->redis_url);
+			    "Redis_URL \"%s\" is not redis://[[user]:password@]host[:port][/db] or unix:/path",
+			    cfg->redis_url);
 		return NULL;
 	}
-	c = path ? redisConnectUnixWithTimeout(path, tv) : redisConnectWithTimeout(host, port, tv);
+	c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
 	if (c == NULL || c->err) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Redis at %s: %s", cfg->redis_url,
 			    c ? c->errstr : "out of memory");
@@ -103,8 +118,11 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 		return NULL;
 	}
 	redisSetTimeout(c, tv);
-	if ((password && !simple_command(c, error, "AUTH %s", password)) ||
-	    (db && !simple_command(c, error, "SELECT %d", db))) {
+	if (u.password && u.user && *u.user)	/* a named user (Redis 6 ACL) */
+		authed = simple_command(c, error, "AUTH %s %s", u.user, u.password);
+	else if (u.password)
+		authed = simple_command(c, error, "AUTH %s", u.password);
+	if (!authed || (u.db && !simple_command(c, error, "SELECT %d", u.db))) {
 		g_prefix_error(error, "Redis at %s: ", cfg->redis_url);
 		redisFree(c);
 		return NULL;

@@ -49,6 +49,10 @@ teardown() {
 	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then
 		umount "$BATS_TEST_TMPDIR/full"
 	fi
+	if [[ -n ${ACL_REDIS:-} ]]; then	# the ACL test's own Redis
+		kill "$ACL_REDIS" 2>/dev/null
+		wait "$ACL_REDIS" 2>/dev/null
+	fi
 	return 0
 }
 
@@ -95,6 +99,23 @@ kept_copy() {
 	(($(took_ms) < 2000))
 	has_error_like '^!Redis unreachable: Redis at redis://127.0.0.1:6390: Connection refused'
 	assert_whole_log 1
+}
+
+@test "Redis_URL with a named user and password (Redis 6 ACL) and an IPv6 host in brackets: counted there" {
+	# (its own server, with bats' descriptors closed, stopped by teardown)
+	redis-server --port 6391 --bind ::1 --save '' --appendonly no --daemonize no \
+		--user default off --user sink on '>s3 cret' '~*' '+@all' >"$M/redis.log" 2>&1 3>&- &
+	ACL_REDIS=$!
+	local acl=(redis-cli -h ::1 -p 6391 --user sink --pass "s3 cret" --no-auth-warning)
+	wait_for 5 "${acl[@]}" PING
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	REDIS_URL='redis://sink:s3%20cret@[::1]:6391/2' run filter <"$M/m.eml"
+	assert_success
+	[ "$("${acl[@]}" -n 2 GET consume-mail:0:int_total_messages)" = 1 ]
+	# a wrong password is refused by the server and said so, the message still done
+	REDIS_URL='redis://sink:wrong@[::1]:6391' run filter <"$M/m.eml"
+	assert_success
+	has_error_like '^!Redis unreachable: .*WRONGPASS'
 }
 
 @test "Redis accepting but never answering: the counters give up after 2 s, exit 0, 'Redis ...' logged" {
