@@ -955,8 +955,11 @@ EOF
 
 # ---- 14. SIGTERM ------------------------------------------------------------------------------------------
 
-@test "SIGTERM: the running message finishes (exit 0), a waiting client is refused and runs itself, the socket goes, 'stopped', exit 0" {
-	serve "$M/s.sock" -j 1 --spare 1
+# term_with_a_waiting_client SINK-FILTERD-ARGS...: a server with one child, running a slow message (client
+# a: $apid, $M/out.a, $M/err.a) while client b waits in the backlog ($bpid, $M/out.b, $M/err.b); then SIGTERM.
+# $M/m.eml is a signed accept message like b's.
+term_with_a_waiting_client() {
+	serve "$M/s.sock" -j 1 --spare 1 "$@"
 	sink_config DKIM_Check=verify DNS_Timeout=2
 	slow_msg "$M/slow.eml"
 	make_msg "$M/u.eml" to=x@accept.sink.test
@@ -970,6 +973,10 @@ EOF
 	bpid=$!
 	wait_for 2 blocked_in_recv "$bpid"
 	kill -TERM "$S_PID"
+}
+
+@test "SIGTERM: the running message finishes (exit 0), a waiting client is refused and runs itself, the socket goes, 'stopped', exit 0" {
+	term_with_a_waiting_client
 	wait_for 1 test ! -e "$M/s.sock"
 	wait_for 1 grep -q "stopping: 1 message(s) running" "$S_LOG"
 	# a client that comes now finds no socket and runs the message itself
@@ -999,18 +1006,7 @@ EOF
 }
 
 @test "SIGTERM while the only child is on its last run (--runs-per-child 1): the waiting client is still refused and runs itself" {
-	serve "$M/s.sock" -j 1 --spare 1 --runs-per-child 1
-	sink_config DKIM_Check=verify DNS_Timeout=2
-	slow_msg "$M/slow.eml"
-	make_msg "$M/u.eml" to=x@accept.sink.test
-	sign_msg "$M/u.eml" "$M/m.eml"
-	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/slow.eml" >"$M/out.a" 2>"$M/err.a" &
-	apid=$!
-	wait_for 2 busy_child "$S_PID" "$M/slow.eml" >/dev/null
-	"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" --json <"$M/m.eml" >"$M/out.b" 2>"$M/err.b" &
-	bpid=$!
-	wait_for 2 blocked_in_recv "$bpid"
-	kill -TERM "$S_PID"
+	term_with_a_waiting_client --runs-per-child 1
 	st=0
 	wait "$apid" || st=$?
 	[ "$st" -eq 0 ]
