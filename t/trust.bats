@@ -89,8 +89,11 @@ open(sys.argv[2], "wb").write(out)' "$M/m.eml" "$M/mixed.eml"
 }
 
 @test "a message whose last line has no line end verifies (LF and CRLF, relaxed and simple body)" {
-	for crlf in 0 1; do
-		signed "$M/m.eml" sender.test to=x@fbl.sink.test crlf=$crlf text="last line without its end" html=
+	# LF and CRLF, relaxed body; and simple body canonicalization, which adds the same CRLF
+	for case in 0:relaxed 1:relaxed 0:simple; do
+		SIGN_BCANON=${case#*:} signed "$M/m.eml" sender.test to=x@fbl.sink.test crlf=${case%%:*} \
+			text="last line without its end" html=
+		grep -q "c=relaxed/${case#*:}" "$M/m.eml"
 		# the signer saw the line end; the message comes without it
 		/usr/bin/python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); open(sys.argv[2], "wb").write(d.rstrip(b"\r\n"))' \
 			"$M/m.eml" "$M/cut.eml"
@@ -99,17 +102,6 @@ open(sys.argv[2], "wb").write(out)' "$M/m.eml" "$M/mixed.eml"
 		assert_success
 		[ "$(json_field dkim <<<"$output")" = pass ]
 	done
-	# simple body canonicalization adds the same CRLF
-	make_msg "$M/s.raw" to=x@fbl.sink.test text="last line without its end" html=
-	awk '/^[Rr]eturn-[Pp]ath:|^Received:|^[ \t]/ && top { print > "/dev/stderr"; next } { top = 0; print }' top=1 \
-		"$M/s.raw" 2>"$M/s.trace" >"$M/s.rest"
-	PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon simple sel1 sender.test "$DKIM_KEYDIR/sender.test/sel1.private" \
-		<"$M/s.rest" >"$M/s.signed"
-	grep -q "c=relaxed/simple" "$M/s.signed"
-	cat "$M/s.trace" "$M/s.signed" | /usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().rstrip(b"\r\n"))' >"$M/s.eml"
-	run filter --dry-run --json --client-ip $GOOD_IP <"$M/s.eml"
-	assert_success
-	[ "$(json_field dkim <<<"$output")" = pass ]
 }
 
 @test "a CRLF split between two of the pieces handed to libopendkim (64 KB each) verifies" {

@@ -43,7 +43,7 @@ make_msg() {
 }
 
 # sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with dkimsign (python3-dkim) and the
-# key $DKIM_KEYDIR/DOMAIN/SELECTOR.private. The trace headers on top of IN (Return-Path:, Received:, as
+# key $DKIM_KEYDIR/DOMAIN/SELECTOR.private; relaxed/relaxed, or relaxed/$SIGN_BCANON for the body. The trace headers on top of IN (Return-Path:, Received:, as
 # make_msg writes them) stay on top, unsigned, as if added by PMTA after the signature.
 sign_msg() {
 	local in=$1 out=$2 domain=${3:-sender.test} selector=${4:-sel1}
@@ -57,7 +57,7 @@ sign_msg() {
 		BEGIN { top = 1; printf "" > trace; printf "" > rest }
 		top && (/^[ \t]/ || tolower($0) ~ /^(return-path|received):/) { print > trace; next }
 		{ top = 0; print > rest }' "$in"
-	PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon relaxed "$selector" "$domain" "$key" \
+	PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon "${SIGN_BCANON:-relaxed}" "$selector" "$domain" "$key" \
 		<"$tmp/rest" >"$tmp/signed"
 	# dkimsign prints an error and passes the message through unsigned when it fails: check.
 	if ! head -c 15 "$tmp/signed" | grep -qi '^DKIM-Signature:'; then
