@@ -79,7 +79,7 @@ check_header(SinkCtx *ctx)
 		sink_dkim_set_result(ctx, "none", "no headers");
 		return;
 	}
-	headers = g_mime_object_get_header_list(GMIME_OBJECT(ctx->mime));
+	headers = g_mime_object_get_header_list(ctx->mime);
 	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0 &&

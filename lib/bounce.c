@@ -439,8 +439,7 @@ sink_bounce_build(SinkCtx *ctx, GError **error)
 	rcpt_ascii = sink_report_addr_ascii(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
 	diagnostic = g_strdup_printf("smtp; 550 5.1.1 <%s>... User unknown", rcpt_ascii);
-	if (ctx->mime)
-		subject = sink_report_text(g_mime_message_get_subject(ctx->mime));
+	subject = sink_report_text(ctx->subject);
 	orig_id = sink_report_text(ctx->message_id);
 
 	msg = sink_report_new(ctx, "Mail Delivery System", rcpt, return_path,

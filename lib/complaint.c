@@ -95,8 +95,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	mail_from = g_strdup_printf("<%s>", rp_ascii);
 	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
 	mta = g_strdup_printf("dns; %s", host);
-	if (ctx->mime)
-		subject = sink_report_text(g_mime_message_get_subject(ctx->mime));
+	subject = sink_report_text(ctx->subject);
 	title = subject && *subject ? g_strdup_printf("Abuse report: %s", subject) : g_strdup("Abuse report");
 	if (ctx->dkim || ctx->spf) {
 		g_autofree char *dkim = sink_report_ascii(ctx->dkim);

@@ -83,6 +83,7 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->hdr_from);
 	g_free(ctx->hdr_to);
 	g_free(ctx->hdr_date);
+	g_free(ctx->subject);
 	g_free(ctx->msfbl);
 	g_free(ctx->dkim);
 	g_free(ctx->dkim_domain);

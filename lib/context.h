@@ -53,7 +53,7 @@ typedef struct {
 	GByteArray *raw_buf;	/* the same bytes, for GMime's stream (not a copy) */
 	gsize raw_total;	/* bytes seen on stdin, including any drained */
 	gboolean truncated;	/* raw holds less than raw_total */
-	GMimeMessage *mime;	/* NULL when unparseable */
+	GMimeObject *mime;	/* the top entity, all its headers; NULL when unparseable */
 
 	/* envelope and headers; NULL when absent */
 	char *env_from;		/* --from */
@@ -65,6 +65,7 @@ typedef struct {
 	char *hdr_from;		/* From: as written (decoded) */
 	char *hdr_to;		/* To: as written (decoded) */
 	char *hdr_date;
+	char *subject;		/* Subject: decoded */
 	char *msfbl;		/* X-MSFBL */
 	gboolean store_done;	/* X-Bouncy-Sink: Store-Done */
 

@@ -83,16 +83,57 @@ sink_gmime_init(void)
 	}
 }
 
+/*
+ * `value` with a comment left open at its end closed, or NULL when none
+ * is.  GMime before 3.2.15 leaks the addr-spec it has parsed when the
+ * comment after it never closes (its issue #159).  Every '(' that GMime
+ * might take as a comment's start is checked, the way its skip_comment
+ * reads on from there (a backslash escapes the next character), and as
+ * many ')' are appended as the deepest open one needs.  After any '(' the
+ * scan is in step with one from the string's start, so one right-to-left
+ * pass knows, for each '(', the depth left at the end (1 + total) and
+ * whether it ever closes (lowest running sum).
+ */
+static char *
+close_comments(const char *value)
+{
+	gsize n = strlen(value);
+	g_autofree guint8 *escaped = NULL;
+	g_autofree char *closes = NULL;
+	long total = 0, lowest = 0, need = 0;
+
+	if (strchr(value, '(') == NULL)
+		return NULL;
+	escaped = g_new0(guint8, n);
+	for (gsize i = 0; i + 1 < n; i++)
+		if (value[i] == '\\')
+			escaped[++i] = TRUE;
+	for (gsize i = n; i-- > 0;) {
+		int step = escaped[i] ? 0 : value[i] == '(' ? 1 : value[i] == ')' ? -1 : 0;
+		if (value[i] == '(' && lowest > -1)
+			need = MAX(need, 1 + total);
+		total += step;
+		lowest = MIN(0, step + lowest);
+	}
+	if (need == 0)
+		return NULL;
+	/* a final backslash would escape the first ')': give it a space */
+	closes = g_strnfill((gsize)need, ')');
+	return g_strconcat(value, value[n - 1] == '\\' ? " " : "", closes, NULL);
+}
+
 char *
 sink_addr_first(const char *value)
 {
 	InternetAddressList *list;
+	g_autofree char *closed = NULL;
 	char *found = NULL;
 
 	if (value == NULL)
 		return NULL;
 	sink_gmime_init();
-	list = internet_address_list_parse(NULL, value);
+	closed = close_comments(value);
+	list = internet_address_list_parse(NULL, closed ? closed : value);
 	if (list == NULL)
 		return NULL;
 	for (int i = 0; i < internet_address_list_length(list) && !found; i++) {
@@ -195,25 +236,34 @@ sink_message_parse(SinkCtx *ctx)
 		ctx->raw_buf = g_byte_array_sized_new((guint)len);
 		g_byte_array_append(ctx->raw_buf, data, (guint)len);
 	}
-	/* the parser reads our buffer in place: no copy of the message */
+	/*
+	 * The parser reads our buffer in place: no copy of the message.  It
+	 * makes the top entity, not a GMimeMessage: a GMimeMessage parses
+	 * every address header (To, Cc, Bcc, Reply-To, ...) as it is built,
+	 * work the sink has no use for, and GMime before 3.2.15 leaks an
+	 * address followed by an unclosed comment there (its issue #159).
+	 * The entity keeps all the headers and the same tree of parts.
+	 */
 	stream = g_mime_stream_mem_new_with_byte_array(ctx->raw_buf);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	ctx->mime = g_mime_parser_construct_message(parser, NULL);
+	ctx->mime = g_mime_parser_construct_part(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
 
 	if (ctx->mime) {
 		GMimeHeaderList *headers;
-		obj = GMIME_OBJECT(ctx->mime);
+		const char *id;
+		obj = ctx->mime;
 		headers = g_mime_object_get_header_list(obj);
 		ctx->hdr_to = header_dup(obj, "To");
 		ctx->hdr_from = header_dup(obj, "From");
 		ctx->hdr_date = header_dup(obj, "Date");
+		ctx->subject = header_dup(obj, "Subject");
 		ctx->msfbl = header_dup(obj, "X-MSFBL");
-		if (g_mime_message_get_message_id(ctx->mime))
-			ctx->message_id = g_strdup(g_mime_message_get_message_id(ctx->mime));
+		if ((id = g_mime_object_get_header(obj, "Message-ID")))
+			ctx->message_id = g_mime_utils_decode_message_id(id);
 		const char *xbs = g_mime_object_get_header(obj, "X-Bouncy-Sink");
 		if (xbs) {
 			g_autofree char *lower = g_ascii_strdown(xbs, -1);
@@ -233,11 +283,11 @@ sink_message_parse(SinkCtx *ctx)
 	if (ctx->env_to)
 		ctx->rcpt = g_strdup(ctx->env_to);
 	else if (ctx->mime)
-		ctx->rcpt = sink_addr_first(header_raw(GMIME_OBJECT(ctx->mime), "To"));
+		ctx->rcpt = sink_addr_first(header_raw(ctx->mime, "To"));
 	if (ctx->env_from)
 		ctx->return_path = *ctx->env_from ? sink_addr_first(ctx->env_from) : NULL;
 	else if (ctx->mime)
-		ctx->return_path = sink_addr_first(header_raw(GMIME_OBJECT(ctx->mime), "Return-Path"));
+		ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
 }
 
 /* Depth-first search for the first inline text/html leaf. */
@@ -271,6 +321,6 @@ sink_message_html(SinkCtx *ctx)
 
 	if (ctx->mime == NULL)
 		return NULL;
-	part = find_html(g_mime_message_get_mime_part(ctx->mime), 0);
+	part = find_html(ctx->mime, 0);
 	return part ? g_mime_text_part_get_text(part) : NULL;
 }

@@ -21,13 +21,15 @@ gboolean sink_message_read(SinkCtx *ctx, int fd, GError **error);
 /*
  * sink_message_parse: parse ctx->raw with GMime and fill the header fields
  * of ctx.  Never fails: junk gives a message with few or no fields, and
- * ctx->mime is NULL only when GMime cannot make a message at all.
+ * ctx->mime (the top entity: every header, and the tree of parts) is NULL
+ * only when GMime cannot make one at all.
  */
 void sink_message_parse(SinkCtx *ctx);
 
 /*
  * sink_addr_first: the first addr-spec (local@domain) in an address list
- * such as a To: or Return-Path: value; NULL when there is none.  g_free.
+ * such as a To: or Return-Path: value; NULL when there is none.  A comment
+ * left open at the end is closed first.  g_free.
  */
 char *sink_addr_first(const char *value);
 

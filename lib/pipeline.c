@@ -38,7 +38,7 @@ is_bad_message(SinkCtx *ctx)
 		return TRUE;
 	}
 	if (ctx->mime == NULL ||
-	    g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(ctx->mime))) == 0) {
+	    g_mime_header_list_get_count(g_mime_object_get_header_list(ctx->mime)) == 0) {
 		sink_ctx_count(ctx, "bad_message");
 		sink_ctx_error(ctx, "no message headers found; accepted without action");
 		return TRUE;
