@@ -314,6 +314,49 @@ find_html(GMimeObject *obj, int depth)
 	return NULL;
 }
 
+/*
+ * The decoded content of `part` in UTF-8, as g_mime_text_part_get_text
+ * makes it (the transfer encoding undone, then the charset parameter's
+ * converter), except that a NUL byte in it becomes a space: that function
+ * hands back a C string, so a NUL (an =00 or a base64 zero) ended the page
+ * there and hid every link after it.  HTML gives NUL no meaning; libxml2
+ * reads it as a space too.
+ */
+static char *
+part_text(GMimeTextPart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+	const char *charset;
+	GMimeStream *mem, *out;
+	GByteArray *buf;
+
+	if (content == NULL)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	out = g_object_ref(mem);
+	charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+	if (charset) {
+		GMimeFilter *convert = g_mime_filter_charset_new(charset, "utf-8");
+		g_object_unref(out);
+		out = g_mime_stream_filter_new(mem);
+		if (convert) {	/* NULL: a charset iconv does not know; the bytes as they are */
+			g_mime_stream_filter_add(GMIME_STREAM_FILTER(out), convert);
+			g_object_unref(convert);
+		}
+	}
+	g_mime_data_wrapper_write_to_stream(content, out);
+	g_mime_stream_flush(out);
+	g_object_unref(out);
+	buf = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_object_unref(mem);
+	for (guint i = 0; i < buf->len; i++)
+		if (buf->data[i] == '\0')
+			buf->data[i] = ' ';
+	g_byte_array_append(buf, (const guint8 *)"", 1);
+	return (char *)g_byte_array_free(buf, FALSE);
+}
+
 char *
 sink_message_html(SinkCtx *ctx)
 {
@@ -322,5 +365,5 @@ sink_message_html(SinkCtx *ctx)
 	if (ctx->mime == NULL)
 		return NULL;
 	part = find_html(ctx->mime, 0);
-	return part ? g_mime_text_part_get_text(part) : NULL;
+	return part ? part_text(part) : NULL;
 }

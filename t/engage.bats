@@ -218,6 +218,17 @@ ms_since() {
 	done
 }
 
+@test "a NUL in the decoded HTML (=00) does not end the page: the pixel after it is fetched" {
+	config "${OPEN_ONLY[@]}"
+	make_msg "$MSG" to=$RCPT cte=qp html='<p>before NULHERE after</p><img src="http://track.test/q/after-nul">'
+	sed -i 's/NULHERE/=00/' "$MSG"
+	grep -q '=00' "$MSG"
+	run filter --json <"$MSG"
+	assert_success
+	assert_equal "$(requests '^/q/after-nul$')" 1
+	assert_equal "$(counter open)" 1
+}
+
 @test "a slow tracking server cannot hold the message past Open_Click_Timeout" {
 	config "${OPEN_ONLY[@]}" Tracking_Domains_Allowlist=track.test Open_Click_Timeout=1
 	make_msg "$MSG" to=$RCPT html='<img src="http://track.test/slow/5000/q/p1"><img src="http://track.test/q/p2">'

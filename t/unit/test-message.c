@@ -225,6 +225,35 @@ test_open_comments_in_address_headers(void)
 	g_assert_cmpstr(html, ==, "<p>hello</p>\n");
 }
 
+/*
+ * A NUL in the decoded HTML (quoted-printable =00, a zero in base64) is
+ * read as a space: the page goes on after it, with its pixel.
+ */
+static void
+test_nul_in_html_is_a_space(void)
+{
+	static const struct { const char *cte, *charset, *body, *expect; } cases[] = {
+		{ "quoted-printable", "utf-8", "<p>a=00b</p><img src=3D\"http://t.test/o\">\n",
+		  "<p>a b</p><img src=\"http://t.test/o\">\n" },
+		{ "quoted-printable", "iso-8859-1", "<p>caf=E9=00</p><img src=3D\"http://t.test/o\">\n",
+		  "<p>café </p><img src=\"http://t.test/o\">\n" },
+		/* "<p>\0</p><img src=x>" */
+		{ "base64", NULL, "PHA+ADwvcD48aW1nIHNyYz14Pg==\n", "<p> </p><img src=x>" },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strdup_printf("Subject: nul\nContent-Type: text/html%s%s\n"
+							"Content-Transfer-Encoding: %s\n\n%s",
+							cases[i].charset ? "; charset=" : "",
+							cases[i].charset ? cases[i].charset : "", cases[i].cte,
+							cases[i].body);
+		g_autoptr(SinkCtx) ctx = parse(cfg, text);
+		g_autofree char *html = sink_message_html(ctx);
+		g_assert_cmpstr(html, ==, cases[i].expect);
+	}
+}
+
 static void
 test_junk_is_still_a_message(void)
 {
@@ -259,6 +288,7 @@ main(int argc, char **argv)
 	g_test_add_func("/message/envelope-wins-over-headers", test_envelope_wins_over_headers);
 	g_test_add_func("/message/null-sender-has-no-return-path", test_null_sender_has_no_return_path);
 	g_test_add_func("/message/open-comments-in-address-headers", test_open_comments_in_address_headers);
+	g_test_add_func("/message/nul-in-html-is-a-space", test_nul_in_html_is_a_space);
 	g_test_add_func("/message/junk-is-still-a-message", test_junk_is_still_a_message);
 	return g_test_run();
 }
