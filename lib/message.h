@@ -50,8 +50,7 @@ char *sink_ip_normalize(const char *s);
 /*
  * sink_message_html: the decoded text of the first text/html part of
  * ctx->mime, in UTF-8 as far as its charset allows, a NUL in it read as a
- * space; NULL when there is
- * none.  g_free.
+ * space; NULL when there is none.  g_free.
  */
 char *sink_message_html(SinkCtx *ctx);
 
