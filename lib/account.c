@@ -75,6 +75,36 @@ parse_url(const char *url, RedisUrl *u)
 	return TRUE;
 }
 
+char *
+sink_redis_url_display(const char *url)
+{
+	g_autofree char *full = NULL;
+	g_autoptr(GUri) uri = NULL;
+	const char *at, *start;
+
+	if (url == NULL)
+		return g_strdup("");
+	full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
+	uri = g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
+	if (uri && g_uri_get_password(uri)) {	/* "redis://user@host" then, marked "redis://user:***@host" */
+		g_autofree char *hidden = g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD);
+		const char *user_end = strchr(strstr(hidden, "://") + 3, '@');
+		if (user_end == NULL)
+			return g_steal_pointer(&hidden);
+		return g_strdup_printf("%.*s:***%s", (int)(user_end - hidden), hidden, user_end);
+	}
+	if (uri)
+		return g_strdup(url);
+	/* not a URI at all: whatever stands before the last '@' may be a secret */
+	at = strrchr(url, '@');
+	if (at == NULL)
+		return g_strdup(url);
+	start = strstr(url, "://") ? strstr(url, "://") + 3 : url;
+	if (start > at)
+		start = url;
+	return g_strdup_printf("%.*s***%s", (int)(start - url), url, at);
+}
+
 static gboolean
 simple_command(redisContext *c, GError **error, const char *fmt, ...)
 {
@@ -99,6 +129,7 @@ redisContext *
 sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 {
 	g_auto(RedisUrl) u = { NULL };
+	g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	gboolean authed = TRUE;
 	redisContext *c;
@@ -106,12 +137,12 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 	if (!parse_url(cfg->redis_url, &u)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "Redis_URL \"%s\" is not redis://[[user]:password@]host[:port][/db] or unix:/path",
-			    cfg->redis_url);
+			    shown);
 		return NULL;
 	}
 	c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
 	if (c == NULL || c->err) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Redis at %s: %s", cfg->redis_url,
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Redis at %s: %s", shown,
 			    c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
@@ -123,11 +154,32 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 	else if (u.password)
 		authed = simple_command(c, error, "AUTH %s", u.password);
 	if (!authed || (u.db && !simple_command(c, error, "SELECT %d", u.db))) {
-		g_prefix_error(error, "Redis at %s: ", cfg->redis_url);
+		g_prefix_error(error, "Redis at %s: ", shown);
 		redisFree(c);
 		return NULL;
 	}
 	return c;
+}
+
+gboolean
+sink_redis_url_check(const char *url, GError **error)
+{
+	g_auto(RedisUrl) u = { NULL };
+
+	if (parse_url(url, &u))
+		return TRUE;
+	g_autofree char *shown = sink_redis_url_display(url);
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "\"%s\" is not redis://[[user]:password@]host[:port][/db] or unix:/path", shown);
+	return FALSE;
+}
+
+/* Whether `c` died of its timeout: hiredis reports it as the EAGAIN of the read. */
+static gboolean
+redis_hung(const redisContext *c)
+{
+	return c->err == REDIS_ERR_IO &&
+	       (strcmp(c->errstr, g_strerror(EAGAIN)) == 0 || strcmp(c->errstr, g_strerror(EWOULDBLOCK)) == 0);
 }
 
 redisContext *
@@ -135,6 +187,22 @@ sink_account_redis(SinkCtx *ctx)
 {
 	g_autoptr(GError) error = NULL;
 
+	/*
+	 * A connection an error left dead is not reused: every later command
+	 * on it would fail at once.  After a reset or a close (Redis
+	 * restarted, or its idle timeout) a new one is opened; after a
+	 * timeout it is not, as a Redis that hangs would cost the message
+	 * another 2 s for nothing.
+	 */
+	if (ctx->redis && ctx->redis->err) {
+		gboolean hung = redis_hung(ctx->redis);
+		redisFree(ctx->redis);
+		ctx->redis = NULL;
+		if (hung) {
+			ctx->redis_failed = TRUE;
+			sink_ctx_error(ctx, "Redis gave no answer within 2 s: not asked again for this message");
+		}
+	}
 	if (ctx->redis || ctx->redis_failed)
 		return ctx->redis;
 	ctx->redis = sink_redis_connect(ctx->cfg, REDIS_TIMEOUT_MS, &error);
@@ -145,6 +213,24 @@ sink_account_redis(SinkCtx *ctx)
 	return ctx->redis;
 }
 
+/* Why a read on `c` failed, in words. */
+static const char *
+redis_why(const redisContext *c)
+{
+	if (redis_hung(c))
+		return "no answer within 2 s";
+	return c->errstr[0] ? c->errstr : "no reply";
+}
+
+/* The commit's commands, one per key: SETNX for startedRunning (counts[0] unused), else INCRBY. */
+static void
+append_counters(redisContext *c, GPtrArray *keys, const guint *counts, const char *started)
+{
+	redisAppendCommand(c, "SETNX %s %s", keys->pdata[0], started);
+	for (guint i = 1; i < keys->len; i++)
+		redisAppendCommand(c, "INCRBY %s %u", keys->pdata[i], counts[i]);
+}
+
 void
 sink_account_commit(SinkCtx *ctx)
 {
@@ -152,16 +238,21 @@ sink_account_commit(SinkCtx *ctx)
 	g_autofree char *started = g_date_time_format(ctx->now, "%Y-%m-%dT%H:%M:%S+00:00");
 	gint64 minute = g_date_time_to_unix(ctx->now) / 60 * 60;
 	redisContext *c = sink_account_redis(ctx);
-	guint sent = 0;
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);	/* one per command */
+	g_autoptr(GArray) counts = g_array_new(FALSE, TRUE, sizeof(guint));
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	gboolean retried = FALSE;
+	guint one = 1;
 
 	if (c == NULL)
 		return;
-	redisAppendCommand(c, "SETNX %sstartedRunning %s", prefix, started);
-	redisAppendCommand(c, "INCR %sint_total_messages", prefix);
-	redisAppendCommand(c, "INCR %sts_%" G_GINT64_FORMAT, prefix, minute);
-	sent = 3;
+	g_ptr_array_add(keys, g_strdup_printf("%sstartedRunning", prefix));
+	g_array_append_val(counts, one);
+	g_ptr_array_add(keys, g_strdup_printf("%sint_total_messages", prefix));
+	g_array_append_val(counts, one);
+	g_ptr_array_add(keys, g_strdup_printf("%sts_%" G_GINT64_FORMAT, prefix, minute));
+	g_array_append_val(counts, one);
 	/* one INCRBY per distinct counter, in the order first met */
-	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 	for (guint i = 0; i < ctx->counters->len; i++) {
 		const char *name = ctx->counters->pdata[i];
 		guint n = 0;
@@ -171,20 +262,38 @@ sink_account_commit(SinkCtx *ctx)
 		g_hash_table_add(seen, (gpointer)name);
 		for (guint j = i; j < ctx->counters->len; j++)
 			n += strcmp(name, ctx->counters->pdata[j]) == 0;
-		redisAppendCommand(c, "INCRBY %sint_%s %u", prefix, name, n);
-		sent++;
+		g_ptr_array_add(keys, g_strdup_printf("%sint_%s", prefix, name));
+		g_array_append_val(counts, n);
 	}
+	append_counters(c, keys, (const guint *)counts->data, started);
+	/* every reply is read: an error on one key (a wrong type, an overflow)
+	 * leaves the others written, and each failing key is named */
 	ctx->redis_ok = TRUE;
-	for (guint i = 0; i < sent; i++) {
+	for (guint i = 0; i < keys->len; i++) {
 		redisReply *r = NULL;
-		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type == REDIS_REPLY_ERROR) {
-			sink_ctx_error(ctx, "Redis counters not all written: %s",
-				       r ? r->str : c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
-				       ? "no answer within 2 s" : c->errstr[0] ? c->errstr : "no reply");
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+			/* closed before it answered anything (its idle timeout,
+			 * a restart): nothing was counted, so once more on a new
+			 * connection; a Redis that hangs is not asked twice */
+			if (i == 0 && !retried && !redis_hung(c)) {
+				retried = TRUE;
+				redisFree(ctx->redis);
+				ctx->redis = NULL;
+				if ((c = sink_account_redis(ctx)) == NULL) {
+					ctx->redis_ok = FALSE;
+					return;
+				}
+				append_counters(c, keys, (const guint *)counts->data, started);
+				i = (guint)-1;
+				continue;
+			}
+			sink_ctx_error(ctx, "Redis counters not all written: %s", redis_why(c));
 			ctx->redis_ok = FALSE;
-			if (r)
-				freeReplyObject(r);
 			break;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			sink_ctx_error(ctx, "Redis counter %s not written: %s", (char *)keys->pdata[i], r->str);
+			ctx->redis_ok = FALSE;
 		}
 		freeReplyObject(r);
 	}

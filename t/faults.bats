@@ -49,6 +49,7 @@ teardown() {
 	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then
 		umount "$BATS_TEST_TMPDIR/full"
 	fi
+	rcli CONFIG SET timeout 0 >/dev/null	# the idle-close test's setting
 	if [[ -n ${ACL_REDIS:-} ]]; then	# the ACL test's own Redis
 		kill "$ACL_REDIS" 2>/dev/null
 		wait "$ACL_REDIS" 2>/dev/null
@@ -142,6 +143,42 @@ kept_copy() {
 	[ "$(jq -r .path "$HTTP_LOG" | grep -c '^/q/p1$')" -eq 1 ]	# the open still happened
 	assert_whole_log 1
 	has_error_like '^!Redis '
+}
+
+@test "Redis closing an idle connection during a slow open: a new one is opened, the counters written" {
+	sink_config DKIM_Check=off "${OPEN_ONLY[@]}" Open_Click_Timeout=5
+	rcli CONFIG SET timeout 1 >/dev/null	# back to 0 in teardown
+	make_msg "$M/m.eml" to=x@openclick.sink.test html='<img src="http://track.test/slow/2500/q/p1">'
+	run filter --json <"$M/m.eml"
+	assert_success
+	echo "$output" | jq -e '.errors == []'
+	[ "$(counter total_messages)" = 1 ]
+	[ "$(counter open)" = 1 ]
+	[ "$(rcli INFO stats | tr -d '\r' | sed -n 's/^total_connections_received://p')" -ge 2 ]
+}
+
+@test "a counter key of the wrong type: that key is named in the log, the other counters are written" {
+	rcli HSET consume-mail:0:int_total_messages field 1 >/dev/null
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run filter <"$M/m.eml"
+	assert_success
+	has_error_like '^!Redis counter consume-mail:0:int_total_messages not written: WRONGTYPE'
+	[ "$(counter accept)" = 1 ]	# the command after the failing one
+	[ "$(rcli --scan --pattern 'consume-mail:0:ts_*' | xargs redis-cli -s "$REDIS_SOCK" MGET)" = 1 ]
+}
+
+@test "a Redis_URL password is never shown: not in the log, the record or a config error" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	REDIS_URL='redis://sink:s3cretpw@127.0.0.1:6390/2' run filter --json <"$M/m.eml"
+	assert_success
+	has_error_like '^!Redis unreachable: Redis at redis://sink:[*]{3}@127[.]0[.]0[.]1:6390/2: Connection refused'
+	! log_lines | grep -q s3cretpw
+	! grep -q s3cretpw <<<"$output"
+	# a URL that is not one: the config is refused (78 with -n), the password still hidden
+	REDIS_URL='redis://sink:s3cretpw@[bad' run filter -n
+	assert_failure 78
+	assert_output --partial 'REDIS_URL (environment): "redis://***@[bad" is not redis://'
+	! grep -q s3cretpw <<<"$output"
 }
 
 # ---- DNS -----------------------------------------------------------------------------------------------
