@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "config.h"
 #include "sink-build.h"
 
@@ -231,8 +232,18 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		break;
 	}
 	case K_CYCLE: {
+		g_auto(GStrv) items = g_strsplit(value, ",", -1);
 		g_auto(GStrv) list = split_list(value);
 		gsize n = g_strv_length(list);
+		/* the values are days in order: an empty one in the middle would
+		 * shift every later day (a single trailing comma is harmless) */
+		for (gsize i = 0; items[i] && items[i + 1]; i++) {
+			if (*g_strstrip(items[i]) == '\0') {
+				g_autofree char *why = g_strdup_printf("item %" G_GSIZE_FORMAT
+								       " is empty (the values are days in order)", i + 1);
+				return bad_value(error, file, k, value, why);
+			}
+		}
 		if (n == 0 || n % 7 != 0)
 			return bad_value(error, file, k, value,
 					 "needs one value per day, a multiple of 7 values (whole weeks)");
@@ -362,6 +373,24 @@ config_defaults(void)
 	return cfg;
 }
 
+/*
+ * g_key_file_load_from_file, except that a UTF-8 byte order mark at the
+ * start (as some Windows editors save) is skipped: GKeyFile would take it
+ * as part of the first line and call "[Sink]" not a group.
+ */
+static gboolean
+load_key_file(GKeyFile *kf, const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	gsize len;
+	const char *start;
+
+	if (!g_file_get_contents(path, &text, &len, error))
+		return FALSE;
+	start = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? text + 3 : text;
+	return g_key_file_load_from_data(kf, start, len - (gsize)(start - text), G_KEY_FILE_NONE, error);
+}
+
 SinkConfig *
 sink_config_load(const char *path, GError **error)
 {
@@ -377,7 +406,7 @@ sink_config_load(const char *path, GError **error)
 
 		cfg->path = g_strdup(path);
 		kf = g_key_file_new();
-		if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+		if (!load_key_file(kf, path, &local)) {
 			gboolean io = local->domain == G_FILE_ERROR;
 			g_set_error(error, SINK_CONFIG_ERROR,
 				    io ? SINK_CONFIG_ERROR_READ : SINK_CONFIG_ERROR_SYNTAX,
@@ -400,6 +429,15 @@ sink_config_load(const char *path, GError **error)
 	if ((env = g_getenv("REDIS_URL")) && *env) {
 		g_free(cfg->redis_url);
 		cfg->redis_url = g_strdup(env);
+	}
+	if (!sink_redis_url_check(cfg->redis_url, &local)) {
+		if ((env = g_getenv("REDIS_URL")) && *env)
+			g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+				    "REDIS_URL (environment): %s", local->message);
+		else
+			g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+				    "%s: [" SINK_SECTION "] Redis_URL: %s", path ? path : "(built-in)", local->message);
+		return NULL;
 	}
 	if ((env = g_getenv("RESULTS_KEY")) && *env) {
 		g_free(cfg->results_key);

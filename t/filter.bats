@@ -167,6 +167,31 @@ PY
 	assert_output --partial "original-style.ini: OK"
 }
 
+@test "config files as editors leave them: a byte order mark is skipped; an empty day in a weekly cycle and a bad Redis_URL are errors naming the key" {
+	local d=$BATS_TEST_TMPDIR
+	printf '\xef\xbb\xbf[Sink]\nOOB_percent = 5\n' >"$d/bom.ini"
+	run "$SINK_FILTER" -n -c "$d/bom.ini"
+	assert_success
+	assert_output --partial "bom.ini: OK"
+	# 15 values with one empty: read as 14, every later day would shift
+	printf '[Sink]\nWeekly_Cycle_Bounce_Rate = 4,40,,40,2,4,4,4,4,4,4,4,4,4,4\n' >"$d/gap.ini"
+	run "$SINK_FILTER" -n -c "$d/gap.ini"
+	assert_failure 78
+	assert_output --partial 'gap.ini: [Sink] Weekly_Cycle_Bounce_Rate = "4,40,,40,2,4,4,4,4,4,4,4,4,4,4": item 3 is empty'
+	printf '[Sink]\nWeekly_Cycle_Bounce_Rate = 4,40,40,2,4,4,4,4,4,4,4,4,4,4,\n' >"$d/trailing.ini"
+	run "$SINK_FILTER" -n -c "$d/trailing.ini"
+	assert_success
+	# a Redis_URL that is no URL: 78 with -n, and a message is retried (75), not run uncounted
+	printf '[Sink]\nRedis_URL = htp:/nonsense\n' >"$d/url.ini"
+	REDIS_URL= run "$SINK_FILTER" -n -c "$d/url.ini"
+	assert_failure 78
+	assert_output --partial 'url.ini: [Sink] Redis_URL: "htp:/nonsense" is not redis://'
+	make_msg "$d/m.eml"
+	REDIS_URL= run "$SINK_FILTER" -c "$d/url.ini" <"$d/m.eml"
+	assert_failure 75
+	[ "$(counter total_messages)" -eq 0 ]
+}
+
 @test "a bad command line is usage (64)" {
 	run "$SINK_FILTER" --no-such-option
 	[ "$status" -eq 64 ]
