@@ -80,8 +80,11 @@ sink_filter_main(int argc, char **argv)
 	g_set_prgname("sink-filter");
 	g_option_context_set_help_enabled(octx, FALSE);
 	g_option_context_add_main_entries(octx, entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1) {
-		fprintf(stderr, "sink-filter: %s\n", error ? error->message : "unexpected argument");
+	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1 ||
+	    (o.seed != -1 && (o.seed < 0 || o.seed > G_MAXUINT32)) || (o.config && *o.config == '\0')) {
+		fprintf(stderr, "sink-filter: %s\n", error ? error->message : argc > 1 ? "unexpected argument"
+			: o.config && *o.config == '\0' ? "-c: the file name is empty"
+			: "--seed must be 0 to 4294967295");
 		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
 			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n");
 		return sink_exit_status(SINK_OUTCOME_USAGE);

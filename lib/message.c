@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +52,12 @@ sink_message_read(SinkCtx *ctx, int fd, GError **error)
 		n = read(fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* stdin left non-blocking by whoever started us: wait for more */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			if (poll(&p, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
 		if (n < 0) {
 			int e = errno;
 			g_free(data);
@@ -280,13 +287,22 @@ sink_message_parse(SinkCtx *ctx)
 		}
 	}
 
-	if (ctx->env_to)
-		ctx->rcpt = g_strdup(ctx->env_to);
-	else if (ctx->mime)
+	/*
+	 * The envelope as PMTA passes it wins over the headers, read as an
+	 * address: "<a@b>" or " a@b" is a@b.  One that holds no address (an
+	 * unexpanded "$to" of a mistyped pipe rule) is said in the log and
+	 * the header used instead.  --from "" or "<>" is the null sender.
+	 */
+	if (ctx->env_to && (ctx->rcpt = sink_addr_first(ctx->env_to)) == NULL)
+		sink_ctx_error(ctx, "--to \"%s\" holds no address; the To: header's is used", ctx->env_to);
+	if (ctx->rcpt == NULL && ctx->mime)
 		ctx->rcpt = sink_addr_first(header_raw(ctx->mime, "To"));
-	if (ctx->env_from)
-		ctx->return_path = *ctx->env_from ? sink_addr_first(ctx->env_from) : NULL;
-	else if (ctx->mime)
+	if (ctx->env_from && (*ctx->env_from == '\0' || strcmp(ctx->env_from, "<>") == 0))
+		return;
+	if (ctx->env_from && (ctx->return_path = sink_addr_first(ctx->env_from)) == NULL)
+		sink_ctx_error(ctx, "--from \"%s\" holds no address; the Return-Path: header's is used",
+			       ctx->env_from);
+	if (ctx->return_path == NULL && ctx->mime)
 		ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
 }
 

@@ -198,6 +198,61 @@ PY
 	assert_output --partial "usage: sink-filter"
 	run "$SINK_FILTER" --seed notanumber
 	[ "$status" -eq 64 ]
+	# a seed GRand cannot take whole would repeat another's draws, or none
+	run "$SINK_FILTER" --seed -5
+	assert_failure 64
+	assert_output --partial "--seed must be 0 to 4294967295"
+	run "$SINK_FILTER" --seed 4294967296
+	assert_failure 64
+	run "$SINK_FILTER" -c ''
+	assert_failure 64
+	assert_output --partial "-c: the file name is empty"
+}
+
+@test "the envelope is read as an address (<a@b>, padding); one that holds none (an unexpanded \$to) is logged and the header used" {
+	local m=$BATS_TEST_TMPDIR/m.eml
+	make_msg "$m" to=hdr@accept.sink.test
+	run filter --json --to '<x@accept.sink.test>' --from ' <b@sender.test> ' <"$m"
+	assert_success
+	[ "$(jq -r .to <<<"$output")" = x@accept.sink.test ]
+	[ "$(jq -r .return_path <<<"$output")" = b@sender.test ]
+	jq -e '.errors == []' <<<"$output"
+	# PMTA's macros left unexpanded by a mistyped pipe rule
+	run filter --json --to '$to' --from '$from' <"$m"
+	assert_success
+	[ "$(jq -r .to <<<"$output")" = hdr@accept.sink.test ]
+	[ "$(jq -r .return_path <<<"$output")" = bounces@sender.test ]
+	jq -e '.errors | index("--to \"$to\" holds no address; the To: header'"'"'s is used") != null' <<<"$output"
+	jq -e '.errors | index("--from \"$from\" holds no address; the Return-Path: header'"'"'s is used") != null' <<<"$output"
+	log_lines | tail -n 1 | grep -qF '"!--to ""$to"" holds no address'	# a CSV field, its quotes doubled
+	# the null sender stays null, without a word
+	run filter --json --from '<>' <"$m"
+	assert_success
+	jq -e '.return_path == null and .errors == []' <<<"$output"
+}
+
+@test "stdin left non-blocking, the message arriving in two parts: read whole, not deferred" {
+	local m=$BATS_TEST_TMPDIR/m.eml
+	make_msg "$m" to=x@accept.sink.test
+	run "$PY" - "$SINK_FILTER" "$SINK_INI" "$m" <<'PYEOF'
+import fcntl, os, subprocess, sys, time
+exe, ini, path = sys.argv[1:]
+data = open(path, 'rb').read()
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([exe, '-c', ini, '--json'], stdin=r, stdout=subprocess.PIPE)
+os.close(r)
+os.write(w, data[:100])
+time.sleep(0.5)
+os.write(w, data[100:])
+os.close(w)
+out = p.communicate()[0]
+print(out.decode())
+sys.exit(p.returncode)
+PYEOF
+	assert_success
+	[ "$(jq -r .to <<<"$output")" = x@accept.sink.test ]
+	[ "$(counter accept)" -eq 1 ]
 }
 
 @test "Redis down: the message is still processed, exit 0, and the log says so" {
