@@ -23,13 +23,13 @@
 #include "sink-build.h"
 
 static char *opt_socket;
-static int opt_max = 64, opt_spare = 4, opt_runs = 1000;
+static int opt_max = 64, opt_spare = -1, opt_runs = 1000;	/* spare -1: not given */
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
 	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket, "Listen on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
 	{ "max-children", 'j', 0, G_OPTION_ARG_INT, &opt_max, "Run at most N messages at once (default 64)", "N" },
-	{ "spare", 0, 0, G_OPTION_ARG_INT, &opt_spare, "Keep N children forked and waiting for a message (default 4)", "N" },
+	{ "spare", 0, 0, G_OPTION_ARG_INT, &opt_spare, "Keep N children forked and waiting for a message (default 4, or --max-children when fewer)", "N" },
 	{ "runs-per-child", 0, 0, G_OPTION_ARG_INT, &opt_runs, "A child runs N messages, one at a time, then exits (default 1000; 1: a fresh fork for every message)", "N" },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
 	{ NULL }
@@ -58,7 +58,7 @@ main(int argc, char **argv)
 		close(fd);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1 || opt_max < 1 || opt_max > 4096 ||
-	    opt_spare < 1 || opt_spare > opt_max || opt_runs < 1) {
+	    (opt_spare != -1 && (opt_spare < 1 || opt_spare > opt_max)) || opt_runs < 1) {
 		fprintf(stderr, "sink-filterd: %s\n", error ? error->message :
 			argc > 1 ? "unexpected argument" : "--max-children must be 1 to 4096, --spare 1 to --max-children, --runs-per-child 1 or more");
 		fprintf(stderr, "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N]\n");
@@ -72,7 +72,7 @@ main(int argc, char **argv)
 	if (o.socket_path == NULL || *o.socket_path == '\0')
 		o.socket_path = SINK_SERVER_SOCKET;
 	o.max_children = (guint)opt_max;
-	o.spare = (guint)opt_spare;
+	o.spare = opt_spare != -1 ? (guint)opt_spare : (guint)MIN(4, opt_max);
 	o.runs_per_child = (guint)opt_runs;
 
 	/* what every run would otherwise load and set up for itself */

@@ -1056,6 +1056,16 @@ a_finished_b_ran_itself_server_stopped() {
 	assert_line --partial "--bogus"
 }
 
+@test "sink-filterd -j 2 without --spare starts (the spare default, 4, is held to -j) and serves" {
+	serve "$M/s.sock" -j 2
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$M/s.sock" <"$M/m.eml"
+	assert_success
+	[ "$(counter accept)" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]	# through the server, not in-process
+	[ "$(pgrep -c -P "$S_PID")" -le 2 ]
+}
+
 # ---- 16. bad requests -------------------------------------------------------------------------------------
 
 @test "bad requests on the socket are refused with a 'refused' reply and a log line; the server serves on" {
