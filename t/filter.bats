@@ -207,6 +207,9 @@ PY
 	run "$SINK_FILTER" -c ''
 	assert_failure 64
 	assert_output --partial "-c: the file name is empty"
+	# the default config is the one the product's contract names, whatever the install prefix
+	run "$SINK_FILTER" --help
+	assert_output --partial 'else /etc/bouncy-sink/sink.ini, else built-in defaults'
 }
 
 @test "the envelope is read as an address (<a@b>, padding); one that holds none (an unexpanded \$to) is logged and the header used" {
