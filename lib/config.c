@@ -309,14 +309,24 @@ static gboolean
 load_sink_section(SinkConfig *cfg, GKeyFile *kf, const char *file, const char *dir, GError **error)
 {
 	g_auto(GStrv) names = g_key_file_get_keys(kf, SINK_SECTION, NULL, NULL);
+	g_autoptr(GHashTable) given = g_hash_table_new(NULL, NULL);	/* KeySpec -> the name it was given as */
 
 	for (char **n = names; n && *n; n++) {
 		const KeySpec *k = find_key(*n);
+		const char *before;
 		if (k == NULL) {
 			g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_KEY,
 				    "%s: [" SINK_SECTION "] %s: unknown key", file, *n);
 			return FALSE;
 		}
+		/* names are matched without regard to case: OOB_percent and
+		 * oob_percent are one key, which the original refused twice */
+		if ((before = g_hash_table_lookup(given, k)) != NULL) {
+			g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_KEY,
+				    "%s: [" SINK_SECTION "] %s: given twice (also as %s)", file, *n, before);
+			return FALSE;
+		}
+		g_hash_table_insert(given, (gpointer)k, *n);
 		g_autofree char *value = g_key_file_get_value(kf, SINK_SECTION, *n, NULL);
 		if (!set_key(cfg, k, value ? value : "", file, dir, error))
 			return FALSE;

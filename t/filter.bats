@@ -167,7 +167,7 @@ PY
 	assert_output --partial "original-style.ini: OK"
 }
 
-@test "config files as editors leave them: a byte order mark is skipped; an empty day in a weekly cycle and a bad Redis_URL are errors naming the key" {
+@test "config files as editors leave them: a byte order mark is skipped; an empty day in a weekly cycle, a key given twice and a bad Redis_URL are errors naming the key" {
 	local d=$BATS_TEST_TMPDIR
 	printf '\xef\xbb\xbf[Sink]\nOOB_percent = 5\n' >"$d/bom.ini"
 	run "$SINK_FILTER" -n -c "$d/bom.ini"
@@ -181,6 +181,15 @@ PY
 	printf '[Sink]\nWeekly_Cycle_Bounce_Rate = 4,40,40,2,4,4,4,4,4,4,4,4,4,4,\n' >"$d/trailing.ini"
 	run "$SINK_FILTER" -n -c "$d/trailing.ini"
 	assert_success
+	# key names are matched without regard to case: one key given twice is an error, not the last one winning
+	printf '[Sink]\nOOB_percent = 5\noob_percent = 60\n' >"$d/twice.ini"
+	run "$SINK_FILTER" -n -c "$d/twice.ini"
+	assert_failure 78
+	assert_output --partial 'twice.ini: [Sink] oob_percent: given twice (also as OOB_percent)'
+	printf '[Sink]\nOOB_percent = 5\nOOB_percent = 60\n' >"$d/same.ini"
+	run "$SINK_FILTER" -n -c "$d/same.ini"
+	assert_failure 78
+	assert_output --partial 'same.ini: [Sink] OOB_percent: given twice'
 	# a Redis_URL that is no URL: 78 with -n, and a message is retried (75), not run uncounted
 	printf '[Sink]\nRedis_URL = htp:/nonsense\n' >"$d/url.ini"
 	REDIS_URL= run "$SINK_FILTER" -n -c "$d/url.ini"
