@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,20 +228,122 @@ fail:
 
 /* ---- the reload ----------------------------------------------------------------------------------------- */
 
-/* In the child, before exec: the alarm survives exec and ends a hung command. */
+/*
+ * After the command has exited, its output is read this much longer: a
+ * daemon it started may hold its stdout and stderr open for good, and EOF
+ * would then never come.
+ */
+#define OUTPUT_GRACE_US (500 * G_TIME_SPAN_MILLISECOND)
+/* What is kept of the command's output; the rest is read and dropped so that it never blocks writing. */
+#define OUTPUT_KEEP 65536
+/* How often the loop looks whether the command has exited (poll does not wake for that). */
+#define WAIT_SLICE_MS 50
+
+/*
+ * In the child, before exec: a process group of its own, so that at the
+ * deadline the command goes with everything it started.
+ */
 static void
 child_setup(gpointer data)
 {
-	alarm(SINK_CYCLE_RELOAD_TIMEOUT);
+	(void)data;
+	setpgid(0, 0);
+}
+
+/* Append what `fd` has to `buf` (up to OUTPUT_KEEP bytes); FALSE at EOF or on an error, when it is closed. */
+static gboolean
+drain(int fd, GString *buf)
+{
+	char chunk[4096];
+	ssize_t n = read(fd, chunk, sizeof chunk);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return TRUE;
+	if (n <= 0) {
+		close(fd);
+		return FALSE;
+	}
+	if (buf->len < OUTPUT_KEEP)
+		g_string_append_len(buf, chunk, MIN((gsize)n, OUTPUT_KEEP - buf->len));
+	return TRUE;
+}
+
+/*
+ * Run argv with its stdout and stderr on pipes until it exits, or until
+ * `timeout` seconds have passed and its process group is killed.  The
+ * deadline is kept here, in the parent, and does not wait for EOF: an
+ * alarm() in the child only ended the child, and a descendant left holding
+ * the pipes (sh -c "daemon &") made g_spawn_sync wait for ever.  Sets
+ * *status (a wait status) and *timed_out, and appends to out and err.
+ * FALSE with `error` (G_SPAWN_ERROR) when it cannot start.
+ */
+static gboolean
+run_with_deadline(char **argv, int timeout, int *status, gboolean *timed_out, GString *out, GString *err,
+		  GError **error)
+{
+	struct pollfd fds[2];
+	GString *bufs[2] = { out, err };
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout * G_TIME_SPAN_SECOND, stop_reading = G_MAXINT64;
+	gboolean exited = FALSE;
+	GPid pid;
+	int nfds = 2;
+
+	*timed_out = FALSE;
+	if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
+				      NULL, &pid, NULL, &fds[0].fd, &fds[1].fd, error))
+		return FALSE;
+	fds[0].events = fds[1].events = POLLIN;
+	for (;;) {
+		gint64 now = g_get_monotonic_time(), until;
+
+		if (!exited && waitpid(pid, status, WNOHANG) == pid) {
+			exited = TRUE;
+			stop_reading = now + OUTPUT_GRACE_US;
+		}
+		if (!exited && now >= deadline) {
+			kill(-pid, SIGKILL);	/* the group: what it started goes too */
+			kill(pid, SIGKILL);	/* in case it left its group */
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			exited = *timed_out = TRUE;
+			stop_reading = now + OUTPUT_GRACE_US;
+		}
+		if (exited && (nfds == 0 || now >= stop_reading))
+			break;
+		until = exited ? stop_reading : deadline;
+		if (poll(fds, (nfds_t)nfds, (int)MIN((until - now + 999) / 1000, WAIT_SLICE_MS)) < 0 && errno != EINTR)
+			break;
+		for (int i = nfds - 1; i >= 0; i--) {
+			if (fds[i].revents == 0 || drain(fds[i].fd, bufs[i]))
+				continue;
+			/* closed: move the last one into its place */
+			fds[i] = fds[nfds - 1];
+			bufs[i] = bufs[nfds - 1];
+			nfds--;
+		}
+	}
+	/* a descendant still holding a pipe gets EPIPE when it writes next, no more */
+	for (int i = 0; i < nfds; i++)
+		close(fds[i].fd);
+	g_spawn_close_pid(pid);
+	return TRUE;
 }
 
 gboolean
 sink_cycle_reload(const char *command, char **output, GError **error)
 {
+	return sink_cycle_reload_within(command, SINK_CYCLE_RELOAD_TIMEOUT, output, error);
+}
+
+gboolean
+sink_cycle_reload_within(const char *command, int timeout, char **output, GError **error)
+{
 	g_auto(GStrv) argv = NULL;
-	g_autofree char *out = NULL, *err = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GString) err = g_string_new(NULL);
 	g_autoptr(GError) local = NULL;
-	int status;
+	gboolean timed_out;
+	int status = 0;
 
 	if (output)
 		*output = NULL;
@@ -249,24 +352,23 @@ sink_cycle_reload(const char *command, char **output, GError **error)
 			    "reload command \"%s\": %s", command, local->message);
 		return FALSE;
 	}
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, child_setup, NULL, &out, &err, &status, &local)) {
+	if (!run_with_deadline(argv, timeout, &status, &timed_out, out, err, &local)) {
 		g_set_error(error, SINK_CYCLE_ERROR, SINK_CYCLE_ERROR_RELOAD,
 			    "reload command \"%s\" did not start: %s", command, local->message);
 		return FALSE;
 	}
-	g_autofree char *both = g_strconcat(out ? out : "", out && *out && err && *err ? "\n" : "",
-					    err ? err : "", NULL);
+	g_autofree char *both = g_strconcat(out->str, out->len && err->len ? "\n" : "", err->str, NULL);
 	g_strstrip(both);
 	if (output)
 		*output = g_strdup(both);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return TRUE;
 
 	g_autofree char *how = NULL;
-	if (WIFEXITED(status))
+	if (timed_out)
+		how = g_strdup_printf("timed out after %d s (killed, with the processes it started)", timeout);
+	else if (WIFEXITED(status))
 		how = g_strdup_printf("exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		how = g_strdup_printf("timed out after %d s", SINK_CYCLE_RELOAD_TIMEOUT);
 	else if (WIFSIGNALED(status))
 		how = g_strdup_printf("killed by signal %d", WTERMSIG(status));
 	else

@@ -13,7 +13,7 @@
 
 #define SINK_CYCLE_DIRECTIVE "dummy-smtp-blacklist-bounce-percent"
 
-/* The reload command is killed (SIGALRM) after this many seconds. */
+/* The reload command, and every process it started, is killed after this many seconds. */
 #define SINK_CYCLE_RELOAD_TIMEOUT 120
 
 #define SINK_CYCLE_ERROR (sink_cycle_error_quark())
@@ -74,11 +74,17 @@ gboolean sink_cycle_replace_file(const char *path, const char *data, gsize len, 
 /*
  * sink_cycle_reload: run `command`, split into words as a shell would
  * (g_shell_parse_argv: quotes work, but no pipes, redirections or
- * variables) and searched in PATH, without a shell, within
- * SINK_CYCLE_RELOAD_TIMEOUT seconds.  *output (may be NULL) gets what it
- * printed on stdout and stderr, trimmed (g_free).  FALSE with
- * SINK_CYCLE_ERROR_RELOAD when it cannot start or does not exit with 0.
+ * variables) and searched in PATH, without a shell, in a process group of
+ * its own, within SINK_CYCLE_RELOAD_TIMEOUT seconds: then the whole group
+ * is killed.  *output (may be NULL) gets what it printed on stdout and
+ * stderr (the first 64 KiB of each), trimmed (g_free); output is read until
+ * the command exits and half a second more, not until every process it
+ * started closes it.  FALSE with SINK_CYCLE_ERROR_RELOAD, naming the command
+ * and why, when it cannot start, does not exit with 0, or times out.
  */
 gboolean sink_cycle_reload(const char *command, char **output, GError **error);
+
+/* sink_cycle_reload_within: sink_cycle_reload with a deadline of `timeout` seconds. */
+gboolean sink_cycle_reload_within(const char *command, int timeout, char **output, GError **error);
 
 #endif

@@ -112,6 +112,43 @@ expected() {
 	[ -e "$RELOADED" ]
 }
 
+# gone PID: the process has ended (a zombie waiting for the namespace's init to reap it counts as ended).
+gone() {
+	[ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+@test "a reload command that leaves a process holding its output still returns, within seconds, as a success" {
+	# the background sleep keeps the command's stdout and stderr open; sink-cycle used to wait for their EOF
+	cycle_config PMTA_Reload_Command="sh -c 'echo reloading; sleep 1000 & echo \$! >$BATS_TEST_TMPDIR/bg.pid'"
+	start=$SECONDS
+	run timeout 30 "$SINK_CYCLE" -c "$SINK_INI"
+	elapsed=$((SECONDS - start))
+	bg=$(cat "$BATS_TEST_TMPDIR/bg.pid")
+	kill "$bg" 2>/dev/null || true	# ours, by its id: a reload that succeeded is not sink-cycle's to kill
+	assert_success
+	assert_line --partial "sink-cycle: ran \"sh -c 'echo reloading; sleep 1000 &"
+	assert_output --partial ": reloading"
+	[ "$elapsed" -le 10 ]
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
+}
+
+@test "a reload command that hangs is killed with all its processes at the deadline, and the old file put back" {
+	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
+	cycle_config PMTA_Reload_Command="sh -c 'sleep 1000 & echo \$! >$BATS_TEST_TMPDIR/bg.pid; echo stuck; sleep 1000'"
+	start=$SECONDS
+	SINK_CYCLE_TEST_RELOAD_TIMEOUT=2 run timeout 30 "$SINK_CYCLE" -c "$SINK_INI"
+	elapsed=$((SECONDS - start))
+	bg=$(cat "$BATS_TEST_TMPDIR/bg.pid")
+	gone "$bg" || { kill "$bg"; false; }	# the background sleep went with its process group
+	[ "$status" -eq 75 ]
+	assert_output --partial "reload command \"sh -c 'sleep 1000 &"
+	assert_output --partial "failed: timed out after 2 s"
+	assert_output --partial "stuck"
+	assert_output --partial "put the old file back (dummy-smtp-blacklist-bounce-percent 4)"
+	[ "$elapsed" -le 10 ]
+	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
+}
+
 @test "a reload command that cannot start is a failure too (75), not run through a shell" {
 	cycle_config PMTA_Reload_Command="/nonexistent/pmta reload"
 	run cycle
