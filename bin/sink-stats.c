@@ -93,11 +93,14 @@ main(int argc, char **argv)
 		gboolean ok = sink_stats_prune(redis, prefix, now, &keys, &error);
 		FILE *report = want_output && !opt_output ? stderr : stdout;
 
-		fprintf(report, "sink-stats: pruned %u ts_ key%s older than %d days, %d log file%s past %d days\n",
-			keys, keys == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS, logs, logs == 1 ? "" : "s",
-			cfg->logfile_backup_count);
+		g_autofree char *kept = cfg->logfile_backup_count ? g_strdup_printf("past %d days",
+										     cfg->logfile_backup_count)
+			: g_strdup("(Logfile_backup_count = 0 keeps them all)");
+		fprintf(report, "sink-stats: pruned %u ts_ key%s older than %d days, %d log file%s %s\n",
+			keys, keys == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS, logs, logs == 1 ? "" : "s", kept);
 		if (!ok) {
-			fprintf(stderr, "sink-stats: prune: Redis at %s: %s\n", cfg->redis_url, error->message);
+			g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
+			fprintf(stderr, "sink-stats: prune: Redis at %s: %s\n", shown, error->message);
 			redisFree(redis);
 			return EX_UNAVAILABLE;
 		}
@@ -107,10 +110,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	stats = sink_stats_read(redis, prefix, cfg->results_key, &error);
+	stats = sink_stats_read(redis, prefix, cfg->results_key, now, &error);
 	redisFree(redis);
 	if (stats == NULL) {
-		fprintf(stderr, "sink-stats: reading the counters: Redis at %s: %s%s\n", cfg->redis_url,
+		g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
+		fprintf(stderr, "sink-stats: reading the counters: Redis at %s: %s%s\n", shown,
 			error->message, opt_output ? "; output file left as it was" : "");
 		return EX_UNAVAILABLE;
 	}

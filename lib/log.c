@@ -198,7 +198,8 @@ sink_log_prune(const SinkConfig *cfg, GDateTime *now)
 	const char *name;
 	int deleted = 0;
 
-	if (cfg->logfile == NULL)
+	/* 0 keeps every file, as the original's backupCount=0 did */
+	if (cfg->logfile == NULL || cfg->logfile_backup_count == 0)
 		return 0;
 	dir = g_path_get_dirname(cfg->logfile);
 	base = g_path_get_basename(cfg->logfile);

@@ -20,6 +20,17 @@ G_DEFINE_QUARK(sink-stats-error-quark, sink_stats_error)
 #define SCAN_COUNT "1000"
 #define MGET_BATCH 500
 
+/*
+ * The ts_ minutes worth charting: the kept window plus a day, since --prune
+ * runs daily and keys a little past it are normal, up to a day ahead for
+ * clocks that disagree.  Anything further is a stray key (a minute in
+ * milliseconds, garbage): charting it stretched the axis over millennia.
+ */
+#define CHART_PAST ((gint64)(SINK_STATS_TS_KEEP_DAYS + 1) * 86400)
+#define CHART_AHEAD ((gint64)86400)
+/* Keys left out of the chart named one by one, before a count of the rest. */
+#define LEFT_OUT_NAMED 20
+
 /* ---- the data ------------------------------------------------------------------------------------------- */
 
 static void
@@ -153,7 +164,14 @@ scan_keys(redisContext *c, const char *pattern, GError **error)
 	return g_steal_pointer(&keys);
 }
 
-typedef void (*ValueFunc)(SinkStats *stats, const char *key, const char *value);
+/* One sink_stats_read: where values go, and the window of minutes kept. */
+typedef struct {
+	SinkStats *stats;
+	GDateTime *now;		/* the time the chart is drawn for */
+	guint left_out;		/* ts_ keys outside the window */
+} Reader;
+
+typedef void (*ValueFunc)(Reader *rd, const char *key, const char *value);
 
 /* `cmd` (MGET, DEL) with the n keys of `keys` from `start` as its arguments. */
 static redisReply *
@@ -167,10 +185,42 @@ command_keys(redisContext *c, const char *cmd, GPtrArray *keys, guint start, gui
 	return redisCommandArgv(c, (int)n + 1, argv, NULL);
 }
 
+/*
+ * MGET answers nil both for a key deleted since the SCAN and for one that is
+ * not a string (a list, a hash).  The first is no news; the second is a
+ * counter gone wrong, so ask the TYPE of the nil ones (in one pipelined round
+ * trip) and warn naming each that still exists as something else.
+ */
+static gboolean
+warn_not_strings(redisContext *c, SinkStats *stats, GPtrArray *keys, GError **error)
+{
+	for (guint i = 0; i < keys->len; i++) {
+		const char *argv[] = { "TYPE", keys->pdata[i] };
+		if (redisAppendCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL) != REDIS_OK) {
+			reply_failed(c, NULL, "TYPE", error);
+			return FALSE;
+		}
+	}
+	for (guint i = 0; i < keys->len; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			r = NULL;
+		if (reply_failed(c, r, "TYPE", error))
+			return FALSE;
+		if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "none") != 0 && strcmp(r->str, "string") != 0)
+			g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s: a Redis %s, not a string",
+									 (const char *)keys->pdata[i], r->str));
+		freeReplyObject(r);
+	}
+	return TRUE;
+}
+
 /* MGET `keys` in batches and pass each (key, value) that exists to `fn`. */
 static gboolean
-read_values(redisContext *c, SinkStats *stats, GPtrArray *keys, ValueFunc fn, GError **error)
+read_values(redisContext *c, Reader *rd, GPtrArray *keys, ValueFunc fn, GError **error)
 {
+	g_autoptr(GPtrArray) nil = g_ptr_array_new();
+
 	for (guint start = 0; start < keys->len; start += MGET_BATCH) {
 		guint n = MIN(MGET_BATCH, keys->len - start);
 		redisReply *r = command_keys(c, "MGET", keys, start, n);
@@ -181,12 +231,15 @@ read_values(redisContext *c, SinkStats *stats, GPtrArray *keys, ValueFunc fn, GE
 			g_set_error(error, SINK_STATS_ERROR, SINK_STATS_ERROR_REDIS, "Redis MGET: unexpected reply");
 			return FALSE;
 		}
-		for (guint i = 0; i < n; i++)
-			if (r->element[i]->type == REDIS_REPLY_STRING)	/* NIL: deleted since the SCAN */
-				fn(stats, keys->pdata[start + i], r->element[i]->str);
+		for (guint i = 0; i < n; i++) {
+			if (r->element[i]->type == REDIS_REPLY_STRING)
+				fn(rd, keys->pdata[start + i], r->element[i]->str);
+			else
+				g_ptr_array_add(nil, keys->pdata[start + i]);
+		}
 		freeReplyObject(r);
 	}
-	return TRUE;
+	return nil->len == 0 || warn_not_strings(c, rd->stats, nil, error);
 }
 
 static gboolean
@@ -206,8 +259,9 @@ key_suffix(const char *key)
 }
 
 static void
-take_counter(SinkStats *stats, const char *key, const char *value)
+take_counter(Reader *rd, const char *key, const char *value)
 {
+	SinkStats *stats = rd->stats;
 	const char *name = key_suffix(key);
 	gint64 n;
 
@@ -220,22 +274,30 @@ take_counter(SinkStats *stats, const char *key, const char *value)
 }
 
 static void
-take_minute(SinkStats *stats, const char *key, const char *value)
+take_minute(Reader *rd, const char *key, const char *value)
 {
+	SinkStats *stats = rd->stats;
 	gint64 minute, n;
 
 	if (!parse_int(key_suffix(key), &minute) || minute < 0)
 		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s: not ts_<unix minute>", key));
 	else if (!parse_int(value, &n))
 		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s: \"%.40s\" is not an integer", key, value));
-	else
+	else if (sink_stats_minute_charted(minute, rd->now))
 		sink_stats_add_minute(stats, minute, n);
+	else if (rd->left_out++ >= LEFT_OUT_NAMED)
+		return;		/* past a few, a flood of them is only counted (sink_stats_read) */
+	else if (minute > g_date_time_to_unix(rd->now))	/* named, so that it can be found and deleted */
+		g_ptr_array_add(stats->warnings, g_strdup_printf("left %s out of the chart: more than a day ahead "
+								 "of now (not a unix minute in seconds?)", key));
+	else
+		g_ptr_array_add(stats->warnings, g_strdup_printf("left %s out of the chart: more than %d days old "
+								 "(--prune deletes it)", key, SINK_STATS_TS_KEEP_DAYS + 1));
 }
 
 /* The key names after the prefix hold no ':' of their own (int_x, ts_n), which key_suffix relies on. */
 static gboolean
-read_family(redisContext *c, SinkStats *stats, const char *prefix, const char *family, ValueFunc fn,
-	    GError **error)
+read_family(redisContext *c, Reader *rd, const char *prefix, const char *family, ValueFunc fn, GError **error)
 {
 	g_autofree char *escaped = sink_stats_glob_escape(prefix);
 	g_autofree char *pattern = g_strconcat(escaped, family, "*", NULL);
@@ -249,27 +311,48 @@ read_family(redisContext *c, SinkStats *stats, const char *prefix, const char *f
 	for (guint i = 0; i < keys->len; i++)
 		if (strchr((const char *)keys->pdata[i] + plen, ':') == NULL)
 			g_ptr_array_add(plain, keys->pdata[i]);
-	return read_values(c, stats, plain, fn, error);
+	return read_values(c, rd, plain, fn, error);
 }
 
 SinkStats *
-sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GError **error)
+sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, GError **error)
 {
 	g_autoptr(SinkStats) stats = sink_stats_new(results_key);
 	g_autofree char *started_key = g_strconcat(prefix, "startedRunning", NULL);
 	const char *argv[] = { "GET", started_key };
 	redisReply *r = redisCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL);
+	Reader rd = { stats, now, 0 };
 
-	if (reply_failed(c, r, "GET", error))
+	/* a startedRunning that is not a string must not hide every counter: name it and go on as if unset */
+	if (r && r->type == REDIS_REPLY_ERROR && g_str_has_prefix(r->str, "WRONGTYPE")) {
+		g_ptr_array_add(stats->warnings, g_strdup_printf("%s: %s; shown as not started", started_key, r->str));
+		freeReplyObject(r);
+	} else if (reply_failed(c, r, "GET", error)) {
 		return NULL;
-	if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
-		stats->started_running = g_strndup(r->str, r->len);
-	freeReplyObject(r);
-	if (!read_family(c, stats, prefix, "int_", take_counter, error) ||
-	    !read_family(c, stats, prefix, "ts_", take_minute, error))
+	} else {
+		if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
+			stats->started_running = g_strndup(r->str, r->len);
+		else if (r->type == REDIS_REPLY_STRING)
+			g_ptr_array_add(stats->warnings, g_strdup_printf("%s: not UTF-8; shown as not started",
+									 started_key));
+		freeReplyObject(r);
+	}
+	if (!read_family(c, &rd, prefix, "int_", take_counter, error) ||
+	    !read_family(c, &rd, prefix, "ts_", take_minute, error))
 		return NULL;
+	if (rd.left_out > LEFT_OUT_NAMED)
+		g_ptr_array_add(stats->warnings, g_strdup_printf("left %u more ts_ keys out of the chart",
+								 rd.left_out - LEFT_OUT_NAMED));
 	sink_stats_sort(stats);
 	return g_steal_pointer(&stats);
+}
+
+gboolean
+sink_stats_minute_charted(gint64 minute, GDateTime *now)
+{
+	gint64 t = g_date_time_to_unix(now);	/* GDateTime keeps it within years 1..9999: no overflow below */
+
+	return minute >= t - CHART_PAST && minute <= t + CHART_AHEAD;
 }
 
 gboolean
@@ -426,6 +509,7 @@ sink_stats_prometheus(const SinkStats *stats)
 #define PLOT_T 20.0
 #define PLOT_B 60.0
 #define MIN_SPAN 3600		/* the x axis shows at least an hour */
+#define MAX_X_TICKS 16		/* x_step aims at 9 at most; this bounds the loop whatever the span */
 
 static void
 html_text(GString *out, const char *s)
@@ -441,6 +525,9 @@ num(char buf[G_ASCII_DTOSTR_BUF_SIZE], double v)
 {
 	return g_ascii_formatd(buf, G_ASCII_DTOSTR_BUF_SIZE, "%.1f", v);
 }
+
+/* The highest count the chart's y axis goes to: 10^15 messages in a minute. */
+#define CHART_YMAX G_GINT64_CONSTANT(1000000000000000)
 
 /* The y axis' tick step: 1, 2 or 5 times a power of ten, at most 5 steps up to `max`. */
 static gint64
@@ -500,7 +587,11 @@ svg_line(GString *out, const char *cls, double x1, double y1, double x2, double 
 			       num(a, x1), num(b, y1), num(c, x2), num(d, y2));
 }
 
-/* The inline SVG bar chart: one <rect class="bar"> per ts_ minute. */
+/*
+ * The inline SVG bar chart: one <rect class="bar"> per ts_ minute.  The
+ * minutes are all within sink_stats_minute_charted's window, so t1 cannot
+ * overflow and the span is at most some twelve days.
+ */
 static void
 html_chart(GString *out, const GArray *minutes, GDateTime *now)
 {
@@ -521,6 +612,9 @@ html_chart(GString *out, const GArray *minutes, GDateTime *now)
 		t0 = t1 - MIN_SPAN;
 	for (guint i = 0; i < minutes->len; i++)
 		ymax = MAX(ymax, g_array_index(minutes, SinkMinute, i).messages);
+	/* a count no minute could hold (a stray SET) is drawn off the top,
+	 * not followed into the axis' arithmetic, which would overflow */
+	ymax = MIN(ymax, CHART_YMAX);
 	step = y_step(MAX(ymax, 1));
 	ymax = (MAX(ymax, 1) + step - 1) / step * step;
 
@@ -538,10 +632,13 @@ html_chart(GString *out, const GArray *minutes, GDateTime *now)
 	}
 	svg_line(out, "axis", PLOT_L, PLOT_T, PLOT_L, base);
 
-	/* x ticks on round UTC times */
+	/* x ticks on round UTC times, counted before drawing so that no span can make the loop run away */
 	gint64 span = t1 - t0, xs = x_step(span);
+	gint64 first = (t0 + xs - 1) / xs * xs;
+	gint64 ticks = first > t1 ? 0 : MIN((t1 - first) / xs + 1, MAX_X_TICKS);
 	const char *fmt = span <= 86400 ? "%H:%M" : xs >= 86400 ? "%m-%d" : "%m-%d %H:%M";
-	for (gint64 t = (t0 + xs - 1) / xs * xs; t <= t1; t += xs) {
+	for (gint64 i = 0; i < ticks; i++) {
+		gint64 t = first + i * xs;
 		double x = PLOT_L + pw * (double)(t - t0) / (double)span;
 		g_autofree char *label = utc_format(t, fmt);
 		svg_line(out, "axis", x, base, x, base + 5);
@@ -567,7 +664,7 @@ html_chart(GString *out, const GArray *minutes, GDateTime *now)
 		const SinkMinute *m = &g_array_index(minutes, SinkMinute, i);
 		double x = PLOT_L + pw * (double)(m->minute - t0) / (double)span + (w - bar_w) / 2;
 		x = CLAMP(x, PLOT_L, PLOT_L + pw - bar_w);
-		double h = ph * (double)MAX(m->messages, 0) / (double)ymax;
+		double h = ph * (double)CLAMP(m->messages, 0, ymax) / (double)ymax;
 		g_autofree char *when = utc_format(m->minute, "%Y-%m-%d %H:%M");
 		g_string_append_printf(out, "<rect class=\"bar\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\">"
 				       "<title>%s UTC: %" G_GINT64_FORMAT " messages</title></rect>\n",
@@ -598,11 +695,16 @@ sink_stats_html(const SinkStats *stats, GDateTime *now)
 {
 	GString *out = g_string_new(NULL);
 	g_autofree char *generated = g_date_time_format(now, "%Y-%m-%d %H:%M:%S UTC");
+	g_autoptr(GArray) minutes = g_array_new(FALSE, FALSE, sizeof(SinkMinute));
 	gint64 sum = 0, peak = 0, peak_at = 0;
 
+	/* sink_stats_read already left stray minutes out (and said so); a hand-built SinkStats may not have */
 	for (guint i = 0; i < stats->minutes->len; i++) {
 		const SinkMinute *m = &g_array_index(stats->minutes, SinkMinute, i);
-		sum += m->messages;
+		if (!sink_stats_minute_charted(m->minute, now))
+			continue;
+		g_array_append_val(minutes, *m);
+		sum = m->messages > 0 && sum > G_MAXINT64 - m->messages ? G_MAXINT64 : sum + MAX(m->messages, 0);
 		if (m->messages > peak)
 			peak = m->messages, peak_at = m->minute;
 	}
@@ -619,16 +721,16 @@ sink_stats_html(const SinkStats *stats, GDateTime *now)
 	g_string_append_printf(out, "</b>; generated %s.</p>\n", generated);
 
 	g_string_append(out, "<h2>Messages per minute</h2>\n<p class=\"meta\">");
-	if (stats->minutes->len) {
+	if (minutes->len) {
 		g_autofree char *at = utc_format(peak_at, "%Y-%m-%d %H:%M");
 		g_string_append_printf(out, "%u minutes with traffic in the kept window, %" G_GINT64_FORMAT
 				       " messages, busiest minute %s UTC with %" G_GINT64_FORMAT ".",
-				       stats->minutes->len, sum, at, peak);
+				       minutes->len, sum, at, peak);
 	} else {
 		g_string_append(out, "No per-minute counts in the kept window.");
 	}
 	g_string_append(out, "</p>\n");
-	html_chart(out, stats->minutes, now);
+	html_chart(out, minutes, now);
 
 	g_string_append(out, "<h2>Counters</h2>\n<table class=\"counters\">\n<thead><tr><th>counter</th>"
 			"<th>value</th></tr></thead>\n<tbody>\n");

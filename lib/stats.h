@@ -41,7 +41,7 @@ typedef struct {
 	char *started_running;	/* ISO 8601 as stored, or NULL when unset */
 	GArray *counters;	/* SinkCounter, sorted by name after sink_stats_sort */
 	GArray *minutes;	/* SinkMinute, sorted by time after sink_stats_sort */
-	GPtrArray *warnings;	/* char*: keys skipped (not an integer, bad name) */
+	GPtrArray *warnings;	/* char*: keys skipped (not an integer, bad name, wrong type, out of the chart) */
 } SinkStats;
 
 /* sink_stats_new: an empty set for `results_key`.  Free with sink_stats_free. */
@@ -62,11 +62,24 @@ void sink_stats_sort(SinkStats *stats);
 /*
  * sink_stats_read: everything under `prefix` ("consume-mail:<key>:") in
  * Redis, found with SCAN (never KEYS) and read with MGET: startedRunning,
- * every int_ counter and every ts_ minute, sorted.  A value that is not an
- * integer is skipped with a warning.  Returns a new SinkStats, or NULL with
- * `error` set (SINK_STATS_ERROR_REDIS) when a command fails.
+ * every int_ counter and every ts_ minute that sink_stats_minute_charted
+ * keeps for `now`, sorted.  Skipped with a warning naming the key: a value
+ * that is not an integer, a key that is not a Redis string, a ts_ minute
+ * outside the chart's window (named up to 20, then counted).  A
+ * startedRunning that is not a string is a warning too, and is taken as
+ * unset.  Returns a new SinkStats, or NULL with `error` set
+ * (SINK_STATS_ERROR_REDIS) when a command fails.
  */
-SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GError **error);
+SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now,
+			   GError **error);
+
+/*
+ * sink_stats_minute_charted: TRUE when a ts_ minute is within the HTML
+ * chart's window: from SINK_STATS_TS_KEEP_DAYS + 1 days before `now` (one
+ * day more, as --prune runs daily) to one day after it.  Further out it is a
+ * stray key (a time in milliseconds, say), left out of the chart.
+ */
+gboolean sink_stats_minute_charted(gint64 minute, GDateTime *now);
 
 /*
  * sink_stats_prune: delete the ts_ keys under `prefix` whose minute is more
@@ -105,7 +118,9 @@ char *sink_stats_prometheus(const SinkStats *stats);
 /*
  * sink_stats_html: one self-contained HTML page (no external resources):
  * the counters in a table and an inline SVG bar chart with one bar per ts_
- * minute; `now` is the time shown as "generated".  g_free.
+ * minute that sink_stats_minute_charted keeps (others are left out
+ * silently: sink_stats_read has warned); `now` is the time shown as
+ * "generated".  g_free.
  */
 char *sink_stats_html(const SinkStats *stats, GDateTime *now);
 

@@ -252,6 +252,97 @@ PY
 	refute_output --partial '<rect class="bar"'
 }
 
+@test "--html: a ts_ key near INT64_MAX is left out with a warning naming it, and the page is still made" {
+	m=$(($(date -u +%s) / 60 * 60))
+	rcli SET "${P}ts_$m" 4 >/dev/null
+	rcli SET "${P}ts_9223372036854775740" 3 >/dev/null
+	# the minute after it overflowed int64 and the x-tick loop never ended: timeout turns a hang into a failure
+	run timeout 20 "$SINK_STATS" -c "$SINK_INI" --html -o "$BATS_TEST_TMPDIR/page.html"
+	assert_success
+	assert_output --partial "warning: left ${P}ts_9223372036854775740 out of the chart"
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/page.html")" -lt 100000 ]
+	[ "$(grep -o '<rect class="bar"' "$BATS_TEST_TMPDIR/page.html" | wc -l)" -eq 1 ]
+	grep -q "<title>$(date -u -d "@$m" '+%Y-%m-%d %H:%M') UTC: 4 messages</title>" "$BATS_TEST_TMPDIR/page.html"
+}
+
+@test "--html: a minute's count near INT64_MAX is drawn off the top, the page still made and the total not wrapped" {
+	m=$(($(date -u +%s) / 60 * 60))
+	rcli SET "${P}ts_$((m - 60))" 4 >/dev/null
+	rcli SET "${P}ts_$m" 9223372036854775807 >/dev/null
+	# the y axis' step overflowed and its loop never ended
+	run timeout 20 "$SINK_STATS" -c "$SINK_INI" --html -o "$BATS_TEST_TMPDIR/page.html"
+	assert_success
+	[ "$(grep -o '<rect class="bar"' "$BATS_TEST_TMPDIR/page.html" | wc -l)" -eq 2 ]
+	grep -q "UTC: 9223372036854775807 messages</title>" "$BATS_TEST_TMPDIR/page.html"
+	! grep -q -- '-[0-9]\{6,\} messages' "$BATS_TEST_TMPDIR/page.html"	# no sum wrapped negative
+}
+
+@test "--prune with Logfile_backup_count = 0 keeps every log file, as the original did" {
+	sink_config DKIM_Check=off Logfile_backup_count=0
+	mkdir -p "$(dirname "$SINK_LOG")"
+	for d in 0 8 400; do echo line >"$SINK_LOG.$(date -u -d "-$d days" +%F)"; done
+	run stats --prune
+	assert_success
+	assert_output --partial ", 0 log files"
+	for d in 0 8 400; do [ -e "$SINK_LOG.$(date -u -d "-$d days" +%F)" ]; done
+}
+
+@test "--html: a ts_ key in milliseconds next to normal minutes is left out, and the page stays small" {
+	m=$(($(date -u +%s) / 60 * 60))
+	old=$((m - 10 * 86400 - 3600))	# past the 10 days but not yet pruned (--prune runs daily): still drawn
+	for t in $old $((m - 60)) $m; do rcli SET "${P}ts_$t" 2 >/dev/null; done
+	rcli SET "${P}ts_$((m * 1000))" 3 >/dev/null
+	rcli SET "${P}ts_$((m + 2 * 86400))" 3 >/dev/null
+	rcli SET "${P}ts_60" 3 >/dev/null
+	run timeout 60 "$SINK_STATS" -c "$SINK_INI" --html -o "$BATS_TEST_TMPDIR/page.html"
+	assert_success
+	# it was 238 MB of x-axis ticks
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/page.html")" -lt 100000 ]
+	assert_line --partial "warning: left ${P}ts_$((m * 1000)) out of the chart"
+	assert_line --partial "warning: left ${P}ts_$((m + 2 * 86400)) out of the chart"
+	assert_line --partial "warning: left ${P}ts_60 out of the chart"
+	[ "${#lines[@]}" -eq 3 ]	# the minutes in the window are no warning
+	[ "$(grep -o '<rect class="bar"' "$BATS_TEST_TMPDIR/page.html" | wc -l)" -eq 3 ]
+	[ "$(grep -c '<text x=[^>]*text-anchor="middle">[0-9][0-9]-[0-9][0-9]' "$BATS_TEST_TMPDIR/page.html")" -le 9 ]
+}
+
+@test "--html: a flood of stray ts_ keys is 20 warnings naming keys and one counting the rest" {
+	m=$(($(date -u +%s) / 60 * 60))
+	args=()
+	for i in $(seq 1 25); do args+=("${P}ts_$((m * 1000 + i))" 1); done
+	rcli MSET "${args[@]}" >/dev/null
+	run stats --html -o "$BATS_TEST_TMPDIR/page.html"
+	assert_success
+	[ "$(grep -c "out of the chart: more than a day ahead of now" <<<"$output")" -eq 20 ]
+	assert_line "sink-stats: warning: left 5 more ts_ keys out of the chart"
+	[ "${#lines[@]}" -eq 21 ]
+}
+
+@test "a startedRunning key of the wrong type is a warning naming it, and the rest is still shown" {
+	rcli HSET "${P}startedRunning" a 1 >/dev/null
+	rcli SET "${P}int_accept" 5 >/dev/null
+	stats --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = '{"startedRunning": "Not yet - waiting for scheduled running to begin", "accept": 5}' ]
+	grep -q "^sink-stats: warning: ${P}startedRunning: .*WRONGTYPE" "$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
+	# Prometheus leaves the started gauge out, as before the first message
+	stats --prometheus >"$BATS_TEST_TMPDIR/out" 2>/dev/null
+	grep -q '^bouncy_sink_events_total{results_key="0",event="accept"} 5$' "$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c started_timestamp "$BATS_TEST_TMPDIR/out")" -eq 0 ]
+}
+
+@test "int_ and ts_ keys of the wrong type are warnings naming them, not silently dropped" {
+	m=$(($(date -u +%s) / 60 * 60))
+	rcli LPUSH "${P}int_z" 1 >/dev/null
+	rcli HSET "${P}ts_$m" a 1 >/dev/null
+	rcli SET "${P}int_accept" 5 >/dev/null
+	stats --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = '{"startedRunning": "Not yet - waiting for scheduled running to begin", "accept": 5}' ]
+	grep -q "^sink-stats: warning: skipped ${P}int_z: a Redis list, not a string$" "$BATS_TEST_TMPDIR/err"
+	grep -q "^sink-stats: warning: skipped ${P}ts_$m: a Redis hash, not a string$" "$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 2 ]
+}
+
 @test "--prune deletes ts_ keys older than 10 days and old dated logs, and keeps the recent ones" {
 	sink_config DKIM_Check=off Logfile_backup_count=7
 	now=$(date -u +%s)
@@ -297,6 +388,11 @@ PY
 	REDIS_URL=redis://127.0.0.1:1 run stats --json
 	[ "$status" -eq 69 ]
 	assert_output --partial "redis://127.0.0.1:1"
+	# ... without its password: cron mails this
+	REDIS_URL=redis://:s3cretpw@127.0.0.1:1 run stats --json
+	[ "$status" -eq 69 ]
+	assert_output --partial "Redis at redis://:***@127.0.0.1:1:"
+	refute_output --partial s3cretpw
 	REDIS_URL=unix:$BATS_TEST_TMPDIR/no-redis.sock run stats --prune
 	[ "$status" -eq 69 ]
 }
