@@ -395,8 +395,17 @@ load_key_file(GKeyFile *kf, const char *path, GError **error)
 	gsize len;
 	const char *start;
 
-	if (!g_file_get_contents(path, &text, &len, error))
+	if (!g_file_get_contents(path, &text, &len, error)) {
+		/* GLib's words repeat the path the caller names: say only why, as open() does */
+		int fd = open(path, O_RDONLY | O_CLOEXEC), e = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		if (e != 0) {
+			g_clear_error(error);
+			g_set_error_literal(error, G_FILE_ERROR, g_file_error_from_errno(e), g_strerror(e));
+		}
 		return FALSE;
+	}
 	start = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? text + 3 : text;
 	return g_key_file_load_from_data(kf, start, len - (gsize)(start - text), G_KEY_FILE_NONE, error);
 }

@@ -229,6 +229,16 @@ header_dup(GMimeObject *obj, const char *name)
 	return v ? g_strdup(v) : NULL;
 }
 
+/* Whether `s` holds a control character (a CR or LF smuggled into an envelope option). */
+static gboolean
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return TRUE;
+	return FALSE;
+}
+
 void
 sink_message_parse(SinkCtx *ctx)
 {
@@ -293,12 +303,18 @@ sink_message_parse(SinkCtx *ctx)
 	 * unexpanded "$to" of a mistyped pipe rule) is said in the log and
 	 * the header used instead.  --from "" or "<>" is the null sender.
 	 */
-	if (ctx->env_to && (ctx->rcpt = sink_addr_first(ctx->env_to)) == NULL)
+	if (ctx->env_to && has_control(ctx->env_to))	/* hostile: kept as given, for the actions to refuse */
+		ctx->rcpt = g_strdup(ctx->env_to);
+	else if (ctx->env_to && (ctx->rcpt = sink_addr_first(ctx->env_to)) == NULL)
 		sink_ctx_error(ctx, "--to \"%s\" holds no address; the To: header's is used", ctx->env_to);
 	if (ctx->rcpt == NULL && ctx->mime)
 		ctx->rcpt = sink_addr_first(header_raw(ctx->mime, "To"));
 	if (ctx->env_from && (*ctx->env_from == '\0' || strcmp(ctx->env_from, "<>") == 0))
 		return;
+	if (ctx->env_from && has_control(ctx->env_from)) {	/* hostile: no second guess from the headers */
+		ctx->return_path = sink_addr_first(ctx->env_from);
+		return;
+	}
 	if (ctx->env_from && (ctx->return_path = sink_addr_first(ctx->env_from)) == NULL)
 		sink_ctx_error(ctx, "--from \"%s\" holds no address; the Return-Path: header's is used",
 			       ctx->env_from);
