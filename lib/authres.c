@@ -32,21 +32,63 @@ skip_cfws(const char *p)
 	}
 }
 
-gboolean
-sink_authres_dkim_pass(const char *value, const char *host_name)
+/* Past a quoted-string that starts at `p` (on its '"'). */
+static const char *
+skip_quoted(const char *p)
+{
+	for (p++; *p && *p != '"'; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return *p ? p + 1 : p;
+}
+
+/*
+ * The next ';' that separates two resinfo, or NULL: one in a comment or a
+ * quoted string (smtp.mailfrom="a;dkim=pass"@x, or "(sig from x; dkim=pass)")
+ * is part of a value, and must not start a result of its own.
+ */
+static const char *
+next_resinfo(const char *p)
+{
+	while (*p) {
+		if (*p == '(')
+			p = skip_cfws(p);
+		else if (*p == '"')
+			p = skip_quoted(p);
+		else if (*p == ';')
+			return p;
+		else
+			p++;
+	}
+	return NULL;
+}
+
+/* Past the authserv-id of an Authentication-Results value when it is `host_name`, else NULL. */
+static const char *
+past_our_authserv_id(const char *value, const char *host_name)
 {
 	const char *p, *end;
 
 	if (value == NULL || host_name == NULL)
-		return FALSE;
+		return NULL;
 	p = skip_cfws(value);
 	end = p;
 	while (*end && *end != ';' && !g_ascii_isspace(*end) && *end != '(')
 		end++;
 	if ((size_t)(end - p) != strlen(host_name) || g_ascii_strncasecmp(p, host_name, (size_t)(end - p)) != 0)
+		return NULL;
+	return end;
+}
+
+gboolean
+sink_authres_dkim_pass(const char *value, const char *host_name)
+{
+	const char *p, *end = past_our_authserv_id(value, host_name);
+
+	if (end == NULL)
 		return FALSE;
 	/* each resinfo after ';' is "method=result ..."; look for dkim=pass */
-	for (p = strchr(end, ';'); p; p = strchr(p, ';')) {
+	for (p = next_resinfo(end); p; p = next_resinfo(p)) {
 		p = skip_cfws(p + 1);
 		if (g_ascii_strncasecmp(p, "dkim", 4) == 0) {
 			const char *q = skip_cfws(p + 4);
@@ -70,23 +112,53 @@ sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail)
 	ctx->dkim_detail = g_strdup(detail);
 }
 
+/* Whether `name` is a trace header our MTA puts above the message's own. */
+static gboolean
+is_trace(const char *name)
+{
+	return g_ascii_strcasecmp(name, "Return-Path") == 0 || g_ascii_strcasecmp(name, "Received") == 0 ||
+	       g_ascii_strcasecmp(name, "Received-SPF") == 0 ||
+	       g_ascii_strcasecmp(name, "Authentication-Results") == 0;
+}
+
+/*
+ * DKIM_Check = header.  PMTA's check-dkim-inbound puts its
+ * Authentication-Results among the trace headers it adds on top, and only
+ * to a message that carries a DKIM-Signature.  So only that place is
+ * read: the first Authentication-Results with our authserv-id among the
+ * trace headers at the top decides, and one anywhere else, or in a message
+ * with no signature for PMTA to have checked, was written by the sender.
+ */
 static void
 check_header(SinkCtx *ctx)
 {
 	GMimeHeaderList *headers;
+	int count;
 
 	if (ctx->mime == NULL) {
 		sink_dkim_set_result(ctx, "none", "no headers");
 		return;
 	}
 	headers = g_mime_object_get_header_list(ctx->mime);
-	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
+	count = g_mime_header_list_get_count(headers);
+	if (!g_mime_header_list_contains(headers, "DKIM-Signature")) {
+		sink_dkim_set_result(ctx, "fail", "no DKIM-Signature, so no Authentication-Results of our host's");
+		return;
+	}
+	for (int i = 0; i < count; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0 &&
-		    sink_authres_dkim_pass(g_mime_header_get_value(h), ctx->cfg->host_name)) {
+		const char *name = g_mime_header_get_name(h), *value;
+		if (!is_trace(name))
+			break;
+		value = g_mime_header_get_value(h);
+		if (g_ascii_strcasecmp(name, "Authentication-Results") != 0 ||
+		    past_our_authserv_id(value, ctx->cfg->host_name) == NULL)
+			continue;	/* another host's is not ours to read */
+		if (sink_authres_dkim_pass(value, ctx->cfg->host_name))
 			sink_dkim_set_result(ctx, "pass", "Authentication-Results");
-			return;
-		}
+		else
+			sink_dkim_set_result(ctx, "fail", "our host's Authentication-Results says no dkim=pass");
+		return;
 	}
 	sink_dkim_set_result(ctx, "fail", "no Authentication-Results from our host with dkim=pass");
 }

@@ -58,23 +58,37 @@ json_field() {	# json_field FIELD < record
 	[ "$classes" = "accept openclick " ]
 }
 
-@test "DKIM_Check=header trusts only our own Authentication-Results" {
+@test "DKIM_Check=header trusts only our own Authentication-Results, where PMTA puts it, on a signed message" {
+	local d=$BATS_TEST_TMPDIR ours="sink.test; spf=pass smtp.mailfrom=bounces@sender.test; dkim=pass header.i=@sender.test"
 	sink_config DKIM_Check=header
-	make_msg "$BATS_TEST_TMPDIR/ok.eml" to=a@accept.sink.test \
-		extra_header="Authentication-Results: sink.test; spf=pass smtp.mailfrom=bounces@sender.test; dkim=pass header.i=@sender.test"
-	make_msg "$BATS_TEST_TMPDIR/forged.eml" to=a@accept.sink.test \
-		extra_header="Authentication-Results: elsewhere.test; dkim=pass header.i=@sender.test"
-	run filter --json <"$BATS_TEST_TMPDIR/ok.eml"
+	make_msg "$d/raw.eml" to=a@accept.sink.test
+	sign_msg "$d/raw.eml" "$d/signed.eml"
+	pmta_authres "$d/signed.eml" "$d/ok.eml" "$ours"
+	# another host's; ours written by the sender below PMTA's own (which says fail); ours on an unsigned
+	# message (PMTA adds none to those); a pass hidden in a comment or a quoted value of ours
+	pmta_authres "$d/signed.eml" "$d/other.eml" "elsewhere.test; dkim=pass header.i=@sender.test"
+	make_msg "$d/raw2.eml" to=a@accept.sink.test extra_header="Authentication-Results: $ours"
+	sign_msg "$d/raw2.eml" "$d/signed2.eml"
+	pmta_authres "$d/signed2.eml" "$d/below.eml" "sink.test; dkim=fail header.i=@sender.test"
+	pmta_authres "$d/raw.eml" "$d/unsigned.eml" "$ours"
+	pmta_authres "$d/signed.eml" "$d/comment.eml" "sink.test; dkim=fail (sig from x; dkim=pass) header.d=sender.test"
+	pmta_authres "$d/signed.eml" "$d/quoted.eml" 'sink.test; spf=fail smtp.mailfrom="a;dkim=pass"@sender.test; dkim=fail'
+	run filter --json <"$d/ok.eml"
 	assert_success
 	[ "$(json_field dkim <<<"$output")" = pass ]
-	run filter --json <"$BATS_TEST_TMPDIR/forged.eml"
-	assert_success
-	[ "$(json_field dkim <<<"$output")" = fail ]
-	[ "$(json_field class <<<"$output")" = null ]
-	[ "$(json_field actions <<<"$output")" = "[]" ]
+	for m in other below unsigned comment quoted; do
+		run filter --json <"$d/$m.eml"
+		assert_success
+		echo "$m: $(json_field dkim <<<"$output") $(json_field dkim_detail <<<"$output")"
+		[ "$(json_field dkim <<<"$output")" = fail ]
+		[ "$(json_field class <<<"$output")" = null ]
+		[ "$(json_field actions <<<"$output")" = "[]" ]
+	done
 	[ "$(counter accept)" -eq 1 ]
-	[ "$(counter fail_dkim)" -eq 1 ]
+	[ "$(counter fail_dkim)" -eq 5 ]
 	log_lines | grep -q '!DKIM fail: no Authentication-Results from our host'
+	log_lines | grep -q '!DKIM fail: no DKIM-Signature'
+	log_lines | grep -q "!DKIM fail: our host's Authentication-Results says no dkim=pass"
 }
 
 @test "empty stdin is accepted, counted as bad_message and logged" {

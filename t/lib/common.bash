@@ -6,6 +6,7 @@
 #   rcli ARGS...                        redis-cli on the test Redis
 #   make_msg OUT [key=value ...]        write a test message (OUT - for stdout); keys: see t/lib/mkmsg.py
 #   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed
+#   pmta_authres IN OUT VALUE           IN with PMTA's Authentication-Results: VALUE below its trace headers
 #   dkim_verify [FILE]                  dkimverify FILE (or stdin): "signature ok" and status 0 when it verifies
 #   dns_query NAME TYPE                 DNS answers one per line ("10 mx.host." for MX, joined strings for
 #                                       TXT), or the error (NXDOMAIN, NoAnswer, LifetimeTimeout); DNS_LIFETIME=2 s
@@ -40,6 +41,14 @@ rcli() {
 
 make_msg() {
 	"$PY" "$T_DIR/lib/mkmsg.py" "$@"
+}
+
+# pmta_authres IN OUT VALUE: IN with "Authentication-Results: VALUE" after the trace headers on its top (Return-Path:,
+# Received:), where PMTA's check-dkim-inbound puts its own
+pmta_authres() {
+	LC_ALL=C awk -v ar="Authentication-Results: $3" '
+		top && !(/^[ \t]/ || tolower($0) ~ /^(return-path|received):/) { print ar; top = 0 }
+		{ print }' top=1 "$1" >"$2"
 }
 
 # sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with dkimsign (python3-dkim) and the

@@ -17,6 +17,10 @@ test_authres_cases(void)
 		{ "sink.test; dkim=passed", FALSE, "not the word pass" },
 		{ "sink.test; spf=pass (dkim=pass in comment)", FALSE, "pass only in a comment" },
 		{ "sink.test; x-dkim=pass", FALSE, "other method" },
+		{ "sink.test; dkim=fail (sig from x; dkim=pass) header.d=b", FALSE, "a ';' in a comment" },
+		{ "sink.test; spf=fail smtp.mailfrom=\"a;dkim=pass\"@b; dkim=fail", FALSE, "a ';' in a quoted value" },
+		{ "sink.test; spf=fail smtp.mailfrom=\"a\\\";dkim=pass\"@b; dkim=fail", FALSE, "an escaped quote" },
+		{ "sink.test; spf=pass smtp.mailfrom=\"a;b\"@c; dkim=pass", TRUE, "a pass after a quoted ';'" },
 		{ "sink.test", FALSE, "no results" },
 		{ "", FALSE, "empty" },
 	};
