@@ -194,6 +194,25 @@ sink_received_ip(const char *value)
 	/* Only the "from" clause names the client: stop at " by ". */
 	by = strstr(value, " by ");
 	from = by ? g_strndup(value, (gsize)(by - value)) : g_strdup(value);
+	/*
+	 * ... and only its comment: "from HELO (IP)" as PMTA writes it, or
+	 * "from HELO (rDNS [IP])".  The HELO name before it is the client's
+	 * own word: "EHLO 127.0.0.1" must not make the SPF check's client.
+	 */
+	int depth = 0;
+	for (char *c = from; *c; c++) {
+		if (*c == '\\' && c[1] && depth > 0) {
+			*c++ = ' ';
+			*c = ' ';
+			continue;
+		}
+		if (*c == '(')
+			depth++;
+		else if (*c == ')' && depth > 0)
+			depth--;
+		else if (depth == 0)
+			*c = ' ';
+	}
 	tokens = g_strsplit_set(from, "()[] \t\r\n;,=", -1);
 	for (char **t = tokens; *t; t++) {
 		const char *tok = *t;

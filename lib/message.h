@@ -35,8 +35,9 @@ char *sink_addr_first(const char *value);
 
 /*
  * sink_received_ip: the client IP (v4 or v6) in a Received: header value,
- * from its "from" clause, e.g. "from helo (192.0.2.1) by ..." or
- * "[192.0.2.1]"; NULL when there is none.  g_free.
+ * from the comment of its "from" clause, e.g. "from helo (192.0.2.1) by
+ * ..." or "from helo (rdns [192.0.2.1])", never from the HELO name before
+ * it; NULL when there is none.  g_free.
  */
 char *sink_received_ip(const char *value);
 

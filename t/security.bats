@@ -175,6 +175,28 @@ PRIVATE_PIXELS='<img src="http://10.0.0.80/q/ten">
 
 # ---- files -------------------------------------------------------------------------------------------
 
+@test "a HELO that looks like an authorized IP is not the SPF client: the address PMTA saw is, and fails" {
+	sink_config DKIM_Check=verify
+	# PMTA writes "from HELO (IP)": the client said EHLO 192.0.2.10 (authorized) from 198.51.100.7 (not)
+	make_msg "$BATS_TEST_TMPDIR/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test \
+		received_ip=198.51.100.7
+	sed -i 's/^Received: from mta\.sender\.test (/Received: from 192.0.2.10 (/' "$BATS_TEST_TMPDIR/m.raw"
+	grep -q '^Received: from 192.0.2.10 (198.51.100.7)' "$BATS_TEST_TMPDIR/m.raw"
+	sign_msg "$BATS_TEST_TMPDIR/m.raw" "$BATS_TEST_TMPDIR/m.eml"
+	run filter --json <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	[ "$(jq -r .client_ip <<<"$output")" = 198.51.100.7 ]
+	[ "$(jq -r .spf <<<"$output")" = fail ]
+	jq -e '.actions == []' <<<"$output"
+	[ "$(smtp_messages)" -eq 0 ]
+	# a HELO of 127.0.0.1 (which libspf2 would pass) is no client either
+	sed -i 's/^Received: from 192\.0\.2\.10 (/Received: from 127.0.0.1 (/' "$BATS_TEST_TMPDIR/m.eml"
+	run filter --json <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$(jq -r .client_ip <<<"$output")" = 198.51.100.7 ]
+	[ "$(jq -r .spf <<<"$output")" = fail ]
+	[ "$(smtp_messages)" -eq 0 ]
+}
+
 @test "log and done files are created 0640 in 0750 folders, whatever the umask" {
 	sink_config DKIM_Check=off
 	make_msg "$M/m.eml" to=x@accept.sink.test store_done=1

@@ -91,7 +91,12 @@ test_received_ip(void)
 {
 	static const struct { const char *in, *expect; } cases[] = {
 		{ "from mta.sender.test (192.0.2.10) by sink.test id x for <a@b>; Mon, 4 Jun 2018 17:56:34 +0000", "192.0.2.10" },
-		{ "from helo [198.51.100.7] by sink.test; date", "198.51.100.7" },
+		{ "from helo (rdns.example [198.51.100.7]) by sink.test; date", "198.51.100.7" },
+		/* the HELO is the client's word, not its address */
+		{ "from [198.51.100.7] by sink.test; date", NULL },
+		{ "from 192.0.2.10 (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from 127.0.0.1 (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from 127.0.0.1 by sink.test", NULL },
 		{ "from mx (mx.example [IPv6:2001:db8::1]) by sink.test", "2001:db8::1" },
 		{ "from mx (2001:db8::25) by sink.test", "2001:db8::25" },
 		{ "from localhost by sink.test (192.0.2.99)", NULL },	/* only the from clause */
