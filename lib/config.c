@@ -359,7 +359,19 @@ load_allowlist(SinkConfig *cfg, GKeyFile *kf, const char *file, GError **error)
 				    file, *n, value);
 			return FALSE;
 		}
-		g_hash_table_insert(cfg->rp_mx_allowlist, g_ascii_strdown(*n, -1), g_strdup(value));
+		/* MX names come from DNS in A-labels without the final dot: a key
+		 * written "mx.example." or in Unicode is made the same */
+		g_autofree char *trimmed = g_strdup(*n);
+		gsize len = strlen(trimmed);
+		while (len > 0 && trimmed[len - 1] == '.')
+			trimmed[--len] = '\0';
+		g_autofree char *ascii = len ? g_hostname_to_ascii(trimmed) : NULL;
+		if (ascii == NULL || g_hostname_is_ip_address(ascii)) {
+			g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+				    "%s: [" ALLOWLIST_SECTION "] %s: not an MX host name", file, *n);
+			return FALSE;
+		}
+		g_hash_table_insert(cfg->rp_mx_allowlist, g_ascii_strdown(ascii, -1), g_strdup(value));
 	}
 	return TRUE;
 }

@@ -215,6 +215,21 @@ PY
 	[ "$(counter total_messages)" -eq 0 ]
 }
 
+@test "an allowlisted MX written with a final dot or in capitals matches the MX from DNS; an IP address is refused" {
+	sink_config DKIM_Check=off
+	sed -i 's/^smtp\.sparkpostmail\.com = /SMTP.SparkPostMail.com. = /' "$SINK_INI"
+	grep -q '^SMTP.SparkPostMail.com. = fbl@sparkpostmail.com' "$SINK_INI"
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@fbl.sink.test
+	run filter --dry-run --json --client-ip 192.0.2.10 <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	[ "$(jq -r .mx <<<"$output")" = smtp.sparkpostmail.com ]
+	[ "$(jq -r .fbl_address <<<"$output")" = fbl@sparkpostmail.com ]
+	printf '[RP_MX_domain_allowlist]\n192.0.2.25 = fbl@example.test\n' >"$BATS_TEST_TMPDIR/ip.ini"
+	run "$SINK_FILTER" -n -c "$BATS_TEST_TMPDIR/ip.ini"
+	assert_failure 78
+	assert_output --partial 'ip.ini: [RP_MX_domain_allowlist] 192.0.2.25: not an MX host name'
+}
+
 @test "a bad command line is usage (64)" {
 	run "$SINK_FILTER" --no-such-option
 	[ "$status" -eq 64 ]
