@@ -18,7 +18,18 @@
  *   DNS_Timeout: libopendkim's own resolver waits as long as the system
  *   resolver does, and turns "no such key" into the same failure as "DNS
  *   down".  Ours hands NXDOMAIN replies over, so a missing key reads as
- *   NOKEY and only a failed look-up as KEYFAIL (a temporary error).
+ *   NOKEY and only a failed look-up as KEYFAIL (a temporary error).  Each
+ *   look-up gets what is left of the message's time budget (Message_Timeout,
+ *   sink_dns_timeout), asked anew at every query, and at most MAX_SIGNATURES
+ *   signatures are checked, so a message full of signatures whose keys sit
+ *   behind a dead name server cannot run past Message_Timeout.
+ * - A signature header that does not parse is skipped (BADSIGHANDLES), not
+ *   the whole message failed: another signature may still pass.
+ * What counts as a pass is stricter than the library's (RFC 6376):
+ * - a key published as a testing key (t=y, section 3.6.1) is treated as no
+ *   signature at all: result "none";
+ * - a signature with a body length (l=) is not a pass: what follows that
+ *   length may have been appended after signing (section 8.2).
  * One library handle per check, freed with it: nothing lives on between
  * messages and nothing is shared between threads.
  */
@@ -39,10 +50,24 @@
 #include "dns.h"
 #include "module.h"
 
-/* The DNS service handle our query functions get from libopendkim. */
+/*
+ * At most this many signatures of a message are checked (the topmost, the
+ * latest added); the rest are ignored.  Each costs a key look-up and an RSA
+ * verification: a sender's own signature plus an ESP's or a forwarder's are
+ * two or three, 8 leaves room for long forwarding chains and stops a message
+ * carrying hundreds.
+ */
+#define MAX_SIGNATURES 8
+
+/*
+ * What one verification's callbacks share: the DNS service handle our query
+ * functions get from libopendkim, also the DKIM handle's user context (for
+ * the prescreen).
+ */
 typedef struct {
-	int timeout;		/* seconds per look-up */
-	const char *why;	/* the last failed look-up's reason */
+	const SinkCtx *ctx;	/* for the time left: sink_dns_timeout */
+	GHashTable *why;	/* query name (lower case, owned) -> static reason its look-up failed */
+	GPtrArray *skipped;	/* signatures beyond MAX_SIGNATURES, ignored (not owned) */
 } DkimDns;
 
 /* One finished query: the reply is already in libopendkim's buffer. */
@@ -50,6 +75,18 @@ typedef struct {
 	int status;		/* DKIM_DNS_* */
 	size_t len;
 } DkimQuery;
+
+/* Keep why the look-up of name failed (the first reason, when asked again). */
+static void
+note_failure(DkimDns *dns, const char *name, const char *why)
+{
+	char *key = g_ascii_strdown(name, -1);
+
+	if (g_hash_table_contains(dns->why, key))
+		g_free(key);
+	else
+		g_hash_table_insert(dns->why, key, (gpointer)why);
+}
 
 static int
 dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen, void **qh)
@@ -59,7 +96,8 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	const char *why = NULL;
 	int len = 0;
 
-	switch (sink_dns_query((const char *)query, type, dns->timeout, buf, buflen, &len, &why)) {
+	/* the time left now, not at the start: earlier look-ups used some of it */
+	switch (sink_dns_query((const char *)query, type, sink_dns_timeout(dns->ctx), buf, buflen, &len, &why)) {
 	case SINK_DNS_OK:
 	case SINK_DNS_NODATA:
 	case SINK_DNS_NXDOMAIN:
@@ -69,11 +107,11 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 		break;
 	case SINK_DNS_TEMPFAIL:
 		q->status = g_strcmp0(why, "timed out") == 0 ? DKIM_DNS_EXPIRED : DKIM_DNS_ERROR;
-		dns->why = why;
+		note_failure(dns, (const char *)query, why);
 		break;
 	case SINK_DNS_FAIL:
 		q->status = DKIM_DNS_ERROR;
-		dns->why = why;
+		note_failure(dns, (const char *)query, why);
 		break;
 	}
 	*qh = q;
@@ -112,6 +150,30 @@ dns_close(void *srv)
 {
 }
 
+/*
+ * Called by libopendkim once the signatures are known, before any key is
+ * looked up: the first MAX_SIGNATURES that parsed are checked, the others
+ * ignored.
+ */
+static DKIM_CBSTAT
+prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
+{
+	DkimDns *dns = dkim_get_user_context(dkim);
+	int kept = 0;
+
+	for (int i = 0; i < nsigs; i++) {
+		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0)
+			continue;
+		if (kept < MAX_SIGNATURES) {
+			kept++;
+		} else {
+			dkim_sig_ignore(sigs[i]);
+			g_ptr_array_add(dns->skipped, sigs[i]);
+		}
+	}
+	return DKIM_CBSTAT_CONTINUE;
+}
+
 static void
 set_signer(SinkCtx *ctx, DKIM_SIGINFO *sig)
 {
@@ -136,14 +198,49 @@ failure_rank(const char *result)
 	return G_N_ELEMENTS(order);
 }
 
+/*
+ * The result word and reason for one signature that verified: "pass", or
+ * not when its key is a testing key or its l= leaves part of the body out.
+ */
+static const char *
+judge_verified(DKIM *dkim, DKIM_SIGINFO *sig, const char *d, const char *s, char **detail)
+{
+	ssize_t signlen = -1;
+
+	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_TESTKEY) != 0) {
+		/* RFC 6376 3.6.1: a verifier may treat such a message as unsigned */
+		*detail = g_strdup_printf("signature d=%s s=%s verified with a testing key (t=y): treated as unsigned",
+					  d, s);
+		return "none";
+	}
+	if (dkim_sig_getcanonlen(dkim, sig, NULL, NULL, &signlen) != DKIM_STAT_OK) {
+		*detail = g_strdup_printf("signature d=%s s=%s: signed body length unknown", d, s);
+		return "fail";
+	}
+	/*
+	 * An l= tag signs only the body's first bytes: anything may have been
+	 * appended after them (RFC 6376 8.2), links to click among it.  Such a
+	 * signature vouches for no message the sink would act on.
+	 */
+	if (signlen >= 0) {
+		*detail = g_strdup_printf("signature d=%s s=%s signs only the first %zd bytes of the body (l=): "
+					  "what follows is not vouched for", d, s, signlen);
+		return "fail";
+	}
+	*detail = g_strdup_printf("signature d=%s s=%s verified", d, s);
+	return "pass";
+}
+
 /* The result word and reason for one signature after the end of the message. */
 static const char *
-judge_signature(DKIM_SIGINFO *sig, DkimDns *dns, char **detail)
+judge_signature(DKIM *dkim, DKIM_SIGINFO *sig, DkimDns *dns, char **detail)
 {
 	unsigned int flags = dkim_sig_getflags(sig);
 	int error = dkim_sig_geterror(sig);
 	const char *d = (const char *)dkim_sig_getdomain(sig);
 	const char *s = (const char *)dkim_sig_getselector(sig);
+	g_autofree char *name = NULL, *key = NULL;
+	const char *why;
 
 	if (d == NULL)
 		d = "?";
@@ -153,17 +250,18 @@ judge_signature(DKIM_SIGINFO *sig, DkimDns *dns, char **detail)
 		*detail = g_strdup_printf("signature d=%s s=%s ignored", d, s);
 		return "fail";
 	}
-	if (DKIM_SIG_CHECK(sig)) {
-		*detail = g_strdup_printf("signature d=%s s=%s verified", d, s);
-		return "pass";
-	}
+	if (DKIM_SIG_CHECK(sig))
+		return judge_verified(dkim, sig, d, s, detail);
 	switch (error) {
 	case DKIM_SIGERROR_NOKEY:
 		*detail = g_strdup_printf("no key published at %s._domainkey.%s", s, d);
 		return "nokey";
 	case DKIM_SIGERROR_KEYFAIL:
-		*detail = g_strdup_printf("key look-up for %s._domainkey.%s failed: %s", s, d,
-					  dns->why ? dns->why : "DNS error");
+		/* the name libopendkim asked for, as dns_start recorded it */
+		name = g_strdup_printf("%s._domainkey.%s", s, d);
+		key = g_ascii_strdown(name, -1);
+		why = g_hash_table_lookup(dns->why, key);
+		*detail = g_strdup_printf("key look-up for %s failed: %s", name, why ? why : "DNS error");
 		return "temperror";
 	default:
 		break;
@@ -241,12 +339,13 @@ set_stat_failure(SinkCtx *ctx, DKIM *dkim, DKIM_STAT stat)
 void
 sink_dkim_verify(SinkCtx *ctx)
 {
-	DkimDns dns = { .timeout = sink_dns_timeout(ctx) };
+	DkimDns dns = { .ctx = ctx };
 	DKIM_LIB *lib = NULL;
 	DKIM *dkim = NULL;
 	DKIM_STAT stat;
 	DKIM_SIGINFO **sigs = NULL;
-	unsigned int timeout = (unsigned int)MAX(dns.timeout, 1);
+	unsigned int timeout = (unsigned int)MAX(sink_dns_timeout(ctx), 1);
+	unsigned int flags = DKIM_LIBFLAGS_NONE;
 	gsize len;
 	const unsigned char *data = g_bytes_get_data(ctx->raw, &len);
 	const char *best = NULL;
@@ -263,7 +362,14 @@ sink_dkim_verify(SinkCtx *ctx)
 		sink_dkim_set_result(ctx, "temperror", "libopendkim could not start");
 		return;
 	}
+	dns.why = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	dns.skipped = g_ptr_array_new();
 	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout);
+	/* a signature header that does not parse is ignored, not the whole message failed */
+	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	flags |= DKIM_LIBFLAGS_BADSIGHANDLES;
+	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	dkim_set_prescreen(lib, prescreen);
 	dkim_dns_set_query_service(lib, &dns);
 	dkim_dns_set_init(lib, dns_init);
 	dkim_dns_set_close(lib, dns_close);
@@ -276,6 +382,7 @@ sink_dkim_verify(SinkCtx *ctx)
 		set_stat_failure(ctx, NULL, stat);
 		goto done;
 	}
+	dkim_set_user_context(dkim, &dns);
 	/* the whole message with CRLF line ends, in pieces (never a second copy
 	 * of it whole), then the end of the chunks (which ends the headers) */
 	stat = DKIM_STAT_OK;
@@ -309,8 +416,11 @@ sink_dkim_verify(SinkCtx *ctx)
 	/* any passing signature passes; else the most telling failure */
 	for (int i = 0; i < nsigs; i++) {
 		char *detail = NULL;
-		const char *result = judge_signature(sigs[i], &dns, &detail);
+		const char *result;
 
+		if (g_ptr_array_find(dns.skipped, sigs[i], NULL))
+			continue;
+		result = judge_signature(dkim, sigs[i], &dns, &detail);
 		if (best == NULL || strcmp(result, "pass") == 0 || failure_rank(result) < failure_rank(best)) {
 			best = result;
 			best_sig = sigs[i];
@@ -322,6 +432,18 @@ sink_dkim_verify(SinkCtx *ctx)
 		if (strcmp(best, "pass") == 0)
 			break;
 	}
+	if (best == NULL) {
+		/* cannot be: the cap keeps MAX_SIGNATURES */
+		set_stat_failure(ctx, dkim, stat);
+		goto done;
+	}
+	if (strcmp(best, "pass") != 0 && dns.skipped->len > 0) {
+		char *more = g_strdup_printf("%s (%u more signature%s not checked: at most %d are)", best_detail,
+					     dns.skipped->len, dns.skipped->len == 1 ? "" : "s", MAX_SIGNATURES);
+
+		g_free(best_detail);
+		best_detail = more;
+	}
 	sink_dkim_set_result(ctx, best, best_detail);
 	set_signer(ctx, best_sig);
 
@@ -329,6 +451,8 @@ done:
 	if (dkim)
 		dkim_free(dkim);
 	dkim_close(lib);
+	g_hash_table_destroy(dns.why);
+	g_ptr_array_free(dns.skipped, TRUE);
 }
 
 #ifdef SINK_STATIC_DKIM

@@ -21,6 +21,13 @@ setup() {
 	M=$BATS_TEST_TMPDIR
 }
 
+teardown() {
+	# a test that pointed the resolver at dead name servers
+	if [[ -f $M/resolv.conf.saved ]]; then
+		cat "$M/resolv.conf.saved" >/etc/resolv.conf
+	fi
+}
+
 json_field() {	# json_field FIELD < record
 	/usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
 }
@@ -34,6 +41,25 @@ signed() {
 }
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# sign_as IN OUT DOMAIN SELECTOR [l=]: like sign_msg (relaxed/relaxed, trace headers stay on top unsigned), with
+# the sender.test key whatever DOMAIN and SELECTOR say (the record published there decides), and with l=, the
+# body length, when asked (python3-dkim; dkimsign cannot set it)
+sign_as() {
+	PYTHONPATH=$NODOH "$PY" - "$@" "$DKIM_KEYDIR/sender.test/sel1.private" <<'EOF'
+import re, sys, dkim
+inp, out, domain, selector = sys.argv[1:5]
+length, key = (sys.argv[5] == "l=", sys.argv[6]) if len(sys.argv) > 6 else (False, sys.argv[5])
+lines = open(inp, "rb").read().split(b"\n")
+n = 0
+while n < len(lines) and (re.match(rb"(?i)(return-path|received):", lines[n]) or (n and lines[n][:1] in (b" ", b"\t"))):
+    n += 1
+rest = b"\n".join(lines[n:])
+sig = dkim.sign(rest, selector.encode(), domain.encode(), open(key, "rb").read(),
+                canonicalize=(b"relaxed", b"relaxed"), length=length, linesep=b"\n")
+open(out, "wb").write(b"".join(l + b"\n" for l in lines[:n]) + sig + rest)
+EOF
+}
 
 # ---- the good path --------------------------------------------------------------------------------------------
 
@@ -190,6 +216,61 @@ rejected_by_dkim() {
 	[ "$(json_field dkim <<<"$output")" = pass ]
 }
 
+@test "a signature that verifies with a testing key (t=y): dkim none, treated as unsigned (RFC 6376 3.6.1)" {
+	# testy._domainkey.sender.test publishes the sel1 key with t=y: the same signature under sel1 passes
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test
+	sign_as "$M/m.raw" "$M/sel1.eml" sender.test sel1
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/sel1.eml"
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	sign_as "$M/m.raw" "$M/m.eml" sender.test testy
+	rejected_by_dkim "$M/m.eml" none "signature d=sender.test s=testy verified with a testing key (t=y): treated as unsigned"
+}
+
+@test "a signature with an l= body length is no pass: what follows it may be appended, a link to click among it" {
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test
+	sign_as "$M/m.raw" "$M/m.eml" sender.test sel1 l=
+	grep -q '; l=[0-9]' "$M/m.eml"
+	{ cat "$M/m.eml"; echo '<a href="http://track.test/f/a/added">more</a>'; } >"$M/added.eml"
+	for m in m added; do
+		reset_servers
+		rejected_by_dkim "$M/$m.eml" fail "signature d=sender.test s=sel1 signs only the first"
+		json_field dkim_detail <<<"$output" | grep -qF 'bytes of the body (l=): what follows is not vouched for'
+	done
+}
+
+# with_junk_signature IN OUT: IN with an unparsable DKIM-Signature header (no s=, no b=) after its trace headers
+with_junk_signature() {
+	local junk='DKIM-Signature: v=1; a=rsa-sha256; d=sender.test; junk'
+	awk -v junk="$junk" '!done && !/^(Return-Path|Received):|^[ \t]/ { print junk; done = 1 } 1' "$1" >"$2"
+	grep -qxF "$junk" "$2"
+}
+
+@test "an unparsable DKIM-Signature header is skipped: a valid signature next to it still passes" {
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	with_junk_signature "$M/m.eml" "$M/junk.eml"
+	[ "$(grep -c '^DKIM-Signature:' "$M/junk.eml")" -eq 2 ]
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/junk.eml"
+	assert_success
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$(json_field dkim_detail <<<"$output")" = "signature d=sender.test s=sel1 verified" ]
+}
+
+@test "a message whose only DKIM-Signature header is unparsable does not pass: dkim fail, nothing sent" {
+	make_msg "$M/m.eml" to=x@fbl.sink.test from=news@sender.test
+	with_junk_signature "$M/m.eml" "$M/junk.eml"
+	rejected_by_dkim "$M/junk.eml" fail "signature d=sender.test"
+}
+
+@test "at most 8 signatures are checked: a valid ninth under eight without keys is not reached" {
+	signed "$M/s.eml" sender.test to=x@fbl.sink.test
+	for i in 1 2 3 4 5 6 7 8; do
+		sign_as "$M/s.eml" "$M/next.eml" nokey.test sel1
+		mv "$M/next.eml" "$M/s.eml"
+	done
+	[ "$(grep -c '^DKIM-Signature:' "$M/s.eml")" -eq 9 ]
+	rejected_by_dkim "$M/s.eml" nokey "no key published at sel1._domainkey.nokey.test (1 more signature not checked: at most 8 are)"
+}
+
 # ---- SPF -----------------------------------------------------------------------------------------------------
 
 @test "an unauthorized client IP: spf fail, fail_spf counted, nothing sent, the log says why" {
@@ -338,6 +419,39 @@ budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
 	[ "$elapsed" -lt "$(budget_us 1 1)" ]
 	[ "$elapsed" -ge 900000 ]
 	[ "$(json_field dkim <<<"$output")" = temperror ]
+}
+
+@test "ten signatures with keys behind a dead name server stop at Message_Timeout (3 s, DNS_Timeout 1 s)" {
+	sink_config DNS_Timeout=1 Message_Timeout=3
+	make_msg "$M/s.eml" to=x@fbl.sink.test from=news@blackhole.test return_path=bounces@sender.test
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		sign_as "$M/s.eml" "$M/next.eml" blackhole.test sel1
+		mv "$M/next.eml" "$M/s.eml"
+	done
+	t0=$(now_us)
+	run filter --json --client-ip $GOOD_IP <"$M/s.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	assert_success
+	[ "$elapsed" -lt 3500000 ]
+	[ "$(json_field dkim <<<"$output")" = temperror ]
+	json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.blackhole.test failed: timed out'
+	[ "$(counter fail_dkim)" -eq 1 ]
+}
+
+@test "three name servers that never answer cost DNS_Timeout (1 s), not a second each" {
+	sink_config DNS_Timeout=1
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	cp /etc/resolv.conf "$M/resolv.conf.saved"	# put back by teardown
+	printf 'nameserver 127.0.0.53\nnameserver 127.0.0.53\nnameserver 127.0.0.53\noptions timeout:1 attempts:1\n' \
+		>/etc/resolv.conf
+	t0=$(now_us)
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	[ "$elapsed" -lt "$(budget_us 1 1)" ]
+	[ "$(json_field dkim <<<"$output")" = temperror ]
+	json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.sender.test failed: timed out'
 }
 
 @test "an SPF record behind a dead name server: spf temperror within DNS_Timeout + 1.5 s, fail_spf" {
