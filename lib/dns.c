@@ -3,8 +3,9 @@
  *
  * One query goes out with res_nsend() on a private resolver state whose
  * retry count is 1 and whose per-server wait is the timeout shared out over
- * the configured servers.  The reply is read with libresolv's ns_initparse /
- * ns_parserr; nothing here decodes DNS wire format by hand.
+ * the configured servers, as many of them as fit in it (glibc waits at least
+ * a second for each: see fit_servers).  The reply is read with libresolv's
+ * ns_initparse / ns_parserr; nothing here decodes DNS wire format by hand.
  */
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -70,6 +71,37 @@ count_answers(ns_msg *msg, int type)
 	return n;
 }
 
+/*
+ * The longest one try of res_nsend() takes over n servers with retrans r:
+ * glibc (send_dg) waits r for the first server and (r << i) / n for server
+ * i > 0, each at least one second.
+ */
+static int
+glibc_wait(int r, int n)
+{
+	int total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += MAX(1, i == 0 ? r : (r << i) / n);
+	return total;
+}
+
+/*
+ * Share `timeout` seconds out over res's servers: the first ones that fit
+ * in it (one when only one does), each waited for retrans seconds.
+ */
+static void
+fit_servers(struct __res_state *res, int timeout)
+{
+	int n = MAX(1, res->nscount);
+
+	while (n > 1 && glibc_wait(MAX(1, timeout / n), n) > timeout)
+		n--;
+	if (res->nscount > n)
+		res->nscount = n;
+	res->retrans = MAX(1, timeout / n);
+}
+
 SinkDnsStatus
 sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size_t buflen, int *len,
 	       const char **why)
@@ -98,9 +130,9 @@ sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size
 		*why = "resolver set-up failed";
 		return SINK_DNS_TEMPFAIL;
 	}
-	/* One try; glibc waits about `retrans` per server, so share the timeout out. */
+	/* One try, over the servers that fit in the timeout. */
 	res.retry = 1;
-	res.retrans = MAX(1, timeout / MAX(1, res.nscount));
+	fit_servers(&res, timeout);
 
 	qlen = res_nmkquery(&res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query);
 	if (qlen < 0) {

@@ -6,7 +6,9 @@
  * libspf2, waits timeout x attempts x servers on a name server that never
  * answers (10 s or more with the defaults).  Every look-up here runs on its
  * own resolver state with one try whose per-server waits add up to at most
- * the given timeout, so a dead DNS costs at most DNS_Timeout per look-up.
+ * the given timeout (glibc waits at least a second for a server, so only as
+ * many of the configured servers are asked as fit in it), so a dead DNS
+ * costs at most DNS_Timeout per look-up.
  * dkim.c and spf.c plug these look-ups into their libraries.
  */
 #ifndef SINK_DNS_H
