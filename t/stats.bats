@@ -404,6 +404,13 @@ bars() {
 	[ "$status" -eq 69 ]
 }
 
+@test "the original's config, obsolete keys and all, gives cron nothing on stderr (sink-filter -n warns of them)" {
+	rcli SET "${P}int_accept" 2 >/dev/null
+	"$SINK_STATS" -c "$T_DIR/fixtures/original-style.ini" --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	grep -q '"accept": 2' "$BATS_TEST_TMPDIR/out"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
 @test "bad command lines are usage errors (64); a broken config is 78" {
 	run stats --json --html
 	[ "$status" -eq 64 ]
