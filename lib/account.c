@@ -29,6 +29,15 @@ redis_url_clear(RedisUrl *u)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RedisUrl, redis_url_clear)
 
+/* `url` as GUri reads it, "redis://" put in front when it names no scheme; NULL when it is no URI. */
+static GUri *
+redis_uri(const char *url)
+{
+	g_autofree char *full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
+
+	return g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
+}
+
 /*
  * unix:/path (or unix:///path, or /path), else [redis://][[user]:password@]host[:port][/db]
  * as GUri splits it (an IPv6 host in brackets, the credentials percent-decoded).
@@ -37,7 +46,6 @@ static gboolean
 parse_url(const char *url, RedisUrl *u)
 {
 	const char *p = url;
-	g_autofree char *full = NULL;
 	g_autoptr(GUri) uri = NULL;
 	const char *path;
 	guint64 n;
@@ -53,8 +61,7 @@ parse_url(const char *url, RedisUrl *u)
 		u->path = g_strdup(p);
 		return TRUE;
 	}
-	full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
-	uri = g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
+	uri = redis_uri(url);
 	if (uri == NULL || g_ascii_strcasecmp(g_uri_get_scheme(uri), "redis") != 0)
 		return FALSE;
 	u->host = g_strdup(g_uri_get_host(uri) && *g_uri_get_host(uri) ? g_uri_get_host(uri) : "127.0.0.1");
@@ -78,14 +85,12 @@ parse_url(const char *url, RedisUrl *u)
 char *
 sink_redis_url_display(const char *url)
 {
-	g_autofree char *full = NULL;
 	g_autoptr(GUri) uri = NULL;
 	const char *at, *start;
 
 	if (url == NULL)
 		return g_strdup("");
-	full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
-	uri = g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
+	uri = redis_uri(url);
 	if (uri && g_uri_get_password(uri)) {	/* "redis://user@host" then, marked "redis://user:***@host" */
 		g_autofree char *hidden = g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD);
 		const char *user_end = strchr(strstr(hidden, "://") + 3, '@');
@@ -129,19 +134,19 @@ redisContext *
 sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 {
 	g_auto(RedisUrl) u = { NULL };
-	g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
+	g_autofree char *shown = NULL;	/* the URL for an error, made only for one */
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	gboolean authed = TRUE;
 	redisContext *c;
 
 	if (!parse_url(cfg->redis_url, &u)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "Redis_URL \"%s\" is not redis://[[user]:password@]host[:port][/db] or unix:/path",
-			    shown);
+		sink_redis_url_check(cfg->redis_url, error);
+		g_prefix_error(error, "Redis_URL ");
 		return NULL;
 	}
 	c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
 	if (c == NULL || c->err) {
+		shown = sink_redis_url_display(cfg->redis_url);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Redis at %s: %s", shown,
 			    c ? c->errstr : "out of memory");
 		if (c)
@@ -154,6 +159,7 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 	else if (u.password)
 		authed = simple_command(c, error, "AUTH %s", u.password);
 	if (!authed || (u.db && !simple_command(c, error, "SELECT %d", u.db))) {
+		shown = sink_redis_url_display(cfg->redis_url);
 		g_prefix_error(error, "Redis at %s: ", shown);
 		redisFree(c);
 		return NULL;

@@ -286,6 +286,30 @@ part_with_bytes(const char *type, const char *subtype, const void *data, gsize l
 	return part;
 }
 
+/*
+ * Whether `data` can travel as message/rfc822 (7bit or 8bit, RFC 2045 and
+ * RFC 5321 2.3.8): no NUL, no CR outside a CRLF, no line over 998 octets.
+ */
+static gboolean
+smtp_safe(const char *data, gsize len)
+{
+	gsize line = 0;
+
+	for (gsize i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\0')
+			return FALSE;
+		if (c == '\r' && (i + 1 >= len || data[i + 1] != '\n'))
+			return FALSE;
+		if (c == '\n' || c == '\r')
+			line = 0;
+		else if (++line > 998)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 void
 sink_report_add_text(GMimeMultipart *report, const char *text)
 {
@@ -294,17 +318,13 @@ sink_report_add_text(GMimeMultipart *report, const char *text)
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, len);
 	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
 	gboolean eight_bit = g_mime_utils_text_is_8bit((const unsigned char *)text, len);
-	gboolean long_line = FALSE;	/* (a long Subject or Message-ID quoted): over SMTP's 998 octets */
-	gsize run = 0;
+	/* a long Subject or Message-ID quoted can make a line over SMTP's 998 octets */
+	gboolean as_is = !eight_bit && smtp_safe(text, len);
 
-	for (gsize i = 0; i < len && !long_line; i++) {
-		run = text[i] == '\n' ? 0 : run + 1;
-		long_line = run > 998;
-	}
 	g_mime_text_part_set_charset(part, eight_bit ? "utf-8" : "us-ascii");
 	g_mime_part_set_content(GMIME_PART(part), content);
-	g_mime_part_set_content_encoding(GMIME_PART(part), eight_bit || long_line ? GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
-									     : GMIME_CONTENT_ENCODING_7BIT);
+	g_mime_part_set_content_encoding(GMIME_PART(part), as_is ? GMIME_CONTENT_ENCODING_7BIT
+							 : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	g_mime_multipart_add(report, GMIME_OBJECT(part));
 	g_object_unref(content);
 	g_object_unref(stream);
@@ -342,30 +362,6 @@ header_block_len(const char *data, gsize len)
 			return i + 1;
 	}
 	return len;
-}
-
-/*
- * Whether `data` can travel as message/rfc822 (7bit or 8bit, RFC 2045 and
- * RFC 5321 2.3.8): no NUL, no CR outside a CRLF, no line over 998 octets.
- */
-static gboolean
-smtp_safe(const char *data, gsize len)
-{
-	gsize line = 0;
-
-	for (gsize i = 0; i < len; i++) {
-		char c = data[i];
-
-		if (c == '\0')
-			return FALSE;
-		if (c == '\r' && (i + 1 >= len || data[i + 1] != '\n'))
-			return FALSE;
-		if (c == '\n' || c == '\r')
-			line = 0;
-		else if (++line > 998)
-			return FALSE;
-	}
-	return TRUE;
 }
 
 void

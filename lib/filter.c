@@ -73,18 +73,23 @@ sink_filter_main(int argc, char **argv)
 	const SinkConfig *cfg = NULL;	/* the cache's (sink_config_get): a server's child reuses it */
 	g_autoptr(SinkCtx) ctx = NULL;
 	g_autofree char *line = NULL;
-	const char *path;
+	const char *path, *bad_usage = NULL;
 	SinkModel model;
 
 	signal(SIGPIPE, SIG_IGN);
 	g_set_prgname("sink-filter");
 	g_option_context_set_help_enabled(octx, FALSE);
 	g_option_context_add_main_entries(octx, entries, NULL);
-	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1 ||
-	    (o.seed != -1 && (o.seed < 0 || o.seed > G_MAXUINT32)) || (o.config && *o.config == '\0')) {
-		fprintf(stderr, "sink-filter: %s\n", error ? error->message : argc > 1 ? "unexpected argument"
-			: o.config && *o.config == '\0' ? "-c: the file name is empty"
-			: "--seed must be 0 to 4294967295");
+	if (!g_option_context_parse(octx, &argc, &argv, &error))
+		bad_usage = error->message;
+	else if (argc > 1)
+		bad_usage = "unexpected argument";
+	else if (o.config && *o.config == '\0')
+		bad_usage = "-c: the file name is empty";
+	else if (o.seed != -1 && (o.seed < 0 || o.seed > G_MAXUINT32))	/* GRand takes 32 bits */
+		bad_usage = "--seed must be 0 to 4294967295";
+	if (bad_usage) {
+		fprintf(stderr, "sink-filter: %s\n", bad_usage);
 		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
 			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n");
 		return sink_exit_status(SINK_OUTCOME_USAGE);
