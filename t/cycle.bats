@@ -55,6 +55,17 @@ expected() {
 	sed -E "s/^(dummy-smtp-blacklist-bounce-percent )[0-9.]+(\t)/\1$2\2/" "$1"
 }
 
+@test "the original's obsolete keys give cron nothing on stderr; sink-filter -n is where they are warned of" {
+	cycle_config Max_Threads=32 Gather_Timeout=60
+	cycle >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	grep -q 'dummy-smtp-blacklist-bounce-percent' "$BATS_TEST_TMPDIR/out"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	run "$SINK_FILTER" -n -c "$SINK_INI"
+	assert_success
+	assert_output --partial "Max_Threads no longer means anything"
+	assert_output --partial "Gather_Timeout no longer means anything"
+}
+
 @test "only the value on the bounce-percent line changes, byte for byte, and PMTA is reloaded" {
 	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
 	expected "$PMTA" 37 >"$BATS_TEST_TMPDIR/want"
