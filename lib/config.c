@@ -271,8 +271,7 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 				g_autofree char *why = g_strdup_printf("\"%s\" is not a day of the month (1-31, or 0 for never)", *p);
 				return bad_value(error, file, k, value, why);
 			}
-			if (d > 0)
-				days |= 1u << d;
+			days |= 1u << d;	/* bit 0: "0" (never) was listed, for the density */
 		}
 		*FIELD(cfg, k, guint32) = days;
 		break;

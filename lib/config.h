@@ -53,7 +53,7 @@ typedef struct {
 
 	/* Signals */
 	char *signals_traffic_prefix;
-	guint32 digit_days[10];		/* bit d set = day d (1..31) of the month */
+	guint32 digit_days[10];		/* bit d set = day d (1..31) of the month; bit 0 = "0" listed */
 
 	/* weekly cycles; lengths are multiples of 7 */
 	double *weekly_bounce_rate;

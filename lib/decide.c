@@ -5,11 +5,14 @@
  * The mix makes one uniform draw over OOB, FBL, openclick and accept in
  * that priority order, so each configured share is the expected share of
  * traffic (a share that would push the total past 1 gets what is left).
- * Open-type shares follow today's Weekly_Cycle_Open_Rate and are scaled up
- * by the Signals active-digit density, as the original did, because
- * Signals addresses only open on their digit's days; each share is then
- * clipped to [0, 1] (the factor itself is not: a factor of 2, or the
- * density's boost on a factor-1 day, raises every open-type share).
+ * Open-type shares follow today's Weekly_Cycle_Open_Rate divided by the
+ * Signals active-digit density (Signals addresses only open on their
+ * digit's days), that multiplier clipped to at most 1, then each share
+ * clipped to [0, 1]: the original's getBounceProbabilities, step for step,
+ * so the same config gives the same expected shares on every date.  (The
+ * clip means the density's boost never lifts a factor-1 day above the
+ * configured shares.)  The density counts each Digit<d>_days list as the
+ * original's set of numbers did: "0" (never) is a list of one.
  *
  * The conditionals (open again given open, click given open, click again
  * given click) are checked on the configured percentages, so a config is
@@ -27,7 +30,11 @@ clip01(double x)
 	return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
-/* Share of Signals digit-days that are open days, against the longest list. */
+/*
+ * Share of Signals digit-days that are open days, against the longest
+ * list; each list counted as written, its "0" too (config.c keeps it as
+ * bit 0), as the original's sets of numbers were.
+ */
 static double
 signals_density(const SinkConfig *cfg)
 {
@@ -82,7 +89,7 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
 	m->open_factor = cfg->weekly_open_rate[sink_cycle_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
-	scale = m->open_factor / m->density;
+	scale = MIN(1.0, m->open_factor / m->density);
 	m->open = clip01(cfg->open_percent / 100.0 / app * scale);
 	m->open_again = clip01(cfg->open_again_percent / 100.0 / app * scale);
 	m->click = clip01(cfg->click_percent / 100.0 / app * scale);

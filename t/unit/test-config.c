@@ -42,7 +42,7 @@ test_original_layout_loads(void)
 	g_assert_null(cfg->tracking_domains_allowlist[2]);
 	g_assert_cmpstr(cfg->user_agents_file, ==, ua);	/* relative to the config's folder */
 	g_assert_cmpstr(cfg->done_msg_file_dest, ==, "/var/spool/mail/inbound/done");
-	g_assert_cmpuint(cfg->digit_days[0], ==, 0);
+	g_assert_cmpuint(cfg->digit_days[0], ==, 1);	/* "0": never, listed (bit 0) */
 	g_assert_cmpint(__builtin_popcount(cfg->digit_days[1]), ==, 17);
 	g_assert_true(cfg->digit_days[5] == ((1u << 3) | (1u << 18)));
 	g_assert_cmpuint(cfg->weekly_open_rate_len, ==, 14);

@@ -5,6 +5,7 @@
  */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,37 +37,149 @@ test_route_by_first_label(void)
 }
 
 /*
- * The shipped model on a factor-1 day: Open is past 1 once Upstream_Handled
- * is applied; the other open-type shares are raised by the Signals density
- * (236 listed digit-days of 310), not clipped with it.
+ * The original's getBounceProbabilities, written again from its steps for
+ * this test alone (no code shared with decide.c): each share is
+ * percent / 100 / (1 - Upstream_Handled / 100); today's open factor is
+ * divided by the Signals density (the digit lists as sets of the numbers
+ * written, "0" included, against 10 times the longest) and clipped to
+ * [0, 1]; each open-type share is multiplied by it and clipped to [0, 1];
+ * the conditionals are ratios of the clipped shares.
  */
-static void
-test_shipped_model_arithmetic(void)
+typedef struct {
+	double oob, fbl, open, open_again, click, click_again;
+	double open_again_given_open, click_given_open, click_again_given_click;
+} OriginalP;
+
+/* The shipped consume-mail.ini's model, as its text has it. */
+static const char *const shipped_digits[10] = {
+	"0",
+	"1,2,3,4,5,6,7,                   15,16,17,18,19,20,21,                     29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"3,18",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+	"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+};
+
+static double
+original_clip(double n)
 {
-	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
-	g_autoptr(GDateTime) monday = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);	/* cycle index 0: 1.0 */
-	g_autoptr(GDateTime) tuesday = g_date_time_new_utc(2026, 11, 24, 10, 0, 0);	/* cycle index 1: 0.1 */
-	g_autoptr(GError) error = NULL;
-	SinkModel m;
+	return fmax(0.0, fmin(1.0, n));
+}
 
-	g_assert_true(sink_model_init(&m, cfg, monday, &error));
-	g_assert_cmpfloat_with_epsilon(m.density, 236.0 / 310.0, 1e-9);	/* Digit0 "0" lists no days */
-	g_assert_cmpfloat_with_epsilon(m.oob, 0.01, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.fbl, 0.0002, 1e-12);
-	g_assert_cmpfloat(m.open, ==, 1.0);
-	g_assert_cmpfloat_with_epsilon(m.open_again, 0.2 * 310.0 / 236.0, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click, 0.3 * 310.0 / 236.0, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_again, 0.06 * 310.0 / 236.0, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.open_again_given_open, 0.2 * 310.0 / 236.0, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3 * 310.0 / 236.0, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_again_given_click, 0.2, 1e-12);
+static double
+original_density(const char *const digits[10])
+{
+	int active = 0, longest = 0;
 
-	g_assert_true(sink_model_init(&m, cfg, tuesday, &error));
-	double scale = 0.1 / (236.0 / 310.0);
-	g_assert_cmpfloat_with_epsilon(m.open_factor, 0.1, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.open, 1.1 * scale, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click, 0.3 * scale, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3 / 1.1, 1e-12);
+	for (int i = 0; i < 10; i++) {
+		g_auto(GStrv) items = g_strsplit(digits[i], ",", -1);
+		g_autoptr(GHashTable) set = g_hash_table_new(g_direct_hash, g_direct_equal);
+		for (char **p = items; *p; p++)
+			g_hash_table_add(set, GINT_TO_POINTER(atoi(*p)));
+		active += (int)g_hash_table_size(set);
+		longest = MAX(longest, (int)g_hash_table_size(set));
+	}
+	return (double)active / (10 * longest);
+}
+
+static OriginalP
+original_probabilities(double oob, double fbl, double open, double open_again, double click, double click_again,
+		       double upstream, double today_factor, double density)
+{
+	double app = 1 - upstream / 100;
+	double factor = original_clip(today_factor / density);
+	OriginalP p = {
+		.oob = oob / 100 / app,
+		.fbl = fbl / 100 / app,
+		.open = original_clip(open / 100 / app * factor),
+		.open_again = original_clip(open_again / 100 / app * factor),
+		.click = original_clip(click / 100 / app * factor),
+		.click_again = original_clip(click_again / 100 / app * factor),
+	};
+
+	p.open_again_given_open = p.open_again / p.open;
+	p.click_given_open = p.click / p.open;
+	p.click_again_given_click = p.click_again / p.click;
+	return p;
+}
+
+/* The shipped model's weekdays: 2026-11-23 is a Monday of an even ISO week (cycle index 0). */
+static const struct {
+	int month, day;
+	double factor;	/* Weekly_Cycle_Open_Rate at that index */
+} shipped_days[] = {
+	{ 11, 23, 1.0 },	/* index 0 */
+	{ 11, 24, 0.1 },	/* index 1 */
+	{ 11, 26, 0.2 },	/* index 3 */
+	{ 12, 1, 0.5 },		/* index 8 (odd week) */
+	{ 12, 2, 0.7 },		/* index 9 */
+	{ 12, 5, 1.0 },		/* index 12 */
+};
+
+/* The model for the shipped config equals the original's probabilities, exactly, on every date. */
+static void
+test_shipped_model_equals_original(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);	/* the shipped model's defaults */
+	double density = original_density(shipped_digits);
+
+	g_assert_cmpfloat(density, ==, 237.0 / 310.0);	/* Digit0's "0" is a list of one, as in the original */
+	for (gsize i = 0; i < G_N_ELEMENTS(shipped_days); i++) {
+		g_autoptr(GDateTime) now = g_date_time_new_utc(2026, shipped_days[i].month, shipped_days[i].day, 10, 0, 0);
+		OriginalP o = original_probabilities(0.5, 0.01, 55, 10, 15, 3, 50, shipped_days[i].factor, density);
+		SinkModel m;
+
+		g_test_message("2026-%02d-%02d, factor %g", shipped_days[i].month, shipped_days[i].day,
+			       shipped_days[i].factor);
+		g_assert_true(sink_model_init(&m, cfg, now, NULL));
+		g_assert_cmpfloat(m.open_factor, ==, shipped_days[i].factor);
+		g_assert_cmpfloat(m.density, ==, density);
+		g_assert_cmpfloat(m.oob, ==, o.oob);
+		g_assert_cmpfloat(m.fbl, ==, o.fbl);
+		g_assert_cmpfloat(m.open, ==, o.open);
+		g_assert_cmpfloat(m.open_again, ==, o.open_again);
+		g_assert_cmpfloat(m.click, ==, o.click);
+		g_assert_cmpfloat(m.click_again, ==, o.click_again);
+		g_assert_cmpfloat(m.open_again_given_open, ==, o.open_again_given_open);
+		g_assert_cmpfloat(m.click_given_open, ==, o.click_given_open);
+		g_assert_cmpfloat(m.click_again_given_click, ==, o.click_again_given_click);
+	}
+
+	/* on a factor-1 day the density's boost is clipped away: given an open, a click is 30 %, as configured */
+	{
+		g_autoptr(GDateTime) monday = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);
+		SinkModel m;
+		g_assert_true(sink_model_init(&m, cfg, monday, NULL));
+		g_assert_cmpfloat(m.open, ==, 1.0);
+		g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3, 1e-12);
+		g_assert_cmpfloat_with_epsilon(m.open_again_given_open, 0.2, 1e-12);
+	}
+}
+
+/* The same when the model comes from the original's file text (its spaces in Digit1_days and all). */
+static void
+test_original_text_loads_to_the_same_model(void)
+{
+	g_autoptr(GString) ini = g_string_new("[Sink]\nOOB_percent = 0.5\nFBL_percent = 0.01\nOpen_percent = 55\n"
+					      "Open_Again_percent = 10\nClick_percent = 15\nClick_Again_percent = 3\n"
+					      "Upstream_Handled = 50\nSignals_Traffic_Prefix = test\n"
+					      "Weekly_Cycle_Open_Rate = 1,0.1,0.1,0.2,1,1,1,1,0.5,0.7,1,1,1,1\n");
+	g_autoptr(SinkConfig) builtin = sink_config_load(NULL, NULL);
+
+	for (int d = 0; d < 10; d++)
+		g_string_append_printf(ini, "Digit%d_days = %s\n", d, shipped_digits[d]);
+	g_autoptr(SinkConfig) cfg = unit_config_from(ini->str);
+	for (gsize i = 0; i < G_N_ELEMENTS(shipped_days); i++) {
+		g_autoptr(GDateTime) now = g_date_time_new_utc(2026, shipped_days[i].month, shipped_days[i].day, 10, 0, 0);
+		SinkModel a, b;
+		g_assert_true(sink_model_init(&a, cfg, now, NULL));
+		g_assert_true(sink_model_init(&b, builtin, now, NULL));
+		g_assert_cmpmem(&a, sizeof a, &b, sizeof b);
+	}
 }
 
 static void
@@ -82,30 +195,39 @@ test_conditional_out_of_range_is_config_error(void)
 	g_assert_nonnull(strstr(error->message, "Click_percent"));
 }
 
-/* A factor above 1 raises the open-type shares; each share is clipped, the factor is not. */
+/*
+ * The day's factor (over the density) is clipped to at most 1, as the
+ * original's: a factor above 1 leaves the configured shares; below 1 it
+ * lowers each.
+ */
 static void
-test_factor_scales_each_share(void)
+test_factor_clipped_to_one(void)
 {
 	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOpen_percent = 20\nOpen_Again_percent = 5\n"
 						"Click_percent = 5\nClick_Again_percent = 1\nSignals_Traffic_Prefix =\n"
-						"Weekly_Cycle_Open_Rate = 2,2,2,2,2,2,6\n");
+						"Weekly_Cycle_Open_Rate = 2,2,2,2,2,0.5,6\n");
 	g_autoptr(GDateTime) monday = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);	/* factor 2 */
+	g_autoptr(GDateTime) saturday = g_date_time_new_utc(2026, 11, 28, 10, 0, 0);	/* factor 0.5 */
 	g_autoptr(GDateTime) sunday = g_date_time_new_utc(2026, 11, 29, 10, 0, 0);	/* factor 6 */
 	g_autoptr(GError) error = NULL;
 	SinkModel m;
 
 	g_assert_true(sink_model_init(&m, cfg, monday, &error));
 	g_assert_cmpfloat(m.density, ==, 1.0);
-	g_assert_cmpfloat_with_epsilon(m.open, 0.4, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.open_again, 0.1, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click, 0.1, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_again, 0.02, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open, 0.2, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open_again, 0.05, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click, 0.05, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_again, 0.01, 1e-12);
 	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.25, 1e-12);
 
 	g_assert_true(sink_model_init(&m, cfg, sunday, &error));
-	g_assert_cmpfloat(m.open, ==, 1.0);	/* 1.2, clipped */
-	g_assert_cmpfloat_with_epsilon(m.click, 0.3, 1e-12);
-	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.3, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.open, 0.2, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click, 0.05, 1e-12);
+
+	g_assert_true(sink_model_init(&m, cfg, saturday, &error));
+	g_assert_cmpfloat_with_epsilon(m.open, 0.1, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click, 0.025, 1e-12);
+	g_assert_cmpfloat_with_epsilon(m.click_given_open, 0.25, 1e-12);
 	g_assert_cmpfloat_with_epsilon(m.click_again_given_click, 0.2, 1e-12);
 }
 
@@ -211,9 +333,48 @@ test_shares_shipped_model(void)
 	assert_share("fbl", s.fbl, 0.0002, n);
 	assert_share("openclick", s.openclick, 1 - 0.0102, n);	/* open gets what is left */
 	assert_share("accept", s.accept, 0, n);
-	assert_share("open_again", s.open_again, 0.9898 * 0.2 * 310.0 / 236.0, n);
-	assert_share("click", s.click, 0.9898 * 0.3 * 310.0 / 236.0, n);
-	assert_share("click_again", s.click_again, 0.9898 * 0.06 * 310.0 / 236.0, n);
+	assert_share("open_again", s.open_again, 0.9898 * 0.2, n);
+	assert_share("click", s.click, 0.9898 * 0.3, n);
+	assert_share("click_again", s.click_again, 0.9898 * 0.06, n);
+}
+
+/*
+ * 20,000 seeded decisions per date of the shipped model land on the
+ * original's expected shares: the single draw gives OOB, then FBL, then the
+ * open what is left of 1; a Signals address on a closed day never opens.
+ */
+static void
+test_shares_match_original_by_date(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	double density = original_density(shipped_digits);
+	const int n = 20000;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(shipped_days); i++) {
+		g_autoptr(GDateTime) now = g_date_time_new_utc(2026, shipped_days[i].month, shipped_days[i].day, 10, 0, 0);
+		OriginalP o = original_probabilities(0.5, 0.01, 55, 10, 15, 3, 50, shipped_days[i].factor, density);
+		double open = MIN(o.open, 1 - o.oob - o.fbl);
+		SinkModel m;
+		Shares s;
+
+		g_test_message("2026-%02d-%02d, factor %g", shipped_days[i].month, shipped_days[i].day,
+			       shipped_days[i].factor);
+		g_assert_true(sink_model_init(&m, cfg, now, NULL));
+		tally(cfg, &m, now, "reader@mix.sink.test", n, &s);
+		assert_share("oob", s.oob, o.oob, n);
+		assert_share("fbl", s.fbl, o.fbl, n);
+		assert_share("openclick", s.openclick, open, n);
+		assert_share("accept", s.accept, 1 - o.oob - o.fbl - open, n);
+		assert_share("open_again", s.open_again, open * o.open_again_given_open, n);
+		assert_share("click", s.click, open * o.click_given_open, n);
+		assert_share("click_again", s.click_again, open * o.click_given_open * o.click_again_given_click, n);
+
+		/* Digit5 opens only on the 3rd and 18th: on these dates its opens become accepts */
+		tally(cfg, &m, now, "test+15@mix.sink.test", n, &s);
+		assert_share("signals-closed oob", s.oob, o.oob, n);
+		assert_share("signals-closed openclick", s.openclick, 0, n);
+		assert_share("signals-closed accept", s.accept, 1 - o.oob - o.fbl, n);
+	}
 }
 
 static void
@@ -283,13 +444,15 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/decide/route-by-first-label", test_route_by_first_label);
-	g_test_add_func("/decide/shipped-model-arithmetic", test_shipped_model_arithmetic);
+	g_test_add_func("/decide/shipped-model-equals-original", test_shipped_model_equals_original);
+	g_test_add_func("/decide/original-text-loads-to-the-same-model", test_original_text_loads_to_the_same_model);
 	g_test_add_func("/decide/conditional-out-of-range-is-config-error", test_conditional_out_of_range_is_config_error);
-	g_test_add_func("/decide/factor-scales-each-share", test_factor_scales_each_share);
+	g_test_add_func("/decide/factor-clipped-to-one", test_factor_clipped_to_one);
 	g_test_add_func("/decide/conditional-check-same-every-day", test_conditional_check_same_every_day);
 	g_test_add_func("/decide/signals-days", test_signals_days);
 	g_test_add_func("/decide/100k-draws-match-shipped-model", test_shares_shipped_model);
 	g_test_add_func("/decide/100k-draws-match-hand-made-model", test_shares_hand_made_model);
+	g_test_add_func("/decide/20k-draws-per-date-match-original", test_shares_match_original_by_date);
 	g_test_add_func("/decide/signals-closed-day-accepts", test_signals_closed_day_accepts);
 	g_test_add_func("/decide/seed-reproduces-decisions", test_seed_reproduces_decisions);
 	return g_test_run();
