@@ -87,7 +87,7 @@ static const KeySpec keys[] = {
 	{ "Results_Key", K_STRING, OFF(results_key), "0", 0, 0 },
 	{ "Host_Name", K_STRING, OFF(host_name), "", 0, 0 },
 	{ "DKIM_Check", K_DKIM, OFF(dkim_check), "verify", 0, 0 },
-	{ "SPF_Required_Direct", K_BOOL, OFF(spf_required_direct), "true", 0, 0 },
+	{ "SPF_Required_Direct", K_BOOL, OFF(spf_required_direct), "false", 0, 0 },
 	{ "DNS_Timeout", K_INT, OFF(dns_timeout), "3", 1, 60 },
 	{ "SMTP_Timeout", K_INT, OFF(smtp_timeout), "30", 1, 600 },
 	{ "SMTP_Port", K_INT, OFF(smtp_port), "25", 1, 65535 },

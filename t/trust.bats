@@ -306,6 +306,18 @@ with_junk_signature() {
 	[ "$(json_field fbl_address <<<"$output")" = fbl@sparkpostmail.com ]
 }
 
+@test "SPF_Required_Direct is off by default, as in the original: an unauthorized direct fbl is still sent, spf recorded" {
+	sink_config SPF_Required_Direct=-	# not in the file: the built-in default
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	run filter --json --client-ip $BAD_IP <"$M/m.eml"
+	[ "$status" -eq 0 ]
+	[ "$(json_field spf <<<"$output")" = fail ]
+	[ "$(counter fail_spf)" -eq 0 ]
+	[ "$(counter fbl_sent)" -eq 1 ]
+	log_lines | grep -qF 'spf=fail'
+	! log_lines | grep -qF '!SPF'
+}
+
 @test "a sender domain without an SPF record: spf none" {
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test return_path=bounces@backup.sender.test
 	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"

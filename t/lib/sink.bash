@@ -25,6 +25,7 @@ sink_config() {
 		[Redis_URL]="${REDIS_URL:-unix:/nonexistent/redis.sock}"
 		[Host_Name]=sink.test
 		[DKIM_Check]=verify
+		[SPF_Required_Direct]=true	# (the built-in default is false; the SPF tests want it on)
 		[DNS_Timeout]=2 [SMTP_Timeout]=5 [Open_Click_Timeout]=3 [Message_Timeout]=30
 		[Fetch_Allow_Private]=true
 		[Tracking_Domains_Allowlist]=""
