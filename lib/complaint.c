@@ -7,7 +7,9 @@
  *   multipart/report; report-type=feedback-report      (RFC 6522)
  *     text/plain                  what this is, for people
  *     message/feedback-report     Feedback-Type: abuse, User-Agent, Version,
- *                                 Original-Mail-From, Original-Rcpt-To, ...
+ *                                 Original-Mail-From, Original-Rcpt-To, ...,
+ *                                 Reported-URI: mailto:<recipient> and
+ *                                 Removal-Recipient, as the original sent
  *     message/rfc822              the original, byte for byte (X-MSFBL and
  *                                 DKIM-Signature intact)
  *
@@ -61,6 +63,18 @@ reported_domain(SinkCtx *ctx, const char *return_path)
 	return g_ascii_strdown(d, -1);
 }
 
+/*
+ * "mailto:" and the address as an RFC 6068 URI: what a URI may not hold
+ * (%, ?, #, space, quotes, non-ASCII as UTF-8 octets) percent-encoded.
+ */
+static char *
+mailto_uri(const char *addr)
+{
+	g_autofree char *escaped = g_uri_escape_string(addr, "@!$&'*+,;=", FALSE);
+
+	return g_strconcat("mailto:", escaped, NULL);
+}
+
 static void
 field(GMimeHeaderList *list, const char *name, const char *value)
 {
@@ -75,7 +89,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	g_autofree char *fbl = sink_report_addr(ctx->fbl_addr);
 	g_autofree char *host = NULL, *date = NULL, *ip = NULL, *domain = NULL, *subject = NULL;
 	g_autofree char *mail_from = NULL, *rcpt_to = NULL, *mta = NULL, *title = NULL, *rp_ascii = NULL;
-	g_autofree char *rcpt_ascii = NULL, *authres = NULL;
+	g_autofree char *rcpt_ascii = NULL, *authres = NULL, *uri = NULL;
 	GMimeHeaderList *block;
 	GMimeMultipart *report;
 	GMimeMessage *msg;
@@ -94,6 +108,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	rcpt_ascii = sink_report_addr_ascii(rcpt);
 	mail_from = g_strdup_printf("<%s>", rp_ascii);
 	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
+	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
 	subject = sink_report_text(ctx->subject);
 	title = subject && *subject ? g_strdup_printf("Abuse report: %s", subject) : g_strdup("Abuse report");
@@ -135,6 +150,10 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 		field(block, "Reported-Domain", domain);
 	if (authres)
 		field(block, "Authentication-Results", authres);
+	/* the address to take off the list, as the original's reports gave it (RFC 5965 3.2, and ARF's drafts) */
+	field(block, "Reported-URI", uri);
+	if (strcmp(rcpt_ascii, rcpt) == 0)	/* an addr-spec; an internationalized one is in the URI only */
+		field(block, "Removal-Recipient", rcpt_ascii);
 	sink_report_add_fields(report, "feedback-report", &block, 1);
 	g_object_unref(block);
 

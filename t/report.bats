@@ -295,6 +295,8 @@ EOF
 	[ -n "$(fact block0.Arrival-Date "$BATS_TEST_TMPDIR/f")" ]
 	[ "$(fact block0.Source-IP "$BATS_TEST_TMPDIR/f")" = 192.0.2.10 ]
 	[ "$(fact block0.Reported-Domain "$BATS_TEST_TMPDIR/f")" = sender.test ]
+	[ "$(fact block0.Reported-URI "$BATS_TEST_TMPDIR/f")" = mailto:x@fbl.sink.test ]
+	[ "$(fact block0.Removal-Recipient "$BATS_TEST_TMPDIR/f")" = x@fbl.sink.test ]
 	[ "$(fact orig.X-MSFBL "$BATS_TEST_TMPDIR/f")" = 'eyJyIjoiMiJ9|c2ln' ]
 	[ "$(counter fbl_sent)" -eq 1 ]
 	log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,fbl smtp.sparkpostmail.com 250 2.0.0 OK queued'

@@ -326,6 +326,8 @@ test_complaint_fields(void)
 	g_assert_nonnull(date3);
 	g_assert_cmpstr(hdr(blocks->pdata[0], "Source-IP"), ==, "192.0.2.10");
 	g_assert_cmpstr(hdr(blocks->pdata[0], "Reported-Domain"), ==, "sender.test");
+	g_assert_cmpstr(hdr(blocks->pdata[0], "Reported-URI"), ==, "mailto:x@fbl.sink.test");
+	g_assert_cmpstr(hdr(blocks->pdata[0], "Removal-Recipient"), ==, "x@fbl.sink.test");
 	g_ptr_array_unref(blocks);
 
 	part = g_mime_multipart_get_part(report, 2);
@@ -457,6 +459,19 @@ test_non_ascii_recipient(void)
 	back = round_trip(dsn, NULL);
 	blocks = field_blocks(g_mime_multipart_get_part(report_of(back, "delivery-status", 3), 1));
 	g_assert_cmpstr(hdr(blocks->pdata[1], "Final-Recipient"), ==, "utf-8; j\\x{F6}rg\\x{2B}x@oob.sink.test");
+	g_ptr_array_unref(blocks);
+	g_object_unref(back);
+	g_object_unref(dsn);
+
+	/* the complaint names it in a mailto: URI, its UTF-8 percent-encoded, and no Removal-Recipient (an addr-spec) */
+	g_free(f.ctx->fbl_addr);
+	f.ctx->fbl_addr = g_strdup("fbl@sparkpostmail.com");
+	dsn = sink_complaint_build(f.ctx, &error);
+	g_assert_no_error(error);
+	back = round_trip(dsn, NULL);
+	blocks = field_blocks(g_mime_multipart_get_part(report_of(back, "feedback-report", 3), 1));
+	g_assert_cmpstr(hdr(blocks->pdata[0], "Reported-URI"), ==, "mailto:j%C3%B6rg+x@oob.sink.test");
+	g_assert_null(hdr(blocks->pdata[0], "Removal-Recipient"));
 	g_ptr_array_unref(blocks);
 	g_object_unref(back);
 	g_object_unref(dsn);
