@@ -119,9 +119,10 @@ sink_filter_main(int argc, char **argv)
 		fprintf(stderr, "sink-filter: config: %s\n", error->message);
 		return sink_exit_status(o.check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
 	}
-	for (guint i = 0; i < cfg->warnings->len; i++)
-		fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
 	if (o.check) {
+		/* the obsolete keys are warned of here only: on every message they would only fill PMTA's log */
+		for (guint i = 0; i < cfg->warnings->len; i++)
+			fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
 		printf("%s: OK\n", path ? path : "(built-in defaults)");
 		return 0;
 	}

@@ -181,6 +181,21 @@ PY
 	assert_output --partial "original-style.ini: OK"
 }
 
+@test "a message run with the original's obsolete keys in its config prints no warning: sink-filter -n alone warns of them" {
+	sed -e '/^Logfile *=/d' -e '/^Done_Msg_File_Dest *=/d' -e '/^User_Agents_File *=/d' \
+		"$T_DIR/fixtures/original-style.ini" >"$BATS_TEST_TMPDIR/orig.ini"
+	grep -q '^Max_Threads' "$BATS_TEST_TMPDIR/orig.ini"
+	printf 'Logfile = %s\nDKIM_Check = off\nRedis_URL = %s\n' "$BATS_TEST_TMPDIR/log/sink.log" "$REDIS_URL" |
+		sed -i '/^\[Sink\]/r /dev/stdin' "$BATS_TEST_TMPDIR/orig.ini"
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test
+	"$SINK_FILTER" -c "$BATS_TEST_TMPDIR/orig.ini" <"$BATS_TEST_TMPDIR/m.eml" 2>"$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(counter accept)" -eq 1 ]
+	run "$SINK_FILTER" -n -c "$BATS_TEST_TMPDIR/orig.ini"
+	assert_success
+	assert_output --partial "Max_Threads no longer means anything"
+}
+
 @test "config files as editors leave them: a byte order mark is skipped; an empty day in a weekly cycle, a key given twice and a bad Redis_URL are errors naming the key" {
 	local d=$BATS_TEST_TMPDIR
 	printf '\xef\xbb\xbf[Sink]\nOOB_percent = 5\n' >"$d/bom.ini"
