@@ -206,7 +206,7 @@ sink_account_redis(SinkCtx *ctx)
 		ctx->redis = NULL;
 		if (hung) {
 			ctx->redis_failed = TRUE;
-			sink_ctx_error(ctx, "Redis gave no answer within 2 s: not asked again for this message");
+			sink_ctx_redis_error(ctx, "Redis gave no answer within 2 s: not asked again for this message");
 		}
 	}
 	if (ctx->redis || ctx->redis_failed)
@@ -214,7 +214,7 @@ sink_account_redis(SinkCtx *ctx)
 	ctx->redis = sink_redis_connect(ctx->cfg, REDIS_TIMEOUT_MS, &error);
 	if (ctx->redis == NULL) {
 		ctx->redis_failed = TRUE;
-		sink_ctx_error(ctx, "Redis unreachable: %s", error->message);
+		sink_ctx_redis_error(ctx, "Redis unreachable: %s", error->message);
 	}
 	return ctx->redis;
 }
@@ -293,12 +293,12 @@ sink_account_commit(SinkCtx *ctx)
 				i = (guint)-1;
 				continue;
 			}
-			sink_ctx_error(ctx, "Redis counters not all written: %s", redis_why(c));
+			sink_ctx_redis_error(ctx, "Redis counters not all written: %s", redis_why(c));
 			ctx->redis_ok = FALSE;
 			break;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			sink_ctx_error(ctx, "Redis counter %s not written: %s", (char *)keys->pdata[i], r->str);
+			sink_ctx_redis_error(ctx, "Redis counter %s not written: %s", (char *)keys->pdata[i], r->str);
 			ctx->redis_ok = FALSE;
 		}
 		freeReplyObject(r);

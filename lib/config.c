@@ -67,6 +67,7 @@ static const KeySpec keys[] = {
 	{ "Open_Click_Timeout", K_INT, OFF(open_click_timeout), "10", 1, 600 },
 	{ "User_Agents_File", K_PATH, OFF(user_agents_file), "", 0, 0 },
 	{ "Done_Msg_File_Dest", K_PATH, OFF(done_msg_file_dest), "", 0, 0 },
+	{ "Done_Max_Files", K_INT, OFF(done_max_files), "10000", 0, 100000000 },
 	{ "Signals_Traffic_Prefix", K_STRING, OFF(signals_traffic_prefix), "test", 0, 0 },
 	{ "Digit0_days", K_DAYS, OFF(digit_days[0]), "0", 0, 0 },
 	{ "Digit1_days", K_DAYS, OFF(digit_days[1]), "1,2,3,4,5,6,7,15,16,17,18,19,20,21,29,30,31", 0, 0 },

@@ -43,6 +43,7 @@ typedef struct {
 	int logfile_backup_count;
 	char *user_agents_file;
 	char *done_msg_file_dest;	/* NULL or "" = no done copies */
+	int done_max_files;		/* copies kept at most (oldest removed first); 0 = no cap */
 
 	/* opens and clicks */
 	char **tracking_domains_allowlist;	/* NULL-terminated, lower case */

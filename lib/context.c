@@ -123,6 +123,17 @@ sink_ctx_error(SinkCtx *ctx, const char *fmt, ...)
 }
 
 void
+sink_ctx_redis_error(SinkCtx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(ctx->errors, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+	ctx->redis_errors++;
+}
+
+void
 sink_ctx_note(SinkCtx *ctx, const char *fmt, ...)
 {
 	va_list ap;

@@ -91,6 +91,7 @@ typedef struct {
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */
 	GPtrArray *errors;	/* char*, each logged with a leading '!' */
+	guint redis_errors;	/* how many of them are about Redis (they alone keep no done copy) */
 	GPtrArray *counters;	/* const char* counter names to bump (static strings) */
 	GPtrArray *notes;	/* char*, plain log fields */
 	struct redisContext *redis;	/* opened on first use by sink_account_redis */
@@ -117,6 +118,13 @@ void sink_ctx_count(SinkCtx *ctx, const char *name);
 
 /* sink_ctx_error: record an error for the log line (printf-style). */
 void sink_ctx_error(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/*
+ * sink_ctx_redis_error: sink_ctx_error for a Redis failure.  It is logged
+ * and recorded the same, but alone it keeps no done copy: while Redis is
+ * down every message would be copied, and the copy helps nobody.
+ */
+void sink_ctx_redis_error(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* sink_ctx_note: record a plain log field (printf-style). */
 void sink_ctx_note(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

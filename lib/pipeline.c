@@ -1,7 +1,7 @@
 /*
  * pipeline.c - the stages of sink-filter after the read, in order.
  *
- *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> count -> store
+ *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> store -> count
  *
  * Each stage reads what earlier ones left in the context and adds its own
  * part.  By the time the pipeline runs the whole message has been read, so
@@ -128,8 +128,8 @@ sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 				       ctx->dkim_detail ? ctx->dkim_detail : "no detail");
 		}
 	}
-	if (!ctx->dry_run) {
-		sink_account_commit(ctx);
+	if (!ctx->dry_run) {	/* the copy first: what it costs (done_dropped) is counted with the rest */
 		sink_store_done(ctx);
+		sink_account_commit(ctx);
 	}
 }

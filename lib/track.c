@@ -84,11 +84,11 @@ redis_round(SinkCtx *ctx, redisContext *c, GPtrArray *todo, gboolean set)
 		redisReply *r = NULL;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
-			sink_ctx_error(ctx, "Redis tracking-host cache: %s", c->errstr[0] ? c->errstr : "no reply");
+			sink_ctx_redis_error(ctx, "Redis tracking-host cache: %s", c->errstr[0] ? c->errstr : "no reply");
 			return FALSE;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			sink_ctx_error(ctx, "Redis tracking-host cache: %s", r->str);
+			sink_ctx_redis_error(ctx, "Redis tracking-host cache: %s", r->str);
 		} else if (!set) {
 			h->verdict = cached_verdict(r);
 			if (h->verdict != SINK_TRACK_UNKNOWN)

@@ -311,14 +311,54 @@ PYEOF
 	[ "$(counter accept)" -eq 1 ]
 }
 
-@test "Redis down: the message is still processed, exit 0, and the log says so" {
+@test "Redis down: the message is still processed, exit 0, the log says so, and that alone keeps no done copy" {
 	sink_config DKIM_Check=off Redis_URL=unix:/nonexistent/redis.sock
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=a@accept.sink.test
 	REDIS_URL= run filter <"$BATS_TEST_TMPDIR/m.eml"
 	assert_success
 	log_lines | grep -q 'accept/subdomain,.*!Redis unreachable: Redis at unix:/nonexistent/redis.sock'
-	# an error was logged, so the message is kept
+	[ ! -d "$SINK_DONE" ] || [ -z "$(ls -A "$SINK_DONE")" ]
+	# another error beside it still keeps the message, and Store-Done does too
+	make_msg "$BATS_TEST_TMPDIR/open.eml" to=a@openclick.sink.test html=	# no HTML part: an error
+	REDIS_URL= run filter <"$BATS_TEST_TMPDIR/open.eml"
+	assert_success
+	log_lines | grep -q 'openclick/subdomain,.*!No HTML body found.*!Redis unreachable'
 	[ "$(ls "$SINK_DONE" | wc -l)" -eq 1 ]
+	make_msg "$BATS_TEST_TMPDIR/keep.eml" to=a@accept.sink.test store_done=1
+	REDIS_URL= run filter <"$BATS_TEST_TMPDIR/keep.eml"
+	[ "$(ls "$SINK_DONE" | wc -l)" -eq 2 ]
+}
+
+@test "Done_Max_Files caps the done folder: the oldest copies go first, each counted done_dropped and noted" {
+	sink_config DKIM_Check=off Done_Max_Files=3
+	mkdir -p "$SINK_DONE"
+	# four older copies of ours, and two files that are not ours (left alone)
+	for t in 20250101T000001 20250101T000002 20250101T000003 20250101T000004; do
+		echo old >"$SINK_DONE/$t-1-0000000a.eml"
+	done
+	echo mine >"$SINK_DONE/notes.txt"
+	echo mine >"$SINK_DONE/.hidden.eml"
+	make_msg "$BATS_TEST_TMPDIR/keep.eml" to=a@accept.sink.test store_done=1
+	run filter --json <"$BATS_TEST_TMPDIR/keep.eml"
+	assert_success
+	copy=$(json_field done <<<"$output")
+	cmp "$copy" "$BATS_TEST_TMPDIR/keep.eml"
+	# five of ours were there with the new one: the two oldest are gone
+	[ ! -e "$SINK_DONE/20250101T000001-1-0000000a.eml" ]
+	[ ! -e "$SINK_DONE/20250101T000002-1-0000000a.eml" ]
+	[ -e "$SINK_DONE/20250101T000003-1-0000000a.eml" ]
+	[ -e "$SINK_DONE/20250101T000004-1-0000000a.eml" ]
+	[ -e "$SINK_DONE/notes.txt" ] && [ -e "$SINK_DONE/.hidden.eml" ]
+	[ "$(counter done_dropped)" -eq 2 ]
+	log_lines | grep -q 'done folder over Done_Max_Files (3): 2 oldest removed'
+	# a storm of errors never holds more than the cap
+	for i in $(seq 6); do
+		make_msg "$BATS_TEST_TMPDIR/e$i.eml" to=a@openclick.sink.test html=
+		filter <"$BATS_TEST_TMPDIR/e$i.eml"
+	done
+	[ "$(ls "$SINK_DONE" | grep -c '^2.*\.eml$')" -eq 3 ]
+	[ "$(counter done_dropped)" -eq 8 ]
+	"$SINK_STATS" -c "$SINK_INI" --json | jq -e ".done_dropped == 8"
 }
 
 @test "X-Bouncy-Sink: Store-Done keeps an exact copy; a clean message leaves none" {
