@@ -51,6 +51,7 @@ typedef struct {
 	char *tracking_server_header;
 	gboolean fetch_allow_private;
 	int max_urls_per_message;
+	int max_redirects;		/* redirects an open or click follows */
 
 	/* Signals */
 	char *signals_traffic_prefix;

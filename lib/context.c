@@ -18,7 +18,15 @@ action_free(gpointer p)
 	g_free(a->target);
 	g_free(a->reply);
 	g_free(a->error);
+	if (a->hops)
+		g_array_unref(a->hops);
 	g_free(a);
+}
+
+void
+sink_hop_clear(gpointer p)
+{
+	g_free(((SinkHop *)p)->url);
 }
 
 /*

@@ -28,6 +28,12 @@ typedef enum {
 	SINK_ROUTE_MIX,
 } SinkRoute;
 
+/* One redirect an open or a click followed: where it led, and that URL's answer. */
+typedef struct {
+	char *url;	/* owned */
+	int status;	/* HTTP status; 0 when no response came */
+} SinkHop;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
@@ -36,6 +42,7 @@ typedef struct {
 	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
 	char *error;	/* NULL when it worked */
 	double seconds;	/* wall time it took; 0 when not run */
+	GArray *hops;	/* SinkHop: the redirects followed, in order; NULL when none */
 } SinkAction;
 
 typedef struct {
@@ -135,6 +142,9 @@ void sink_ctx_note(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * caller to fill in status/reply/error.
  */
 SinkAction *sink_ctx_action(SinkCtx *ctx, const char *type, const char *target);
+
+/* sink_hop_clear: free a SinkHop's URL (a GArray clear function). */
+void sink_hop_clear(gpointer hop);
 
 /* sink_action_fail: set an action's error (printf-style), replacing any. */
 void sink_action_fail(SinkAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

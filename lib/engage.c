@@ -7,8 +7,10 @@
  * (track.c decides, probing each host of the message at most once, all in
  * parallel); the others are counted as <open|click>_url_not_sparkpost in
  * every step that meets them, as the original did.  Each step fetches its
- * URLs in parallel (fetch.c) as the message's one User-Agent; the steps run
- * in a reader's order, one after the other.  Max_URLs_Per_Message bounds
+ * URLs in parallel (fetch.c) as the message's one User-Agent, following
+ * their redirects to the landing page as the reader's browser would
+ * (Max_Redirects hops, to any public host); the steps run in a reader's
+ * order, one after the other.  Max_URLs_Per_Message bounds
  * the work two ways, in document order: the hosts of a kind looked up (a
  * URL on a further host is not used) and the tracking URLs a step fetches;
  * so fifty images from other sites never crowd out the open pixel that
@@ -107,6 +109,7 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 		.timeout_ms = cfg->open_click_timeout * 1000,
 		.deadline = ctx->deadline,
 		.allow_private = cfg->fetch_allow_private,
+		.max_redirects = cfg->max_redirects,
 	};
 
 	sink_ctx_count(ctx, type);
@@ -153,6 +156,7 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 
 		a->status = f->status;
 		a->seconds = f->seconds;
+		a->hops = g_steal_pointer(&f->hops);
 		if (f->error)
 			sink_action_fail(a, "%s", f->error);
 		f->url = NULL;

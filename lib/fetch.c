@@ -5,8 +5,12 @@
  * A reader's mail client GETs each pixel and a click GETs the link: so a
  * GET (not a HEAD) with the message's User-Agent, but only the response's
  * headers are waited for: the write callback stops the transfer at the
- * first byte of the body.  Redirects are not followed (the 3xx status is
- * the result), no cookie engine is started, environment proxies are
+ * first byte of the body.  Redirects are followed as a browser does, as
+ * far as the caller asks (Max_Redirects for opens and clicks, none for
+ * the tracking-host probe), to any http(s) URL, with the same User-Agent:
+ * this file follows them itself rather than libcurl, so that every hop is
+ * recorded, and each hop's connection passes the same address check as
+ * the first.  No cookie engine is started, environment proxies are
  * ignored, only http and https are spoken.
  *
  * Safety: message bodies are written by strangers, so a URL may point at
@@ -187,6 +191,7 @@ typedef struct {
 	CURL *easy;
 	TransferState state;
 	gint64 started;
+	guint hops;		/* redirects followed so far */
 	gboolean body_seen;	/* the transfer was stopped at its body, on purpose */
 	char errbuf[CURL_ERROR_SIZE];
 } Transfer;
@@ -344,25 +349,113 @@ start_more(FetchRun *run)
 	}
 }
 
+/* The time a transfer has left: its own timeout from its start (redirects included), within the deadline. */
+static gint64
+transfer_ms_left(const Transfer *t)
+{
+	gint64 own = t->opt->timeout_ms - (g_get_monotonic_time() - t->started) / 1000;
+
+	return MIN(own, ms_left(t->opt));
+}
+
+/*
+ * The response's Location, made absolute against the URL it answered (a
+ * browser's resolution: relative paths, "//host/...").  libcurl's own
+ * CURLINFO_REDIRECT_URL is not there for a transfer stopped at its body,
+ * so the header is read and resolved here.  NULL when there is none or it
+ * is no URL; g_free.
+ */
+static char *
+location(CURL *easy)
+{
+	struct curl_header *h = NULL;
+	char *base = NULL, *full = NULL, *result = NULL;
+	CURLU *u;
+
+	if (curl_easy_header(easy, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || h->value == NULL ||
+	    curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &base) != CURLE_OK || base == NULL ||
+	    (u = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, h->value, CURLU_ALLOW_SPACE | CURLU_URLENCODE) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+		result = g_strdup(full);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return result;
+}
+
+/*
+ * After a 3xx: move the transfer on to where it points, as a browser
+ * would.  TRUE when it was restarted there; FALSE when it ends here (no
+ * redirect asked for, no Location, too many hops, not http(s), no time
+ * left), with an error set when the redirect was refused.
+ */
+static gboolean
+follow(FetchRun *run, Transfer *t)
+{
+	SinkFetch *f = t->item;
+	g_autofree char *to = NULL, *next = NULL, *origin = NULL, *host = NULL;
+	gint64 left;
+
+	if (t->opt->max_redirects <= 0 || f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
+		return FALSE;
+	if (t->hops >= (guint)t->opt->max_redirects) {
+		f->error = g_strdup_printf("redirect to %s not followed: more than Max_Redirects (%d)", to,
+					   t->opt->max_redirects);
+		return FALSE;
+	}
+	if ((next = sink_url_parse(to, &origin, &host)) == NULL) {
+		f->error = g_strdup_printf("redirect to %s not followed: not an http(s) URL", to);
+		return FALSE;
+	}
+	if ((left = transfer_ms_left(t)) <= 0) {
+		f->timed_out = TRUE;
+		f->error = g_strdup_printf("redirect to %s not followed: no time left", next);
+		return FALSE;
+	}
+	if (f->hops == NULL) {
+		f->hops = g_array_new(FALSE, TRUE, sizeof(SinkHop));
+		g_array_set_clear_func(f->hops, sink_hop_clear);
+	}
+	g_array_append_val(f->hops, ((SinkHop){ g_strdup(next), 0 }));
+	t->hops++;
+	t->body_seen = FALSE;
+	t->errbuf[0] = '\0';
+	curl_multi_remove_handle(run->multi, t->easy);
+	curl_easy_setopt(t->easy, CURLOPT_URL, next);
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)left);
+	if (curl_multi_add_handle(run->multi, t->easy) != CURLM_OK) {
+		f->error = g_strdup_printf("redirect to %s not followed: could not start the fetch", next);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 transfer_finish(FetchRun *run, Transfer *t, CURLcode rc)
 {
 	SinkFetch *f = t->item;
 	long status = 0;
+	gboolean answered;
 
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	answered = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && t->body_seen && status > 0);
+	if (answered) {
+		g_clear_pointer(&f->error, g_free);	/* another address may have been refused first */
+		f->refused = FALSE;
+		f->status = (int)status;
+		if (t->hops > 0)
+			g_array_index(f->hops, SinkHop, t->hops - 1).status = (int)status;
+		if (follow(run, t))
+			return;
+	}
 	t->state = T_DONE;
 	run->active--;
 	host_add(run, t->host_key, -1);
 	f->seconds = (double)(g_get_monotonic_time() - t->started) / G_USEC_PER_SEC;
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	f->status = (int)status;
-	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && t->body_seen && status > 0)) {
-		g_clear_pointer(&f->error, g_free);	/* another address may have been refused first */
-		f->refused = FALSE;
-		return;
-	}
-	if (f->refused)
-		return;		/* on_open_socket said why */
+	if (answered || f->refused)
+		return;		/* (on_open_socket said why it was refused) */
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		f->timed_out = TRUE;
 	g_free(f->error);
@@ -454,4 +547,5 @@ sink_fetch_clear(SinkFetch *f)
 	g_clear_pointer(&f->error, g_free);
 	g_clear_pointer(&f->server, g_free);
 	g_clear_pointer(&f->address, g_free);
+	g_clear_pointer(&f->hops, g_array_unref);
 }

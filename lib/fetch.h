@@ -1,8 +1,9 @@
 /*
  * fetch.h - fetching a batch of URLs in parallel as a mail reader would
- * (libcurl multi): GET, headers only, no redirects followed, no cookies,
- * each fetch under a timeout, the batch under the message's deadline, and
- * no connection to a private or special-purpose address unless allowed.
+ * (libcurl multi): GET, headers only, redirects followed as far as asked,
+ * no cookies, each fetch under a timeout, the batch under the message's
+ * deadline, and no connection to a private or special-purpose address
+ * (on any hop) unless allowed.
  */
 #ifndef SINK_FETCH_H
 #define SINK_FETCH_H
@@ -10,6 +11,8 @@
 #include <sys/socket.h>
 
 #include <glib.h>
+
+#include "context.h"
 
 /* One URL to fetch and, after sink_fetch_all, what came of it. */
 typedef struct {
@@ -20,7 +23,8 @@ typedef struct {
 	char *address;		/* owned; the IP address connected to, if any */
 	gboolean refused;	/* the address was refused by the safety rules */
 	gboolean timed_out;	/* the fetch or the batch ran out of time */
-	double seconds;		/* wall time of the fetch */
+	double seconds;		/* wall time of the fetch, its redirects included */
+	GArray *hops;		/* owned; SinkHop: each redirect followed; NULL when none */
 } SinkFetch;
 
 typedef struct {
@@ -30,13 +34,15 @@ typedef struct {
 	gint64 deadline;	/* g_get_monotonic_time() limit for the batch; 0 = none */
 	gboolean allow_private;	/* allow loopback, private and special addresses */
 	gboolean want_server;	/* keep the Server: header */
+	int max_redirects;	/* redirects followed, to any http(s) URL; 0 = none (the 3xx is the result) */
 } SinkFetchOptions;
 
 /*
  * sink_fetch_all: fetch items[0..n) in parallel (at most 6 at a time per
  * origin, 64 in all, in order; each one's timeout counts from its own
- * start) and fill in their results.  Never fails as a whole: each item
- * says what happened to it.
+ * start and covers its redirects) and fill in their results: `status` is
+ * the last response's.  Never fails as a whole: each item says what
+ * happened to it.
  */
 void sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt);
 

@@ -55,6 +55,12 @@ action_text(const SinkAction *a)
 		g_string_append_printf(s, " %d", a->status);
 	if (a->reply)
 		g_string_append_printf(s, " %s", a->reply);
+	for (guint i = 0; a->hops && i < a->hops->len; i++) {	/* the redirects followed: -> URL STATUS */
+		const SinkHop *h = &g_array_index(a->hops, SinkHop, i);
+		g_string_append_printf(s, " -> %s", h->url);
+		if (h->status)
+			g_string_append_printf(s, " %d", h->status);
+	}
 	if (a->error)
 		g_string_append_printf(s, ": %s", a->error);
 	return g_string_free(s, FALSE);

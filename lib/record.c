@@ -115,6 +115,21 @@ sink_record_json(SinkCtx *ctx)
 		}
 		if (a->reply)
 			kv_text(out, "reply", a->reply);
+		if (a->hops) {
+			key(out, "hops");
+			g_string_append_c(out, '[');
+			for (guint h = 0; h < a->hops->len; h++) {
+				const SinkHop *hop = &g_array_index(a->hops, SinkHop, h);
+				g_string_append(out, h ? ",{" : "{");
+				kv_text(out, "url", hop->url);
+				if (hop->status) {
+					key(out, "status");
+					g_string_append_printf(out, "%d", hop->status);
+				}
+				g_string_append_c(out, '}');
+			}
+			g_string_append_c(out, ']');
+		}
 		if (a->error)
 			kv_text(out, "error", a->error);
 		if (a->seconds > 0) {

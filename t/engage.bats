@@ -280,14 +280,46 @@ ms_since() {
 	assert_equal "$(counter open_url_not_sparkpost)" 1
 }
 
-@test "redirects are not followed and HTTP errors are results: the 302 and the 404 are recorded" {
+@test "a click follows the tracking link's redirect to the landing page, fetched once with the message's User-Agent; a 404 is a result" {
 	config "${OPEN_CLICK[@]}"
 	make_msg "$MSG" to=$RCPT html='<img src="http://track.test/status/404"><a href="http://track.test/redirect/x">r</a>'
 	run filter --json <"$MSG"
 	assert_success
-	echo "$output" | jq -e '.actions[0] | .type == "open" and .status == 404 and (.error | not)'
-	echo "$output" | jq -e '.actions[1] | .type == "click" and .status == 302 and (.error | not)'
-	assert_equal "$(requests '^/landed$')" 0
+	echo "$output" | jq -e '.actions[0] | .type == "open" and .status == 404 and (.error | not) and (.hops | not)'
+	echo "$output" | jq -e '.actions[1] | .type == "click" and .target == "http://track.test/redirect/x" and .status == 200
+		and .hops == [{"url": "http://127.0.0.81/landed", "status": 200}] and (.error | not)'
+	assert_equal "$(requests '^/landed$')" 1
+	ua=$(jq -r .user_agent <<<"$output")
+	assert_equal "$(jq -r 'select(.path == "/landed") | .user_agent' "$HTTP_LOG")" "$ua"
+	assert_equal "$(jq -r 'select(.path == "/redirect/x") | .user_agent' "$HTTP_LOG")" "$ua"
+	log_lines | grep -qF ',click http://track.test/redirect/x 200 -> http://127.0.0.81/landed 200'
+}
+
+@test "the tracking-host probe never follows a redirect: a host whose /f/a moves to a tracking host is not one" {
+	config "${OPEN_CLICK[@]}"
+	make_msg "$MSG" to=$RCPT html='<img src="http://moved.web.test/q/p1">'
+	run filter --json <"$MSG"
+	assert_success
+	assert_equal "$(counter open_url_not_sparkpost)" 1
+	run jq -r '"\(.host) \(.path)"' "$HTTP_LOG"
+	assert_output 'moved.web.test /f/a'	# the probe, answered 302 by nginx; track.test never asked
+}
+
+@test "redirects: Max_Redirects hops are followed (relative Locations too), one more is an error; 0 follows none" {
+	config "${OPEN_CLICK[@]}"
+	make_msg "$MSG" to=$RCPT html='<img src="http://track.test/hops/4/q/p1"><a href="http://track.test/hops/5/page">r</a>'
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.actions[0] | .type == "open" and .status == 200 and (.hops | length) == 4
+		and .hops[3] == {"url": "http://track.test/hops/0/q/p1", "status": 200} and (.error | not)'
+	echo "$output" | jq -e '.actions[1] | .type == "click" and .status == 302 and (.hops | length) == 4
+		and .error == "redirect to http://track.test/hops/0/page not followed: more than Max_Redirects (4)"'
+	assert_equal "$(requests '^/hops/0/')" 1	# the pixel's end; the link's was never asked for
+	config "${OPEN_CLICK[@]}" Max_Redirects=0
+	reset_servers
+	run filter --json <"$MSG"
+	echo "$output" | jq -e '[.actions[] | [.type, .status, (.hops | length), (.error // "")]] == [["open", 302, 0, ""], ["click", 302, 0, ""]]'
+	assert_equal "$(requests '^/hops/')" 2
 }
 
 @test "a message without an HTML part: !No HTML body found, and no open counted" {

@@ -87,6 +87,7 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 		slow.track.test            127.0.0.80
 		private.test               127.0.0.80
 		web.test                   127.0.0.81
+		moved.web.test             127.0.0.81
 	EOF
 }
 
@@ -254,13 +255,17 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_output --partial '"method": "HEAD", "path": "/index.html"'
 }
 
-@test "HTTP: /q/ and .gif answer a GIF, /redirect/ a 302 to http://127.0.0.81/landed, /status/N that code" {
+@test "HTTP: /q/ and .gif answer a GIF, /redirect/ a 302 to http://127.0.0.81/landed, /hops/N/ N relative 302s, /status/N that code" {
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{content_type} %{size_download}' http://track.test/q/abc
 	assert_output '200 image/gif 43'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{content_type}' http://web.test/x/pixel.gif
 	assert_output '200 image/gif'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{redirect_url}' http://track.test/redirect/abc
 	assert_output '302 http://127.0.0.81/landed'
+	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{redirect_url}' http://track.test/hops/2/q/p
+	assert_output '302 http://track.test/hops/1/q/p'
+	run curl -sS --noproxy '*' -L -o /dev/null -w '%{http_code} %{num_redirects} %{content_type}' http://track.test/hops/2/q/p
+	assert_output '200 2 image/gif'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' http://track.test/status/404
 	assert_output '404'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' http://private.test/status/503

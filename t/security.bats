@@ -112,13 +112,15 @@ PRIVATE_PIXELS='<img src="http://10.0.0.80/q/ten">
 	assert_whole_log 1
 }
 
-@test "a redirect from a public tracking host to a private address is a result, never followed" {
+@test "a redirect from a public tracking host to a private address is refused at that hop, never fetched" {
 	sink_config DKIM_Check=off "${OPEN_CLICK[@]}" Fetch_Allow_Private=- Tracking_Domains_Allowlist=1.2.3.80
 	make_msg "$M/m.eml" to=x@openclick.sink.test \
 		html='<img src="http://1.2.3.80/redirect/pixel"><a href="http://1.2.3.80/redirect/link">x</a>'
 	run timed filter --json <"$M/m.eml"
 	assert_success
-	json_of "$output" | jq -e '[.actions[] | [.type, .status, (.error // "")]] == [["open", 302, ""], ["click", 302, ""]]'
+	json_of "$output" | jq -e '[.actions[] | [.type, .status, .hops, .error]] ==
+		[["open", 302, [{"url": "http://127.0.0.81/landed"}], "refused: 127.0.0.81 is loopback (127.0.0.0/8); Fetch_Allow_Private is off"],
+		 ["click", 302, [{"url": "http://127.0.0.81/landed"}], "refused: 127.0.0.81 is loopback (127.0.0.0/8); Fetch_Allow_Private is off"]]'
 	run jq -r '"\(.listen) \(.path)"' "$HTTP_LOG"
 	assert_output $'1.2.3.80:80 /redirect/pixel\n1.2.3.80:80 /redirect/link'	# nothing on 127.0.0.81
 	assert_whole_log 1

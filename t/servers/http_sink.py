@@ -12,6 +12,8 @@
 # Answers (any method; HEAD gets the headers only):
 #   /status/<code>        that status code
 #   /redirect/...         302, Location: http://127.0.0.81/landed
+#   /hops/<n>/<rest>      n > 0: 302, Location: /hops/<n-1>/<rest> (relative); n = 0: answers as for /<rest>
+#   Host: moved.*         302, Location: http://track.test<path> (whatever the path: a site that moved)
 #   /slow/<ms>/<rest>     waits <ms> milliseconds, then answers as for /<rest>
 #   /q/... or *.gif       200, a 1x1 GIF (an open pixel)
 #   anything else         200, a short HTML page
@@ -72,13 +74,24 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(int(m.group(1)) / 1000.0)
             path = m.group(2) or "/"
 
+        if path.startswith("/hops/0/"):
+            path = path[len("/hops/0"):]
+
         headers = {}
         m = re.match(r"^/status/(\d{3})", path)
-        if m:
+        if (self.headers.get("Host") or "").startswith("moved."):
+            code, body, ctype = 302, HTML, "text/html"
+            headers["Location"] = "http://track.test" + self.path
+        elif m:
             code, body, ctype = int(m.group(1)), HTML, "text/html"
         elif path.startswith("/redirect/"):
             code, body, ctype = 302, HTML, "text/html"
             headers["Location"] = REDIRECT_TARGET
+        elif re.match(r"^/hops/[1-9]\d*/", path):
+            n, rest = path[len("/hops/"):].split("/", 1)
+            code, body, ctype = 302, HTML, "text/html"
+            headers["Location"] = "/hops/%d/%s" % (int(n) - 1, rest)
+
         elif path.startswith("/q/") or path.endswith(".gif"):
             code, body, ctype = 200, GIF_1X1, "image/gif"
         else:
