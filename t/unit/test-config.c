@@ -66,7 +66,7 @@ test_defaults_are_the_original_model(void)
 	g_assert_cmpfloat(cfg->open_percent, ==, 55);
 	g_assert_cmpfloat(cfg->click_again_percent, ==, 3);
 	g_assert_cmpint(cfg->dkim_check, ==, SINK_DKIM_VERIFY);
-	g_assert_true(cfg->spf_required_direct);
+	g_assert_false(cfg->spf_required_direct);	/* as the original: SPF recorded, not required */
 	g_assert_false(cfg->fetch_allow_private);
 	g_assert_cmpint(cfg->dns_timeout, ==, 3);
 	g_assert_cmpstr(cfg->tracking_server_header, ==, "msys-http");
