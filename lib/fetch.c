@@ -441,12 +441,14 @@ transfer_finish(FetchRun *run, Transfer *t, CURLcode rc)
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	answered = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && t->body_seen && status > 0);
-	if (answered) {
-		g_clear_pointer(&f->error, g_free);	/* another address may have been refused first */
-		f->refused = FALSE;
+	if (status > 0) {	/* (also when the body then stalled: the status came) */
 		f->status = (int)status;
 		if (t->hops > 0)
 			g_array_index(f->hops, SinkHop, t->hops - 1).status = (int)status;
+	}
+	if (answered) {
+		g_clear_pointer(&f->error, g_free);	/* another address may have been refused first */
+		f->refused = FALSE;
 		if (follow(run, t))
 			return;
 	}
