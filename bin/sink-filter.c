@@ -1,6 +1,6 @@
 /*
  * sink-filter - the program PMTA's pipe delivery runs once per recipient,
- * the message on stdin.  What it does with the message is lib/filter.c.
+ * the message on stdin.  What it does with the message is lib/core/filter.c.
  *
  * Design rationale: a pipe filter pays its start-up on every message, and
  * mapping and binding GLib, GMime and their dependency chain costs several
@@ -109,9 +109,9 @@ run_here(int argc, char **argv)
 /*
  * Open the core library.  Not by the rpath: a sanitizer runtime intercepts
  * dlopen(3), and the loader then searches as if the runtime had called it.
- * So by path: beside this program's folder, as in the build tree (and an
- * install with libdir "lib"), else the libdir it was built for, else by
- * soname on the system's path.
+ * So by path: beside this program's folder, as in the build tree
+ * (../lib/core/) or an install with libdir "lib" (../lib/), else the libdir
+ * it was built for, else by soname on the system's path.
  */
 static void *
 open_core(void)
@@ -119,6 +119,9 @@ open_core(void)
 	char path[4096 + 64];
 	void *core;
 
+	if (beside_exe(path, sizeof path, "../lib/core/" SINK_CORE_SONAME) && access(path, F_OK) == 0 &&
+	    (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
+		return core;
 	if (beside_exe(path, sizeof path, "../lib/" SINK_CORE_SONAME) && access(path, F_OK) == 0 &&
 	    (core = dlopen(path, RTLD_NOW | RTLD_GLOBAL)) != NULL)
 		return core;
@@ -148,7 +151,7 @@ run_here(int argc, char **argv)
 }
 #endif
 
-/* sink-filter's options that take a value (lib/filter.c), as separate arguments */
+/* sink-filter's options that take a value (lib/core/filter.c), as separate arguments */
 static int
 takes_value(const char *arg)
 {

@@ -4,7 +4,7 @@
  * Loads and initialises the libraries once (GLib, GMime, the DKIM and
  * action modules with OpenSSL, libcurl and libxml2), listens on a Unix
  * socket, and runs each message a sink-filter hands over in a fresh fork
- * of itself (lib/server.c), with the client's descriptors, directory,
+ * of itself (lib/server/server.c), with the client's descriptors, directory,
  * umask, environment and arguments: the same run as without the server,
  * less the exec and the loading.  Reads no config of its own: each run
  * reads the config its command line names, as it would without a server.

@@ -16,6 +16,7 @@
 #include "account.h"
 #include "config.h"
 #include "log.h"
+#include "redisurl.h"
 #include "sink-build.h"
 #include "stats.h"
 

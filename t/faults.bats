@@ -464,7 +464,7 @@ fill() {
 	# an openclick without the action module (the DKIM module found where it is)
 	signed_msg act x@openclick.sink.test
 	mkdir "$M/dkimonly"
-	ln -s "$SINK_BUILD/lib/libbouncysink-dkim.so" "$M/dkimonly/"
+	ln -s "$SINK_BUILD/lib/dkim/libbouncysink-dkim.so" "$M/dkimonly/"
 	run env SINK_MODULE_DIR="$M/dkimonly" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/act.eml"
 	[ "$status" -eq 75 ]
 	assert_output --partial "!openclick cannot run: cannot load $M/dkimonly/libbouncysink-act.so"
@@ -472,7 +472,9 @@ fill() {
 	[ "$(rcli DBSIZE)" -eq 0 ]
 	[ ! -e "$SINK_DONE" ] || [ -z "$(ls -A "$SINK_DONE")" ]
 	# with its modules, the same message is done: the 75 was the install's, not the message's
-	run env SINK_MODULE_DIR="$SINK_BUILD/lib" "$SINK_FILTER" --no-server -c "$SINK_INI" --dry-run --json <"$M/act.eml"
+	mkdir "$M/both"	# (as installed: both modules in one folder)
+	ln -s "$SINK_BUILD/lib/dkim/libbouncysink-dkim.so" "$SINK_BUILD/lib/act/libbouncysink-act.so" "$M/both/"
+	run env SINK_MODULE_DIR="$M/both" "$SINK_FILTER" --no-server -c "$SINK_INI" --dry-run --json <"$M/act.eml"
 	assert_success
 	assert_output --partial '"class":"openclick"'
 }

@@ -2,7 +2,7 @@
  * test-authres.c - DKIM_Check = header trusts only our own
  * Authentication-Results with dkim=pass.
  */
-#include "dkim.h"
+#include "authres.h"
 
 static void
 test_authres_cases(void)

@@ -244,7 +244,7 @@ test_cycle_index(void)
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GDateTime) t = g_date_time_new_utc(cases[i].y, cases[i].m, cases[i].d, 12, 0, 0);
-		g_assert_cmpuint(sink_cycle_index(cases[i].len, t), ==, cases[i].expect);
+		g_assert_cmpuint(sink_weekly_index(cases[i].len, t), ==, cases[i].expect);
 	}
 }
 

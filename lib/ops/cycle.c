@@ -30,7 +30,7 @@ G_DEFINE_QUARK(sink-cycle-error-quark, sink_cycle_error)
 double
 sink_cycle_bounce_rate(const SinkConfig *cfg, GDateTime *now, gsize *index)
 {
-	gsize i = sink_cycle_index(cfg->weekly_bounce_rate_len, now);
+	gsize i = sink_weekly_index(cfg->weekly_bounce_rate_len, now);
 
 	if (index)
 		*index = i;

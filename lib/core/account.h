@@ -17,19 +17,6 @@
 redisContext *sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error);
 
 /*
- * sink_redis_url_display: `url` fit for a log or an error message: its
- * password, if any, hidden.  g_free.
- */
-char *sink_redis_url_display(const char *url);
-
-/*
- * sink_redis_url_check: whether `url` is a Redis_URL sink_redis_connect
- * can use; FALSE with `error` saying what is accepted (the URL shown
- * without its password).
- */
-gboolean sink_redis_url_check(const char *url, GError **error);
-
-/*
  * sink_account_redis: ctx's Redis connection, opened on first use with a
  * short timeout, and opened again when a timeout or a reset left it dead;
  * NULL when Redis cannot be reached (tried once per message, the failure

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "dkim.h"
+#include "authres.h"
 #include "module.h"
 
 /* Skip CFWS: white space and (nested) comments. */

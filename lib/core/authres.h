@@ -1,10 +1,11 @@
 /*
- * dkim.h - the DKIM trust check (SPEC section 6): verify with libopendkim
- * (dkim.c, a module loaded on demand), trust our own Authentication-Results
- * header (authres.c), or off, by DKIM_Check.
+ * authres.h - the DKIM trust check (SPEC section 6), as the core runs it
+ * (authres.c): by DKIM_Check, verify with the DKIM module (lib/dkim/,
+ * loaded on demand through module.h), trust our own Authentication-Results
+ * header, or off.
  */
-#ifndef SINK_DKIM_H
-#define SINK_DKIM_H
+#ifndef SINK_AUTHRES_H
+#define SINK_AUTHRES_H
 
 #include "context.h"
 
@@ -18,12 +19,7 @@
  */
 gboolean sink_dkim_check(SinkCtx *ctx, GError **error);
 
-/*
- * sink_dkim_verify: DKIM_Check = verify, in the DKIM module (dkim.c).
- */
-void sink_dkim_verify(SinkCtx *ctx);
-
-/* sink_dkim_set_result: set ctx->dkim and ctx->dkim_detail (copied). */
+/* sink_dkim_set_result: set ctx->dkim and ctx->dkim_detail (copied); the DKIM module uses it too. */
 void sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail);
 
 /*

@@ -1,8 +1,8 @@
 /*
- * report-int.h - what bounce.c, complaint.c and smtp.c share, private to
- * those three: the multipart/report container (RFC 6522) with its safe
- * header and field values, the original's attachment, the run flow common
- * to the oob and fbl actions, and the CRLF serialisation.
+ * report-int.h - the report helpers of report.c, private to the reports
+ * (bounce.c, complaint.c) and their delivery (smtp.c): the multipart/report
+ * container (RFC 6522) with its safe header and field values, the
+ * original's attachment, and the CRLF serialisation.
  *
  * Values that come from the received message (addresses, ids, dates, the
  * subject) are never trusted in a header or a report field: CR, LF and other
@@ -15,43 +15,13 @@
 #include "report.h"
 
 /*
- * One kind of report and its counters (static strings).  Counters, per
- * report sent or not:
- *   <x>_missing_to                 no (usable) recipient: nothing sent
- *   <x>_missing_return_path        no (usable) Return-Path: nothing sent
- *   <x>_return_path_not_sparkpost  the Return-Path MX is not allowlisted
- *   <x>_dns_error                  the MX look-up failed for now (timeout,
- *                                  SERVFAIL): nothing sent, no retry
- *   <x>_smtp_error                 not delivered: no connection, 4xx, 5xx,
- *                                  timeout, time budget spent
- *   <x>_sent                       the MX accepted the report
- * With --dry-run the report is built but not sent: no <x>_sent or
- * <x>_smtp_error.
- */
-typedef struct {
-	const char *what;	/* "OOB" or "FBL", the prefix of error texts */
-	const char *action;	/* the action type, "oob" or "fbl" */
-	const char *missing_to;
-	const char *missing_return_path;
-	const char *not_allowed;
-	const char *dns_error;
-	const char *smtp_error;
-	const char *sent;
-	GMimeMessage *(*build)(SinkCtx *ctx, GError **error);
-	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
-} SinkReportKind;
-
-/* sink_report_run (smtp.c): check, build, send and count one report. */
-void sink_report_run(SinkCtx *ctx, const SinkReportKind *kind);
-
-/*
- * sink_report_serialize (smtp.c): msg as it goes on the wire, CRLF line
+ * sink_report_serialize: msg as it goes on the wire, CRLF line
  * endings, NUL-terminated; its length in *len when len is not NULL.  g_free.
  */
 char *sink_report_serialize(GMimeMessage *msg, gsize *len);
 
 /*
- * The helpers below live in bounce.c; each returns a new string (g_free)
+ * The helpers below each return a new string (g_free)
  * or NULL for NULL input.
  *
  * sink_report_text: header text: valid UTF-8 without control characters

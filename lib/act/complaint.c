@@ -13,12 +13,14 @@
  *     message/rfc822              the original, byte for byte (X-MSFBL and
  *                                 DKIM-Signature intact)
  *
- * The multipart/report helpers are shared with bounce.c (report-int.h).
+ * The multipart/report helpers are shared with bounce.c (report.c); smtp.c
+ * checks, delivers and counts it.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
 #include "report-int.h"
+#include "smtp.h"
 #include "sink-build.h"
 
 static const SinkReportKind fbl_kind = {

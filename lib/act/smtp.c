@@ -19,34 +19,9 @@
 
 #include "mx.h"
 #include "report-int.h"
+#include "smtp.h"
 
 #define SMTP_CONNECT_TIMEOUT_MS 10000
-
-/* ---- serialisation ----------------------------------------------------------------------------------- */
-
-char *
-sink_report_serialize(GMimeMessage *msg, gsize *len)
-{
-	GMimeStream *mem = g_mime_stream_mem_new();
-	GMimeStream *filtered = g_mime_stream_filter_new(mem);
-	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
-	GByteArray *bytes;
-	char *out;
-
-	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), crlf);
-	g_object_unref(crlf);
-	g_mime_object_write_to_stream(GMIME_OBJECT(msg), NULL, filtered);
-	g_mime_stream_flush(filtered);
-	g_object_unref(filtered);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	out = g_malloc(bytes->len + 1);
-	memcpy(out, bytes->data, bytes->len);
-	out[bytes->len] = '\0';
-	if (len)
-		*len = bytes->len;
-	g_object_unref(mem);
-	return out;
-}
 
 /* ---- libcurl ----------------------------------------------------------------------------------------- */
 

@@ -18,7 +18,6 @@
 
 #include <glib/gstdio.h>
 
-#include "engage.h"
 #include "useragent.h"
 
 /* A user-agent file larger than this is not a user-agent file. */

@@ -10,105 +10,9 @@
 #include <sys/time.h>
 
 #include "account.h"
+#include "redisurl.h"
 
 #define REDIS_TIMEOUT_MS 2000
-
-/* A Redis URL's parts: a unix socket path, or a host and port; the database; the credentials. */
-typedef struct {
-	char *path, *host, *user, *password;
-	int port, db;
-} RedisUrl;
-
-static void
-redis_url_clear(RedisUrl *u)
-{
-	g_free(u->path);
-	g_free(u->host);
-	g_free(u->user);
-	g_free(u->password);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RedisUrl, redis_url_clear)
-
-/* `url` as GUri reads it, "redis://" put in front when it names no scheme; NULL when it is no URI. */
-static GUri *
-redis_uri(const char *url)
-{
-	g_autofree char *full = strstr(url, "://") ? g_strdup(url) : g_strconcat("redis://", url, NULL);
-
-	return g_uri_parse(full, G_URI_FLAGS_HAS_PASSWORD, NULL);
-}
-
-/*
- * unix:/path (or unix:///path, or /path), else [redis://][[user]:password@]host[:port][/db]
- * as GUri splits it (an IPv6 host in brackets, the credentials percent-decoded).
- */
-static gboolean
-parse_url(const char *url, RedisUrl *u)
-{
-	const char *p = url;
-	g_autoptr(GUri) uri = NULL;
-	const char *path;
-	guint64 n;
-
-	*u = (RedisUrl){ .port = 6379 };
-	if (g_str_has_prefix(p, "unix://"))
-		p += 7;
-	else if (g_str_has_prefix(p, "unix:"))
-		p += 5;
-	if (p != url || *p == '/') {
-		if (*p != '/')
-			return FALSE;
-		u->path = g_strdup(p);
-		return TRUE;
-	}
-	uri = redis_uri(url);
-	if (uri == NULL || g_ascii_strcasecmp(g_uri_get_scheme(uri), "redis") != 0)
-		return FALSE;
-	u->host = g_strdup(g_uri_get_host(uri) && *g_uri_get_host(uri) ? g_uri_get_host(uri) : "127.0.0.1");
-	if (g_uri_get_port(uri) > 0)
-		u->port = g_uri_get_port(uri);
-	path = g_uri_get_path(uri);
-	if (*path == '/')
-		path++;
-	if (*path) {
-		if (!g_ascii_string_to_unsigned(path, 10, 0, 1000, &n, NULL))
-			return FALSE;
-		u->db = (int)n;
-	}
-	if (g_uri_get_password(uri)) {
-		u->password = g_strdup(g_uri_get_password(uri));
-		u->user = g_strdup(g_uri_get_user(uri));	/* "" or NULL: the default user */
-	}
-	return TRUE;
-}
-
-char *
-sink_redis_url_display(const char *url)
-{
-	g_autoptr(GUri) uri = NULL;
-	const char *at, *start;
-
-	if (url == NULL)
-		return g_strdup("");
-	uri = redis_uri(url);
-	if (uri && g_uri_get_password(uri)) {	/* "redis://user@host" then, marked "redis://user:***@host" */
-		g_autofree char *hidden = g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD);
-		const char *user_end = strchr(strstr(hidden, "://") + 3, '@');
-		if (user_end == NULL)
-			return g_steal_pointer(&hidden);
-		return g_strdup_printf("%.*s:***%s", (int)(user_end - hidden), hidden, user_end);
-	}
-	if (uri)
-		return g_strdup(url);
-	/* not a URI at all: whatever stands before the last '@' may be a secret */
-	at = strrchr(url, '@');
-	if (at == NULL)
-		return g_strdup(url);
-	start = strstr(url, "://") ? strstr(url, "://") + 3 : url;
-	if (start > at)
-		start = url;
-	return g_strdup_printf("%.*s***%s", (int)(start - url), url, at);
-}
 
 static gboolean
 simple_command(redisContext *c, GError **error, const char *fmt, ...)
@@ -133,13 +37,13 @@ simple_command(redisContext *c, GError **error, const char *fmt, ...)
 redisContext *
 sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 {
-	g_auto(RedisUrl) u = { NULL };
+	g_auto(SinkRedisUrl) u = { NULL };
 	g_autofree char *shown = NULL;	/* the URL for an error, made only for one */
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	gboolean authed = TRUE;
 	redisContext *c;
 
-	if (!parse_url(cfg->redis_url, &u)) {
+	if (!sink_redis_url_parse(cfg->redis_url, &u)) {
 		sink_redis_url_check(cfg->redis_url, error);
 		g_prefix_error(error, "Redis_URL ");
 		return NULL;
@@ -165,19 +69,6 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 		return NULL;
 	}
 	return c;
-}
-
-gboolean
-sink_redis_url_check(const char *url, GError **error)
-{
-	g_auto(RedisUrl) u = { NULL };
-
-	if (parse_url(url, &u))
-		return TRUE;
-	g_autofree char *shown = sink_redis_url_display(url);
-	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "\"%s\" is not redis://[[user]:password@]host[:port][/db] or unix:/path", shown);
-	return FALSE;
 }
 
 /* Whether `c` died of its timeout: hiredis reports it as the EAGAIN of the read. */

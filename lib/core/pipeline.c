@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "account.h"
-#include "dkim.h"
+#include "authres.h"
 #include "exitcode.h"
 #include "message.h"
 #include "module.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "decide.h"
-#include "engage.h"
+#include "useragent.h"
 
 static double
 clip01(double x)
@@ -87,7 +87,7 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	}
 	m->oob = clip01(cfg->oob_percent / 100.0 / app);
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
-	m->open_factor = cfg->weekly_open_rate[sink_cycle_index(cfg->weekly_open_rate_len, now)];
+	m->open_factor = cfg->weekly_open_rate[sink_weekly_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
 	scale = MIN(1.0, m->open_factor / m->density);
 	m->open = clip01(cfg->open_percent / 100.0 / app * scale);

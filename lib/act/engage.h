@@ -1,7 +1,7 @@
 /*
  * engage.h - opens and clicks like a real reader: the HTML part's pixels
  * and links (html.c), tracking hosts verified (track.c), fetched in parallel
- * with libcurl (fetch.c), as the message's one User-Agent (useragent.c).
+ * with libcurl (fetch.c), as the message's one User-Agent (core/useragent.c).
  */
 #ifndef SINK_ENGAGE_H
 #define SINK_ENGAGE_H
@@ -17,11 +17,5 @@ void sink_engage_run(SinkCtx *ctx);
  * (new strings, entities decoded).  Either array may be NULL.
  */
 void sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links);
-
-/*
- * sink_useragent_pick: one User-Agent from cfg's User_Agents_File (its
- * Software column) or the built-in list.  g_free.
- */
-char *sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why);
 
 #endif

@@ -29,7 +29,7 @@ typedef enum {
 /*
  * sink_cycle_bounce_rate: today's (`now`, UTC) value of
  * Weekly_Cycle_Bounce_Rate, by the same index rule as the open cycle
- * (sink_cycle_index).  *index (may be NULL) gets the list index used.
+ * (sink_weekly_index).  *index (may be NULL) gets the list index used.
  */
 double sink_cycle_bounce_rate(const SinkConfig *cfg, GDateTime *now, gsize *index);
 

@@ -123,10 +123,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkConfig, sink_config_free)
 const char *sink_config_default_path(void);
 
 /*
- * sink_cycle_index: index into an n-weekly list of `len` (a multiple of 7)
+ * sink_weekly_index: index into an n-weekly list of `len` (a multiple of 7)
  * for the UTC day `when`: (ISO weekday - 1) + 7 * (ISO week mod weeks).
  */
-gsize sink_cycle_index(gsize len, GDateTime *when);
+gsize sink_weekly_index(gsize len, GDateTime *when);
 
 /* sink_config_key_prefix: "consume-mail:<results_key>:"; free with g_free. */
 char *sink_config_key_prefix(const SinkConfig *cfg);

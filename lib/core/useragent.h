@@ -1,11 +1,20 @@
 /*
- * useragent.h - the User-Agent list behind sink_useragent_pick (engage.h):
- * reading User_Agents_File.
+ * useragent.h - the message's User-Agent: one picked from User_Agents_File
+ * or a built-in list, with the decision (decide.c) or the first open.
  */
 #ifndef SINK_USERAGENT_H
 #define SINK_USERAGENT_H
 
 #include <glib.h>
+
+#include "config.h"
+
+/*
+ * sink_useragent_pick: one User-Agent from cfg's User_Agents_File (its
+ * Software column) or the built-in list.  g_free.  When the file could not
+ * be used, *why (if not NULL) is set to a note saying so (g_free).
+ */
+char *sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why);
 
 /*
  * sink_useragent_read: the values of the `Software` column of the CSV file

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "account.h"
 #include "config.h"
+#include "redisurl.h"
 #include "sink-build.h"
 
 G_DEFINE_QUARK(sink-config-error-quark, sink_config_error)
@@ -600,7 +600,7 @@ sink_config_default_path(void)
 }
 
 gsize
-sink_cycle_index(gsize len, GDateTime *when)
+sink_weekly_index(gsize len, GDateTime *when)
 {
 	gsize weeks = len / 7;
 	gsize weekday = (gsize)g_date_time_get_day_of_week(when);	/* 1 = Monday */

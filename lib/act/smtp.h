@@ -1,0 +1,40 @@
+/*
+ * smtp.h - a report's way out (smtp.c): the checks before it, its delivery
+ * and its counters, the same for every kind of report.
+ */
+#ifndef SINK_SMTP_H
+#define SINK_SMTP_H
+
+#include "report.h"
+
+/*
+ * One kind of report and its counters (static strings).  Counters, per
+ * report sent or not:
+ *   <x>_missing_to                 no (usable) recipient: nothing sent
+ *   <x>_missing_return_path        no (usable) Return-Path: nothing sent
+ *   <x>_return_path_not_sparkpost  the Return-Path MX is not allowlisted
+ *   <x>_dns_error                  the MX look-up failed for now (timeout,
+ *                                  SERVFAIL): nothing sent, no retry
+ *   <x>_smtp_error                 not delivered: no connection, 4xx, 5xx,
+ *                                  timeout, time budget spent
+ *   <x>_sent                       the MX accepted the report
+ * With --dry-run the report is built but not sent: no <x>_sent or
+ * <x>_smtp_error.
+ */
+typedef struct {
+	const char *what;	/* "OOB" or "FBL", the prefix of error texts */
+	const char *action;	/* the action type, "oob" or "fbl" */
+	const char *missing_to;
+	const char *missing_return_path;
+	const char *not_allowed;
+	const char *dns_error;
+	const char *smtp_error;
+	const char *sent;
+	GMimeMessage *(*build)(SinkCtx *ctx, GError **error);
+	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
+} SinkReportKind;
+
+/* sink_report_run: check, build, send and count one report. */
+void sink_report_run(SinkCtx *ctx, const SinkReportKind *kind);
+
+#endif
