@@ -335,6 +335,7 @@ PYEOF
 	# four older copies of ours, and two files that are not ours (left alone)
 	for t in 20250101T000001 20250101T000002 20250101T000003 20250101T000004; do
 		echo old >"$SINK_DONE/$t-1-0000000a.eml"
+		touch -d "${t:0:4}-${t:4:2}-${t:6:2} ${t:9:2}:${t:11:2}:${t:13:2}" "$SINK_DONE/$t-1-0000000a.eml"
 	done
 	echo mine >"$SINK_DONE/notes.txt"
 	echo mine >"$SINK_DONE/.hidden.eml"
@@ -352,11 +353,14 @@ PYEOF
 	[ "$(counter done_dropped)" -eq 2 ]
 	log_lines | grep -q 'done folder over Done_Max_Files (3): 2 oldest removed'
 	# a storm of errors never holds more than the cap
+	local kept=()
 	for i in $(seq 6); do
 		make_msg "$BATS_TEST_TMPDIR/e$i.eml" to=a@openclick.sink.test html=
-		filter <"$BATS_TEST_TMPDIR/e$i.eml"
+		kept+=("$(filter --json <"$BATS_TEST_TMPDIR/e$i.eml" | jq -r .done)")
 	done
 	[ "$(ls "$SINK_DONE" | grep -c '^2.*\.eml$')" -eq 3 ]
+	for i in 3 4 5; do [ -e "${kept[$i]}" ]; done	# the newest three, made within one second
+
 	[ "$(counter done_dropped)" -eq 8 ]
 	"$SINK_STATS" -c "$SINK_INI" --json | jq -e ".done_dropped == 8"
 }

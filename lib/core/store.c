@@ -5,15 +5,17 @@
  * reader never sees half a file, under a name made of the time, our pid and
  * a random number.
  *
- * The folder is bounded: past Done_Max_Files copies, the oldest (the names
- * sort by time) are removed, and counted as done_dropped, so that an error
- * storm (a DNS outage makes every message an error) cannot fill the disk.
+ * The folder is bounded: past Done_Max_Files copies, the oldest (by
+ * modification time) are removed, and counted as done_dropped, so that an
+ * error storm (a DNS outage makes every message an error) cannot fill the
+ * disk.
  * A Redis outage alone keeps no copy at all: it says nothing about the
  * message.  Several processes may trim at once; a copy another one removed
  * first is simply not counted twice.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -36,35 +38,63 @@ is_copy_name(const char *name)
 	return g_ascii_isdigit(name[0]) && strlen(name) > 20 && name[8] == 'T' && g_str_has_suffix(name, ".eml");
 }
 
-static int
-name_cmp(gconstpointer a, gconstpointer b)
+/* One of the folder's copies, by age. */
+typedef struct {
+	char *name;
+	gint64 mtime_ns;
+} Copy;
+
+static void
+copy_clear(gpointer p)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	g_free(((Copy *)p)->name);
 }
 
-/* Remove the oldest copies past cfg->done_max_files; count each removed. */
+static int
+older_first(gconstpointer a, gconstpointer b)
+{
+	const Copy *x = a, *y = b;
+
+	if (x->mtime_ns != y->mtime_ns)
+		return x->mtime_ns < y->mtime_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Remove the oldest copies (by modification time: the names of one second,
+ * or of hosts whose clocks differ, do not sort by age) past
+ * cfg->done_max_files, never this message's own (`own`); count each one.
+ */
 static void
-trim(SinkCtx *ctx, const char *dest)
+trim(SinkCtx *ctx, const char *dest, const char *own)
 {
 	g_autoptr(GDir) dir = NULL;
-	g_autoptr(GPtrArray) names = NULL;
+	g_autoptr(GArray) copies = NULL;
 	g_autoptr(GError) error = NULL;
 	guint max = (guint)ctx->cfg->done_max_files, dropped = 0;
 	const char *name;
 
 	if (max == 0 || (dir = g_dir_open(dest, 0, &error)) == NULL)
 		return;
-	names = g_ptr_array_new_with_free_func(g_free);
-	while ((name = g_dir_read_name(dir)) != NULL)
-		if (is_copy_name(name))
-			g_ptr_array_add(names, g_strdup(name));
-	if (names->len <= max)
-		return;
-	g_ptr_array_sort(names, name_cmp);
-	for (guint i = 0; i < names->len - max; i++) {
-		g_autofree char *path = g_build_filename(dest, names->pdata[i], NULL);
-		if (g_strcmp0(path, ctx->done_path) == 0)	/* (a clock set back) never this message's own */
+	copies = g_array_new(FALSE, FALSE, sizeof(Copy));
+	g_array_set_clear_func(copies, copy_clear);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *path = NULL;
+		struct stat st;
+
+		if (!is_copy_name(name) || strcmp(name, own) == 0)
 			continue;
+		path = g_build_filename(dest, name, NULL);
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		g_array_append_val(copies, ((Copy){ g_strdup(name),
+					       (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + st.st_mtim.tv_nsec }));
+	}
+	if (copies->len < max)	/* with this message's own, at most max */
+		return;
+	g_array_sort(copies, older_first);
+	for (guint i = 0; i < copies->len + 1 - max; i++) {
+		g_autofree char *path = g_build_filename(dest, g_array_index(copies, Copy, i).name, NULL);
 		if (unlink(path) == 0) {
 			sink_ctx_count(ctx, "done_dropped");
 			dropped++;
@@ -100,5 +130,5 @@ sink_store_done(SinkCtx *ctx)
 		return;
 	}
 	ctx->done_path = g_steal_pointer(&path);
-	trim(ctx, dest);
+	trim(ctx, dest, name);
 }
