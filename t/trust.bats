@@ -245,6 +245,34 @@ with_junk_signature() {
 	grep -qxF "$junk" "$2"
 }
 
+@test "the record lists each signature checked with its result and the fields its h= covers, in verify and header mode" {
+	sink_config DKIM_Check=verify
+	signed "$M/one.eml" sender.test to=x@accept.sink.test
+	# a second signature, by tenant.test, on top: both are checked and listed
+	sign_msg "$M/one.eml" "$M/two.eml" tenant.test
+	run filter --dry-run --json <"$M/two.eml"
+	assert_success
+	jq -e '.dkim == "pass" and (.dkim_signatures | length) == 2' <<<"$output"
+	jq -e '[.dkim_signatures[] | [.domain, .selector, .result]] | sort == [["sender.test", "sel1", "pass"], ["tenant.test", "sel1", "pass"]]' <<<"$output"
+	# h= as python3-dkim signed it: From and Subject among them, lower case
+	jq -e '.dkim_signatures[0].headers | index("from") and index("subject")' <<<"$output"
+	# a signature that fails is listed as failing beside the one that passes
+	sed 's/^Subject: .*/Subject: changed after signing/' "$M/one.eml" >"$M/changed.eml"
+	sign_msg "$M/changed.eml" "$M/mixed.eml" tenant.test
+	run filter --dry-run --json <"$M/mixed.eml"
+	jq -e '.dkim == "pass" and ([.dkim_signatures[] | "\(.domain)=\(.result)"] | sort) == ["sender.test=fail", "tenant.test=pass"]' <<<"$output"
+	# header mode: the signatures of the domain our Authentication-Results passed, their h= read from the message
+	sink_config DKIM_Check=header
+	pmta_authres "$M/two.eml" "$M/ar.eml" "sink.test; dkim=pass (ok) header.i=@tenant.test"
+	run filter --dry-run --json <"$M/ar.eml"
+	jq -e '.dkim == "pass" and ([.dkim_signatures[] | [.domain, .result]]) == [["tenant.test", "pass"]]' <<<"$output"
+	jq -e '.dkim_signatures[0].headers | index("from")' <<<"$output"
+	# DKIM_Check = off vouches for no field
+	sink_config DKIM_Check=off
+	run filter --dry-run --json <"$M/two.eml"
+	jq -e '.dkim == "pass" and .dkim_signatures == []' <<<"$output"
+}
+
 @test "an unparsable DKIM-Signature header is skipped: a valid signature next to it still passes" {
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test
 	with_junk_signature "$M/m.eml" "$M/junk.eml"

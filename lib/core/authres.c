@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "dkimsig.h"
 #include "module.h"
 
 /* Skip CFWS: white space and (nested) comments. */
@@ -103,6 +104,100 @@ sink_authres_dkim_pass(const char *value, const char *host_name)
 	return FALSE;
 }
 
+/*
+ * The next property of a resinfo at `p` (before `stop`, its ';', or the
+ * end): "ptype.property = value" with CFWS around the '='.  Sets *name,
+ * *name_len and the value (a quoted-string's inside); returns where the
+ * next one starts, or NULL when there is none.
+ */
+static const char *
+next_property(const char *p, const char *stop, const char **name, gsize *name_len, char **value)
+{
+	const char *v, *w;
+
+	for (;;) {
+		p = skip_cfws(p);
+		if (*p == '\0' || p == stop)
+			return NULL;
+		*name = p;
+		while (*p && p != stop && *p != '=' && *p != '(' && !g_ascii_isspace(*p))
+			p++;
+		*name_len = (gsize)(p - *name);
+		v = skip_cfws(p);
+		if (*v == '=')
+			break;
+		if (p == *name)	/* a stray character: past it */
+			p++;
+	}
+	v = skip_cfws(v + 1);
+	if (*v == '"') {
+		w = skip_quoted(v);
+		*value = g_strndup(v + 1, (gsize)MAX(w - v - 2, 0));
+		return w;
+	}
+	for (w = v; *w && w != stop && *w != '(' && !g_ascii_isspace(*w); w++)
+		;
+	*value = g_strndup(v, (gsize)(w - v));
+	return w;
+}
+
+void
+sink_authres_dkim_domains(const char *value, const char *host_name, GPtrArray *out)
+{
+	const char *p, *end = past_our_authserv_id(value, host_name);
+
+	for (p = end ? next_resinfo(end) : NULL; p; p = next_resinfo(p)) {
+		const char *stop, *q, *name;
+		gsize name_len;
+		char *v;
+		g_autofree char *d = NULL, *i = NULL;
+
+		p = skip_cfws(p + 1);
+		if (g_ascii_strncasecmp(p, "dkim", 4) != 0 || *(q = skip_cfws(p + 4)) != '=' ||
+		    g_ascii_strncasecmp(q = skip_cfws(q + 1), "pass", 4) != 0 || g_ascii_isalnum(q[4]) ||
+		    q[4] == '-' || q[4] == '_')
+			continue;
+		stop = next_resinfo(q);
+		for (q += 4; (q = next_property(q, stop, &name, &name_len, &v)) != NULL; g_free(v)) {
+			if (name_len == 8 && g_ascii_strncasecmp(name, "header.d", 8) == 0 && d == NULL)
+				d = g_strdup(v);
+			else if (name_len == 8 && g_ascii_strncasecmp(name, "header.i", 8) == 0 && i == NULL)
+				i = g_strdup(v);
+		}
+		if (d == NULL && i != NULL && strchr(i, '@'))
+			d = g_strdup(strchr(i, '@') + 1);
+		if (d != NULL && *d)
+			g_ptr_array_add(out, g_ascii_strdown(d, -1));
+	}
+}
+
+/*
+ * Header mode's signatures: each DKIM-Signature of the message whose d= our
+ * Authentication-Results passed, recorded as passing with its h=.
+ */
+static void
+record_passing(SinkCtx *ctx, GMimeHeaderList *headers, const char *authres)
+{
+	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+	int count = g_mime_header_list_get_count(headers);
+
+	sink_authres_dkim_domains(authres, ctx->cfg->host_name, domains);
+	for (int i = 0; i < count && domains->len; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		SinkDkimSig *sig;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "DKIM-Signature") != 0 ||
+		    (sig = sink_dkim_sig_parse(g_mime_header_get_raw_value(h), "pass")) == NULL)
+			continue;
+		for (guint j = 0; j < domains->len; j++)
+			if (strcmp(sig->domain, domains->pdata[j]) == 0) {
+				g_ptr_array_add(ctx->dkim_sigs, g_steal_pointer(&sig));
+				break;
+			}
+		sink_dkim_sig_free(sig);
+	}
+}
+
 void
 sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail)
 {
@@ -154,9 +249,10 @@ check_header(SinkCtx *ctx)
 		if (g_ascii_strcasecmp(name, "Authentication-Results") != 0 ||
 		    past_our_authserv_id(value, ctx->cfg->host_name) == NULL)
 			continue;	/* another host's is not ours to read */
-		if (sink_authres_dkim_pass(value, ctx->cfg->host_name))
+		if (sink_authres_dkim_pass(value, ctx->cfg->host_name)) {
 			sink_dkim_set_result(ctx, "pass", "Authentication-Results");
-		else
+			record_passing(ctx, headers, value);
+		} else
 			sink_dkim_set_result(ctx, "fail", "our host's Authentication-Results says no dkim=pass");
 		return;
 	}

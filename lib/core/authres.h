@@ -28,4 +28,12 @@ void sink_dkim_set_result(SinkCtx *ctx, const char *result, const char *detail);
  */
 gboolean sink_authres_dkim_pass(const char *value, const char *host_name);
 
+/*
+ * sink_authres_dkim_domains: append to `out` (g_free'd strings) the
+ * signing domain of each dkim=pass result of an Authentication-Results
+ * value whose authserv-id is host_name: its header.d=, else the domain of
+ * its header.i= (RFC 8601 section 2.7.1), lower case.
+ */
+void sink_authres_dkim_domains(const char *value, const char *host_name, GPtrArray *out);
+
 #endif

@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include "context.h"
+#include "dkimsig.h"
 
 static void
 action_free(gpointer p)
@@ -63,6 +64,7 @@ sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 	ctx->errors = g_ptr_array_new_with_free_func(g_free);
 	ctx->counters = g_ptr_array_new();
 	ctx->notes = g_ptr_array_new_with_free_func(g_free);
+	ctx->dkim_sigs = g_ptr_array_new_with_free_func(sink_dkim_sig_free);
 	return ctx;
 }
 
@@ -111,6 +113,8 @@ sink_ctx_free(SinkCtx *ctx)
 		g_ptr_array_unref(ctx->counters);
 	if (ctx->notes)
 		g_ptr_array_unref(ctx->notes);
+	if (ctx->dkim_sigs)
+		g_ptr_array_unref(ctx->dkim_sigs);
 	g_free(ctx);
 }
 

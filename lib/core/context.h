@@ -34,6 +34,14 @@ typedef struct {
 	int status;	/* HTTP status; 0 when no response came */
 } SinkHop;
 
+/* One DKIM signature of the message, as checked (dkimsig.h). */
+typedef struct {
+	char *domain;		/* d=, lower case */
+	char *selector;		/* s= */
+	char *result;		/* "pass", "fail", "bodyhash", "nokey", "temperror", "none", ... */
+	char **headers;		/* h=: the field names it signs, lower case, NULL-terminated */
+} SinkDkimSig;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
@@ -81,6 +89,7 @@ typedef struct {
 	char *dkim_domain;
 	char *dkim_selector;
 	char *dkim_detail;	/* why, for the log */
+	GPtrArray *dkim_sigs;	/* SinkDkimSig*: each signature checked (dkimsig.h) */
 	char *spf;		/* "pass", "fail", ..., NULL = not run */
 	char *mx_host;		/* preferred MX of the Return-Path domain */
 	char *fbl_addr;		/* from the allowlist or the tenant rule */

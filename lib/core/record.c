@@ -86,6 +86,25 @@ sink_record_json(SinkCtx *ctx)
 	kv_text(out, "dkim_domain", ctx->dkim_domain);
 	kv_text(out, "dkim_selector", ctx->dkim_selector);
 	kv_text(out, "dkim_detail", ctx->dkim_detail);
+	key(out, "dkim_signatures");	/* each signature checked: who signed, its result, the fields it covers */
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < ctx->dkim_sigs->len; i++) {
+		const SinkDkimSig *sig = ctx->dkim_sigs->pdata[i];
+		g_string_append(out, i ? ",{" : "{");
+		kv_text(out, "domain", sig->domain);
+		kv_text(out, "selector", sig->selector);
+		kv_text(out, "result", sig->result);
+		key(out, "headers");
+		g_string_append_c(out, '[');
+		for (char **h = sig->headers; *h; h++) {
+			g_autofree char *v = utf8(*h);
+			if (h != sig->headers)
+				g_string_append_c(out, ',');
+			sink_json_string(out, v);
+		}
+		g_string_append(out, "]}");
+	}
+	g_string_append_c(out, ']');
 	kv_str(out, "spf", ctx->spf);
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);

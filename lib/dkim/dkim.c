@@ -30,6 +30,8 @@
  *   signature at all: result "none";
  * - a signature with a body length (l=) is not a pass: what follows that
  *   length may have been appended after signing (section 8.2).
+ * Every signature checked is recorded with its result and h= (dkimsig.h),
+ * for the checks that ask which header fields a passing signature covers.
  * One library handle per check, freed with it: nothing lives on between
  * messages and nothing is shared between threads.
  */
@@ -47,6 +49,7 @@
 #endif
 
 #include "dkim.h"
+#include "dkimsig.h"
 #include "dns.h"
 #include "module.h"
 
@@ -413,7 +416,7 @@ sink_dkim_verify(SinkCtx *ctx)
 		goto done;
 	}
 
-	/* any passing signature passes; else the most telling failure */
+	/* any passing signature passes (the first); else the most telling failure; each one recorded */
 	for (int i = 0; i < nsigs; i++) {
 		char *detail = NULL;
 		const char *result;
@@ -421,7 +424,12 @@ sink_dkim_verify(SinkCtx *ctx)
 		if (g_ptr_array_find(dns.skipped, sigs[i], NULL))
 			continue;
 		result = judge_signature(dkim, sigs[i], &dns, &detail);
-		if (best == NULL || strcmp(result, "pass") == 0 || failure_rank(result) < failure_rank(best)) {
+		g_ptr_array_add(ctx->dkim_sigs, sink_dkim_sig_new((const char *)dkim_sig_getdomain(sigs[i]),
+								  (const char *)dkim_sig_getselector(sigs[i]), result,
+								  (const char *)dkim_sig_gettagvalue(sigs[i], FALSE,
+												     (u_char *)"h")));
+		if (best == NULL || (strcmp(best, "pass") != 0 &&
+				     (strcmp(result, "pass") == 0 || failure_rank(result) < failure_rank(best)))) {
 			best = result;
 			best_sig = sigs[i];
 			g_free(best_detail);
@@ -429,8 +437,6 @@ sink_dkim_verify(SinkCtx *ctx)
 		} else {
 			g_free(detail);
 		}
-		if (strcmp(best, "pass") == 0)
-			break;
 	}
 	if (best == NULL) {
 		/* cannot be: the cap keeps MAX_SIGNATURES */
