@@ -679,6 +679,16 @@ stop_listening(Server *s)
 	s->stop_wr = -1;
 }
 
+/*
+ * The signals the server reads on its signalfd, blocked, with their
+ * default disposition whatever it was started with: an ignored signal stays
+ * ignored across execve(2), and a SIGCHLD ignored (some supervisors and
+ * language runtimes leave it so) has the kernel reap the children itself
+ * and send no SIGCHLD: the count of children would never go down, and once
+ * they had used up their runs no client would be served again.
+ */
+static const int server_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
 gboolean
 sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 {
@@ -697,10 +707,8 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 		s.ino = st.st_ino;
 	}
 	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	for (size_t i = 0; i < G_N_ELEMENTS(server_signals); i++)
+		sigaddset(&set, server_signals[i]);
 	signal(SIGPIPE, SIG_IGN);
 	s.slots = mmap(NULL, o->max_children * sizeof *s.slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		       -1, 0);	/* zero: every slot free */
@@ -717,6 +725,9 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 			munmap(s.slots, o->max_children * sizeof *s.slots);
 		return FALSE;
 	}
+	/* blocked now: the default action of none of them can run */
+	for (size_t i = 0; i < G_N_ELEMENTS(server_signals); i++)
+		signal(server_signals[i], SIG_DFL);
 	s.wake_rd = wake_pipe[0];
 	s.wake_wr = wake_pipe[1];
 	s.stop_rd = stop_pipe[0];

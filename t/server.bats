@@ -47,6 +47,7 @@ setup() {
 	sink_config DKIM_Check=off "${NOMIX[@]}"
 	M=$BATS_TEST_TMPDIR
 	mkdir -p "$M/ld"
+	UNDER=()
 }
 
 teardown() {
@@ -84,12 +85,13 @@ gone() {
 }
 
 # serve SOCKET [ARGS...]: start a sink-filterd of this test's own on SOCKET, logging to SOCKET.log; sets S_PID
-# and S_LOG; teardown stops it
+# and S_LOG; teardown stops it. With UNDER set (an array: a command that ends by exec'ing its arguments), the
+# server is started through it, and S_PID is still the server's.
 serve() {
 	local sock=$1
 	shift
 	S_LOG=$sock.log
-	"$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" 3>&- &
+	"${UNDER[@]}" "$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" 3>&- &
 	S_PID=$!
 	echo "$S_PID" >>"$M/.servers"
 	wait_for 10 grep -q "listening on $sock" "$S_LOG"
@@ -1127,4 +1129,73 @@ EOF
 	[ "${#lines[@]}" -eq 1 ]
 	[ "$(local_runs)" -eq 0 ]
 	assert_counted 1
+}
+
+# ---- 17. what the server's parent leaves it ---------------------------------------------------------------
+
+# IGNORING: a command that execs its arguments with SIGCHLD, SIGTERM, SIGINT and SIGHUP ignored, as some
+# supervisors and language runtimes start their children (an ignored signal stays ignored across execve)
+# shellcheck disable=SC2016 # perl's variables
+IGNORING=(perl -e '$SIG{$_} = "IGNORE" for qw(CHLD TERM INT HUP); exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n"')
+
+# ignores_all PID: PID ignores SIGCHLD (17), SIGTERM (15), SIGINT (2) and SIGHUP (1)
+ignores_all() {
+	local mask
+	mask=$(awk '/^SigIgn:/ { print $2 }' "/proc/$1/status")
+	(((0x$mask & 0x14003) == 0x14003))
+}
+
+@test "a server started with SIGCHLD, SIGTERM, SIGINT and SIGHUP ignored replaces each child (-j 1 --runs-per-child 1) and stops on SIGTERM" {
+	"${IGNORING[@]}" sleep 10 3>&- &
+	wait_for 2 ignores_all $!	# IGNORING does what it says
+	kill -KILL $!	# (SIGTERM it ignores)
+	wait $! || true
+	UNDER=("${IGNORING[@]}")
+	serve "$M/s.sock" -j 1 --spare 1 --runs-per-child 1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	for i in 1 2 3; do
+		st=0
+		LIMIT=5 timed "$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" <"$M/m.eml" >"$M/out" 2>"$M/err" || st=$?
+		echo "message $i: exit $st after $(took_ms) ms: $(cat "$M/err")"
+		[ "$st" -eq 0 ]
+		[ ! -s "$M/err" ]	# served ("running the message here" otherwise)
+	done
+	assert_counted 3
+	wait_for 2 children_are "$S_PID" 1
+	kill -TERM "$S_PID"
+	wait_for 2 gone "$S_PID"
+	st=0
+	wait "$S_PID" || st=$?
+	[ "$st" -eq 0 ]
+	[ "$(tail -n 1 "$S_LOG")" = "sink-filterd: stopped" ]
+}
+
+@test "a server started with SIGCHLD ignored serves 5000 messages (1000 with sanitizers), two at a time, with --runs-per-child 10: each counted once, none run by its client" {
+	UNDER=("${IGNORING[@]}")
+	serve "$M/s.sock" -j 2 --spare 2 --runs-per-child 10
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	# against a sanitizer build (t/sanitize.env) a client's start costs ten times as much: 1000 messages, still
+	# 100 children used up and replaced
+	N=5000
+	[[ -z ${SINK_SANITIZED:-} ]] || N=1000
+	# the fastest client path: a C driver that posix_spawns sink-filter, two at a time. Its output to
+	# files, not to run's pipe: a client stuck in the backlog has handed its descriptors over, and the server
+	# holds them until it dies
+	st=0
+	BENCH_STDERR=1 LIMIT=60 timed "$SINK_BUILD/t/bench/bench-driver" -n $N -p 2 -s -i "$M/m.eml" -- \
+		"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" >"$M/out" 2>"$M/err" || st=$?
+	echo "$N messages: $(took_ms) ms" >&3
+	cat "$M/out" "$M/err"
+	[ "$st" -eq 0 ]
+	grep -q ' fails=0$' "$M/out"
+	[ ! -s "$M/err" ]	# not one client said a word ("running the message here")
+	assert_counted $N
+	[ "$(counter accept)" -eq $N ]
+	assert_whole_log $N
+	run cat "$S_LOG"
+	refute_output --partial "died"
+	refute_output --partial "refused"
+	[ "$(pgrep -c -P "$S_PID")" -le 2 ]
+	kill -TERM "$S_PID"
+	wait_for 2 gone "$S_PID"
 }
