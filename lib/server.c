@@ -427,7 +427,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	const struct timespec zero = { 0 };
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid) };
 	sigset_t io;
-	int status, i;
+	int status, i, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
 
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
@@ -435,10 +435,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 		if (dup2(r->fds[i], i) < 0)
 			break;
 	if (i < 3 || fchdir(r->fds[3]) < 0) {
-		/* nothing read yet: the client runs the message itself */
-		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(errno));
-		reply(conn, "refused the server cannot take the client's descriptors or directory: %s",
-		      g_strerror(errno));
+		untaken = errno;	/* refused once the child's own 0-2 are back: its log is not the client's */
 		goto restore;
 	}
 	umask(r->mask);
@@ -457,14 +454,20 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	}
 restore:
 	sigprocmask(SIG_BLOCK, &io, NULL);
-	close(conn);
-	while (sigtimedwait(&io, NULL, &zero) > 0)
-		;
-	request_close_fds(r);
 	for (i = 0; i < 3; i++) {
 		dup2(home->std[i], i);
 		clearerr(i == 0 ? stdin : i == 1 ? stdout : stderr);
 	}
+	if (untaken) {
+		/* nothing read yet: the client runs the message itself */
+		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(untaken));
+		reply(conn, "refused the server cannot take the client's descriptors or directory: %s",
+		      g_strerror(untaken));
+	}
+	close(conn);
+	while (sigtimedwait(&io, NULL, &zero) > 0)
+		;
+	request_close_fds(r);
 	if (fchdir(home->cwd) < 0)
 		say(s, "cannot return to the server's directory: %s", g_strerror(errno));
 	umask(home->mask);

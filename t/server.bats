@@ -1131,6 +1131,68 @@ EOF
 	assert_counted 1
 }
 
+@test "a fourth descriptor that is not a directory: refused with that reason, logged in the server's log and not on the client's stderr, even a closed pipe" {
+	nlog=$(wc -l <"$SRV_LOG")
+	run "$PY" - "$SOCK" "$M" <<'EOF2'
+import array, os, socket, sys
+path, m = sys.argv[1:3]
+
+def ask(fds):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    req = b"".join(x.encode() + b"\0" for x in ["sink-filter/1", "0022", "2", "0", "sink-filter", "--version"])
+    s.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    s.settimeout(5)
+    print(s.recv(1000).decode())
+    s.close()
+
+null = os.open("/dev/null", os.O_RDWR)
+out = os.open(m + "/out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+err = os.open(m + "/err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+notdir = os.open(m + "/file", os.O_RDONLY | os.O_CREAT, 0o644)
+ask([null, out, err, notdir])
+r, w = os.pipe()
+os.close(r)  # stderr a pipe nobody reads: a write there fails
+ask([null, out, w, notdir])
+EOF2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 0 "refused the server cannot take the client's descriptors or directory: Not a directory"
+	assert_line --index 1 "refused the server cannot take the client's descriptors or directory: Not a directory"
+	[ ! -s "$M/out" ]
+	run cat "$M/err"
+	assert_output ""
+	run srv_log_since "$nlog"
+	echo "$output"
+	[ "$(grep -cx "sink-filterd: cannot take the client's descriptors or directory: Not a directory" <<<"$output")" -eq 2 ]
+	# the child's own 0-2 are back: the next message through it is served as usual
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$SOCK" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
+
+@test "a client in a folder the server may not search (a group only the client has) is refused with that reason, logged by the server, not on the client's stderr" {
+	PUB=$(mktemp -d /tmp/sink-server-bats.XXXXXX)
+	chmod 777 "$PUB"
+	install -d -m 710 -o 0 -g 4242 "$PUB/g4242"
+	# the server without group 4242, its client with it: the same uid and gid, so the client is taken
+	UNDER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	serve "$PUB/s.sock" -j 1 --spare 1
+	# shellcheck disable=SC2016 # the inner bash expands them
+	run setpriv --reuid=65534 --regid=65534 --groups=4242 bash -c 'cd "$1" && exec "$2" --server "$3" --version 2>"$4"' \
+		_ "$PUB/g4242" "$SINK_FILTER" "$PUB/s.sock" "$PUB/err"
+	echo "$output"
+	assert_success
+	assert_output --regexp '^sink-filter [0-9.]+$'
+	run cat "$PUB/err"
+	assert_output "sink-filter: server $PUB/s.sock refused the message: the server cannot take the client's descriptors or directory: Permission denied; running it here"
+	grep -qx "sink-filterd: cannot take the client's descriptors or directory: Permission denied" "$S_LOG"
+}
+
 # ---- 17. what the server's parent leaves it ---------------------------------------------------------------
 
 # IGNORING: a command that execs its arguments with SIGCHLD, SIGTERM, SIGINT and SIGHUP ignored, as some
