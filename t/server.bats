@@ -792,6 +792,35 @@ report_same() {
 	assert_counted 3
 }
 
+@test "one child running message after message takes a change of the system host name (Host_Name empty) at the next message" {
+	sink_config DKIM_Check=header Host_Name=- "${NOMIX[@]}"
+	make_msg "$M/u.eml" to=x@accept.sink.test
+	sign_msg "$M/u.eml" "$M/s.eml"
+	for h in a b; do pmta_authres "$M/s.eml" "$M/$h.eml" "sink-$h.test; dkim=pass header.d=sender.test"; done
+	# the server in a UTS namespace of its own, named sink-a.test there
+	UNDER=(unshare -u sh -c 'hostname sink-a.test && exec "$@"' sh)
+	serve "$M/s.sock" --spare 1 -j 1
+	# a config file older than 2 s: the child keeps it from one message to the next (sink_config_get)
+	# shellcheck disable=SC2016 # the inner bash expands them
+	wait_for 5 bash -c '(($(date +%s) - $(stat -c %Z "$1") > 2))' _ "$SINK_INI"
+	run client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/a.eml"
+	assert_success
+	jq -e '.dkim == "pass"' <<<"$output"
+	child=$(pgrep -P "$S_PID")
+	nsenter -t "$S_PID" -u hostname sink-b.test
+	served=$(client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/b.eml")
+	here=$(nsenter -t "$S_PID" -u "$SINK_FILTER" -c "$SINK_INI" --no-server --json --dry-run --seed 5 <"$M/b.eml")
+	echo "served: $served"
+	echo "here:   $here"
+	jq -e '.dkim == "pass"' <<<"$here"
+	[ "$(norm <<<"$served")" = "$(norm <<<"$here")" ]
+	# and the old name is not ours any more
+	run client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/a.eml"
+	jq -e '.dkim == "fail"' <<<"$output"
+	[ "$(pgrep -P "$S_PID")" = "$child" ]	# all through the one child
+	[ "$(local_runs)" -eq 0 ]
+}
+
 @test "the server sleeps through messages while enough children wait; busy ones that leave too few make it start more" {
 	serve "$M/s.sock" --spare 2 -j 6
 	make_msg "$M/m.eml" to=x@accept.sink.test
