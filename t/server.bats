@@ -32,7 +32,7 @@ setup_file() {
 		cd "$SRV_DIR/cwd" || exit 1
 		umask 077
 		exec env SINK_CONFIG="$SRV_DIR/cwd/sink.ini" SINK_NOW=2001-01-01T00:00:00Z RESULTS_KEY=9 \
-			"$SINK_FILTERD" -s "$SOCK" -j 8 --spare 2 </dev/null >/dev/null 2>"$SRV_LOG" 3>&-
+			"$SINK_FILTERD" -s "$SOCK" -j 8 --spare 2 </dev/null >/dev/null 2>"$SRV_LOG"
 	) &
 	echo $! >"$SRV_DIR/pid"
 	wait_for 10 grep -q "listening on $SOCK" "$SRV_LOG"
@@ -91,7 +91,7 @@ serve() {
 	local sock=$1
 	shift
 	S_LOG=$sock.log
-	"${UNDER[@]}" "$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" 3>&- &
+	"${UNDER[@]}" "$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" &
 	S_PID=$!
 	echo "$S_PID" >>"$M/.servers"
 	wait_for 10 grep -q "listening on $sock" "$S_LOG"
@@ -692,7 +692,7 @@ report_same() {
 	chmod 777 "$PUB"
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTERD" -s "$PUB/s.sock" \
-		</dev/null >/dev/null 2>"$PUB/s.log" 3>&- &
+		</dev/null >/dev/null 2>"$PUB/s.log" &
 	echo $! >>"$M/.servers"
 	wait_for 10 grep -q "listening on $PUB/s.sock" "$PUB/s.log"
 	chmod 666 "$PUB/s.sock"
@@ -713,7 +713,7 @@ report_same() {
 
 @test "a server started with its standard descriptors closed keeps no client's pipe open after the run" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
-	"$SINK_FILTERD" -s "$M/c.sock" <&- >&- 2>&- 3>&- &
+	"$SINK_FILTERD" -s "$M/c.sock" <&- >&- 2>&- &
 	echo $! >>"$M/.servers"
 	wait_for 10 test -S "$M/c.sock"
 	# `| cat` ends only when every holder of the pipe has let go of it, the serving child included
@@ -1289,4 +1289,30 @@ ignores_all() {
 	[ "$(pgrep -c -P "$S_PID")" -le 2 ]
 	kill -TERM "$S_PID"
 	wait_for 2 gone "$S_PID"
+}
+
+@test "descriptors the server inherits (a pipe's write end, a file, bats' own fd 3) are closed at start: the pipe's reader sees EOF, and no child holds them" {
+	mkfifo "$M/fifo"
+	(exec cat "$M/fifo" >/dev/null) 3>&- &
+	reader=$!
+	echo "$reader" >>"$M/.servers"
+	"$SINK_FILTERD" -s "$M/s.sock" -j 2 --spare 2 </dev/null >/dev/null 2>"$M/s.log" 5>"$M/fifo" 7>"$M/held" &
+	S_PID=$!
+	echo "$S_PID" >>"$M/.servers"
+	wait_for 10 grep -q "listening on $M/s.sock" "$M/s.log"
+	wait_for 5 children_are "$S_PID" 2
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$M/s.sock" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 0 ]
+	wait_for 2 gone "$reader"	# EOF: no process of the server's holds the pipe
+	fd3=$(readlink "/proc/$BASHPID/fd/3")
+	for p in "$S_PID" $(pgrep -P "$S_PID"); do
+		run ls -l "/proc/$p/fd"
+		echo "pid $p: $output"
+		refute_output --partial "$M/held"
+		refute_output --partial "$M/fifo"
+		refute_output --partial " -> $fd3"
+	done
 }
