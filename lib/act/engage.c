@@ -29,7 +29,6 @@
 #include "useragent.h"
 
 #define ACCEPT_IMAGE "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
-#define ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 /* One URL of the message, ready to fetch. */
 typedef struct {
@@ -176,7 +175,7 @@ sink_engage_run(SinkCtx *ctx)
 		"pixels", ACCEPT_IMAGE, "open_url_not_sparkpost", "open_url_over_limit", NULL, 0,
 	};
 	EngageKind clicks = {
-		"links", ACCEPT_PAGE, "click_url_not_sparkpost", "click_url_over_limit", NULL, 0,
+		"links", SINK_ACCEPT_PAGE, "click_url_not_sparkpost", "click_url_over_limit", NULL, 0,
 	};
 	int cap = ctx->cfg->max_urls_per_message;
 

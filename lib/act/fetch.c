@@ -13,6 +13,12 @@
  * the first.  No cookie engine is started, environment proxies are
  * ignored, only http and https are spoken.
  *
+ * A fetch may be a form POST instead (RFC 8058's one-click unsubscribe):
+ * the fields urlencoded or as multipart/form-data, never an Expect:
+ * 100-continue wait, and with no_credentials a URL's user:password@ is
+ * dropped, so no Authorization goes out.  A 3xx that is not followed keeps
+ * its Location for the caller to report.
+ *
  * Safety: message bodies are written by strangers, so a URL may point at
  * the sink's own network.  Unless Fetch_Allow_Private is set, the address
  * curl is about to connect to (after DNS, per attempt: the open-socket
@@ -187,6 +193,8 @@ typedef enum {
 typedef struct {
 	SinkFetch *item;
 	const SinkFetchOptions *opt;
+	char *url;		/* what is requested: the item's URL, without credentials when asked */
+	curl_mime *mime;	/* a multipart/form-data POST's body */
 	char *host_key;		/* the URL's origin: at most FETCH_HOST_ACTIVE of one run at once */
 	CURL *easy;
 	TransferState state;
@@ -275,6 +283,29 @@ ms_left(const SinkFetchOptions *opt)
 	return opt->deadline ? (opt->deadline - g_get_monotonic_time()) / 1000 : G_MAXINT;
 }
 
+/* The form fields "a=1&b=2" as multipart/form-data parts (names and values percent-decoded). */
+static curl_mime *
+form_mime(CURL *e, const char *fields)
+{
+	curl_mime *mime = curl_mime_init(e);
+	g_auto(GStrv) pairs = g_strsplit(fields, "&", -1);
+
+	for (char **p = pairs; mime && *p; p++) {
+		char *eq = strchr(*p, '=');
+		g_autofree char *name = g_uri_unescape_segment(*p, eq, NULL);
+		g_autofree char *value = g_uri_unescape_string(eq ? eq + 1 : "", NULL);
+		curl_mimepart *part = curl_mime_addpart(mime);
+
+		if (part == NULL || name == NULL || value == NULL) {
+			curl_mime_free(mime);
+			return NULL;
+		}
+		curl_mime_name(part, name);
+		curl_mime_data(part, value, CURL_ZERO_TERMINATED);
+	}
+	return mime;
+}
+
 static CURL *
 easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 {
@@ -282,7 +313,7 @@ easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 
 	if (e == NULL)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, t->item->url);
+	curl_easy_setopt(e, CURLOPT_URL, t->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -302,7 +333,34 @@ easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, t->opt->user_agent);
 	if (headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	if (t->opt->post && t->opt->post_multipart) {
+		if ((t->mime = form_mime(e, t->opt->post)) == NULL) {
+			curl_easy_cleanup(e);
+			return NULL;
+		}
+		curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
+	} else if (t->opt->post) {
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, t->opt->post);	/* application/x-www-form-urlencoded */
+	}
 	return e;
+}
+
+/* `url` without its user:password@ (and login options); NULL when it cannot be read.  g_free. */
+static char *
+without_credentials(const char *url)
+{
+	CURLU *u = curl_url();
+	char *full = NULL, *result = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_ALLOW_SPACE | CURLU_URLENCODE) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+		result = g_strdup(full);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return result;
 }
 
 static guint
@@ -398,8 +456,13 @@ follow(FetchRun *run, Transfer *t)
 	g_autofree char *to = NULL, *next = NULL, *origin = NULL, *host = NULL;
 	gint64 left;
 
-	if (t->opt->max_redirects <= 0 || f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
+	if (f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
 		return FALSE;
+	if (t->opt->max_redirects <= 0) {	/* the 3xx is the answer: where it pointed is part of it */
+		g_free(f->location);
+		f->location = g_steal_pointer(&to);
+		return FALSE;
+	}
 	if (t->hops >= (guint)t->opt->max_redirects) {
 		f->error = g_strdup_printf("redirect to %s not followed: more than Max_Redirects (%d)", to,
 					   t->opt->max_redirects);
@@ -425,6 +488,8 @@ follow(FetchRun *run, Transfer *t)
 	curl_multi_remove_handle(run->multi, t->easy);
 	curl_easy_setopt(t->easy, CURLOPT_URL, next);
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)left);
+	if (t->opt->post)	/* a browser follows a form's redirect with a GET */
+		curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
 	if (curl_multi_add_handle(run->multi, t->easy) != CURLM_OK) {
 		f->error = g_strdup_printf("redirect to %s not followed: could not start the fetch", next);
 		return FALSE;
@@ -481,6 +546,9 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 
 		run.t[i].item = &items[i];
 		run.t[i].opt = opt;
+		run.t[i].url = items[i].url && opt->no_credentials ? without_credentials(items[i].url) : NULL;
+		if (run.t[i].url == NULL)
+			run.t[i].url = g_strdup(items[i].url ? items[i].url : "");
 		run.t[i].host_key = origin ? origin : g_strdup(items[i].url ? items[i].url : "");
 		g_free(url);
 		g_free(host);
@@ -489,6 +557,8 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 		g_autofree char *h = g_strdup_printf("Accept: %s", opt->accept);
 		run.headers = curl_slist_append(NULL, h);
 	}
+	if (opt->post)		/* the body goes at once: no Expect: 100-continue wait */
+		run.headers = curl_slist_append(run.headers, "Expect:");
 	run.multi = curl_multi_init();
 	if (run.multi)
 		start_more(&run);
@@ -533,6 +603,8 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 			curl_multi_remove_handle(run.multi, t->easy);
 			curl_easy_cleanup(t->easy);
 		}
+		curl_mime_free(t->mime);
+		g_free(t->url);
 		g_free(t->host_key);
 	}
 	if (run.multi)
@@ -550,4 +622,5 @@ sink_fetch_clear(SinkFetch *f)
 	g_clear_pointer(&f->server, g_free);
 	g_clear_pointer(&f->address, g_free);
 	g_clear_pointer(&f->hops, g_array_unref);
+	g_clear_pointer(&f->location, g_free);
 }

@@ -1,9 +1,9 @@
 /*
  * fetch.h - fetching a batch of URLs in parallel as a mail reader would
- * (libcurl multi): GET, headers only, redirects followed as far as asked,
- * no cookies, each fetch under a timeout, the batch under the message's
- * deadline, and no connection to a private or special-purpose address
- * (on any hop) unless allowed.
+ * (libcurl multi): GET (or a form POST), headers only, redirects followed
+ * as far as asked, no cookies, each fetch under a timeout, the batch under
+ * the message's deadline, and no connection to a private or
+ * special-purpose address (on any hop) unless allowed.
  */
 #ifndef SINK_FETCH_H
 #define SINK_FETCH_H
@@ -13,6 +13,9 @@
 #include <glib.h>
 
 #include "context.h"
+
+/* A browser's Accept: for a page (a click, an unsubscribe link). */
+#define SINK_ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 /* One URL to fetch and, after sink_fetch_all, what came of it. */
 typedef struct {
@@ -25,6 +28,7 @@ typedef struct {
 	gboolean timed_out;	/* the fetch or the batch ran out of time */
 	double seconds;		/* wall time of the fetch, its redirects included */
 	GArray *hops;		/* owned; SinkHop: each redirect followed; NULL when none */
+	char *location;		/* owned; a 3xx's Location (absolute) when it was not followed (max_redirects 0) */
 } SinkFetch;
 
 typedef struct {
@@ -35,6 +39,9 @@ typedef struct {
 	gboolean allow_private;	/* allow loopback, private and special addresses */
 	gboolean want_server;	/* keep the Server: header */
 	int max_redirects;	/* redirects followed, to any http(s) URL; 0 = none (the 3xx is the result) */
+	const char *post;	/* NULL: GET; else POST these form fields, "name=value&..." (urlencoded) */
+	gboolean post_multipart;	/* send the fields as multipart/form-data (RFC 7578) instead */
+	gboolean no_credentials;	/* a URL's user:password@ is dropped, never sent */
 } SinkFetchOptions;
 
 /*
