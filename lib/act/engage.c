@@ -24,6 +24,7 @@
 
 #include "engage.h"
 #include "fetch.h"
+#include "html.h"
 #include "message.h"
 #include "track.h"
 #include "useragent.h"

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "engage.h"
+#include "html.h"
 #include "fuzz-common.h"
 
 static void

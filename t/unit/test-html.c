@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engage.h"
+#include "html.h"
 
 /* The budget for 100,000 links (and as many pixels); sanitizers slow the parser several times. */
 #if defined(__SANITIZE_ADDRESS__)
