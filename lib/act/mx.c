@@ -45,10 +45,11 @@ sink_mx_map(const SinkConfig *cfg, const char *mx)
 }
 
 gboolean
-sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
+sink_mx_lookup(SinkCtx *ctx, const char *what, const char *whose, const char *address, char **mx_host,
+	       char **fbl_addr, gboolean *tempfail)
 {
-	const char *at = ctx->return_path ? strrchr(ctx->return_path, '@') : NULL;
-	/* looked up in A-labels: an IDN Return-Path may come in Unicode */
+	const char *at = address ? strrchr(address, '@') : NULL;
+	/* looked up in A-labels: an IDN domain may come in Unicode */
 	g_autofree char *domain = at && at[1] ? g_hostname_to_ascii(at + 1) : NULL;
 	const char *why = NULL;
 	g_autofree char *host = NULL;
@@ -56,14 +57,13 @@ sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 	SinkDnsStatus st;
 
 	*tempfail = FALSE;
-	g_clear_pointer(&ctx->mx_host, g_free);
-	g_clear_pointer(&ctx->fbl_addr, g_free);
+	*mx_host = *fbl_addr = NULL;
 	if (at == NULL || at[1] == '\0') {
-		sink_ctx_error(ctx, "%s not sent: no Return-Path domain to look up", what);
+		sink_ctx_error(ctx, "%s not sent: no %s domain to look up", what, whose);
 		return FALSE;
 	}
 	if (domain == NULL) {
-		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s is not a domain name", what, at + 1);
+		sink_ctx_error(ctx, "%s not sent: %s domain %s is not a domain name", what, whose, at + 1);
 		return FALSE;
 	}
 
@@ -71,8 +71,8 @@ sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 	switch (st) {
 	case SINK_DNS_OK:
 		if (*host == '\0') {
-			sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has a null MX (accepts no mail)",
-				       what, domain);
+			sink_ctx_error(ctx, "%s not sent: %s domain %s has a null MX (accepts no mail)", what, whose,
+				       domain);
 			return FALSE;
 		}
 		break;
@@ -85,32 +85,39 @@ sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 		}
 		if (st == SINK_DNS_TEMPFAIL) {
 			*tempfail = TRUE;
-			sink_ctx_error(ctx, "%s not sent: address look-up for Return-Path domain %s failed: %s",
-				       what, domain, why);
+			sink_ctx_error(ctx, "%s not sent: address look-up for %s domain %s failed: %s", what, whose,
+				       domain, why);
 		} else {
-			sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has no MX and no address", what,
-				       domain);
+			sink_ctx_error(ctx, "%s not sent: %s domain %s has no MX and no address", what, whose, domain);
 		}
 		return FALSE;
 	case SINK_DNS_NXDOMAIN:
-		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s does not exist", what, domain);
+		sink_ctx_error(ctx, "%s not sent: %s domain %s does not exist", what, whose, domain);
 		return FALSE;
 	case SINK_DNS_TEMPFAIL:
 		*tempfail = TRUE;
-		sink_ctx_error(ctx, "%s not sent: MX look-up for Return-Path domain %s failed: %s", what, domain,
-			       why);
+		sink_ctx_error(ctx, "%s not sent: MX look-up for %s domain %s failed: %s", what, whose, domain, why);
 		return FALSE;
 	case SINK_DNS_FAIL:
-		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s: %s", what, domain, why);
+		sink_ctx_error(ctx, "%s not sent: %s domain %s: %s", what, whose, domain, why);
 		return FALSE;
 	}
 
-	ctx->mx_host = g_steal_pointer(&host);
-	ctx->fbl_addr = sink_mx_map(ctx->cfg, ctx->mx_host);
-	if (ctx->fbl_addr == NULL) {
-		sink_ctx_error(ctx, "%s not sent: Return-Path domain %s has MX %s, not an allowlisted MX", what,
-			       domain, ctx->mx_host);
+	*fbl_addr = sink_mx_map(ctx->cfg, host);
+	if (*fbl_addr == NULL) {
+		sink_ctx_error(ctx, "%s not sent: %s domain %s has MX %s, not an allowlisted MX", what, whose, domain,
+			       host);
+		*mx_host = g_steal_pointer(&host);
 		return FALSE;
 	}
+	*mx_host = g_steal_pointer(&host);
 	return TRUE;
+}
+
+gboolean
+sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
+{
+	g_clear_pointer(&ctx->mx_host, g_free);
+	g_clear_pointer(&ctx->fbl_addr, g_free);
+	return sink_mx_lookup(ctx, what, "Return-Path", ctx->return_path, &ctx->mx_host, &ctx->fbl_addr, tempfail);
 }
