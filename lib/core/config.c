@@ -39,6 +39,7 @@ typedef enum {
 	K_CYCLE,	/* double * + gsize, comma-separated, length a multiple of 7 */
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
+	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
 
@@ -48,10 +49,20 @@ typedef struct {
 	size_t offset;		/* into SinkConfig; for K_CYCLE the array, len follows */
 	const char *def;	/* default, as it would be written in the file */
 	double min, max;
+	const char *const *choices;	/* K_ENUM: the values, NULL-terminated, in the enum's order */
 } KeySpec;
 
 #define OFF(f) offsetof(SinkConfig, f)
 #define EVERY_DAY "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31"
+
+static const char *const unsub_methods[] = { "auto", "one-click", "mailto", "link", NULL };
+static const char *const post_encodings[] = { "multipart", "urlencoded", NULL };
+
+/*
+ * The one-click POST's User-Agent: what senders see in their logs of
+ * Gmail's unsubscribe requests (Google does not document it).
+ */
+#define GMAIL_ACTIONS_AGENT "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/1.0 (KHTML, like Gecko; Gmail Actions)"
 
 /* The defaults are the original's shipped consume-mail.ini model. */
 static const KeySpec keys[] = {
@@ -98,6 +109,11 @@ static const KeySpec keys[] = {
 	{ "Fetch_Allow_Private", K_BOOL, OFF(fetch_allow_private), "false", 0, 0 },
 	{ "Max_URLs_Per_Message", K_INT, OFF(max_urls_per_message), "50", 0, 10000 },
 	{ "Max_Redirects", K_INT, OFF(max_redirects), "4", 0, 20 },
+	{ "Unsubscribe_percent", K_DOUBLE, OFF(unsubscribe_percent), "0", 0, 100 },
+	{ "Unsubscribe_Method", K_ENUM, OFF(unsubscribe_method), "auto", 0, 0, unsub_methods },
+	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
+	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
+	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
 	{ "Max_Message_Size", K_INT64, OFF(max_message_size), "52428800", 1024, 1073741824.0 },
 	{ "Report_Original_Max", K_INT64, OFF(report_original_max), "1048576", 0, 1073741824.0 },
 	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 0, 0 },
@@ -117,6 +133,9 @@ G_STATIC_ASSERT(offsetof(SinkConfig, weekly_open_rate_len) ==
 		offsetof(SinkConfig, weekly_open_rate) + sizeof(double *));
 G_STATIC_ASSERT(offsetof(SinkConfig, weekly_purge_len) ==
 		offsetof(SinkConfig, weekly_purge) + sizeof(double *));
+
+/* K_ENUM stores an int. */
+G_STATIC_ASSERT(sizeof(SinkUnsubMethod) == sizeof(int) && sizeof(SinkPostEncoding) == sizeof(int));
 
 #define FIELD(cfg, spec, type) ((type *)((char *)(cfg) + (spec)->offset))
 
@@ -289,6 +308,18 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		else
 			return bad_value(error, file, k, value, "must be verify, header or off");
 		break;
+	case K_ENUM: {
+		int i = 0;
+		while (k->choices[i] && g_ascii_strcasecmp(value, k->choices[i]) != 0)
+			i++;
+		if (k->choices[i] == NULL) {
+			g_autofree char *list = g_strjoinv(", ", (char **)k->choices);
+			g_autofree char *why = g_strdup_printf("must be one of %s", list);
+			return bad_value(error, file, k, value, why);
+		}
+		*FIELD(cfg, k, int) = i;
+		break;
+	}
 	case K_OBSOLETE:
 		g_ptr_array_add(cfg->warnings,
 				g_strdup_printf("%s: [" SINK_SECTION "] %s no longer means anything; ignored",

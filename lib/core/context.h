@@ -20,6 +20,7 @@ typedef enum {
 	SINK_CLASS_OOB,
 	SINK_CLASS_FBL,
 	SINK_CLASS_OPENCLICK,
+	SINK_CLASS_UNSUBSCRIBE,
 } SinkClass;
 
 typedef enum {
@@ -42,9 +43,23 @@ typedef struct {
 	char **headers;		/* h=: the field names it signs, lower case, NULL-terminated */
 } SinkDkimSig;
 
+/*
+ * The message's List-Unsubscribe (RFC 2369) and RFC 8058's one-click
+ * verdict on it (oneclick.h); ctx->unsub is NULL when the message has no
+ * List-Unsubscribe field.
+ */
+typedef struct {
+	GPtrArray *uris;	/* char*: the usable URIs (http, https, mailto) in the field's order */
+	GPtrArray *problems;	/* char*: what was wrong with the fields, in words, for the record */
+	gboolean eligible;	/* RFC 8058: a one-click POST may be made */
+	const char *reason;	/* static: why not ("no_dkim_pass", "no_https_uri", ...); NULL when eligible */
+	char *detail;		/* the verdict in words: every failing check, or where the POST goes */
+	char *post_uri;		/* where a one-click POST goes: the first https URI (http when allowed); may be NULL */
+} SinkUnsub;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
-	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
+	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl", "unsubscribe_one_click", ... */
 	char *target;	/* URL fetched or MX host; may be NULL */
 	int status;	/* HTTP status or SMTP reply code; 0 when none */
 	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
@@ -90,6 +105,7 @@ typedef struct {
 	char *dkim_selector;
 	char *dkim_detail;	/* why, for the log */
 	GPtrArray *dkim_sigs;	/* SinkDkimSig*: each signature checked (dkimsig.h) */
+	SinkUnsub *unsub;	/* List-Unsubscribe and the one-click verdict; NULL without the field */
 	char *spf;		/* "pass", "fail", ..., NULL = not run */
 	char *mx_host;		/* preferred MX of the Return-Path domain */
 	char *fbl_addr;		/* from the allowlist or the tenant rule */
@@ -102,6 +118,9 @@ typedef struct {
 	gboolean click;
 	gboolean click_again;
 	gboolean signals_blocked;	/* a Signals address on a closed day */
+	SinkUnsubMethod unsub_method;	/* Unsubscribe_Method, for the unsubscribe class */
+	const char *unsub_used;		/* static: the method it took ("one-click", "mailto", "link", "none"); NULL before */
+	char *unsub_target;		/* the URL it requested or the address it wrote to; NULL when none */
 	char *user_agent;
 
 	/* outcome */
@@ -154,6 +173,9 @@ SinkAction *sink_ctx_action(SinkCtx *ctx, const char *type, const char *target);
 
 /* sink_dkim_sig_free: free a SinkDkimSig (a GPtrArray free function); NULL is ok. */
 void sink_dkim_sig_free(gpointer sig);
+
+/* sink_unsub_free: free a SinkUnsub; NULL is ok. */
+void sink_unsub_free(SinkUnsub *u);
 
 /* sink_hop_clear: free a SinkHop's URL (a GArray clear function). */
 void sink_hop_clear(gpointer hop);

@@ -2,9 +2,12 @@
  * decide.c - what this recipient "does": the subdomain it was sent to, or
  * the statistical mix of SPEC section 5.
  *
- * The mix makes one uniform draw over OOB, FBL, openclick and accept in
- * that priority order, so each configured share is the expected share of
- * traffic (a share that would push the total past 1 gets what is left).
+ * The mix makes one uniform draw over OOB, FBL, unsubscribe, openclick and
+ * accept in that priority order, so each configured share is the expected
+ * share of traffic (a share that would push the total past 1 gets what is
+ * left).  The thresholds are running sums in that order: with
+ * Unsubscribe_percent = 0 each is the original's sum to the bit (x + 0 is
+ * x), so every seeded decision stays what it was.
  * Open-type shares follow today's Weekly_Cycle_Open_Rate divided by the
  * Signals active-digit density (Signals addresses only open on their
  * digit's days), that multiplier clipped to at most 1, then each share
@@ -87,6 +90,7 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	}
 	m->oob = clip01(cfg->oob_percent / 100.0 / app);
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
+	m->unsubscribe = clip01(cfg->unsubscribe_percent / 100.0 / app);
 	m->open_factor = cfg->weekly_open_rate[sink_weekly_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
 	scale = MIN(1.0, m->open_factor / m->density);
@@ -116,6 +120,7 @@ sink_route_class(const char *rcpt)
 		{ "oob", SINK_CLASS_OOB },
 		{ "fbl", SINK_CLASS_FBL },
 		{ "openclick", SINK_CLASS_OPENCLICK },
+		{ "unsubscribe", SINK_CLASS_UNSUBSCRIBE },
 	};
 	const char *at, *dot;
 	size_t n;
@@ -163,13 +168,16 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		ctx->route = SINK_ROUTE_SUBDOMAIN;
 	} else {
 		double u = g_rand_double(ctx->rng);
+		double upto_fbl = m->oob + m->fbl, upto_unsub = upto_fbl + m->unsubscribe;
 		ctx->route = SINK_ROUTE_MIX;
 		ctx->draw = u;
 		if (u < m->oob)
 			k = SINK_CLASS_OOB;
-		else if (u < m->oob + m->fbl)
+		else if (u < upto_fbl)
 			k = SINK_CLASS_FBL;
-		else if (u < m->oob + m->fbl + m->open) {
+		else if (u < upto_unsub)
+			k = SINK_CLASS_UNSUBSCRIBE;
+		else if (u < upto_unsub + m->open) {
 			k = SINK_CLASS_OPENCLICK;
 			if (!sink_signals_open_allowed(ctx->cfg, ctx->rcpt, ctx->now)) {
 				ctx->signals_blocked = TRUE;
@@ -179,10 +187,13 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 			k = SINK_CLASS_ACCEPT;
 	}
 	ctx->klass = k;
+	ctx->unsub_method = ctx->cfg->unsubscribe_method;
 	if (k == SINK_CLASS_OPENCLICK) {
 		ctx->open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
 		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
 		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
+	}
+	if (k == SINK_CLASS_OPENCLICK || k == SINK_CLASS_UNSUBSCRIBE) {
 		g_autofree char *why = NULL;
 		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
 		if (why)

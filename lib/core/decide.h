@@ -2,8 +2,9 @@
  * decide.h - the decision model: subdomain routing and the statistical mix.
  *
  * The model's probabilities follow from the config and the UTC day; see
- * SPEC section 5.  One uniform draw picks OOB, else FBL, else openclick,
- * else accept; conditional draws pick open-again, click and click-again.
+ * SPEC sections 5 and 15.  One uniform draw picks OOB, else FBL, else
+ * unsubscribe, else openclick, else accept; conditional draws pick
+ * open-again, click and click-again.
  */
 #ifndef SINK_DECIDE_H
 #define SINK_DECIDE_H
@@ -11,7 +12,7 @@
 #include "context.h"
 
 typedef struct {
-	double oob, fbl, open, open_again, click, click_again;	/* clipped shares */
+	double oob, fbl, unsubscribe, open, open_again, click, click_again;	/* clipped shares */
 	double open_again_given_open;
 	double click_given_open;
 	double click_again_given_click;
@@ -28,7 +29,8 @@ gboolean sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GE
 
 /*
  * sink_route_class: the class a recipient's first domain label names
- * ("accept", "oob", "fbl", "openclick", any case), or SINK_CLASS_NONE.
+ * ("accept", "oob", "fbl", "openclick", "unsubscribe", any case), or
+ * SINK_CLASS_NONE.
  */
 SinkClass sink_route_class(const char *rcpt);
 
@@ -42,7 +44,8 @@ gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDat
 /*
  * sink_decide: fill ctx's class, route and engagement choices from the
  * recipient, drawing from ctx->rng.  Also picks the user agent when the
- * class is openclick.
+ * class is openclick or unsubscribe (its link is a reader's click), and
+ * sets the unsubscribe method from the config.
  */
 void sink_decide(SinkCtx *ctx, const SinkModel *m);
 

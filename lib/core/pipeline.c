@@ -1,7 +1,7 @@
 /*
  * pipeline.c - the stages of sink-filter after the read, in order.
  *
- *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> store -> count
+ *   parse -> sanity -> DKIM -> one-click verdict -> decide -> (SPF, MX) -> act -> store -> count
  *
  * Each stage reads what earlier ones left in the context and adds its own
  * part.  By the time the pipeline runs the whole message has been read, so
@@ -18,6 +18,7 @@
 #include "exitcode.h"
 #include "message.h"
 #include "module.h"
+#include "oneclick.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -118,6 +119,7 @@ sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 			defer(ctx, "DKIM check", error);
 			return;
 		}
+		sink_one_click_check(ctx);	/* whatever the class, even without a DKIM pass */
 		if (g_strcmp0(ctx->dkim, "pass") == 0) {
 			sink_decide(ctx, m);
 			if (!act(ctx))

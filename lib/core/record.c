@@ -66,6 +66,39 @@ kv_text(GString *out, const char *name, const char *value)
 	kv_str(out, name, v);
 }
 
+/* "name": [ each string of `list` ] */
+static void
+kv_texts(GString *out, const char *name, const GPtrArray *list)
+{
+	key(out, name);
+	g_string_append_c(out, '[');
+	for (guint i = 0; list && i < list->len; i++) {
+		g_autofree char *v = utf8(list->pdata[i]);
+		if (i)
+			g_string_append_c(out, ',');
+		sink_json_string(out, v);
+	}
+	g_string_append_c(out, ']');
+}
+
+/* List-Unsubscribe as read, and RFC 8058's verdict on it (oneclick.h). */
+static void
+unsub_record(GString *out, const SinkUnsub *u)
+{
+	key(out, "list_unsubscribe");
+	g_string_append_c(out, '{');
+	kv_texts(out, "uris", u->uris);
+	kv_texts(out, "problems", u->problems);
+	g_string_append_c(out, '}');
+	key(out, "one_click");
+	g_string_append_c(out, '{');
+	kv_bool(out, "eligible", u->eligible);
+	kv_str(out, "reason", u->reason);
+	kv_text(out, "detail", u->detail);
+	kv_text(out, "uri", u->post_uri);
+	g_string_append_c(out, '}');
+}
+
 char *
 sink_record_json(SinkCtx *ctx)
 {
@@ -114,6 +147,21 @@ sink_record_json(SinkCtx *ctx)
 		kv_bool(out, "click_again", ctx->click_again);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
+	if (ctx->klass == SINK_CLASS_UNSUBSCRIBE) {	/* how the reader unsubscribed: the method asked for and taken */
+		static const char *const asked[] = {
+			[SINK_UNSUB_AUTO] = "auto", [SINK_UNSUB_ONE_CLICK] = "one-click",
+			[SINK_UNSUB_MAILTO] = "mailto", [SINK_UNSUB_LINK] = "link",
+		};
+		key(out, "unsubscribe");
+		g_string_append_c(out, '{');
+		kv_str(out, "asked", asked[ctx->unsub_method]);
+		kv_str(out, "method", ctx->unsub_used);
+		kv_text(out, "target", ctx->unsub_target);
+		g_string_append_c(out, '}');
+		kv_text(out, "user_agent", ctx->user_agent);
+	}
+	if (ctx->unsub)
+		unsub_record(out, ctx->unsub);
 	if (ctx->signals_blocked)
 		kv_bool(out, "signals_closed_day", TRUE);
 	kv_bool(out, "dry_run", ctx->dry_run);
