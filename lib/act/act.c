@@ -1,6 +1,6 @@
 /*
  * act.c - the action module's table: SPF, bounces, complaints, opens and
- * clicks, with libspf2, libcurl and libxml2, built as
+ * clicks, unsubscribes, with libspf2, libcurl and libxml2, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
 #include <curl/curl.h>
@@ -10,6 +10,7 @@
 #include "module.h"
 #include "report.h"
 #include "spf.h"
+#include "unsubscribe.h"
 
 /* libcurl's and libxml2's one-time set-up, before a server's first fork. */
 static void
@@ -24,5 +25,6 @@ const SinkActModule sink_act_module = {
 	.bounce_run = sink_bounce_run,
 	.complaint_run = sink_complaint_run,
 	.engage_run = sink_engage_run,
+	.unsubscribe_run = sink_unsubscribe_run,
 	.warm = act_warm,
 };

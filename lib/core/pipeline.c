@@ -101,6 +101,9 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_OPENCLICK:
 		m->engage_run(ctx);
 		break;
+	case SINK_CLASS_UNSUBSCRIBE:
+		m->unsubscribe_run(ctx);
+		break;
 	case SINK_CLASS_NONE:
 		break;
 	}
