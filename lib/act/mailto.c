@@ -44,9 +44,15 @@ decode(const char *s, gsize len, gsize *out_len)
 		g_string_append_c(out, (char)(hi * 16 + lo));
 		i += 2;
 	}
-	if (!g_utf8_validate_len(out->str, out->len, NULL)) {
-		g_string_free(out, TRUE);
-		return NULL;
+	/* UTF-8 around any NUL (g_utf8_validate refuses a NUL: it is the callers' to judge) */
+	for (gsize start = 0; start < out->len;) {
+		const char *nul = memchr(out->str + start, '\0', out->len - start);
+		gsize end = nul ? (gsize)(nul - out->str) : out->len;
+		if (!g_utf8_validate_len(out->str + start, end - start, NULL)) {
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+		start = end + 1;
 	}
 	*out_len = out->len;
 	return g_string_free(out, FALSE);
