@@ -25,7 +25,11 @@
 /* At most this many characters of the sender's text are quoted in a sentence. */
 #define SHOWN_MAX 80
 
-/* len bytes of `s` for a sentence: valid UTF-8, controls as '?', cut at SHOWN_MAX characters. */
+/*
+ * len bytes of `s` for a sentence: valid UTF-8, folding white space as one
+ * space and none at the ends, other controls as '?', cut at SHOWN_MAX
+ * characters.
+ */
 static char *
 shown(const char *s, gsize len)
 {
@@ -33,13 +37,18 @@ shown(const char *s, gsize len)
 	GString *out = g_string_new(NULL);
 	const char *p = valid;
 
-	for (guint n = 0; *p && n < SHOWN_MAX; p = g_utf8_next_char(p), n++) {
+	for (guint n = 0; *p && n < SHOWN_MAX; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
-		if (c < 0x20 || c == 0x7f)
-			g_string_append_c(out, '?');
-		else
-			g_string_append_unichar(out, c);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			if (out->len && out->str[out->len - 1] != ' ')
+				g_string_append_c(out, ' '), n++;
+			continue;
+		}
+		g_string_append_unichar(out, c < 0x20 || c == 0x7f ? '?' : c);
+		n++;
 	}
+	while (out->len && out->str[out->len - 1] == ' ')
+		g_string_truncate(out, out->len - 1);
 	if (*p)
 		g_string_append(out, "...");
 	return g_string_free(out, FALSE);
