@@ -5,7 +5,8 @@
 #   reset_servers                       empty Redis (FLUSHALL), the SMTP spool and the HTTP log; call in setup()
 #   rcli ARGS...                        redis-cli on the test Redis
 #   make_msg OUT [key=value ...]        write a test message (OUT - for stdout); keys: see t/lib/mkmsg.py
-#   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed
+#   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed; with
+#                                       SIGN_HEADERS=from:to:... its h= is exactly those fields
 #   pmta_authres IN OUT VALUE           IN with PMTA's Authentication-Results: VALUE below its trace headers
 #   dkim_verify [FILE]                  dkimverify FILE (or stdin): "signature ok" and status 0 when it verifies
 #   dns_query NAME TYPE                 DNS answers one per line ("10 mx.host." for MX, joined strings for
@@ -53,7 +54,9 @@ pmta_authres() {
 
 # sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with dkimsign (python3-dkim) and the
 # key $DKIM_KEYDIR/DOMAIN/SELECTOR.private; relaxed/relaxed, or relaxed/$SIGN_BCANON for the body. The trace headers on top of IN (Return-Path:, Received:, as
-# make_msg writes them) stay on top, unsigned, as if added by PMTA after the signature.
+# make_msg writes them) stay on top, unsigned, as if added by PMTA after the signature. SIGN_HEADERS, a
+# colon-separated list of field names (it must hold From), is the h= to sign instead of dkimsign's choice
+# (which signs List-Unsubscribe but not List-Unsubscribe-Post).
 sign_msg() {
 	local in=$1 out=$2 domain=${3:-sender.test} selector=${4:-sel1}
 	local key=$DKIM_KEYDIR/$domain/$selector.private tmp
@@ -66,8 +69,20 @@ sign_msg() {
 		BEGIN { top = 1; printf "" > trace; printf "" > rest }
 		top && (/^[ \t]/ || tolower($0) ~ /^(return-path|received):/) { print > trace; next }
 		{ top = 0; print > rest }' "$in"
-	PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon "${SIGN_BCANON:-relaxed}" "$selector" "$domain" "$key" \
-		<"$tmp/rest" >"$tmp/signed"
+	if [[ -n ${SIGN_HEADERS:-} ]]; then
+		PYTHONPATH=$NODOH "$PY" -c '
+import sys, dkim
+selector, domain, key, bcanon, fields = sys.argv[1:6]
+msg = sys.stdin.buffer.read()
+sig = dkim.sign(msg, selector.encode(), domain.encode(), open(key, "rb").read(),
+                canonicalize=(b"relaxed", bcanon.encode()), linesep=b"\n",
+                include_headers=[f.strip().encode() for f in fields.split(":")])
+sys.stdout.buffer.write(sig + msg)' "$selector" "$domain" "$key" "${SIGN_BCANON:-relaxed}" "$SIGN_HEADERS" \
+			<"$tmp/rest" >"$tmp/signed" || true
+	else
+		PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon "${SIGN_BCANON:-relaxed}" "$selector" "$domain" "$key" \
+			<"$tmp/rest" >"$tmp/signed"
+	fi
 	# dkimsign prints an error and passes the message through unsigned when it fails: check.
 	if ! head -c 15 "$tmp/signed" | grep -qi '^DKIM-Signature:'; then
 		echo "sign_msg: dkimsign did not sign $in" >&2
