@@ -1,7 +1,8 @@
 /*
- * fuzz-decide - a parsed message through the decision (decide.c) and into
- * the two things every message ends in: the log line (log.c) and the JSON
- * decision record (record.c).
+ * fuzz-decide - a parsed message through the one-click verdict
+ * (oneclick.c) and the decision (decide.c) and into the two things every
+ * message ends in: the log line (log.c) and the JSON decision record
+ * (record.c).
  *
  * Built-in config, the fixed clock, and a seed that is fixed for a given
  * input (a base plus the input's length mod 16, so that the statistical
@@ -15,6 +16,7 @@
 #include "fuzz-common.h"
 #include "log.h"
 #include "message.h"
+#include "oneclick.h"
 #include "record.h"
 
 #define FUZZ_SEED 20261124
@@ -39,6 +41,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autofree char *line = NULL, *json = NULL;
 
 	sink_message_parse(ctx);
+	ctx->dkim = g_strdup("pass");	/* (DKIM_Check = off: the verdict checks no signature) */
+	sink_one_click_check(ctx);
+	fuzz_assert(ctx->unsub == NULL || ctx->unsub->eligible == (ctx->unsub->reason == NULL),
+		    "a verdict both eligible and with a reason");
+	fuzz_assert(ctx->unsub == NULL || !ctx->unsub->eligible || ctx->unsub->post_uri != NULL,
+		    "eligible without a URI to POST to");
 	sink_decide(ctx, &model);
 	fuzz_assert(ctx->klass != SINK_CLASS_NONE, "no class decided");
 	fuzz_assert(ctx->route != SINK_ROUTE_NONE, "no route decided");
