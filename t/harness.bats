@@ -163,6 +163,24 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	done
 }
 
+@test "DKIM: SIGN_HEADERS signs exactly the fields it lists (dkimsign's own choice has List-Unsubscribe, not its Post)" {
+	make_msg "$BATS_TEST_TMPDIR/in.eml" extra_header='List-Unsubscribe: <https://track.test/u>' \
+		extra_header='List-Unsubscribe-Post: List-Unsubscribe=One-Click'
+	local h
+	for fields in from:subject:list-unsubscribe:list-unsubscribe-post ""; do
+		SIGN_HEADERS=$fields sign_msg "$BATS_TEST_TMPDIR/in.eml" "$BATS_TEST_TMPDIR/signed.eml"
+		run dkim_verify "$BATS_TEST_TMPDIR/signed.eml"
+		assert_output 'signature ok'
+		h=$("$PY" -c 'import email, sys; print(email.message_from_binary_file(open(sys.argv[1], "rb"))["DKIM-Signature"])' \
+			"$BATS_TEST_TMPDIR/signed.eml" | tr -d ' \t\n' | tr ';' '\n' | sed -n 's/^h=//p')
+		if [[ -n $fields ]]; then
+			assert_equal "$h" "$fields"
+		else
+			[[ ":$h:" == *":list-unsubscribe:"* && ":$h:" != *":list-unsubscribe-post:"* ]] || fail "h=$h"
+		fi
+	done
+}
+
 @test "DKIM: changing one body byte or the Subject makes dkimverify fail" {
 	make_msg "$BATS_TEST_TMPDIR/in.eml"
 	sign_msg "$BATS_TEST_TMPDIR/in.eml" "$BATS_TEST_TMPDIR/signed.eml"
@@ -245,7 +263,21 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_line --regexp $'^HTTP/1.1 200 OK\r$'
 	assert_line $'Server: msys-http\r'
 	run http_requests
-	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "t": [0-9.]+, "listen": "127.0.0.80:80"\}$'
+	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "t": [0-9.]+, "listen": "127.0.0.80:80", "content_type": null, "body": null, "form": null, "cookie": null, "referer": null, "authorization": null\}$'
+}
+
+@test "HTTP: a request's body, content type, form fields, Cookie, Referer and Authorization are logged" {
+	curl -sS --noproxy '*' -o /dev/null -F 'List-Unsubscribe=One-Click' -b 'sid=1' -e http://web.test/from \
+		-u user:pw http://track.test/u/form
+	curl -sS --noproxy '*' -o /dev/null -d 'List-Unsubscribe=One-Click' http://track.test/u/urlencoded
+	run jq -c 'select(.path == "/u/form")' "$HTTP_LOG"
+	assert_success
+	jq -e '.method == "POST" and (.content_type | startswith("multipart/form-data; boundary="))' <<<"$output"
+	jq -e '.form == {"List-Unsubscribe": ["One-Click"]} and (.body | test("name=\"List-Unsubscribe\""))' <<<"$output"
+	jq -e '.cookie == "sid=1" and .referer == "http://web.test/from" and (.authorization | startswith("Basic "))' <<<"$output"
+	run jq -c 'select(.path == "/u/urlencoded")' "$HTTP_LOG"
+	jq -e '.content_type == "application/x-www-form-urlencoded" and .body == "List-Unsubscribe=One-Click"' <<<"$output"
+	jq -e '.form == {"List-Unsubscribe": ["One-Click"]} and .cookie == null' <<<"$output"
 }
 
 @test "HTTP: web.test answers Server: nginx and is logged with its own listen address" {
