@@ -15,6 +15,9 @@
 
 #include "account.h"
 #include "config.h"
+#include "dashboard.h"
+#include "decide.h"
+#include "format.h"
 #include "log.h"
 #include "redisurl.h"
 #include "sink-build.h"
@@ -29,9 +32,9 @@ static const GOptionEntry entries[] = {
 	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
 	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "The original /json object (the default)", NULL },
 	{ "prometheus", 0, 0, G_OPTION_ARG_NONE, &opt_prometheus, "Prometheus text exposition format", NULL },
-	{ "html", 0, 0, G_OPTION_ARG_NONE, &opt_html, "A self-contained HTML page with a messages-per-minute chart", NULL },
+	{ "html", 0, 0, G_OPTION_ARG_NONE, &opt_html, "The dashboard: a self-contained HTML page (the mix against the config, errors, charts, counters)", NULL },
 	{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Replace FILE atomically instead of writing to stdout", "FILE" },
-	{ "prune", 0, 0, G_OPTION_ARG_NONE, &opt_prune, "Delete ts_ keys older than 10 days and dated log files past Logfile_backup_count", NULL },
+	{ "prune", 0, 0, G_OPTION_ARG_NONE, &opt_prune, "Delete ts_ and tso_ keys older than 10 days and dated log files past Logfile_backup_count", NULL },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
 	{ NULL }
 };
@@ -42,6 +45,18 @@ usage(const char *problem)
 	fprintf(stderr, "sink-stats: %s\n", problem);
 	fprintf(stderr, "usage: sink-stats [-c FILE] [--json|--prometheus|--html] [-o FILE] [--prune]\n");
 	return EX_USAGE;
+}
+
+/* The dashboard, with the shares today's model of `cfg` asks for (a model that cannot be made is said on it). */
+static char *
+html_page(const SinkConfig *cfg, const SinkStats *stats, GDateTime *now)
+{
+	g_autoptr(GError) error = NULL;
+	SinkModel model;
+
+	if (!sink_model_init(&model, cfg, now, &error))
+		return sink_dashboard_html(stats, NULL, error->message, now);
+	return sink_dashboard_html(stats, &model, NULL, now);
 }
 
 int
@@ -89,16 +104,17 @@ main(int argc, char **argv)
 	}
 
 	if (opt_prune) {
-		guint keys = 0;
+		guint keys = 0, hashes = 0;
 		int logs = sink_log_prune(cfg, now);
-		gboolean ok = sink_stats_prune(redis, prefix, now, &keys, &error);
+		gboolean ok = sink_stats_prune(redis, prefix, now, &keys, &hashes, &error);
 		FILE *report = want_output && !opt_output ? stderr : stdout;
 
 		g_autofree char *kept = cfg->logfile_backup_count ? g_strdup_printf("past %d days",
 										     cfg->logfile_backup_count)
 			: g_strdup("(Logfile_backup_count = 0 keeps them all)");
-		fprintf(report, "sink-stats: pruned %u ts_ key%s older than %d days, %d log file%s %s\n",
-			keys, keys == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS, logs, logs == 1 ? "" : "s", kept);
+		fprintf(report, "sink-stats: pruned %u ts_ key%s and %u tso_ key%s older than %d days, %d log file%s %s\n",
+			keys, keys == 1 ? "" : "s", hashes, hashes == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS, logs,
+			logs == 1 ? "" : "s", kept);
 		if (!ok) {
 			g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
 			fprintf(stderr, "sink-stats: prune: Redis at %s: %s\n", shown, error->message);
@@ -112,6 +128,8 @@ main(int argc, char **argv)
 	}
 
 	stats = sink_stats_read(redis, prefix, cfg->results_key, now, &error);
+	if (stats && opt_html && !sink_stats_read_outcomes(redis, prefix, stats, now, &error))
+		g_clear_pointer(&stats, sink_stats_free);
 	redisFree(redis);
 	if (stats == NULL) {
 		g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
@@ -125,7 +143,7 @@ main(int argc, char **argv)
 	if (opt_prometheus)
 		text = sink_stats_prometheus(stats);
 	else if (opt_html)
-		text = sink_stats_html(stats, now);
+		text = html_page(cfg, stats, now);
 	else
 		text = sink_stats_json(stats);
 
