@@ -18,6 +18,9 @@
 #include "dashboard.h"
 #include "shares.h"
 
+/* Warnings (keys left out) listed at the foot of the page at most; the rest are counted. */
+#define WARNINGS_SHOWN 50
+
 static void
 html_text(GString *out, const char *s)
 {
@@ -319,6 +322,17 @@ sink_dashboard_html(const SinkStats *stats, const SinkModel *model, const char *
 
 	g_string_append(out, "<h2 id=\"counters\">Counters</h2>\n");
 	counters_table(out, stats);
+	if (stats->warnings->len) {	/* what sink-stats prints on stderr, for the page served */
+		g_string_append(out, "<h2 id=\"warnings\">Keys left out</h2>\n<ul class=\"warnings\">\n");
+		for (guint i = 0; i < MIN(stats->warnings->len, WARNINGS_SHOWN); i++) {
+			g_string_append(out, "<li>");
+			html_text(out, stats->warnings->pdata[i]);
+			g_string_append(out, "</li>\n");
+		}
+		if (stats->warnings->len > WARNINGS_SHOWN)
+			g_string_append_printf(out, "<li>and %u more</li>\n", stats->warnings->len - WARNINGS_SHOWN);
+		g_string_append(out, "</ul>\n");
+	}
 	g_string_append(out, "</body>\n</html>\n");
 	return g_string_free(out, FALSE);
 }

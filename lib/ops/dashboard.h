@@ -15,7 +15,7 @@
 /*
  * sink_dashboard_html: one self-contained HTML page (inline CSS and SVG,
  * no script, nothing external; readable at phone width) for `stats` as
- * read with sink_stats_read and sink_stats_read_outcomes, at `now` (the
+ * read with sink_stats_read (SINK_STATS_ALL), at `now` (the
  * time shown as "generated" and the end of the windows).  `model` gives
  * the configured shares; NULL shows them as unknown, with `model_problem`
  * (may be NULL) saying why.  Minutes outside sink_stats_minute_charted's

@@ -143,13 +143,22 @@ sink_stats_glob_escape(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+/* Why a command on `c` got no reply, in words: hiredis reports its timeout as the read's EAGAIN. */
+static const char *
+no_reply_why(const redisContext *c)
+{
+	if (c->err == REDIS_ERR_IO &&
+	    (strcmp(c->errstr, g_strerror(EAGAIN)) == 0 || strcmp(c->errstr, g_strerror(EWOULDBLOCK)) == 0))
+		return "no answer within the timeout";
+	return c->errstr[0] ? c->errstr : "no reply";
+}
+
 static gboolean
 reply_failed(redisContext *c, redisReply *r, const char *what, GError **error)
 {
 	if (r && r->type != REDIS_REPLY_ERROR)
 		return FALSE;
-	g_set_error(error, SINK_STATS_ERROR, SINK_STATS_ERROR_REDIS, "Redis %s: %s", what,
-		    r ? r->str : c->errstr[0] ? c->errstr : "no reply");
+	g_set_error(error, SINK_STATS_ERROR, SINK_STATS_ERROR_REDIS, "Redis %s: %s", what, r ? r->str : no_reply_why(c));
 	if (r)
 		freeReplyObject(r);
 	return TRUE;
@@ -340,35 +349,49 @@ read_family(redisContext *c, Reader *rd, const char *prefix, const char *family,
 	return read_values(c, rd, plain, fn, error);
 }
 
-SinkStats *
-sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, GError **error)
+/* startedRunning: a value that is not a string must not hide every counter: named, and taken as unset. */
+static gboolean
+read_started(redisContext *c, SinkStats *stats, const char *prefix, GError **error)
 {
-	g_autoptr(SinkStats) stats = sink_stats_new(results_key);
 	g_autofree char *started_key = g_strconcat(prefix, "startedRunning", NULL);
 	const char *argv[] = { "GET", started_key };
 	redisReply *r = redisCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL);
-	Reader rd = { stats, now, 0 };
 
-	/* a startedRunning that is not a string must not hide every counter: name it and go on as if unset */
 	if (r && r->type == REDIS_REPLY_ERROR && g_str_has_prefix(r->str, "WRONGTYPE")) {
 		g_ptr_array_add(stats->warnings, g_strdup_printf("%s: %s; shown as not started", started_key, r->str));
 		freeReplyObject(r);
-	} else if (reply_failed(c, r, "GET", error)) {
-		return NULL;
-	} else {
-		if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
-			stats->started_running = g_strndup(r->str, r->len);
-		else if (r->type == REDIS_REPLY_STRING)
-			g_ptr_array_add(stats->warnings, g_strdup_printf("%s: not UTF-8; shown as not started",
-									 started_key));
-		freeReplyObject(r);
+		return TRUE;
 	}
-	if (!read_family(c, &rd, prefix, "int_", take_counter, error) ||
-	    !read_family(c, &rd, prefix, "ts_", take_minute, error))
+	if (reply_failed(c, r, "GET", error))
+		return FALSE;
+	if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
+		stats->started_running = g_strndup(r->str, r->len);
+	else if (r->type == REDIS_REPLY_STRING)
+		g_ptr_array_add(stats->warnings, g_strdup_printf("%s: not UTF-8; shown as not started", started_key));
+	freeReplyObject(r);
+	return TRUE;
+}
+
+static gboolean read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now,
+			      GError **error);
+
+SinkStats *
+sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, SinkStatsParts parts,
+		GError **error)
+{
+	g_autoptr(SinkStats) stats = sink_stats_new(results_key);
+	Reader rd = { stats, now, 0 };
+
+	if ((parts & SINK_STATS_COUNTERS) &&
+	    (!read_started(c, stats, prefix, error) || !read_family(c, &rd, prefix, "int_", take_counter, error)))
+		return NULL;
+	if ((parts & SINK_STATS_MINUTES) && !read_family(c, &rd, prefix, "ts_", take_minute, error))
 		return NULL;
 	if (rd.left_out > LEFT_OUT_NAMED)
 		g_ptr_array_add(stats->warnings, g_strdup_printf("left %u more ts_ keys out of the chart",
 								 rd.left_out - LEFT_OUT_NAMED));
+	if ((parts & SINK_STATS_OUTCOMES) && !read_outcomes(c, prefix, stats, now, error))
+		return NULL;
 	sink_stats_sort(stats);
 	return g_steal_pointer(&stats);
 }
@@ -398,8 +421,9 @@ take_outcomes(SinkStats *stats, const char *key, gint64 minute, redisReply *r)
 	}
 }
 
-gboolean
-sink_stats_read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now, GError **error)
+/* The last day's tso_ hashes into stats->outcomes (unsorted). */
+static gboolean
+read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now, GError **error)
 {
 	gint64 last = g_date_time_to_unix(now) / 60 * 60;
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
@@ -423,7 +447,6 @@ sink_stats_read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, 
 		take_outcomes(stats, keys->pdata[i], last - (gint64)(keys->len - 1 - i) * 60, r);
 		freeReplyObject(r);
 	}
-	sink_stats_sort(stats);
 	return TRUE;
 }
 

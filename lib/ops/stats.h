@@ -2,9 +2,8 @@
  * stats.h - what sink-stats reads from Redis (shown as text by format.h,
  * as a page by dashboard.h), and the pruning of old ts_ and tso_ keys.
  *
- * A SinkStats is plain data: read from Redis with sink_stats_read (and
- * sink_stats_read_outcomes), or built by hand (the unit tests do), then
- * formatted.  Nothing here prints.
+ * A SinkStats is plain data: read from Redis with sink_stats_read, or
+ * built by hand (the unit tests do), then formatted.  Nothing here prints.
  */
 #ifndef SINK_STATS_H
 #define SINK_STATS_H
@@ -70,30 +69,30 @@ void sink_stats_add_outcome(SinkStats *stats, gint64 minute, const char *name, g
 /* sink_stats_sort: counters by name, minutes by time, outcomes by time and name. */
 void sink_stats_sort(SinkStats *stats);
 
-/*
- * sink_stats_read: everything under `prefix` ("consume-mail:<key>:") in
- * Redis, found with SCAN (never KEYS) and read with MGET: startedRunning,
- * every int_ counter and every ts_ minute that sink_stats_minute_charted
- * keeps for `now`, sorted.  Skipped with a warning naming the key: a value
- * that is not an integer, a key that is not a Redis string, a ts_ minute
- * outside the chart's window (named up to 20, then counted).  A
- * startedRunning that is not a string is a warning too, and is taken as
- * unset.  Returns a new SinkStats, or NULL with `error` set
- * (SINK_STATS_ERROR_REDIS) when a command fails.
- */
-SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now,
-			   GError **error);
+/* The parts of the counters sink_stats_read reads. */
+typedef enum {
+	SINK_STATS_COUNTERS = 1 << 0,	/* startedRunning and the int_ counters */
+	SINK_STATS_MINUTES = 1 << 1,	/* the ts_ minutes */
+	SINK_STATS_OUTCOMES = 1 << 2,	/* the last day's tso_ hashes */
+	SINK_STATS_ALL = SINK_STATS_COUNTERS | SINK_STATS_MINUTES | SINK_STATS_OUTCOMES,
+} SinkStatsParts;
 
 /*
- * sink_stats_read_outcomes: add to `stats` the tso_ hashes of the
- * SINK_STATS_OUTCOME_MINUTES minutes up to `now`'s (that one included),
- * named one by one (no SCAN) and read with HGETALL in one pipelined round
- * trip, then sort.  Skipped with a warning naming the key: a key that is
- * not a hash, a field whose value is not an integer.  FALSE with `error`
- * (SINK_STATS_ERROR_REDIS) when a command fails.
+ * sink_stats_read: the `parts` under `prefix` ("consume-mail:<key>:") in
+ * Redis.  startedRunning and the int_ counters, and the ts_ minutes, are
+ * found with SCAN (never KEYS) and read with MGET: every ts_ minute that
+ * sink_stats_minute_charted keeps for `now`.  The tso_ hashes are those
+ * of the SINK_STATS_OUTCOME_MINUTES minutes up to `now`'s (that one
+ * included), named one by one and read with HGETALL in one pipelined
+ * round trip.  All sorted.  Skipped with a warning naming the key: a value
+ * that is not an integer, a key of the wrong type, a ts_ minute outside
+ * the chart's window (named up to 20, then counted), a tso_ field whose
+ * value is not an integer.  A startedRunning that is not a string is a
+ * warning too, and is taken as unset.  Returns a new SinkStats, or NULL
+ * with `error` set (SINK_STATS_ERROR_REDIS) when a command fails.
  */
-gboolean sink_stats_read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now,
-				  GError **error);
+SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now,
+			   SinkStatsParts parts, GError **error);
 
 /*
  * sink_stats_minute_charted: TRUE when a ts_ minute is within the HTML
