@@ -304,6 +304,16 @@ within() {
 	for i in $(seq 2 3 24); do tail -1 "$d/body$i" | grep -qx '</html>'; done
 }
 
+@test "connection after connection leaves no descriptor open (libsoup 3.2's own listener kept each one)" {
+	serve
+	before=$(ls "/proc/$SERVE_PID/fd" | wc -l)
+	for i in $(seq 1 200); do curl -s -o /dev/null "$URL/$((i % 2 ? 0 : 1))"; done	# 404s: no Redis needed
+	curl -s -o /dev/null "$URL/json"
+	after=$(ls "/proc/$SERVE_PID/fd" | wc -l)
+	echo "descriptors: $before before, $after after"
+	((after <= before + 2))
+}
+
 @test "a slow client holding a connection stops nobody, and is closed after --client-timeout" {
 	serve --client-timeout 2
 	send 1

@@ -14,6 +14,15 @@
  * client at most the answer time, and other clients nothing.  A client
  * that stalls is libsoup's to wait for (its I/O is non-blocking on the
  * same loop); the socket's timeout closes it after the client timeout.
+ *
+ * The connections are accepted here (a GSocketService) and handed to
+ * libsoup with soup_server_accept_iostream, not by soup_server_listen:
+ * the libsoup of Debian 12 (3.2.3) keeps a reference to every socket its
+ * own listener accepts, so each connection's descriptor stayed open until
+ * the process ran out of them (fixed in libsoup 3.4).  Accepted this way a
+ * connection serves one request and is closed (libsoup keeps connections
+ * alive for its own listeners only), which is said in "Connection: close";
+ * and the idle timeout goes on the socket as it is accepted.
  * The bodies are those of the one-shot modes: the original's JSON
  * shapes (without the final newline, as the original's Flask answered),
  * the Prometheus text, the dashboard.
@@ -52,6 +61,8 @@ static const struct {
 };
 
 #define ALLOWED "GET, HEAD, OPTIONS"
+/* Connections waiting to be accepted (GLib's default is 10: a burst of clients would wait for SYN retries). */
+#define LISTEN_BACKLOG 128
 #define TEXT "text/plain; charset=utf-8"
 
 /* The config, shared by the main loop and the workers reading with it (an atomic reference-counted box). */
@@ -61,6 +72,8 @@ typedef struct {
 
 struct SinkServe {
 	SoupServer *server;
+	GSocketService *service;	/* accepts the connections */
+	GSocketAddress *address;	/* where it listens (the port chosen for 0); NULL before */
 	Conf *conf;
 	guint client_timeout_s;
 	SinkServeLogFunc log;
@@ -140,6 +153,7 @@ answer(SoupServerMessage *msg, guint status, const char *content_type, char *bod
 	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
 
 	soup_message_headers_replace(h, "Cache-Control", "no-store");
+	soup_message_headers_replace(h, "Connection", "close");
 	if (cors)
 		soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
 	soup_server_message_set_status(msg, status, NULL);
@@ -347,6 +361,7 @@ handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable 
 			soup_message_headers_replace(h, "Access-Control-Allow-Headers", "Content-Type");
 			soup_message_headers_replace(h, "Access-Control-Max-Age", "86400");
 		}
+		soup_message_headers_replace(h, "Connection", "close");
 		soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
 		return;
 	}
@@ -365,15 +380,17 @@ handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable 
 	start_request(serve, msg, (Endpoint)ep);
 }
 
-/* Every connection's socket gets the idle timeout when its first request starts (libsoup has none). */
-static void
-request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+/* A new connection: the idle timeout on its socket (libsoup has none), then it is libsoup's. */
+static gboolean
+incoming(GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
 {
 	SinkServe *serve = data;
-	GSocket *socket = soup_server_message_get_socket(msg);
+	g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(connection, NULL);
+	g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(connection, NULL);
 
-	if (socket)
-		g_socket_set_timeout(socket, serve->client_timeout_s);
+	g_socket_set_timeout(g_socket_connection_get_socket(connection), serve->client_timeout_s);
+	soup_server_accept_iostream(serve->server, G_IO_STREAM(connection), local, remote, NULL);
+	return TRUE;
 }
 
 /* ---- the server ----------------------------------------------------------------------------------------- */
@@ -425,24 +442,40 @@ sink_serve_new(SinkConfig *cfg, guint client_timeout_s, SinkServeLogFunc log, gp
 	serve->log_data = log_data;
 	serve->pending = g_hash_table_new(NULL, NULL);
 	soup_server_add_handler(serve->server, NULL, handle, serve, NULL);
-	g_signal_connect(serve->server, "request-started", G_CALLBACK(request_started), serve);
+	serve->service = g_socket_service_new();
+	g_socket_listener_set_backlog(G_SOCKET_LISTENER(serve->service), LISTEN_BACKLOG);
+	g_signal_connect(serve->service, "incoming", G_CALLBACK(incoming), serve);
 	return serve;
 }
 
 gboolean
 sink_serve_listen(SinkServe *serve, GInetSocketAddress *address, GError **error)
 {
-	return soup_server_listen(serve->server, G_SOCKET_ADDRESS(address), 0, error);
+	GSocketAddress *effective = NULL;
+
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(serve->service), G_SOCKET_ADDRESS(address),
+					   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+		return FALSE;
+	if (serve->address == NULL)
+		serve->address = effective;
+	else
+		g_object_unref(effective);
+	g_socket_service_start(serve->service);
+	return TRUE;
 }
 
 char *
 sink_serve_url(SinkServe *serve)
 {
-	GSList *uris = soup_server_get_uris(serve->server);
-	char *url = uris ? g_uri_to_string(uris->data) : NULL;
+	GInetSocketAddress *a = G_INET_SOCKET_ADDRESS(serve->address);
+	g_autofree char *ip = NULL;
 
-	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
-	return url;
+	if (a == NULL)
+		return NULL;
+	ip = g_inet_address_to_string(g_inet_socket_address_get_address(a));
+	if (g_inet_address_get_family(g_inet_socket_address_get_address(a)) == G_SOCKET_FAMILY_IPV6)
+		return g_strdup_printf("http://[%s]:%u/", ip, g_inet_socket_address_get_port(a));
+	return g_strdup_printf("http://%s:%u/", ip, g_inet_socket_address_get_port(a));
 }
 
 void
@@ -467,6 +500,10 @@ sink_serve_free(SinkServe *serve)
 		g_clear_handle_id(&((Request *)req)->timer, g_source_remove);
 	}
 	g_hash_table_unref(serve->pending);
+	g_socket_service_stop(serve->service);
+	g_socket_listener_close(G_SOCKET_LISTENER(serve->service));
+	g_object_unref(serve->service);
+	g_clear_object(&serve->address);
 	soup_server_disconnect(serve->server);
 	g_object_unref(serve->server);
 	conf_release(serve->conf);

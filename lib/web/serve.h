@@ -12,8 +12,9 @@
  * command bounded, and a request that waits for it longer than
  * SINK_SERVE_ANSWER_MS is answered 503 with the reason, as is one Redis
  * refuses: the main loop never waits, so a slow Redis or a slow client
- * holds up no other client.  A client connection that stays idle (no
- * byte read or written) for the client timeout is closed.
+ * holds up no other client.  A connection serves one request
+ * ("Connection: close"), and one that stays idle (no byte read or
+ * written) for the client timeout is closed.
  *
  * The caller owns the main loop and the process: nothing here prints or
  * exits; what a service should log goes to the log function.
