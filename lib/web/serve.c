@@ -23,6 +23,7 @@
  * connection serves one request and is closed (libsoup keeps connections
  * alive for its own listeners only), which is said in "Connection: close";
  * and the idle timeout goes on the socket as it is accepted.
+ *
  * The bodies are those of the one-shot modes: the original's JSON
  * shapes (without the final newline, as the original's Flask answered),
  * the Prometheus text, the dashboard.
