@@ -103,6 +103,8 @@ typedef struct {
 	gboolean click_again;
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	char *user_agent;
+	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
+	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
 
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */
