@@ -24,7 +24,7 @@ typedef struct {
 	void (*spf_check)(SinkCtx *ctx);
 	void (*bounce_run)(SinkCtx *ctx);
 	void (*complaint_run)(SinkCtx *ctx);
-	void (*engage_run)(SinkCtx *ctx);
+	void (*engage_run)(SinkCtx *ctx);	/* the personas' machine traffic, then the openclick steps */
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 
