@@ -185,10 +185,14 @@ personas() {
 	"$SINK_BUILD/bin/sink-filterd" -s "$sock" -j 2 --spare 1 --runs-per-child 30 </dev/null >/dev/null 2>&1 &
 	local pid=$!
 	wait_for 10 test -S "$sock"
+	# (under a sanitizer a client's start costs ten times as much: 250 addresses then, and the share is left to
+	# t/unit/test-persona.c, which counts the same hash over 1,000 and 2,000 addresses)
+	local N=1000
+	[[ -z ${SINK_SANITIZED:-} ]] || N=250
 	personas "$d/first" 1 0 --server "$sock"
 	n=$(grep -c ' mpp$' "$d/first")
-	echo "MPP: $n of 1000"
-	((n >= 260 && n <= 340))
+	echo "MPP: $n of $N"
+	[[ -n ${SINK_SANITIZED:-} ]] || ((n >= 260 && n <= 340))
 	# again with other seeds, a few years later; and the first 100 in sink-filter's own process
 	SINK_NOW=2031-02-03T04:05:06Z personas "$d/second" 7919 13 --server "$sock"
 	diff "$d/first" "$d/second"
