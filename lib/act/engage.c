@@ -14,7 +14,9 @@
  *            tracking host at once, as "Mozilla/5.0", no cookies, no
  *            Referer; one step, counted open_prefetch.  The reader's own
  *            opens of that mailbox are then served from the proxy's cache:
- *            counted open_cached, nothing fetched; clicks go out as usual.
+ *            still counted as the reader's steps (open, open_again: the
+ *            model's shares stay whole), and open_cached, but nothing is
+ *            fetched; clicks go out as usual.
  *   reader   the openclick steps, as the message's one User-Agent.
  *
  * The HTML part is parsed once.  Only URLs on tracking hosts are fetched
@@ -252,12 +254,17 @@ run_step(SinkCtx *ctx, const EngageStep *step)
 	fetch_batch(ctx, step, urls, n, FALSE);
 }
 
-/* A reader's open of an MPP mailbox: the proxy serves it from its cache, and nobody hears of it. */
+/*
+ * A reader's open of an MPP mailbox: the step happened (counted as it, as a
+ * step without pixels is), but the proxy serves it from its cache, and
+ * nobody hears of it.
+ */
 static void
 cached_open(SinkCtx *ctx, const char *type)
 {
 	SinkAction *a = sink_ctx_action(ctx, type, NULL);
 
+	sink_ctx_count(ctx, type);
 	sink_ctx_count(ctx, "open_cached");
 	a->reply = g_strdup("served from the MPP proxy's cache: nothing fetched");
 }
