@@ -1,9 +1,10 @@
 /*
  * fetch.h - fetching a batch of URLs in parallel as a mail reader would
- * (libcurl multi): GET (or a form POST), headers only, redirects followed
- * as far as asked, no cookies, each fetch under a timeout, the batch under
- * the message's deadline, and no connection to a private or
- * special-purpose address (on any hop) unless allowed.
+ * (libcurl multi): GET, HEAD or a form POST, headers only, redirects
+ * followed as far as asked and where the caller allows, no cookies, no
+ * Referer, each fetch under a timeout, the batch under the message's
+ * deadline, and no connection to a private or special-purpose address (on
+ * any hop) unless allowed.
  */
 #ifndef SINK_FETCH_H
 #define SINK_FETCH_H
@@ -29,7 +30,14 @@ typedef struct {
 	double seconds;		/* wall time of the fetch, its redirects included */
 	GArray *hops;		/* owned; SinkHop: each redirect followed; NULL when none */
 	char *location;		/* owned; a 3xx's Location (absolute) when it was not followed (max_redirects 0) */
+	char *stopped;		/* owned; a redirect the caller's rule did not follow, and why; NULL when none */
 } SinkFetch;
+
+/*
+ * Whether a redirect to `origin` ("scheme://host[:port]", lower case) may
+ * be followed: NULL when it may, else a static phrase saying why not.
+ */
+typedef const char *(*SinkFetchRedirectCheck)(gpointer data, const char *origin, const char *host);
 
 typedef struct {
 	const char *user_agent;	/* NULL: libcurl sends none */
@@ -39,7 +47,11 @@ typedef struct {
 	gboolean allow_private;	/* allow loopback, private and special addresses */
 	gboolean want_server;	/* keep the Server: header */
 	int max_redirects;	/* redirects followed, to any http(s) URL; 0 = none (the 3xx is the result) */
-	const char *post;	/* NULL: GET; else POST these form fields, "name=value&..." (urlencoded) */
+	const char *max_redirects_name;	/* the limit's name in an error past it; NULL: "Max_Redirects" */
+	SinkFetchRedirectCheck redirect_check;	/* NULL: any host; else asked before each hop */
+	gpointer redirect_data;	/* for redirect_check */
+	gboolean head;		/* HEAD instead of GET */
+	const char *post;	/* NULL: GET (or HEAD); else POST these form fields, "name=value&..." (urlencoded) */
 	gboolean post_multipart;	/* send the fields as multipart/form-data (RFC 7578) instead */
 	gboolean no_credentials;	/* a URL's user:password@ is dropped, never sent */
 } SinkFetchOptions;

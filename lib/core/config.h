@@ -74,6 +74,13 @@ typedef struct {
 	gboolean unsubscribe_allow_http;	/* one-click to http URIs too (tests) */
 	char *unsubscribe_user_agent;		/* the one-click POST's User-Agent */
 
+	/* personas: what every message to an address meets (persona.c) */
+	double mpp_percent;		/* share of addresses behind Apple Mail Privacy Protection */
+	double scanner_percent;		/* share of addresses behind a link-scanning gateway */
+	char *persona_salt;		/* "" by default */
+	gboolean user_agent_per_address;	/* the address's hash picks its reader's User-Agent */
+	char *scanner_user_agents_file;	/* NULL: the built-in list of gateways' agents */
+
 	/* Signals */
 	char *signals_traffic_prefix;
 	guint32 digit_days[10];		/* bit d set = day d (1..31) of the month; bit 0 = "0" listed */

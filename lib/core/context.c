@@ -130,6 +130,7 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->mx_host);
 	g_free(ctx->fbl_addr);
 	g_free(ctx->user_agent);
+	g_free(ctx->scanner_agent);
 	g_free(ctx->done_path);
 	g_free(ctx->report_text);
 	if (ctx->actions)

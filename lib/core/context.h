@@ -60,6 +60,8 @@ typedef struct {
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl", "unsubscribe_one_click", ... */
+	const char *by;		/* who: "mpp", "scanner" (machine traffic, persona.h); NULL: the reader */
+	const char *method;	/* the HTTP method when not GET ("HEAD", "POST"); NULL otherwise (static) */
 	char *target;	/* URL fetched or MX host; may be NULL */
 	int status;	/* HTTP status or SMTP reply code; 0 when none */
 	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
@@ -122,6 +124,8 @@ typedef struct {
 	const char *unsub_used;		/* static: the method it took ("one-click", "mailto", "link", "none"); NULL before */
 	char *unsub_target;		/* the URL it requested or the address it wrote to; NULL when none */
 	char *user_agent;
+	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
+	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
 
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */

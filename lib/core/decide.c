@@ -17,6 +17,9 @@
  * configured shares.)  The density counts each Digit<d>_days list as the
  * original's set of numbers did: "0" (never) is a list of one.
  *
+ * The mailbox's personas (persona.c) come from the address, not from a
+ * draw, so with them or without them the draws are the same.
+ *
  * The conditionals (open again given open, click given open, click again
  * given click) are checked on the configured percentages, so a config is
  * good or bad whatever the day; drawn from the day's clipped shares, they
@@ -25,7 +28,7 @@
 #include <string.h>
 
 #include "decide.h"
-#include "useragent.h"
+#include "persona.h"
 
 static double
 clip01(double x)
@@ -195,8 +198,10 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	}
 	if (k == SINK_CLASS_OPENCLICK || k == SINK_CLASS_UNSUBSCRIBE) {
 		g_autofree char *why = NULL;
-		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
+		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);
 		if (why)
 			sink_ctx_note(ctx, "%s", why);
 	}
+	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it */
+	ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);
 }

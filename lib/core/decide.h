@@ -44,8 +44,9 @@ gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDat
 /*
  * sink_decide: fill ctx's class, route and engagement choices from the
  * recipient, drawing from ctx->rng.  Also picks the user agent when the
- * class is openclick or unsubscribe (its link is a reader's click), and
- * sets the unsubscribe method from the config.
+ * class is openclick or unsubscribe (its link is a reader's click), sets
+ * the unsubscribe method from the config, and the recipient's personas
+ * (persona.h, not drawn).
  */
 void sink_decide(SinkCtx *ctx, const SinkModel *m);
 
