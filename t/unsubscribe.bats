@@ -85,7 +85,7 @@ count_requests() {
 	jq -e '.class == "unsubscribe" and .route == "subdomain"' <<<"$output"
 	jq -e '.one_click.eligible == true and .one_click.reason == null and .one_click.uri == "http://user:secret@track.test/u/1?id=42"' <<<"$output"
 	jq -e '.unsubscribe == {"asked": "auto", "method": "one-click", "target": "http://user:secret@track.test/u/1?id=42"}' <<<"$output"
-	jq -e '[.actions[] | .type] == ["unsubscribe_one_click"] and .actions[0].status == 200 and (.actions[0].error | not)' <<<"$output"
+	jq -e '[.actions[] | .type] == ["unsubscribe_one_click"] and .actions[0].method == "POST" and .actions[0].status == 200 and (.actions[0].error | not)' <<<"$output"
 	# one POST, nothing else on that path; the mailto is not used
 	assert_equal "$(count_requests '.path | startswith("/u/")')" 1
 	post=$(requests '.method == "POST"')
@@ -142,7 +142,7 @@ count_requests() {
 	assert_equal "$(count_requests '.path == "/landed"')" 0
 	assert_equal "$(counter unsubscribe_error)" 1
 	assert_equal "$(counter unsubscribe_one_click)" 0
-	log_lines | grep -F '!unsubscribe_one_click http://track.test/redirect/u4 302'
+	log_lines | grep -F '!unsubscribe_one_click POST http://track.test/redirect/u4 302'
 }
 
 @test "a one-click endpoint that answers 404 is an error, counted" {
@@ -275,7 +275,7 @@ PYEOF
 	send m --dry-run
 	assert_success
 	jq -e '.dry_run and .one_click.eligible and .unsubscribe.method == "one-click"' <<<"$output"
-	jq -e '.actions == [{"type": "unsubscribe_one_click", "target": "http://track.test/u/9"}]' <<<"$output"
+	jq -e '.actions == [{"type": "unsubscribe_one_click", "by": "reader", "method": "POST", "target": "http://track.test/u/9"}]' <<<"$output"
 	msg n "$BOTH" 'List-Unsubscribe: <mailto:leave@sender.test?subject=dry>'
 	send n --dry-run
 	jq -e '.unsubscribe.method == "mailto" and .actions[0].type == "unsubscribe_mailto" and .actions[0].target == "smtp.sparkpostmail.com" and (.actions[0].status | not)' <<<"$output"
@@ -437,4 +437,19 @@ PYEOF
 	for c in unsubscribe_one_click unsubscribe_mailto unsubscribe_link unsubscribe_error unsubscribe_none unsubscribe_url_not_sparkpost one_click_ready one_click_not_ready; do
 		grep -qF "$c" <<<"$output"
 	done
+}
+
+@test "a scanner persona looks at the List-Unsubscribe link first (HEAD, GET, its own agent); the reader's one POST follows" {
+	config Scanner_percent=100
+	msg m "$BOTH" 'List-Unsubscribe: <http://track.test/u/scan?id=1>' "$POST_OK"
+	send m
+	assert_success
+	jq -e '.class == "unsubscribe" and .persona == ["scanner"] and .unsubscribe.method == "one-click"' <<<"$output"
+	assert_equal "$(jq -c '[.actions[] | select(.target | test("/u/scan")) | [.type, .by, .method]]' <<<"$output")" \
+		'[["click","scanner","HEAD"],["click","scanner","GET"],["unsubscribe_one_click","reader","POST"]]'
+	assert_equal "$(count_requests '.path == "/u/scan?id=1" and .method == "POST"')" 1
+	assert_equal "$(requests '.method == "POST"' | jq -r .user_agent)" "$GMAIL_UA"
+	scanner_ua=$(jq -r .scanner_user_agent <<<"$output")
+	assert_equal "$(requests '.path == "/u/scan?id=1" and .method != "POST"' | jq -r .user_agent | sort -u)" "$scanner_ua"
+	assert_equal "$(counter unsubscribe_one_click)" 1
 }

@@ -207,7 +207,7 @@ request(SinkCtx *ctx, Plan *p)
 		return;
 	}
 	if (ctx->dry_run) {	/* (a dry run knows no tracking-host verdicts) */
-		sink_ctx_action(ctx, type, url);
+		sink_ctx_action(ctx, type, url)->method = post ? "POST" : NULL;
 		g_free(url);
 		return;
 	}
@@ -231,6 +231,7 @@ request(SinkCtx *ctx, Plan *p)
 	}
 	sink_fetch_all(&f, 1, &opt);
 	a = sink_ctx_action(ctx, type, f.url);
+	a->method = post ? "POST" : NULL;
 	a->status = f.status;
 	a->seconds = f.seconds;
 	a->hops = g_steal_pointer(&f.hops);

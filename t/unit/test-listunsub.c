@@ -61,6 +61,12 @@ test_parse_table(void)
 		  "https://xn--bcher-kva.test/u", "non-ASCII" },
 		{ "control characters", "<https://l.test/\x01u>", "", "control characters" },
 		{ "invalid UTF-8 is said safely", "<https://l.test/\xff\xfe>", "", "non-ASCII" },
+		{ "a nested comment with an escaped parenthesis", "(nested (comment) \\) still) <http://l.test/a>",
+		  "http://l.test/a", NULL },
+		{ "a semicolon is no comma", "<https://l.test/a>; <https://l.test/b>", "https://l.test/a", "ends the list" },
+		{ "an unclosed comment after a comma keeps what was read", "<https://l.test/a>, (unclosed <https://l.test/b>",
+		  "https://l.test/a", NULL },
+		{ "white space only", "   ", "", "empty" },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
