@@ -75,8 +75,9 @@ typedef struct {
 	/* envelope and headers; NULL when absent */
 	char *env_from;		/* --from */
 	char *env_to;		/* --to */
+	gboolean to_from_received;	/* --to-from-received: without --to, the top Received:'s "for <...>" first */
 	char *client_ip;	/* --client-ip, else from the top Received: */
-	char *rcpt;		/* the recipient: --to, else first To: address */
+	char *rcpt;		/* the recipient: --to, else (to_from_received) the top Received:'s "for", else first To: */
 	char *return_path;	/* --from, else Return-Path: address */
 	char *message_id;
 	char *hdr_from;		/* From: as written (decoded) */

@@ -32,7 +32,7 @@
 typedef struct {
 	char *config, *from, *to, *client_ip, *server;
 	gint64 seed;
-	gboolean dry_run, json, check, version, verbose, no_server, help;
+	gboolean dry_run, json, check, version, verbose, no_server, help, to_from_received;
 } FilterOptions;
 
 static void
@@ -54,6 +54,7 @@ sink_filter_main(int argc, char **argv)
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
 		{ "from", 0, 0, G_OPTION_ARG_FILENAME, &o.from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
 		{ "to", 0, 0, G_OPTION_ARG_FILENAME, &o.to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
+		{ "to-from-received", 0, 0, G_OPTION_ARG_NONE, &o.to_from_received, "Without --to, the recipient is the for <...> of the top Received: header (PMTA's file delivery), else the first To: address", NULL },
 		{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &o.client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
 		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed every random choice, for reproducible decisions", "N" },
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
@@ -131,6 +132,7 @@ sink_filter_main(int argc, char **argv)
 	ctx->verbose = o.verbose;
 	ctx->env_from = g_strdup(o.from);
 	ctx->env_to = o.to && *o.to ? g_strdup(o.to) : NULL;
+	ctx->to_from_received = o.to_from_received;
 	if (o.client_ip && *o.client_ip && (ctx->client_ip = sink_ip_normalize(o.client_ip)) == NULL)
 		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", o.client_ip);
 	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {

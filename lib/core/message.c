@@ -225,6 +225,76 @@ sink_received_ip(const char *value)
 	return NULL;
 }
 
+/* Past the comment that starts at `p` (on its '('), nested ones and quoted pairs included. */
+static const char *
+past_comment(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		p++;
+	} while (*p && depth > 0);
+	return p;
+}
+
+/* Past the quoted string (on its '"') or angle address (on its '<') that starts at `p`. */
+static const char *
+past_bracket(const char *p)
+{
+	char close = *p == '<' ? '>' : '"';
+
+	for (p++; *p && *p != close; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (close == '>' && *p == '"')
+			p = past_bracket(p) - 1;
+	}
+	return *p ? p + 1 : p;
+}
+
+char *
+sink_received_for(const char *value)
+{
+	gboolean after_by = FALSE, want = FALSE;
+	const char *p = value;
+
+	if (value == NULL)
+		return NULL;
+	/* words outside comments, up to the ';' before the date: "from X by Y id Z for <rcpt>" */
+	while (*p && *p != ';') {
+		const char *start;
+		gsize len;
+
+		if (g_ascii_isspace(*p)) {
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			p = past_comment(p);
+			continue;
+		}
+		start = p;
+		while (*p && !g_ascii_isspace(*p) && *p != '(' && *p != ';')
+			p = *p == '<' || *p == '"' ? past_bracket(p) : p + 1;
+		len = (gsize)(p - start);
+		if (want) {
+			g_autofree char *word = g_strndup(start, len);
+			return sink_addr_first(word);
+		}
+		if (len == 2 && g_ascii_strncasecmp(start, "by", 2) == 0)
+			after_by = TRUE;
+		else if (after_by && len == 3 && g_ascii_strncasecmp(start, "for", 3) == 0)
+			want = TRUE;
+	}
+	return NULL;
+}
+
 /*
  * The raw (undecoded) value of the first header `name`, or NULL.  Addresses
  * are parsed from it: decoding encoded words first would let a display
@@ -311,6 +381,9 @@ sink_message_parse(SinkCtx *ctx)
 			if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0) {
 				if (ctx->client_ip == NULL)
 					ctx->client_ip = sink_received_ip(g_mime_header_get_value(h));
+				/* PMTA's file delivery: no --to, the recipient is in its line */
+				if (ctx->to_from_received && ctx->env_to == NULL)
+					ctx->rcpt = sink_received_for(g_mime_header_get_value(h));
 				break;
 			}
 		}
