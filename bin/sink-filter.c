@@ -194,41 +194,14 @@ server_path(int argc, char **argv, int *named)
 	return *path ? path : NULL;
 }
 
-/* Append s and its NUL to buf at *len; 0 when it does not fit. */
-static int
-put(char *buf, size_t *len, const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	if (n > SINK_WIRE_MAX - *len)
-		return 0;
-	memcpy(buf + *len, s, n);
-	*len += n;
-	return 1;
-}
-
+/* The request for this process: its umask, arguments and environment (wire.h) */
 static size_t
 build_request(char *buf, int argc, char **argv)
 {
-	char num[32];
-	size_t len = 0;
 	mode_t mask = umask(0);
-	int envc = 0, ok;
 
 	umask(mask);
-	while (environ && environ[envc])
-		envc++;
-	snprintf(num, sizeof num, "%04o", (unsigned)mask);
-	ok = put(buf, &len, SINK_WIRE_MAGIC) && put(buf, &len, num);
-	snprintf(num, sizeof num, "%d", argc);
-	ok = ok && put(buf, &len, num);
-	snprintf(num, sizeof num, "%d", envc);
-	ok = ok && put(buf, &len, num);
-	for (int i = 0; ok && i < argc; i++)
-		ok = put(buf, &len, argv[i]);
-	for (int i = 0; ok && i < envc; i++)
-		ok = put(buf, &len, environ[i]);
-	return ok ? len : 0;
+	return sink_wire_request(buf, mask, argc, argv, environ);
 }
 
 enum { NOT_TAKEN, TAKEN };
