@@ -84,9 +84,9 @@ warm(void)
 /*
  * --spool: check the config (Message_Timeout says when a dead run's claims
  * are taken over), then run the folder.  Exit 0 when every message ran,
- * 75 when one was put back for a later run (or the config is broken: none
- * ran), 66 when the folder cannot be read, 73 when its claims cannot be
- * made, 71 when the pool failed.
+ * or --watch stopped; 75 when one was put back for a later run (or the
+ * config is broken: none ran), 66 when the folder cannot be read, 73 when
+ * its claims cannot be made, 71 when the pool failed.
  */
 static int
 spool_main(void)
@@ -133,7 +133,8 @@ spool_main(void)
 			return EX_OSERR;
 		return error->code == SINK_CLAIMS_ERROR_FOLDER ? EX_NOINPUT : EX_CANTCREAT;
 	}
-	return res.deferred ? EX_TEMPFAIL : 0;
+	/* with --watch a file put back was retried while it ran; what is left waits for the next start */
+	return res.deferred && !opt_watch ? EX_TEMPFAIL : 0;
 }
 
 int
