@@ -434,6 +434,13 @@ may_queue(Spool *s, const char *name)
 	return TRUE;
 }
 
+/* A `later` entry whose time has come (a GHRFunc) */
+static gboolean
+ripe(gpointer name, gpointer until, gpointer unused)
+{
+	return g_get_monotonic_time() >= *(const gint64 *)until;
+}
+
 static void
 queue(Spool *s, Task *t)
 {
@@ -480,14 +487,15 @@ look(Spool *s)
 	DIR *d;
 	int fd, wake;
 
+	g_hash_table_foreach_remove(s->later, ripe, NULL);	/* (names gone from the folder are forgotten too) */
 	stale = sink_claims_stale(&s->claims, s->o->claim_timeout_s + CLAIM_MARGIN_S, &wake);
 	for (guint i = 0; i < stale->len; i++) {
 		SinkStaleClaim *c = stale->pdata[i];
 		g_autofree char *key = g_strconcat("/", c->claim, NULL);
 		Task *t;
 
-		if (g_hash_table_contains(s->queued, key))
-			continue;
+		if (g_hash_table_contains(s->queued, key) || !may_queue(s, c->name))
+			continue;	/* (one that could not be taken over waits as a file put back does) */
 		t = g_new0(Task, 1);
 		t->name = g_strdup(c->name);
 		t->from = g_strdup(c->claim);
