@@ -4,17 +4,14 @@
  * One process, one poll(2) loop: it looks at the folder (its message files
  * by age, oldest first, and the claims of runs that are gone), and while
  * fewer than o->jobs messages run it claims the next file and hands it to
- * the pool, a sink_server_run() of its own forked on a private socket
- * (started with the first message, so an empty folder forks nothing).  A
- * run's answer ("exit N") decides what becomes of the claim.  With watch,
- * inotify names each file closed after writing or moved into the folder,
- * and the folder is looked at again every RESCAN_S seconds for what no
- * event names (claims coming of age, files to retry).
- *
- * The pool is told to die with the spool (PR_SET_PDEATHSIG): a spool
- * killed outright takes its pool with it, and the runs it had going end as
- * their connections close (server.c), leaving their claims to be taken
- * over.
+ * its private pool (pool.h: sink-filterd's children on a socket of their
+ * own, started with the first message, so an empty folder forks nothing).
+ * A run's answer ("exit N") decides what becomes of the claim.  With
+ * watch, inotify names each file closed after writing or moved into the
+ * folder, and the folder is looked at again every RESCAN_S seconds for
+ * what no event names (claims coming of age, files to retry).  A spool
+ * killed outright takes its pool with it, and the runs it had going end:
+ * their claims are left for the next run to take over.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,21 +23,15 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "claim.h"
-#include "server.h"
+#include "pool.h"
 #include "spool.h"
-#include "wire.h"
-
-extern char **environ;
 
 #define SETTLE_S 2		/* a file changed this recently may still be being written */
 #define CLAIM_MARGIN_S 2	/* beyond Message_Timeout, before a gone run's claim is taken over */
@@ -74,15 +65,12 @@ typedef struct {
 	GHashTable *queued;	/* the names queued or running, and "/<claim>" of claims queued */
 	GHashTable *later;	/* name -> gint64 *: not before this (monotonic); NEVER: not in this run */
 	GHashTable *told;	/* names already said to be left alone */
-	char *tmpdir, *sock;	/* the pool's private socket */
-	pid_t pool;		/* 0: not started; -1: gone */
-	int sig_fd, ino_fd, cwd_fd;
+	SinkPool pool;
+	int sig_fd, ino_fd;
 	gboolean stopping;
 	GError *failure;	/* why it stopped, when it could not go on */
 	gboolean out_failed;
 	gint64 next_look;	/* monotonic; NEVER: no need (once over: done when idle) */
-	size_t request_len;
-	char request[SINK_WIRE_MAX];	/* the same for every message: its arguments and our environment */
 } Spool;
 
 static void G_GNUC_PRINTF(2, 3)
@@ -105,138 +93,6 @@ task_free(Task *t)
 	g_free(t->from);
 	g_free(t->owner);
 	g_free(t);
-}
-
-/* ---- the pool ---------------------------------------------------------------------------------- */
-
-static void (*pool_log)(const char *line);
-
-/* The pool's lines, but its "stopping": the spool stops it, and says what it does itself. */
-static void
-pool_said(const char *line)
-{
-	if (!g_str_has_prefix(line, "stopping:"))
-		pool_log(line);
-}
-
-static gboolean
-start_pool(Spool *s, GError **error)
-{
-	SinkServerOptions so = {
-		.max_children = s->o->jobs,
-		.spare = s->o->jobs,
-		.runs_per_child = s->o->runs_per_child,
-		.run = s->o->run,
-		.log = pool_said,
-	};
-	pid_t spool = getpid();
-	int fd, saved;
-
-	if ((s->tmpdir = g_dir_make_tmp("sink-spool.XXXXXX", error)) == NULL)
-		return FALSE;
-	s->sock = g_build_filename(s->tmpdir, "pool.sock", NULL);
-	so.socket_path = s->sock;
-	pool_log = s->o->log;
-	if ((fd = sink_server_listen(&so, error)) < 0)
-		return FALSE;
-	fflush(NULL);
-	s->pool = fork();
-	if (s->pool == 0) {
-		g_autoptr(GError) err = NULL;
-		gboolean ok;
-
-		/* the spool gone, even killed outright, the pool stops (and its runs end with their connections) */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != spool)
-			_exit(0);
-		close(s->sig_fd);
-		if (s->ino_fd >= 0)
-			close(s->ino_fd);
-		close(s->cwd_fd);
-		/* the lease's descriptor stays: its lock holds while any of the pool lives */
-		if (!(ok = sink_server_run(&so, fd, &err)))
-			pool_log(err->message);
-		rmdir(s->tmpdir);
-		_exit(ok ? 0 : EX_OSERR);
-	}
-	saved = errno;
-	close(fd);
-	if (s->pool < 0) {
-		s->pool = -1;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "fork: %s", g_strerror(saved));
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static void
-stop_pool(Spool *s)
-{
-	if (s->pool > 0) {
-		kill(s->pool, SIGTERM);
-		while (waitpid(s->pool, NULL, 0) < 0 && errno == EINTR)
-			;
-		s->pool = -1;
-	}
-	if (s->tmpdir) {
-		unlink(s->sock);
-		rmdir(s->tmpdir);
-	}
-}
-
-/* The pool ended (SIGCHLD): only the spool stops it, so this is a failure. */
-static void
-reap_pool(Spool *s)
-{
-	int status;
-
-	if (s->pool <= 0 || waitpid(s->pool, &status, WNOHANG) != s->pool)
-		return;
-	s->pool = -1;
-	g_clear_error(&s->failure);
-	g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the message pool %s %d; stopping",
-		    WIFSIGNALED(status) ? "died of signal" : "exited", WIFSIGNALED(status) ? WTERMSIG(status) :
-		    WEXITSTATUS(status));
-	s->stopping = TRUE;
-}
-
-/* Hand a claimed file to the pool (wire.h); FALSE with errno set. */
-static gboolean
-hand_over(Spool *s, Slot *slot)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int) * SINK_WIRE_NFDS)];
-	} ctl;
-	int fds[SINK_WIRE_NFDS] = { slot->file, slot->out >= 0 ? slot->out : STDOUT_FILENO, STDERR_FILENO, s->cwd_fd };
-	struct iovec iov = { .iov_base = s->request, .iov_len = s->request_len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-			     .msg_controllen = sizeof ctl.space };
-	struct cmsghdr *cm;
-	ssize_t n = -1;
-	int conn, saved;
-
-	g_strlcpy(sa.sun_path, s->sock, sizeof sa.sun_path);	/* (sink_server_listen checked its length) */
-	if ((conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
-		return FALSE;
-	memset(&ctl, 0, sizeof ctl);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof fds);
-	memcpy(CMSG_DATA(cm), fds, sizeof fds);
-	if (connect(conn, (struct sockaddr *)&sa, sizeof sa) == 0)
-		while ((n = sendmsg(conn, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-			;
-	if (n < 0) {
-		saved = errno;
-		close(conn);
-		errno = saved;
-		return FALSE;
-	}
-	slot->conn = conn;
-	return TRUE;
 }
 
 /* ---- a claim's end ----------------------------------------------------------------------------- */
@@ -308,35 +164,26 @@ write_out(Spool *s, int out)
 static void
 finish(Spool *s, Slot *slot)
 {
-	char reply[SINK_WIRE_REPLY_MAX + 1];
-	g_autofree char *why = NULL;
+	g_autofree char *refusal = NULL, *why = NULL;
 	int status = -1;
-	ssize_t n;
+	SinkPoolAnswer answer = sink_pool_answer(slot->conn, &status, &refusal);
 
-	while ((n = recv(slot->conn, reply, SINK_WIRE_REPLY_MAX, 0)) < 0 && errno == EINTR)
-		;
-	close(slot->conn);
 	close(slot->file);
 	slot->conn = slot->file = -1;
-	if (slot->out >= 0)
+	if (slot->out >= 0)	/* (before the claim ends: a slow reader of the records holds the claim) */
 		write_out(s, slot->out);
-	if (n > 0) {
-		reply[n] = '\0';
-		if (sscanf(reply, "exit %d", &status) != 1 || status < 0 || status > 255)
-			status = -1;
-	}
-	if (status == 0) {
+	if (answer == SINK_POOL_EXIT && status == 0) {
 		if (!sink_claims_done(&s->claims, slot->claim))
 			say(s, "%s: done, but its claim cannot be removed: %s", slot->name, g_strerror(errno));
 		s->res->done++;
-	} else if (status == EX_TEMPFAIL || status == EX_OSERR || status == EX_IOERR) {
+	} else if (answer == SINK_POOL_EXIT && (status == EX_TEMPFAIL || status == EX_OSERR || status == EX_IOERR)) {
 		why = g_strdup_printf("its run asked for a retry (exit %d)", status);
 		put_back(s, slot->claim, slot->name, why);
-	} else if (status > 0) {
+	} else if (answer == SINK_POOL_EXIT) {
 		why = g_strdup_printf("its run exited %d", status);
 		quarantine(s, slot->claim, slot->name, why);
-	} else if (n > 0 && g_str_has_prefix(reply, "refused ")) {
-		why = g_strdup_printf("the pool did not take it (%s)", reply + 8);
+	} else if (answer == SINK_POOL_REFUSED) {
+		why = g_strdup_printf("the pool did not take it (%s)", refusal);
 		put_back(s, slot->claim, slot->name, why);
 	} else {
 		put_back(s, slot->claim, slot->name, "its run died before it answered");
@@ -348,6 +195,17 @@ finish(Spool *s, Slot *slot)
 }
 
 /* ---- a claim's start --------------------------------------------------------------------------- */
+
+/* In the pool's process: what of the spool it must not hold (the lease it keeps: claim.h). */
+static void
+pool_child(gpointer data)
+{
+	Spool *s = data;
+
+	close(s->sig_fd);
+	if (s->ino_fd >= 0)
+		close(s->ino_fd);
+}
 
 /* Claim t's file and hand it to the pool in a free slot; or say why not. Frees t. */
 static void
@@ -387,10 +245,12 @@ start(Spool *s, Task *t)
 	}
 	if (s->o->capture_stdout && slot->out < 0 && (slot->out = memfd_create("sink-spool-output", MFD_CLOEXEC)) < 0)
 		why = g_strdup_printf("no buffer for its output: %s", g_strerror(errno));
-	else if (s->pool == 0 && !start_pool(s, &error))
+	else if (s->pool.pid == 0 && !sink_pool_start(&s->pool, pool_child, s, &error))
 		why = g_strdup_printf("the message pool cannot start: %s", error->message);
-	else if (s->pool < 0 || !hand_over(s, slot))
-		why = g_strdup_printf("the message pool cannot take it: %s", s->pool < 0 ? "it is gone" : g_strerror(errno));
+	else if (s->pool.pid < 0 ||
+		 (slot->conn = sink_pool_hand_over(&s->pool, slot->file, slot->out >= 0 ? slot->out : STDOUT_FILENO)) < 0)
+		why = g_strdup_printf("the message pool cannot take it: %s",
+				      s->pool.pid < 0 ? "it is gone" : g_strerror(errno));
 	if (why) {
 		put_back(s, claim, t->name, why);
 		if (s->failure == NULL)
@@ -583,18 +443,18 @@ static const int spool_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 static gboolean
 set_up(Spool *s, GError **error)
 {
+	SinkServerOptions so = {
+		.max_children = s->o->jobs,
+		.spare = s->o->jobs,
+		.runs_per_child = s->o->runs_per_child,
+		.run = s->o->run,
+		.log = s->o->log,
+	};
 	sigset_t set;
-	mode_t mask = umask(0);
 	int saved;
 
-	umask(mask);
-	if ((s->request_len = sink_wire_request(s->request, mask, s->o->run_argc, s->o->run_argv, environ)) == 0) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-			    "the arguments and environment are too large for a request to the pool");
+	if (!sink_pool_init(&s->pool, &so, s->o->run_argc, s->o->run_argv, error))
 		return FALSE;
-	}
-	if ((s->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		goto fail;
 	sigemptyset(&set);
 	for (size_t i = 0; i < G_N_ELEMENTS(spool_signals); i++)
 		sigaddset(&set, spool_signals[i]);
@@ -627,13 +487,19 @@ static void
 read_signals(Spool *s)
 {
 	struct signalfd_siginfo si;
+	int status;
 
 	while (read(s->sig_fd, &si, sizeof si) == sizeof si) {
 		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->stopping) {
 			say(s, "stopping: %u message(s) running; the rest stays in the folder", s->busy);
 			s->stopping = TRUE;
-		} else if (si.ssi_signo == SIGCHLD) {
-			reap_pool(s);
+		} else if (si.ssi_signo == SIGCHLD && sink_pool_ended(&s->pool, &status)) {
+			/* only the spool stops it: this is a failure */
+			g_clear_error(&s->failure);
+			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the message pool %s %d; stopping",
+				    WIFSIGNALED(status) ? "died of signal" : "exited",
+				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			s->stopping = TRUE;
 		}
 	}
 }
@@ -641,7 +507,7 @@ read_signals(Spool *s)
 gboolean
 sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **error)
 {
-	Spool s = { .o = o, .res = result, .sig_fd = -1, .ino_fd = -1, .cwd_fd = -1 };
+	Spool s = { .o = o, .res = result, .sig_fd = -1, .ino_fd = -1, .pool = { .cwd_fd = -1 } };
 	struct pollfd *pfd = g_new(struct pollfd, o->jobs + 2);
 	Slot **polled = g_new(Slot *, o->jobs + 2);
 	gboolean ok = FALSE;
@@ -718,7 +584,7 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 		say(&s, "stopped: %u done, %u put back, %u quarantined", result->done, result->deferred,
 		    result->quarantined);
 out:
-	stop_pool(&s);
+	sink_pool_stop(&s.pool);
 	sink_claims_close(&s.claims);
 	for (guint i = 0; i < o->jobs; i++)
 		if (s.slots[i].out >= 0)
@@ -727,8 +593,6 @@ out:
 		close(s.sig_fd);
 	if (s.ino_fd >= 0)
 		close(s.ino_fd);
-	if (s.cwd_fd >= 0)
-		close(s.cwd_fd);
 	g_queue_clear_full(&s.tasks, (GDestroyNotify)task_free);
 	g_hash_table_destroy(s.queued);
 	g_hash_table_destroy(s.later);
@@ -737,7 +601,5 @@ out:
 	g_free(s.slots);
 	g_free(pfd);
 	g_free(polled);
-	g_free(s.sock);
-	g_free(s.tmpdir);
 	return ok;
 }
