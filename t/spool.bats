@@ -247,9 +247,9 @@ slow() {
 	sink_config DKIM_Check=off "${NOMIX[@]}" Message_Timeout=1
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	fill 200 "$M/m.eml" 'for <x@accept.sink.test>' 'for <x{i}@accept.sink.test>'
-	# the first run's records fill a pipe nobody reads yet: it stops, a claim still held, for 8 s
-	mkfifo "$M/fifo"
-	(exec 7<"$M/fifo"; sleep 8; cat <&7 >"$M/a.out") &
+	# the first run's records fill a pipe nobody reads until the test says "go": it stops, a claim still held
+	mkfifo "$M/fifo" "$M/go"
+	(exec 7<"$M/fifo"; read -r _ <"$M/go"; cat <&7 >"$M/a.out") &
 	reader=$!
 	"${SPOOL[@]}" -j 1 --json >"$M/fifo" 2>"$M/a.err" &
 	a=$!
@@ -263,6 +263,7 @@ slow() {
 	assert_success
 	refute_output --partial "taken over"
 	[ "$(claims)" = "$held" ]
+	echo go >"$M/go"
 	wait "$a"
 	wait "$reader"
 	[ ! -s "$M/a.err" ]
