@@ -1,7 +1,9 @@
 /*
  * engage.c - the openclick action: the recipient opens the message (its
  * pixels are fetched), maybe opens it again, maybe clicks its links, maybe
- * clicks them again, as sink_decide chose.
+ * clicks them again, as sink_decide chose: the plan's opens and clicks
+ * (drawn, or as many as the sender asked), the first of each counted
+ * open or click, the others open_again or click_again.
  *
  * The HTML part is parsed once.  Only URLs on tracking hosts are fetched
  * (track.c decides, probing each host of the message at most once, all in
@@ -194,7 +196,7 @@ sink_engage_run(SinkCtx *ctx)
 
 	imgs = g_ptr_array_new_with_free_func(g_free);
 	links = g_ptr_array_new_with_free_func(g_free);
-	sink_html_urls(html, strlen(html), imgs, ctx->click ? links : NULL);
+	sink_html_urls(html, strlen(html), imgs, ctx->plan.clicks > 0 ? links : NULL);
 
 	hosts = g_ptr_array_new_with_free_func(sink_track_host_free);
 	host_index = g_hash_table_new(g_str_hash, g_str_equal);
@@ -204,13 +206,10 @@ sink_engage_run(SinkCtx *ctx)
 		sink_track_resolve(ctx, hosts);
 
 	run_step(ctx, "open", &pixels);
-	if (ctx->open_again)
+	for (int i = 1; i < ctx->plan.opens; i++)
 		run_step(ctx, "open_again", &pixels);
-	if (ctx->click) {
-		run_step(ctx, "click", &clicks);
-		if (ctx->click_again)
-			run_step(ctx, "click_again", &clicks);
-	}
+	for (int i = 0; i < ctx->plan.clicks; i++)
+		run_step(ctx, i == 0 ? "click" : "click_again", &clicks);
 	g_array_unref(pixels.urls);
 	g_array_unref(clicks.urls);
 }

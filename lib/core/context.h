@@ -13,20 +13,7 @@
 #include <gmime/gmime.h>
 
 #include "config.h"
-
-typedef enum {
-	SINK_CLASS_NONE = 0,	/* not decided (bad message, DKIM fail) */
-	SINK_CLASS_ACCEPT,
-	SINK_CLASS_OOB,
-	SINK_CLASS_FBL,
-	SINK_CLASS_OPENCLICK,
-} SinkClass;
-
-typedef enum {
-	SINK_ROUTE_NONE = 0,
-	SINK_ROUTE_SUBDOMAIN,
-	SINK_ROUTE_MIX,
-} SinkRoute;
+#include "plan.h"
 
 /* One redirect an open or a click followed: where it led, and that URL's answer. */
 typedef struct {
@@ -95,12 +82,10 @@ typedef struct {
 	char *fbl_addr;		/* from the allowlist or the tenant rule */
 
 	/* decision */
-	SinkClass klass;
-	SinkRoute route;
+	SinkClass klass;	/* the class that runs (plan.klass, or accept when this version cannot act on that) */
+	SinkRoute route;	/* the rule that chose it */
+	SinkPlan plan;		/* what was chosen, in full (plan.h) */
 	double draw;		/* the mix's uniform draw; -1 when not drawn */
-	gboolean open_again;
-	gboolean click;
-	gboolean click_again;
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	char *user_agent;
 
@@ -160,8 +145,5 @@ void sink_hop_clear(gpointer hop);
 
 /* sink_action_fail: set an action's error (printf-style), replacing any. */
 void sink_action_fail(SinkAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-const char *sink_class_name(SinkClass k);
-const char *sink_route_name(SinkRoute r);
 
 #endif

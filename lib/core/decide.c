@@ -179,11 +179,17 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 			k = SINK_CLASS_ACCEPT;
 	}
 	ctx->klass = k;
+	ctx->plan.klass = k;
+	if (k == SINK_CLASS_FBL)
+		ctx->plan.feedback_type = "abuse";
 	if (k == SINK_CLASS_OPENCLICK) {
-		ctx->open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
-		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
-		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
+		gboolean open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
+		gboolean click = g_rand_double(ctx->rng) < m->click_given_open;
+		gboolean click_again = click && g_rand_double(ctx->rng) < m->click_again_given_click;
 		g_autofree char *why = NULL;
+
+		ctx->plan.opens = 1 + open_again;
+		ctx->plan.clicks = click + click_again;
 		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
 		if (why)
 			sink_ctx_note(ctx, "%s", why);

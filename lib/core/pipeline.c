@@ -77,9 +77,10 @@ act(SinkCtx *ctx)
 {
 	g_autoptr(GError) error = NULL;
 	const SinkActModule *m = NULL;
+	gboolean acts = ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL ||
+			ctx->klass == SINK_CLASS_OPENCLICK;
 
-	if (ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE &&
-	    (m = sink_module_act(&error)) == NULL) {
+	if (acts && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
@@ -100,6 +101,8 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_OPENCLICK:
 		m->engage_run(ctx);
 		break;
+	case SINK_CLASS_UNSUBSCRIBE:	/* planned only: sink_decide runs them as accept */
+	case SINK_CLASS_AUTOREPLY:
 	case SINK_CLASS_NONE:
 		break;
 	}

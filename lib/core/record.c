@@ -109,9 +109,9 @@ sink_record_json(SinkCtx *ctx)
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);
 	if (ctx->klass == SINK_CLASS_OPENCLICK) {
-		kv_bool(out, "open_again", ctx->open_again);
-		kv_bool(out, "click", ctx->click);
-		kv_bool(out, "click_again", ctx->click_again);
+		kv_bool(out, "open_again", ctx->plan.opens > 1);
+		kv_bool(out, "click", ctx->plan.clicks > 0);
+		kv_bool(out, "click_again", ctx->plan.clicks > 1);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
 	if (ctx->signals_blocked)

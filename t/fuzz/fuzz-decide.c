@@ -44,7 +44,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(ctx->route != SINK_ROUTE_NONE, "no route decided");
 	if (ctx->klass == SINK_CLASS_OPENCLICK)
 		fuzz_assert(ctx->user_agent != NULL && *ctx->user_agent, "openclick without a User-Agent");
-	fuzz_assert(!ctx->click_again || ctx->click, "click again without a click");
+	if (ctx->klass == SINK_CLASS_OPENCLICK)
+		fuzz_assert(ctx->plan.opens >= 1 && ctx->plan.clicks >= 0, "openclick steps out of range");
+	fuzz_assert(ctx->plan.klass != SINK_CLASS_NONE, "no class planned");
 
 	line = sink_log_line(ctx, "sink-filter");
 	fuzz_assert(strpbrk(line, "\r\n") == NULL, "log line is not one line");

@@ -289,7 +289,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 	ctx->now = g_date_time_ref(now);
 	ctx->rcpt = g_strdup(rcpt);
 	for (int i = 0; i < n; i++) {
-		ctx->open_again = ctx->click = ctx->click_again = FALSE;
+		sink_plan_clear(&ctx->plan);
 		sink_decide(ctx, m);
 		g_clear_pointer(&ctx->user_agent, g_free);
 		switch (ctx->klass) {
@@ -300,9 +300,9 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		default: g_assert_not_reached();
 		}
 		g_assert_cmpint(ctx->route, ==, SINK_ROUTE_MIX);
-		oa += ctx->open_again;
-		cl += ctx->click;
-		ca += ctx->click_again;
+		oa += ctx->plan.opens > 1;
+		cl += ctx->plan.clicks > 0;
+		ca += ctx->plan.clicks > 1;
 	}
 	*out = (Shares){ (double)oob / n, (double)fbl / n, (double)oc / n, (double)acc / n,
 			 (double)oa / n, (double)cl / n, (double)ca / n };
@@ -434,7 +434,8 @@ test_seed_reproduces_decisions(void)
 		sink_decide(b, &m);
 		g_assert_cmpint(a->klass, ==, b->klass);
 		g_assert_cmpfloat(a->draw, ==, b->draw);
-		g_assert_cmpint(a->click, ==, b->click);
+		g_assert_cmpint(a->plan.opens, ==, b->plan.opens);
+		g_assert_cmpint(a->plan.clicks, ==, b->plan.clicks);
 		g_assert_cmpstr(a->user_agent, ==, b->user_agent);
 	}
 }
