@@ -98,6 +98,7 @@ static const KeySpec keys[] = {
 	{ "Fetch_Allow_Private", K_BOOL, OFF(fetch_allow_private), "false", 0, 0 },
 	{ "Max_URLs_Per_Message", K_INT, OFF(max_urls_per_message), "50", 0, 10000 },
 	{ "Max_Redirects", K_INT, OFF(max_redirects), "4", 0, 20 },
+	{ "Directive_Max_Repeats", K_INT, OFF(directive_max_repeats), "10", 1, 100 },
 	{ "Max_Message_Size", K_INT64, OFF(max_message_size), "52428800", 1024, 1073741824.0 },
 	{ "Report_Original_Max", K_INT64, OFF(report_original_max), "1048576", 0, 1073741824.0 },
 	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 0, 0 },
