@@ -205,6 +205,11 @@ sink_engage_run(SinkCtx *ctx)
 	if (!ctx->dry_run)
 		sink_track_resolve(ctx, hosts);
 
+	/* steps a sender asked for that find nothing to fetch are said in the plan, too */
+	if (ctx->plan.steps_chosen && pixels.found == 0)
+		sink_plan_note(&ctx->plan, "open: no pixels in the message");
+	if (ctx->plan.steps_chosen && ctx->plan.clicks > 0 && clicks.found == 0)
+		sink_plan_note(&ctx->plan, "click: no links in the message");
 	run_step(ctx, "open", &pixels);
 	for (int i = 1; i < ctx->plan.opens; i++)
 		run_step(ctx, "open_again", &pixels);

@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include "context.h"
+#include "directive.h"
 
 static void
 action_free(gpointer p)
@@ -109,6 +110,8 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->hdr_date);
 	g_free(ctx->subject);
 	g_free(ctx->msfbl);
+	g_free(ctx->label);
+	sink_directives_free(ctx->directives);
 	sink_plan_clear(&ctx->plan);
 	g_free(ctx->dkim);
 	g_free(ctx->dkim_domain);

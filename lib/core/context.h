@@ -15,6 +15,9 @@
 #include "config.h"
 #include "plan.h"
 
+/* The X-Bouncy-Sink directives a message carries (directive.h). */
+typedef struct SinkDirectives SinkDirectives;
+
 /* One redirect an open or a click followed: where it led, and that URL's answer. */
 typedef struct {
 	char *url;	/* owned */
@@ -69,7 +72,9 @@ typedef struct {
 	char *hdr_date;
 	char *subject;		/* Subject: decoded */
 	char *msfbl;		/* X-MSFBL */
-	gboolean store_done;	/* X-Bouncy-Sink: Store-Done */
+	char *label;		/* the recipient's local part after its first '+', cleaned; NULL when none */
+	SinkDirectives *directives;	/* X-Bouncy-Sink's, read (not yet obeyed); NULL without the header */
+	gboolean store_done;	/* X-Bouncy-Sink: store-done (obeyed whatever DKIM says) */
 
 	/* trust */
 	char *dkim;		/* "pass", "fail", "none", "nokey", "temperror", ... NULL = not run */

@@ -45,8 +45,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctx->klass == SINK_CLASS_OPENCLICK)
 		fuzz_assert(ctx->user_agent != NULL && *ctx->user_agent, "openclick without a User-Agent");
 	if (ctx->klass == SINK_CLASS_OPENCLICK)
-		fuzz_assert(ctx->plan.opens >= 1 && ctx->plan.clicks >= 0, "openclick steps out of range");
+		fuzz_assert(ctx->plan.opens >= 1 && ctx->plan.opens <= fuzz_config()->directive_max_repeats + 1 &&
+			    ctx->plan.clicks >= 0 && ctx->plan.clicks <= fuzz_config()->directive_max_repeats + 1,
+			    "openclick steps out of range");
 	fuzz_assert(ctx->plan.klass != SINK_CLASS_NONE, "no class planned");
+	fuzz_assert(ctx->plan.notes == NULL || ctx->plan.notes->len <= SINK_PLAN_NOTES_MAX, "too many notes kept");
 
 	line = sink_log_line(ctx, "sink-filter");
 	fuzz_assert(strpbrk(line, "\r\n") == NULL, "log line is not one line");
