@@ -298,7 +298,7 @@ EOF
 		"X-Bouncy-Sink \"bounce\": unknown directive (a local part'"'"'s keyword; here: oob); ignored",
 		"X-Bouncy-Sink \"frobnicate\": unknown directive; ignored",
 		"X-Bouncy-Sink \"opens=lots\": not a whole number; ignored",
-		"X-Bouncy-Sink \"oob; fbl\": a '"'"';'"'"' (directives are separated by commas); ignored",
+		"X-Bouncy-Sink \"oob; fbl\": a '"'"';'"'"' (items are separated by commas); ignored",
 		"X-Bouncy-Sink \"\"q\"\": a character out of place; ignored",
 		"X-Bouncy-Sink \"store-done=yes\": store-done takes no value; ignored"]' <<<"$output"
 	jq -e '.errors == [] and .done == null' <<<"$output"	# notes, not errors: no done copy, an INFO line

@@ -1,311 +1,20 @@
 /*
- * directive.c - the X-Bouncy-Sink directives and the keyword local parts
- * (SPEC section 19): the tokenizer, then what each item asks for.
+ * directive.c - what the X-Bouncy-Sink directives and the keyword local
+ * parts ask for (SPEC section 19).  The list is read by hdrlist.c.
  *
- * The list's grammar, after RFC 5322 (structured fields, CFWS) and RFC
- * 9110's #list (empty items allowed):
- *
- *   list     = [ item ] *( "," [ item ] )
- *   item     = [CFWS] name [CFWS] [ "=" [CFWS] value [CFWS] ]
- *   name     = 1*( ALPHA / DIGIT / "-" / "_" / "." )           (any case)
- *   value    = 1*( VCHAR except DQUOTE ( ) , ; = \ ) / quoted-string
- *   CFWS     = white space, folds (a line break and then SP or HTAB) and
- *              comments: "(" ... ")", nested, "\" quoting the next byte
- *
- * The value is read as written (GMime's raw value): a structured field has
- * no encoded-words, so "=?utf-8?q?oob?=" is no directive.  A control
- * character anywhere in an item, other than HTAB and a fold's line break,
- * makes the item refused; so does anything out of the grammar, and the
- * item then ends at the next comma outside quotes and comments.  Bytes of
- * 8 bits may stand in comments and quoted-strings (RFC 6532), not in names
- * or tokens.
- *
- * Meaning: a class token (accept, oob, fbl, openclick, unsubscribe,
- * autoreply; open and click name openclick) chooses the class, the first
- * one winning; the other directives add to it, and those that need a
- * class (opens=, clicks=, feedback-type=, unsubscribe=) imply it when no
- * token names one.  A directive given twice with another value keeps the
- * first.  Out-of-range numbers are brought into range with a note.
+ * A class token (accept, oob, fbl, openclick, unsubscribe, autoreply;
+ * open and click name openclick) chooses the class, the first one
+ * winning; the other directives add to it, and those that need a class
+ * (opens=, clicks=, feedback-type=, unsubscribe=) imply it when no token
+ * names one.  A directive given twice with another value keeps the first.
+ * Out-of-range numbers are brought into range.  Each refused, conflicting
+ * or corrected item is one note, never more.
  */
 #include <string.h>
 
 #include "directive.h"
 
 static const char *const feedback_types[] = { "abuse", "fraud", "virus", "other", "not-spam" };
-
-static gboolean
-is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static gboolean
-is_name_char(unsigned char c)
-{
-	return g_ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
-}
-
-static gboolean
-is_value_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && strchr("\"(),;=\\", c) == NULL;
-}
-
-/*
- * Bytes of white space at t[p]: SP or HTAB; a line break (LF or CRLF)
- * followed by SP or HTAB, a fold, whose white space comes next; line
- * breaks up to the end, the field's own.  0 when t[p] is none of these.
- */
-static gsize
-fws(const char *t, gsize len, gsize p)
-{
-	gsize q = p, brk;
-
-	if (p >= len)
-		return 0;
-	if (t[p] == ' ' || t[p] == '\t')
-		return 1;
-	while (q < len && (t[q] == '\r' || t[q] == '\n'))
-		q++;
-	if (q == p)
-		return 0;
-	if (q == len)
-		return q - p;
-	brk = t[p] == '\n' ? 1 : t[p] == '\r' && p + 1 < len && t[p + 1] == '\n' ? 2 : 0;
-	return brk && (t[p + brk] == ' ' || t[p + brk] == '\t') ? brk : 0;
-}
-
-/* Why the byte `c` cannot stand where it was met (static text). */
-static const char *
-unexpected(const char *t, gsize len, gsize p)
-{
-	unsigned char c;
-
-	if (p >= len)
-		return "the item ends too soon";
-	c = (unsigned char)t[p];
-	if (is_ctl(c))
-		return "a control character";
-	if (c >= 0x80)
-		return "a non-ASCII character outside quotes";
-	if (c == ';')
-		return "a ';' (directives are separated by commas)";
-	if (is_name_char(c) || is_value_char(c))
-		return "a second word (directives are separated by commas)";
-	return "a character out of place";
-}
-
-/* Move *p past a comment (at its '('); an error (static text) when it is broken. */
-static const char *
-skip_comment(const char *t, gsize len, gsize *p)
-{
-	gsize depth = 0, w;
-
-	while (*p < len) {
-		unsigned char c = (unsigned char)t[*p];
-
-		if (c == '(') {
-			depth++;
-			(*p)++;
-		} else if (c == ')') {
-			(*p)++;
-			if (--depth == 0)
-				return NULL;
-		} else if (c == '\\') {
-			if (*p + 1 >= len)
-				break;
-			if (is_ctl((unsigned char)t[*p + 1]) && t[*p + 1] != '\t')
-				return "a control character";
-			*p += 2;
-		} else if ((w = fws(t, len, *p)) > 0) {
-			*p += w;
-		} else if (is_ctl(c)) {
-			return "a control character";
-		} else {
-			(*p)++;
-		}
-	}
-	return "an unclosed comment";
-}
-
-/* Move *p past white space and comments; an error (static text) when a comment is broken. */
-static const char *
-skip_cfws(const char *t, gsize len, gsize *p)
-{
-	for (;;) {
-		gsize w = fws(t, len, *p);
-
-		if (w > 0) {
-			*p += w;
-		} else if (*p < len && t[*p] == '(') {
-			const char *error = skip_comment(t, len, p);
-			if (error)
-				return error;
-		} else {
-			return NULL;
-		}
-	}
-}
-
-/*
- * Read the quoted-string at t[*p] (its '"') into out (at most
- * SINK_DIRECTIVE_TOKEN_MAX bytes and a NUL), unquoted, a fold's line break
- * left out; an error (static text) when it is broken or too long.
- */
-static const char *
-quoted_string(const char *t, gsize len, gsize *p, char *out)
-{
-	gsize n = 0, w;
-
-	(*p)++;
-	while (*p < len) {
-		unsigned char c = (unsigned char)t[*p];
-
-		if (c == '"') {
-			(*p)++;
-			out[MIN(n, SINK_DIRECTIVE_TOKEN_MAX)] = '\0';
-			return n > SINK_DIRECTIVE_TOKEN_MAX ? "a value longer than 64 characters" : NULL;
-		}
-		if (c == '\\') {
-			if (*p + 1 >= len)
-				break;
-			c = (unsigned char)t[*p + 1];
-			if (is_ctl(c) && c != '\t')
-				return "a control character";
-			*p += 2;
-		} else if ((w = fws(t, len, *p)) > 0) {
-			*p += w;
-			if (c != ' ' && c != '\t')
-				continue;	/* a fold's line break is not part of the value */
-		} else if (is_ctl(c)) {
-			return "a control character";
-		} else {
-			(*p)++;
-		}
-		if (n < SINK_DIRECTIVE_TOKEN_MAX)
-			out[n] = (char)c;
-		n++;
-	}
-	return "an unclosed quoted string";
-}
-
-/* Move *p to the next comma outside quotes and comments, or to the end. */
-static void
-skip_item(const char *t, gsize len, gsize *p)
-{
-	gsize depth = 0;
-	gboolean quoted = FALSE;
-
-	while (*p < len) {
-		char c = t[*p];
-
-		if ((quoted || depth > 0) && c == '\\') {
-			*p = MIN(*p + 2, len);
-			continue;
-		}
-		if (quoted) {
-			if (c == '"')
-				quoted = FALSE;
-		} else if (depth == 0 && c == '"') {
-			quoted = TRUE;
-		} else if (c == '(') {
-			depth++;
-		} else if (c == ')' && depth > 0) {
-			depth--;
-		} else if (c == ',' && depth == 0) {
-			return;
-		}
-		(*p)++;
-	}
-}
-
-/* Read one item's name, "=" and value from t[p], for sink_directive_next; an error or NULL. */
-static const char *
-read_item(const char *t, gsize len, gsize *p, SinkDirectiveItem *item)
-{
-	const char *error;
-	gsize n = 0;
-
-	while (*p < len && is_name_char((unsigned char)t[*p])) {
-		if (n < SINK_DIRECTIVE_TOKEN_MAX)
-			item->name[n] = g_ascii_tolower(t[*p]);
-		n++;
-		(*p)++;
-	}
-	item->name[MIN(n, SINK_DIRECTIVE_TOKEN_MAX)] = '\0';
-	if (n == 0)
-		return *p < len && t[*p] == '=' ? "no directive name before '='" : unexpected(t, len, *p);
-	if (n > SINK_DIRECTIVE_TOKEN_MAX)
-		return "a name longer than 64 characters";
-	if ((error = skip_cfws(t, len, p)) != NULL)
-		return error;
-	if (*p < len && t[*p] == '=') {
-		(*p)++;
-		item->has_value = TRUE;
-		if ((error = skip_cfws(t, len, p)) != NULL)
-			return error;
-		if (*p < len && t[*p] == '"') {
-			if ((error = quoted_string(t, len, p, item->value)) != NULL)
-				return error;
-		} else {
-			n = 0;
-			while (*p < len && is_value_char((unsigned char)t[*p])) {
-				if (n < SINK_DIRECTIVE_TOKEN_MAX)
-					item->value[n] = t[*p];
-				n++;
-				(*p)++;
-			}
-			item->value[MIN(n, SINK_DIRECTIVE_TOKEN_MAX)] = '\0';
-			if (n == 0)
-				return *p >= len || t[*p] == ',' ? "no value after '='" : unexpected(t, len, *p);
-			if (n > SINK_DIRECTIVE_TOKEN_MAX)
-				return "a value longer than 64 characters";
-		}
-		if ((error = skip_cfws(t, len, p)) != NULL)
-			return error;
-	}
-	if (*p < len && t[*p] != ',')
-		return unexpected(t, len, *p);
-	return NULL;
-}
-
-gboolean
-sink_directive_next(const char *text, gsize len, gsize *pos, SinkDirectiveItem *item)
-{
-	gsize p = *pos;
-
-	memset(item, 0, sizeof *item);
-	for (;;) {
-		gsize w;
-
-		while ((w = fws(text, len, p)) > 0)
-			p += w;
-		item->start = p;
-		if ((item->error = skip_cfws(text, len, &p)) != NULL)
-			break;
-		if (p >= len) {
-			*pos = p;
-			return FALSE;
-		}
-		if (text[p] != ',')
-			break;
-		p++;	/* an empty item */
-	}
-	if (item->error == NULL)
-		item->error = read_item(text, len, &p, item);
-	if (item->error) {
-		/* the rest of the item, read again from its start: an error met
-		 * inside a quoted-string or a comment must not end it early */
-		p = item->start;
-		skip_item(text, len, &p);
-	}
-	item->end = p;
-	item->at_end = p >= len;
-	*pos = p < len ? p + 1 : p;	/* past the comma */
-	return TRUE;
-}
-
-/* ---- what the items ask for ---------------------------------------------------------------------------- */
 
 void
 sink_directives_init(SinkDirectives *d)
@@ -332,7 +41,7 @@ sink_directives_free(SinkDirectives *d)
 
 /* A note (printf-style), prefixed with the item as written (shortened, control characters as '?'). */
 static void G_GNUC_PRINTF(4, 5)
-note_item(SinkDirectives *d, const char *text, const SinkDirectiveItem *item, const char *fmt, ...)
+note_item(SinkDirectives *d, const char *text, const SinkHdrListItem *item, const char *fmt, ...)
 {
 	GString *s = g_string_new("X-Bouncy-Sink \"");
 	gsize end = item->end;
@@ -343,7 +52,7 @@ note_item(SinkDirectives *d, const char *text, const SinkDirectiveItem *item, co
 		end--;
 	for (gsize i = item->start; i < end && i < item->start + 40; i++) {
 		char c = text[i];
-		g_string_append_c(s, c == '\r' || c == '\n' || c == '\t' ? ' ' : is_ctl((unsigned char)c) ? '?' : c);
+		g_string_append_c(s, c == '\r' || c == '\n' || c == '\t' ? ' ' : g_ascii_iscntrl(c) ? '?' : c);
 	}
 	if (end > item->start + 40)
 		g_string_append(s, "...");
@@ -486,7 +195,7 @@ imply(SinkDirectives *d, SinkClass k)
  * (the first stands), or the value brought into range.
  */
 static void
-set_count(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, int *slot, int least,
+set_count(SinkDirectives *d, const char *text, const SinkHdrListItem *it, int *slot, int least,
 	  int max_repeats)
 {
 	gint64 n = parse_count(it->value);
@@ -509,7 +218,7 @@ set_count(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, int 
 }
 
 static void
-apply_class(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, guint i)
+apply_class(SinkDirectives *d, const char *text, const SinkHdrListItem *it, guint i)
 {
 	if (d->klass != SINK_CLASS_NONE && d->klass != class_tokens[i].klass) {
 		note_item(d, text, it, "the class is already %s (\"%s\", the first wins); ignored",
@@ -525,7 +234,7 @@ apply_class(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, gu
 }
 
 static void
-apply_persona(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, SinkPersona p)
+apply_persona(SinkDirectives *d, const char *text, const SinkHdrListItem *it, SinkPersona p)
 {
 	if (d->persona_given && d->persona != p) {
 		note_item(d, text, it, "the persona is already %s (the first wins); ignored",
@@ -537,7 +246,7 @@ apply_persona(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, 
 }
 
 static void
-apply_feedback_type(SinkDirectives *d, const char *text, const SinkDirectiveItem *it)
+apply_feedback_type(SinkDirectives *d, const char *text, const SinkHdrListItem *it)
 {
 	const char *type = NULL;
 
@@ -561,7 +270,7 @@ apply_feedback_type(SinkDirectives *d, const char *text, const SinkDirectiveItem
 }
 
 static void
-apply_unsubscribe_method(SinkDirectives *d, const char *text, const SinkDirectiveItem *it)
+apply_unsubscribe_method(SinkDirectives *d, const char *text, const SinkHdrListItem *it)
 {
 	SinkUnsubscribeMethod m = SINK_UNSUBSCRIBE_NONE;
 
@@ -583,7 +292,7 @@ apply_unsubscribe_method(SinkDirectives *d, const char *text, const SinkDirectiv
 
 /* delay=, capped at SINK_DIRECTIVE_DELAY_MAX; one note at most, as set_count. */
 static void
-apply_delay(SinkDirectives *d, const char *text, const SinkDirectiveItem *it)
+apply_delay(SinkDirectives *d, const char *text, const SinkHdrListItem *it)
 {
 	gint64 s = parse_duration(it->value), used = MIN(s, (gint64)SINK_DIRECTIVE_DELAY_MAX);
 
@@ -605,7 +314,7 @@ apply_delay(SinkDirectives *d, const char *text, const SinkDirectiveItem *it)
 
 /* One well-formed item. */
 static void
-apply(SinkDirectives *d, const char *text, const SinkDirectiveItem *it, int max_repeats)
+apply(SinkDirectives *d, const char *text, const SinkHdrListItem *it, int max_repeats)
 {
 	const char *n = it->name;
 	gboolean valued = strcmp(n, "feedback-type") == 0 || strcmp(n, "opens") == 0 ||
@@ -671,11 +380,11 @@ sink_directives_add(SinkDirectives *d, const char *text, gsize len, int max_repe
 {
 	gsize room = SINK_DIRECTIVE_BYTES_MAX - MIN(d->bytes, (gsize)SINK_DIRECTIVE_BYTES_MAX);
 	gsize n = MIN(len, room), pos = 0;
-	SinkDirectiveItem item;
+	SinkHdrListItem item;
 
 	d->bytes += n;
 	d->bytes_ignored += len - n;
-	while (sink_directive_next(text, n, &pos, &item)) {
+	while (sink_hdrlist_next(text, n, &pos, &item)) {
 		if (n < len && item.at_end)	/* cut by the bound: perhaps half an item */
 			break;
 		if (d->items == SINK_DIRECTIVE_ITEMS_MAX) {

@@ -3,51 +3,24 @@
  * the directives of the X-Bouncy-Sink header, and the keyword local parts
  * (bounce@, complaint+label@, ...).
  *
- * The header is a comma-separated list, read with a tokenizer in the
- * manner of RFC 5322's structured fields: each item a name, or
- * name=value where the value is a token or a quoted-string; comments in
- * parentheses (nested, with quoted-pairs) and folding white space around
- * the parts; empty items skipped.  Several X-Bouncy-Sink fields are one
- * list, in order.  The work is bounded: at most SINK_DIRECTIVE_BYTES_MAX
- * bytes of the fields and SINK_DIRECTIVE_ITEMS_MAX items are read, and a
- * name or value longer than SINK_DIRECTIVE_TOKEN_MAX is refused; what is
- * left out is said in a note.  Nothing here allocates per item.
- *
- * What the directives mean is read here too, into a SinkDirectives: a
- * request, not yet a plan.  decide.c weighs it against the subdomain, the
- * local part and the mix.  Nothing here is fatal: a directive that is
- * unknown, malformed, out of range or in conflict with an earlier one is
- * a note, and the others stand.
+ * The header's fields are one comma-separated list (read by hdrlist.c),
+ * in order.  The work is bounded: at most SINK_DIRECTIVE_BYTES_MAX bytes
+ * of the fields and SINK_DIRECTIVE_ITEMS_MAX items are read; what is left
+ * out is said in a note.  What the directives mean is read into a
+ * SinkDirectives: a request, not yet a plan.  decide.c weighs it against
+ * the subdomain, the local part and the mix.  Nothing here is fatal: a
+ * directive that is unknown, malformed, out of range or in conflict with
+ * an earlier one is a note, and the others stand.
  */
 #ifndef SINK_DIRECTIVE_H
 #define SINK_DIRECTIVE_H
 
+#include "hdrlist.h"
 #include "plan.h"
 
-#define SINK_DIRECTIVE_TOKEN_MAX 64	/* longest name or value read */
 #define SINK_DIRECTIVE_ITEMS_MAX 64	/* items read per message */
 #define SINK_DIRECTIVE_BYTES_MAX 4096	/* bytes of X-Bouncy-Sink fields read per message */
 #define SINK_DIRECTIVE_DELAY_MAX (7 * 24 * 3600)	/* the longest delay=, in seconds */
-
-/* One item of the list, as sink_directive_next reads it. */
-typedef struct {
-	char name[SINK_DIRECTIVE_TOKEN_MAX + 1];	/* lower case */
-	char value[SINK_DIRECTIVE_TOKEN_MAX + 1];	/* unquoted, as written; "" when none */
-	gboolean has_value;	/* name=value */
-	const char *error;	/* why the item is no directive (static text); NULL when it is one */
-	gsize start, end;	/* the item's bytes in the text, without its comma */
-	gboolean at_end;	/* ended by the end of the text, not by a comma */
-} SinkDirectiveItem;
-
-/*
- * sink_directive_next: read the next non-empty item of `text` (len bytes,
- * a header field's value as written: folded, perhaps ending in a line
- * break) from *pos into *item, and move *pos past it and its comma.
- * FALSE when only empty items, white space and comments are left.  An
- * item that is not well formed has item->error set and ends at the next
- * comma outside quotes and comments.
- */
-gboolean sink_directive_next(const char *text, gsize len, gsize *pos, SinkDirectiveItem *item);
 
 /* What the directives, or a keyword, ask for. */
 typedef struct SinkDirectives {

@@ -1,7 +1,7 @@
 /*
- * fuzz-directive - raw bytes as X-Bouncy-Sink field values: the tokenizer
- * and what the directives ask for (directive.c), and the bytes as a local
- * part (the keywords).
+ * fuzz-directive - raw bytes as X-Bouncy-Sink field values: the list's
+ * tokenizer (hdrlist.c) and what the directives ask for (directive.c), and
+ * the bytes as a local part (the keywords).
  *
  * The first byte picks Directive_Max_Repeats (1 to 100); the rest is
  * split at each 0xff byte into fields of one message, read in order, as
@@ -27,16 +27,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 check_items(const char *text, gsize len)
 {
-	SinkDirectiveItem item;
+	SinkHdrListItem item;
 	gsize pos = 0, before;
 
-	for (before = pos; sink_directive_next(text, len, &pos, &item); before = pos) {
+	for (before = pos; sink_hdrlist_next(text, len, &pos, &item); before = pos) {
 		fuzz_assert(item.start <= item.end && item.end <= len, "item outside its field");
 		fuzz_assert(pos > before && pos <= len, "the reading does not move on");
 		fuzz_assert(item.error || *item.name, "a well-formed item without a name");
 		for (const char *c = item.name; !item.error && *c; c++)
 			fuzz_assert(g_ascii_isalnum(*c) || strchr("-_.", *c), "a name with a character out of place");
-		fuzz_assert(strlen(item.name) <= SINK_DIRECTIVE_TOKEN_MAX && strlen(item.value) <= SINK_DIRECTIVE_TOKEN_MAX,
+		fuzz_assert(strlen(item.name) <= SINK_HDRLIST_TOKEN_MAX && strlen(item.value) <= SINK_HDRLIST_TOKEN_MAX,
 			    "a name or value past its bound");
 	}
 	fuzz_assert(pos == len, "the reading stops before the end");
