@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "directive.h"
 #include "message.h"
 
 static SinkCtx *
@@ -176,6 +177,70 @@ check_pmta_fields(SinkCtx *ctx)
 	g_assert_true(ctx->store_done);
 	g_assert_nonnull(html);
 	g_assert_nonnull(strstr(html, "café <img src=\"http://track.test/q/1\">"));
+}
+
+/* X-Bouncy-Sink read with the tokenizer: every field, names not substrings; read before any DKIM check. */
+static void
+test_directives_read(void)
+{
+	static const struct { const char *headers; gboolean store_done; int klass; } cases[] = {
+		{ "X-Bouncy-Sink: Store-Done\n", TRUE, SINK_CLASS_NONE },
+		{ "X-Bouncy-Sink: (keep a copy) store-done, oob\n", TRUE, SINK_CLASS_OOB },
+		{ "X-Bouncy-Sink: fbl\nx-bouncy-sink: STORE-DONE\n", TRUE, SINK_CLASS_FBL },
+		{ "X-Bouncy-Sink: fbl,\n oob\n", FALSE, SINK_CLASS_FBL },
+		{ "X-Bouncy-Sink: no-store-done\n", FALSE, SINK_CLASS_NONE },
+		{ "X-Bouncy-Sink: =?utf-8?q?store-done?=\n", FALSE, SINK_CLASS_NONE },
+		{ "X-Not-Bouncy-Sink: store-done\n", FALSE, -1 },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strconcat("To: x@mix.sink.test\n", cases[i].headers, "\nbody\n", NULL);
+		g_autoptr(SinkCtx) ctx = parse(cfg, text);
+
+		g_test_message("headers: %s", cases[i].headers);
+		g_assert_cmpint(ctx->store_done, ==, cases[i].store_done);
+		if (cases[i].klass < 0) {
+			g_assert_null(ctx->directives);	/* no header: nothing allocated */
+			continue;
+		}
+		g_assert_nonnull(ctx->directives);
+		g_assert_cmpint(ctx->directives->klass, ==, cases[i].klass);
+	}
+}
+
+/* The recipient's +label: after the first '+', control characters left out, at most 64 bytes. */
+static void
+test_label(void)
+{
+	static const struct { const char *to, *label; } cases[] = {
+		{ "bounce+ci-run-42@x.sink.test", "ci-run-42" },
+		{ "bounce@x.sink.test", NULL },
+		{ "bounce+@x.sink.test", NULL },
+		{ "a+b+c@x.sink.test", "b+c" },
+		{ "test+1235@mix.sink.test", "1235" },
+		{ "x@a+b.sink.test", NULL },	/* a '+' in the domain is no label */
+		{ "x+\x01\x7fz@x.sink.test", "z" },
+		{ "x+\x01@x.sink.test", NULL },
+		{ "x+0123456789012345678901234567890123456789012345678901234567890123456789@x.sink.test",
+		  "0123456789012345678901234567890123456789012345678901234567890123" },
+		/* a character the cut would halve goes whole: 63 ASCII bytes and a two-byte é */
+		{ "x+012345678901234567890123456789012345678901234567890123456789012\xc3\xa9@x.sink.test",
+		  "012345678901234567890123456789012345678901234567890123456789012" },
+		{ "x+01234567890123456789012345678901234567890123456789012345678901\xc3\xa9z@x.sink.test",
+		  "01234567890123456789012345678901234567890123456789012345678901\xc3\xa9" },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+		ctx->raw = g_bytes_new_static("From: a@b.test\n\nbody\n", 21);
+		ctx->env_to = g_strdup(cases[i].to);
+		sink_message_parse(ctx);
+		g_test_message("to: %s", cases[i].to);
+		g_assert_cmpstr(ctx->label, ==, cases[i].label);
+	}
 }
 
 static void
@@ -354,6 +419,8 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/message/x-bouncy-sink-read-with-the-tokenizer", test_directives_read);
+	g_test_add_func("/message/recipient-label", test_label);
 	g_test_add_func("/message/first-address-of-a-list", test_addr_first);
 	g_test_add_func("/message/first-address-before-an-unclosed-comment", test_addr_first_unclosed_comment);
 	g_test_add_func("/message/client-ip-from-received", test_received_ip);
