@@ -84,7 +84,7 @@ count_requests() {
 	assert_success
 	jq -e '.class == "unsubscribe" and .route == "subdomain"' <<<"$output"
 	jq -e '.one_click.eligible == true and .one_click.reason == null and .one_click.uri == "http://user:secret@track.test/u/1?id=42"' <<<"$output"
-	jq -e '.unsubscribe == {"asked": "auto", "method": "one-click", "target": "http://user:secret@track.test/u/1?id=42"}' <<<"$output"
+	jq -e '.plan.unsubscribe_method == "auto" and .unsubscribe == {"method": "one-click", "target": "http://user:secret@track.test/u/1?id=42"}' <<<"$output"
 	jq -e '[.actions[] | .type] == ["unsubscribe_one_click"] and .actions[0].method == "POST" and .actions[0].status == 200 and (.actions[0].error | not)' <<<"$output"
 	# one POST, nothing else on that path; the mailto is not used
 	assert_equal "$(count_requests '.path | startswith("/u/")')" 1
@@ -208,7 +208,7 @@ PYEOF
 	send m
 	assert_success
 	jq -e 'has("one_click") | not' <<<"$output"	# no List-Unsubscribe: no verdict
-	jq -e '.unsubscribe == {"asked": "auto", "method": "link", "target": "http://track.test/u/marked"}' <<<"$output"
+	jq -e '.plan.unsubscribe_method == "auto" and .unsubscribe == {"method": "link", "target": "http://track.test/u/marked"}' <<<"$output"
 	assert_equal "$(count_requests '.path == "/u/marked"')" 1
 	reset_servers
 	msg t "$BOTH" -- html="${html/data-msys-unsubscribe=\"1\" /}"
@@ -249,7 +249,7 @@ PYEOF
 	msg m "$BOTH" 'List-Unsubscribe: <http://track.test/u/8>, <mailto:leave@sender.test?subject=forced>' "$POST_OK"
 	config Unsubscribe_Method=mailto
 	send m
-	jq -e '.unsubscribe == {"asked": "mailto", "method": "mailto", "target": "leave@sender.test"}' <<<"$output"
+	jq -e '.plan.unsubscribe_method == "mailto" and .unsubscribe == {"method": "mailto", "target": "leave@sender.test"}' <<<"$output"
 	assert_equal "$(smtp_messages)" 1
 	assert_equal "$(count_requests '.path == "/u/8"')" 0
 	config Unsubscribe_Method=link
@@ -263,7 +263,7 @@ PYEOF
 	msg n "$NO_POST" 'List-Unsubscribe: <http://track.test/u/8>, <mailto:leave@sender.test>' "$POST_OK"
 	send n
 	assert_success
-	jq -e '.unsubscribe == {"asked": "one-click", "method": "none", "target": null}' <<<"$output"
+	jq -e '.plan.unsubscribe_method == "one-click" and .unsubscribe == {"method": "none", "target": null}' <<<"$output"
 	jq -r '.errors[]' <<<"$output" | grep -F 'unsubscribe: no usable method: one-click: not covered by a passing DKIM signature'
 	assert_equal "$(wc -c <"$HTTP_LOG")" 0
 	assert_equal "$(smtp_messages)" 0

@@ -1,12 +1,14 @@
 /*
  * complaint.c - the fbl action: an RFC 5965 Abuse Reporting Format (ARF)
- * spam complaint about the received message, as a mailbox provider's
+ * complaint about the received message (spam, unless the plan chose
+ * another feedback type), as a mailbox provider's
  * feedback loop sends it, mailed to the sender's FBL address (the one the
  * Return-Path MX maps to, mx.c) and delivered by smtp.c.
  *
  *   multipart/report; report-type=feedback-report      (RFC 6522)
  *     text/plain                  what this is, for people
- *     message/feedback-report     Feedback-Type: abuse, User-Agent, Version,
+ *     message/feedback-report     Feedback-Type (abuse, or the plan's: fraud,
+ *                                 virus, other, not-spam), User-Agent, Version,
  *                                 Original-Mail-From, Original-Rcpt-To, ...,
  *                                 Reported-URI: mailto:<recipient> and
  *                                 Removal-Recipient, as the original sent
@@ -83,6 +85,34 @@ field(GMimeHeaderList *list, const char *name, const char *value)
 	g_mime_header_list_append(list, name, value, NULL);
 }
 
+/*
+ * The feedback types registered for ARF (RFC 5965, RFC 6430), and how the
+ * report names them for people.  (auth-failure, RFC 6591, needs fields of
+ * its own about the failed check; no directive asks for it.)
+ */
+static const struct {
+	const char *type;
+	const char *title;	/* the Subject's start */
+	const char *noun;	/* "an email <noun> report" */
+	const char *what;	/* what the recipient did */
+} feedback_kinds[] = {
+	{ "abuse", "Abuse report", "abuse", "The recipient marked it as spam." },
+	{ "fraud", "Fraud report", "fraud", "The recipient reported it as fraud (phishing)." },
+	{ "virus", "Virus report", "virus", "The recipient reported it as carrying a virus." },
+	{ "other", "Feedback report", "feedback", "The recipient reported it for another reason." },
+	{ "not-spam", "Not-spam report", "not-spam", "The recipient marked it as not spam." },
+};
+
+/* The plan's feedback type, abuse when it has none or one not in the table. */
+static guint
+feedback_kind(SinkCtx *ctx)
+{
+	for (guint i = 0; ctx->plan.feedback_type && i < G_N_ELEMENTS(feedback_kinds); i++)
+		if (strcmp(ctx->plan.feedback_type, feedback_kinds[i].type) == 0)
+			return i;
+	return 0;
+}
+
 GMimeMessage *
 sink_complaint_build(SinkCtx *ctx, GError **error)
 {
@@ -96,6 +126,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	GMimeMultipart *report;
 	GMimeMessage *msg;
 	GString *text;
+	guint kind = feedback_kind(ctx);
 
 	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
@@ -113,7 +144,8 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
 	subject = sink_report_text(ctx->subject);
-	title = subject && *subject ? g_strdup_printf("Abuse report: %s", subject) : g_strdup("Abuse report");
+	title = subject && *subject ? g_strdup_printf("%s: %s", feedback_kinds[kind].title, subject)
+		: g_strdup(feedback_kinds[kind].title);
 	if (ctx->dkim || ctx->spf) {
 		g_autofree char *dkim = sink_report_ascii(ctx->dkim);
 		g_autofree char *d = sink_report_ascii(ctx->dkim_domain);
@@ -131,15 +163,15 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	msg = sink_report_new(ctx, NULL, rcpt, fbl, title, "auto-generated", "feedback-report", &report);
 
 	text = g_string_new(NULL);
-	g_string_append_printf(text, "This is an email abuse report for an email message received from IP %s on %s.\n",
-			       ip ? ip : "(unknown)", date);
-	g_string_append(text, "The recipient marked it as spam. For more information about this format\n"
-			      "please see https://www.rfc-editor.org/rfc/rfc5965.\n");
+	g_string_append_printf(text, "This is an email %s report for an email message received from IP %s on %s.\n",
+			       feedback_kinds[kind].noun, ip ? ip : "(unknown)", date);
+	g_string_append_printf(text, "%s For more information about this format\n"
+			       "please see https://www.rfc-editor.org/rfc/rfc5965.\n", feedback_kinds[kind].what);
 	sink_report_add_text(report, text->str);
 	g_string_free(text, TRUE);
 
 	block = g_mime_header_list_new(NULL);
-	field(block, "Feedback-Type", "abuse");
+	field(block, "Feedback-Type", feedback_kinds[kind].type);
 	field(block, "User-Agent", "bouncy-sink/" SINK_VERSION);
 	field(block, "Version", "1");
 	field(block, "Original-Mail-From", mail_from);

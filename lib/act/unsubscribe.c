@@ -3,8 +3,8 @@
  * unsubscribes, and the mailbox provider does it for them the way Gmail
  * and Yahoo do.
  *
- * The method, in a provider's order (Unsubscribe_Method = auto), or only
- * the one configured:
+ * The method, in a provider's order (auto), or only the one the plan asks
+ * for (an X-Bouncy-Sink unsubscribe= directive, else Unsubscribe_Method):
  *   one-click  the message is RFC 8058-eligible (core/oneclick.c's
  *              verdict): "List-Unsubscribe=One-Click" is POSTed to its
  *              https URI, as multipart/form-data (or urlencoded), with the
@@ -152,17 +152,18 @@ choose_link(SinkCtx *ctx, Plan *p)
 	return TRUE;
 }
 
-/* The method: a provider's order, or the one asked for alone. */
+/* The method: a provider's order, or the one the plan asks for alone (X-Bouncy-Sink, else Unsubscribe_Method). */
 static void
 choose(SinkCtx *ctx, Plan *p)
 {
-	SinkUnsubMethod asked = ctx->unsub_method;
+	SinkUnsubscribeMethod asked = ctx->plan.unsubscribe;
+	gboolean any = asked == SINK_UNSUBSCRIBE_AUTO || asked == SINK_UNSUBSCRIBE_NONE;
 
-	if ((asked == SINK_UNSUB_AUTO || asked == SINK_UNSUB_ONE_CLICK) && choose_one_click(ctx, p))
+	if ((any || asked == SINK_UNSUBSCRIBE_ONE_CLICK) && choose_one_click(ctx, p))
 		return;
-	if ((asked == SINK_UNSUB_AUTO || asked == SINK_UNSUB_MAILTO) && choose_mailto(ctx, p))
+	if ((any || asked == SINK_UNSUBSCRIBE_MAILTO) && choose_mailto(ctx, p))
 		return;
-	if ((asked == SINK_UNSUB_AUTO || asked == SINK_UNSUB_LINK) && choose_link(ctx, p))
+	if ((any || asked == SINK_UNSUBSCRIBE_LINK) && choose_link(ctx, p))
 		return;
 	p->method = M_NONE;
 }

@@ -67,9 +67,16 @@ kv_text(GString *out, const char *name, const char *value)
 	kv_str(out, name, v);
 }
 
-/* "name": [ each string of `list` ] */
 static void
-kv_texts(GString *out, const char *name, const GPtrArray *list)
+kv_int(GString *out, const char *name, gint64 value)
+{
+	key(out, name);
+	g_string_append_printf(out, "%" G_GINT64_FORMAT, value);
+}
+
+/* An array of strings (made valid UTF-8); `dropped` more said in a last one. */
+static void
+strings(GString *out, const char *name, const GPtrArray *list, guint dropped)
 {
 	key(out, name);
 	g_string_append_c(out, '[');
@@ -78,6 +85,12 @@ kv_texts(GString *out, const char *name, const GPtrArray *list)
 		if (i)
 			g_string_append_c(out, ',');
 		sink_json_string(out, v);
+	}
+	if (dropped) {
+		g_autofree char *more = g_strdup_printf("%u more notes not kept", dropped);
+		if (list && list->len)
+			g_string_append_c(out, ',');
+		sink_json_string(out, more);
 	}
 	g_string_append_c(out, ']');
 }
@@ -88,8 +101,8 @@ unsub_record(GString *out, const SinkUnsub *u)
 {
 	key(out, "list_unsubscribe");
 	g_string_append_c(out, '{');
-	kv_texts(out, "uris", u->uris);
-	kv_texts(out, "problems", u->problems);
+	strings(out, "uris", u->uris, 0);
+	strings(out, "problems", u->problems, 0);
 	g_string_append_c(out, '}');
 	key(out, "one_click");
 	g_string_append_c(out, '{');
@@ -97,6 +110,37 @@ unsub_record(GString *out, const SinkUnsub *u)
 	kv_str(out, "reason", u->reason);
 	kv_text(out, "detail", u->detail);
 	kv_text(out, "uri", u->post_uri);
+	g_string_append_c(out, '}');
+}
+
+/* The plan (plan.h): what was chosen, including what this version only records; null without a class. */
+static void
+plan(GString *out, SinkCtx *ctx)
+{
+	const SinkPlan *p = &ctx->plan;
+
+	key(out, "plan");
+	if (p->klass == SINK_CLASS_NONE) {
+		g_string_append(out, "null");
+		return;
+	}
+	g_string_append_c(out, '{');
+	kv_str(out, "class", sink_class_name(p->klass));
+	kv_str(out, "route", sink_route_name(ctx->route));
+	kv_text(out, "label", ctx->label);
+	kv_str(out, "persona", sink_persona_name(p->persona));
+	kv_int(out, "opens", p->opens);
+	kv_int(out, "clicks", p->clicks);
+	kv_bool(out, "steps_chosen", p->steps_chosen);
+	kv_str(out, "feedback_type", p->feedback_type);
+	kv_str(out, "unsubscribe_method", sink_unsubscribe_method_name(p->unsubscribe));
+	key(out, "delay");
+	if (p->delay >= 0)
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, p->delay);
+	else
+		g_string_append(out, "null");
+	kv_bool(out, "store_done", ctx->store_done);
+	strings(out, "notes", p->notes, p->notes_dropped);
 	g_string_append_c(out, '}');
 }
 
@@ -112,6 +156,8 @@ sink_record_json(SinkCtx *ctx)
 	kv_text(out, "client_ip", ctx->client_ip);
 	kv_str(out, "class", sink_class_name(ctx->klass));
 	kv_str(out, "route", sink_route_name(ctx->route));
+	kv_text(out, "label", ctx->label);
+	plan(out, ctx);
 	if (ctx->draw >= 0) {
 		key(out, "draw");
 		g_string_append_printf(out, "%.6f", ctx->draw);
@@ -157,19 +203,14 @@ sink_record_json(SinkCtx *ctx)
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);
 	if (ctx->klass == SINK_CLASS_OPENCLICK) {
-		kv_bool(out, "open_again", ctx->open_again);
-		kv_bool(out, "click", ctx->click);
-		kv_bool(out, "click_again", ctx->click_again);
+		kv_bool(out, "open_again", ctx->plan.opens > 1);
+		kv_bool(out, "click", ctx->plan.clicks > 0);
+		kv_bool(out, "click_again", ctx->plan.clicks > 1);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
-	if (ctx->klass == SINK_CLASS_UNSUBSCRIBE) {	/* how the reader unsubscribed: the method asked for and taken */
-		static const char *const asked[] = {
-			[SINK_UNSUB_AUTO] = "auto", [SINK_UNSUB_ONE_CLICK] = "one-click",
-			[SINK_UNSUB_MAILTO] = "mailto", [SINK_UNSUB_LINK] = "link",
-		};
+	if (ctx->klass == SINK_CLASS_UNSUBSCRIBE) {	/* how the reader unsubscribed (the method asked: the plan's) */
 		key(out, "unsubscribe");
 		g_string_append_c(out, '{');
-		kv_str(out, "asked", asked[ctx->unsub_method]);
 		kv_str(out, "method", ctx->unsub_used);
 		kv_text(out, "target", ctx->unsub_target);
 		g_string_append_c(out, '}');
@@ -236,15 +277,8 @@ sink_record_json(SinkCtx *ctx)
 	}
 	g_string_append_c(out, ']');
 
-	key(out, "errors");
-	g_string_append_c(out, '[');
-	for (guint i = 0; i < ctx->errors->len; i++) {
-		g_autofree char *e = utf8(ctx->errors->pdata[i]);
-		if (i)
-			g_string_append_c(out, ',');
-		sink_json_string(out, e);
-	}
-	g_string_append_c(out, ']');
+	strings(out, "errors", ctx->errors, 0);
+	strings(out, "notes", ctx->notes, 0);
 	kv_text(out, "done", ctx->done_path);
 	key(out, "exit");
 	g_string_append_printf(out, "%d}", ctx->exit_code);
