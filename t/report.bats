@@ -323,6 +323,76 @@ EOF
 	[ "$(counter fbl_sent)" -eq 0 ]
 }
 
+@test "fbl: each ARF feedback type FBL_Feedback_Types gives arrives in Feedback-Type, the Subject and the human part" {
+	local type title noun
+	while IFS=: read -r type title noun; do
+		reset_servers
+		sink_config FBL_Feedback_Types="$type:1"
+		signed m to=x@fbl.sink.test subject="Weekly deals"
+		send m
+		assert_success
+		[ "$(json_field '["feedback_type"]' <<<"$output")" = "$type" ]
+		[ "$(smtp_messages)" -eq 1 ]
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$type" ]
+		[ "$(fact Subject "$BATS_TEST_TMPDIR/f")" = "$title: Weekly deals" ]
+		[ "$(fact report_type "$BATS_TEST_TMPDIR/f")" = feedback-report ]
+		fact human "$BATS_TEST_TMPDIR/f" | grep -q "^This is an email $noun report for an email message"
+		[ "$(counter fbl_sent)" -eq 1 ]
+		if [[ $type == abuse ]]; then
+			log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,fbl smtp.sparkpostmail.com 250'
+		else
+			log_lines | grep -q ",fbl/subdomain,dkim=pass,spf=pass,feedback-type=$type,fbl smtp.sparkpostmail.com 250"
+		fi
+	done <<-EOF
+		abuse:Abuse report:abuse
+		fraud:Fraud report:fraud
+		virus:Virus report:virus
+		other:Feedback report:feedback
+		not-spam:Not-spam report:not-spam
+	EOF
+}
+
+@test "fbl: the feedback type is drawn by the weights, the same for the same --seed, and the seed's decision is unchanged" {
+	local seed a b types= fbl_seed=
+	sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 OOB_percent=0 \
+		FBL_percent=50 Open_percent=0 Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
+	signed m to=x@mix.sink.test
+	for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		send m --seed "$seed" --dry-run
+		assert_success
+		a=$output
+		send m --seed "$seed" --dry-run
+		[ "$(json_field '["class"]' <<<"$a")" = "$(json_field '["class"]' <<<"$output")" ]
+		[ "$(json_field '["draw"]' <<<"$a")" = "$(json_field '["draw"]' <<<"$output")" ]
+		[ "$(json_field '.get("feedback_type")' <<<"$a")" = "$(json_field '.get("feedback_type")' <<<"$output")" ]
+		# the class draw is the one the default weights give (the type is drawn after it)
+		sink_config Upstream_Handled=0 OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 \
+			Click_percent=0 Click_Again_percent=0
+		send m --seed "$seed" --dry-run
+		[ "$(json_field '["draw"]' <<<"$a")" = "$(json_field '["draw"]' <<<"$output")" ]
+		[ "$(json_field '["class"]' <<<"$a")" = "$(json_field '["class"]' <<<"$output")" ]
+		sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 \
+			OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
+		if [[ $(json_field '["class"]' <<<"$a") == fbl ]]; then
+			b=$(json_field '["feedback_type"]' <<<"$a")
+			[[ " $types " == *" $b "* ]] || types+=" $b"
+			fbl_seed=${fbl_seed:-$seed}
+		else
+			[ "$(json_field '.get("feedback_type")' <<<"$a")" = null ]
+		fi
+	done
+	echo "types drawn:$types"
+	(($(wc -w <<<"$types") >= 2))	# 5 equal weights over the fbl draws: more than one type
+	# the type a seed drew is the one the complaint carries
+	reset_servers
+	send m --seed "$fbl_seed"
+	assert_success
+	[ "$(json_field '["class"]' <<<"$output")" = fbl ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$(json_field '["feedback_type"]' <<<"$output")" ]
+}
+
 # ---- both -----------------------------------------------------------------------------------------------
 
 @test "counters in Redis match what the SMTP server received" {

@@ -1,12 +1,14 @@
 /*
  * complaint.c - the fbl action: an RFC 5965 Abuse Reporting Format (ARF)
- * spam complaint about the received message, as a mailbox provider's
+ * complaint about the received message (spam, or another feedback type
+ * drawn from FBL_Feedback_Types: feedback.h), as a mailbox provider's
  * feedback loop sends it, mailed to the sender's FBL address (the one the
  * Return-Path MX maps to, mx.c) and delivered by smtp.c.
  *
  *   multipart/report; report-type=feedback-report      (RFC 6522)
  *     text/plain                  what this is, for people
- *     message/feedback-report     Feedback-Type: abuse, User-Agent, Version,
+ *     message/feedback-report     Feedback-Type (abuse, fraud, virus, other,
+ *                                 not-spam), User-Agent, Version,
  *                                 Original-Mail-From, Original-Rcpt-To, ...,
  *                                 Reported-URI: mailto:<recipient> and
  *                                 Removal-Recipient, as the original sent
@@ -19,6 +21,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "feedback.h"
 #include "report-int.h"
 #include "smtp.h"
 #include "sink-build.h"
@@ -39,6 +42,11 @@ static const SinkReportKind fbl_kind = {
 void
 sink_complaint_run(SinkCtx *ctx)
 {
+	/* drawn here, after every draw of the decision: a --seed keeps giving the same decision */
+	if (ctx->feedback_type == NULL)
+		ctx->feedback_type = sink_feedback_draw(ctx->cfg->fbl_feedback_weights, ctx->rng);
+	if (strcmp(ctx->feedback_type, "abuse") != 0)
+		sink_ctx_note(ctx, "feedback-type=%s", ctx->feedback_type);
 	sink_report_run(ctx, &fbl_kind);
 }
 
@@ -96,6 +104,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	GMimeMultipart *report;
 	GMimeMessage *msg;
 	GString *text;
+	const SinkFeedbackKind *kind = sink_feedback_kind(ctx->feedback_type);
 
 	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
@@ -113,7 +122,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
 	subject = sink_report_text(ctx->subject);
-	title = subject && *subject ? g_strdup_printf("Abuse report: %s", subject) : g_strdup("Abuse report");
+	title = subject && *subject ? g_strdup_printf("%s: %s", kind->title, subject) : g_strdup(kind->title);
 	if (ctx->dkim || ctx->spf) {
 		g_autofree char *dkim = sink_report_ascii(ctx->dkim);
 		g_autofree char *d = sink_report_ascii(ctx->dkim_domain);
@@ -131,15 +140,15 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	msg = sink_report_new(ctx, NULL, rcpt, fbl, title, "auto-generated", "feedback-report", &report);
 
 	text = g_string_new(NULL);
-	g_string_append_printf(text, "This is an email abuse report for an email message received from IP %s on %s.\n",
-			       ip ? ip : "(unknown)", date);
-	g_string_append(text, "The recipient marked it as spam. For more information about this format\n"
-			      "please see https://www.rfc-editor.org/rfc/rfc5965.\n");
+	g_string_append_printf(text, "This is an email %s report for an email message received from IP %s on %s.\n",
+			       kind->noun, ip ? ip : "(unknown)", date);
+	g_string_append_printf(text, "%s For more information about this format\n"
+			       "please see https://www.rfc-editor.org/rfc/rfc5965.\n", kind->what);
 	sink_report_add_text(report, text->str);
 	g_string_free(text, TRUE);
 
 	block = g_mime_header_list_new(NULL);
-	field(block, "Feedback-Type", "abuse");
+	field(block, "Feedback-Type", kind->type);
 	field(block, "User-Agent", "bouncy-sink/" SINK_VERSION);
 	field(block, "Version", "1");
 	field(block, "Original-Mail-From", mail_from);

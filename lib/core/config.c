@@ -38,6 +38,7 @@ typedef enum {
 	K_CYCLE,	/* double * + gsize, comma-separated, length a multiple of 7 */
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
+	K_FEEDBACK,	/* double[SINK_FEEDBACK_TYPES], "type:weight,..." (feedback.c) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
 
@@ -97,6 +98,7 @@ static const KeySpec keys[] = {
 	{ "Fetch_Allow_Private", K_BOOL, OFF(fetch_allow_private), "false", 0, 0 },
 	{ "Max_URLs_Per_Message", K_INT, OFF(max_urls_per_message), "50", 0, 10000 },
 	{ "Max_Redirects", K_INT, OFF(max_redirects), "4", 0, 20 },
+	{ "FBL_Feedback_Types", K_FEEDBACK, OFF(fbl_feedback_weights), "abuse:100", 0, 0 },
 	{ "Max_Message_Size", K_INT64, OFF(max_message_size), "52428800", 1024, 1073741824.0 },
 	{ "Report_Original_Max", K_INT64, OFF(report_original_max), "1048576", 0, 1073741824.0 },
 	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 0, 0 },
@@ -288,6 +290,12 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		else
 			return bad_value(error, file, k, value, "must be verify, header or off");
 		break;
+	case K_FEEDBACK: {
+		g_autofree char *why = NULL;
+		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
+			return bad_value(error, file, k, value, why);
+		break;
+	}
 	case K_OBSOLETE:
 		g_ptr_array_add(cfg->warnings,
 				g_strdup_printf("%s: [" SINK_SECTION "] %s no longer means anything; ignored",

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "feedback.h"
+
 #define SINK_CONFIG_ERROR (sink_config_error_quark())
 GQuark sink_config_error_quark(void);
 
@@ -52,6 +54,9 @@ typedef struct {
 	gboolean fetch_allow_private;
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
+
+	/* complaints */
+	double fbl_feedback_weights[SINK_FEEDBACK_TYPES];	/* FBL_Feedback_Types, one per SinkFeedbackType */
 
 	/* Signals */
 	char *signals_traffic_prefix;

@@ -103,6 +103,7 @@ typedef struct {
 	gboolean click_again;
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	char *user_agent;
+	const char *feedback_type;	/* fbl: the ARF Feedback-Type (static); NULL until the complaint draws it */
 
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */

@@ -114,6 +114,8 @@ sink_record_json(SinkCtx *ctx)
 		kv_bool(out, "click_again", ctx->click_again);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
+	if (ctx->feedback_type)
+		kv_str(out, "feedback_type", ctx->feedback_type);
 	if (ctx->signals_blocked)
 		kv_bool(out, "signals_closed_day", TRUE);
 	kv_bool(out, "dry_run", ctx->dry_run);

@@ -75,6 +75,10 @@ test_defaults_are_the_original_model(void)
 	g_assert_nonnull(cfg->host_name);
 	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.sparkpostmail.com"), ==,
 			"fbl@sparkpostmail.com");
+	/* every complaint abuse, as the original's */
+	g_assert_cmpfloat(cfg->fbl_feedback_weights[SINK_FEEDBACK_ABUSE], ==, 100);
+	for (int t = SINK_FEEDBACK_ABUSE + 1; t < SINK_FEEDBACK_TYPES; t++)
+		g_assert_cmpfloat(cfg->fbl_feedback_weights[t], ==, 0);
 }
 
 static void
@@ -126,6 +130,18 @@ static const struct {
 	{ "day 32", "[Sink]\nDigit3_days = 1,32\n", "Digit3_days = \"1,32\": \"32\" is not a day", SINK_CONFIG_ERROR_VALUE },
 	{ "allowlist value", "[Sink]\n[RP_MX_domain_allowlist]\nmx.example = nobody\n", "mx.example = \"nobody\": not an email address", SINK_CONFIG_ERROR_VALUE },
 	{ "not ini", "OOB_percent = 1\n", "", SINK_CONFIG_ERROR_SYNTAX },
+	{ "feedback type unknown", "[Sink]\nFBL_Feedback_Types = abuse:90,phish:10\n",
+	  "FBL_Feedback_Types = \"abuse:90,phish:10\": \"phish\" is not an ARF feedback type", SINK_CONFIG_ERROR_VALUE },
+	{ "feedback weight negative", "[Sink]\nFBL_Feedback_Types = abuse:90,fraud:-1\n",
+	  "FBL_Feedback_Types = \"abuse:90,fraud:-1\": the weight of fraud (\"-1\") must be a number, 0 or more",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback weights all zero", "[Sink]\nFBL_Feedback_Types = abuse:0,virus:0\n",
+	  "FBL_Feedback_Types = \"abuse:0,virus:0\": no type has a weight above 0", SINK_CONFIG_ERROR_VALUE },
+	{ "feedback type twice", "[Sink]\nFBL_Feedback_Types = abuse:1,Abuse:2\n", "abuse is given twice",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback without weight", "[Sink]\nFBL_Feedback_Types = abuse\n", "\"abuse\" is not type:weight",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback empty", "[Sink]\nFBL_Feedback_Types =\n", "FBL_Feedback_Types", SINK_CONFIG_ERROR_VALUE },
 };
 
 static void
