@@ -99,7 +99,7 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	done
 }
 
-@test "DNS: DKIM keys are published for sel1 of sender, tenant, stranger, nomx, deadmx, not nokey" {
+@test "DNS: DKIM keys are published for sel1 of sender, tenant, stranger, nomx, deadmx, not nokey, and sink1 of sink.test" {
 	local domain
 	for domain in sender.test tenant.test stranger.test nomx.test deadmx.test; do
 		run dns_query "sel1._domainkey.$domain" TXT
@@ -111,6 +111,11 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_equal "$output" "$stranger"
 	run dns_query sel1._domainkey.nokey.test TXT
 	assert_output 'NXDOMAIN'
+	# the sink's own key, for the reports it signs: a key of its own, not the senders'
+	run dns_query sink1._domainkey.sink.test TXT
+	assert_output --regexp '^v=DKIM1; h=sha256; k=rsa; p=[A-Za-z0-9+/]{300,}=*$'
+	[ "$output" != "$stranger" ]
+	[ -r "$DKIM_KEYDIR/sink.test/sink1.private" ]
 }
 
 @test "DNS: names outside the test zones fail at once and no outside network is reachable" {

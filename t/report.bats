@@ -1,16 +1,27 @@
 #!/usr/bin/env bats
 # report.bats - the oob and fbl actions end to end: sink-filter mails a real RFC 3464 bounce or RFC 5965
 # complaint over SMTP to the mini internet's MX, the receiving side parses it with Python's email package
-# (as an ESP's bounce and ARF parsers would), and the counters in Redis match what the MX saw.
+# (as an ESP's bounce and ARF parsers would), and the counters in Redis match what the MX saw. Every
+# report is DKIM-signed with the sink.test key (SINK_SIGNING), as a mailbox provider signs its mail, and
+# after each test every message the MX received must verify with python3-dkim, an independent verifier.
 # Run inside the mini internet: t/netns-run bats t/report.bats
 
 load lib/common
 load lib/sink
 load lib/checks
 
+SINK_SIGNING=1
+
 setup() {
 	reset_servers
 	sink_config
+}
+
+teardown() {
+	# whatever a test sent under a config that signs must verify (a test that turns signing off is left alone)
+	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
+		smtp_all_signed sink.test
+	fi
 }
 
 # signed NAME [make_msg key=value ...]: $BATS_TEST_TMPDIR/NAME.eml, DKIM-signed by sender.test (or by the
@@ -391,6 +402,112 @@ EOF
 	[ "$(json_field '["class"]' <<<"$output")" = fbl ]
 	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
 	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$(json_field '["feedback_type"]' <<<"$output")" ]
+}
+
+# ---- signed reports ----------------------------------------------------------------------------------------
+
+# sig_tags EML: the DKIM-Signature's tags of a received report, one "tag=value" per line (FWS removed)
+sig_tags() {
+	"$PY" - "$1" <<'EOF'
+import email, re, sys
+m = email.message_from_bytes(open(sys.argv[1], "rb").read())
+sigs = m.get_all("DKIM-Signature") or []
+print("count=%d" % len(sigs))
+for tag in (sigs[0] if sigs else "").split(";"):
+    if "=" in tag:
+        k, v = tag.split("=", 1)
+        print("%s=%s" % (k.strip(), re.sub(r"\s+", "", v)))
+EOF
+}
+
+@test "signed: bounces and complaints carry one DKIM signature of sink.test (rsa-sha256, relaxed/relaxed) that dkimverify accepts" {
+	local i h
+	signed o to=x@oob.sink.test msgid="<orig.1@sender.test>"
+	signed f to=y@fbl.sink.test
+	send o
+	assert_success
+	send f
+	assert_success
+	[ "$(smtp_messages)" -eq 2 ]
+	for i in 1 2; do
+		sig_tags "$(smtp_eml "$i")" >"$BATS_TEST_TMPDIR/t"
+		cat "$BATS_TEST_TMPDIR/t"
+		[ "$(fact count "$BATS_TEST_TMPDIR/t")" = 1 ]
+		[ "$(fact d "$BATS_TEST_TMPDIR/t")" = sink.test ]
+		[ "$(fact s "$BATS_TEST_TMPDIR/t")" = sink1 ]
+		[ "$(fact a "$BATS_TEST_TMPDIR/t")" = rsa-sha256 ]
+		[ "$(fact c "$BATS_TEST_TMPDIR/t")" = relaxed/relaxed ]
+		[ -z "$(fact l "$BATS_TEST_TMPDIR/t")" ]	# the whole body
+		h=$(fact h "$BATS_TEST_TMPDIR/t" | tr 'A-Z' 'a-z')
+		for field in from to subject date message-id mime-version content-type; do
+			[[ :$h: == *:$field:* ]]
+		done
+		# the independent verifier (python3-dkim's dkimverify) with the key in the test zone's DNS
+		run dkim_verify "$(smtp_eml "$i")"
+		assert_success
+		assert_output 'signature ok'
+	done
+	# the bounce refers to the original: In-Reply-To and References are signed too
+	h=$(sig_tags "$(smtp_eml 1)" | grep '^h=' | tr 'A-Z' 'a-z')
+	[[ $h == *in-reply-to* && $h == *references* ]]
+	# and a report changed on the way no longer verifies: the check can fail
+	sed 's/^Subject: /Subject: changed /' "$(smtp_eml 2)" >"$BATS_TEST_TMPDIR/changed.eml"
+	run dkim_verify "$BATS_TEST_TMPDIR/changed.eml"
+	assert_failure
+}
+
+@test "signed: without DKIM_Sign_* the reports go out unsigned" {
+	SINK_SIGNING=0 sink_config
+	signed m to=x@fbl.sink.test
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 1 ]
+	[ "$(sig_tags "$(smtp_eml 1)" | fact count /dev/stdin)" = 0 ]
+}
+
+@test "signed: a DKIM_Sign_Key that is missing or a folder is a config error naming the key; sink-filter -n exits 78" {
+	local missing=$BATS_TEST_TMPDIR/no/such.pem
+	signed m to=x@fbl.sink.test
+	sink_config DKIM_Sign_Key="$missing"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output "sink-filter: config: $SINK_INI: [Sink] DKIM_Sign_Key = \"$missing\": the key cannot be read: No such file or directory"
+	send m
+	[ "$status" -eq 75 ]	# the mail stays queued until the config is mended
+	[ "$(smtp_messages)" -eq 0 ]
+	sink_config DKIM_Sign_Key="$BATS_TEST_TMPDIR"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Key = \"$BATS_TEST_TMPDIR\": the key cannot be read: not a file"
+	# the three go together
+	sink_config DKIM_Sign_Selector=-
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Domain, DKIM_Sign_Selector and DKIM_Sign_Key go together: DKIM_Sign_Selector is not set"
+	sink_config DKIM_Sign_Domain='sink test'
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial 'DKIM_Sign_Domain = "sink test": not a domain name'
+}
+
+@test "signed: a DKIM_Sign_Key that holds no private key fails sink-filter -n; a message is done, its report not sent unsigned" {
+	cp "$DKIM_KEYDIR/sink.test/sink1.txt" "$BATS_TEST_TMPDIR/public.txt"	# the public half: no private key
+	sink_config DKIM_Sign_Key="$BATS_TEST_TMPDIR/public.txt"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Key = \"$BATS_TEST_TMPDIR/public.txt\": not an RSA private key in PEM"
+	signed m to=x@fbl.sink.test
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 0 ]
+	[[ $(json_field '["actions"][0]["error"]' <<<"$output") == "not sent: not signed: "*"not an RSA private key in PEM"* ]]
+	[ "$(counter fbl_smtp_error)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+	# the good key: -n says OK
+	sink_config
+	run filter -n
+	assert_success
+	assert_output "$SINK_INI: OK"
 }
 
 # ---- both -----------------------------------------------------------------------------------------------

@@ -55,6 +55,11 @@ typedef struct {
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
 
+	/* DKIM signatures on what the sink sends (all three or none; NULL = not signed) */
+	char *dkim_sign_domain;
+	char *dkim_sign_selector;
+	char *dkim_sign_key;		/* path of the PEM private key */
+
 	/* complaints */
 	double fbl_feedback_weights[SINK_FEEDBACK_TYPES];	/* FBL_Feedback_Types, one per SinkFeedbackType */
 

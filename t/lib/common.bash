@@ -12,6 +12,9 @@
 #                                       TXT), or the error (NXDOMAIN, NoAnswer, LifetimeTimeout); DNS_LIFETIME=2 s
 #   smtp_messages                       number of messages the SMTP sink has accepted
 #   smtp_eml N / smtp_json N            path of the Nth accepted message / of its envelope (1 = oldest)
+#   smtp_all_signed DOMAIN              every message the SMTP sink accepted has a DKIM signature of DOMAIN
+#                                       that verifies (python3-dkim, not libopendkim; keys from this DNS);
+#                                       names each that does not
 #   http_requests [FILTER]              the HTTP log's JSON lines (only those containing FILTER)
 #   wait_for SECONDS CMD...             run CMD until it succeeds; fail after SECONDS
 
@@ -109,6 +112,24 @@ smtp_json() {
 	local eml
 	eml=$(smtp_eml "$1") || return 1
 	echo "${eml%.eml}.json"
+}
+
+smtp_all_signed() {
+	PYTHONPATH=$NODOH "$PY" - "$SMTP_SPOOL" "$1" <<'EOF'
+import glob, re, sys, dkim
+spool, domain = sys.argv[1:3]
+bad = []
+for path in sorted(glob.glob(spool + "/*.eml")):
+    d = dkim.DKIM(open(path, "rb").read())
+    sigs = [v for n, v in d.headers if n.lower() == b"dkim-signature"]
+    ok = any(re.search(rb"(^|;)\s*d\s*=\s*" + re.escape(domain.encode()) + rb"\s*(;|$)", v) and d.verify(idx=i)
+             for i, v in enumerate(sigs))
+    if not ok:
+        bad.append(path)
+for path in bad:
+    print("smtp_all_signed: %s has no signature of %s that verifies" % (path, domain))
+sys.exit(1 if bad else 0)
+EOF
 }
 
 http_requests() {
