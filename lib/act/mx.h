@@ -14,6 +14,16 @@
 char *sink_mx_map(const SinkConfig *cfg, const char *mx);
 
 /*
+ * sink_mx_lookup: the preferred MX host of `domain` (lowest preference; no
+ * MX: the domain itself when it has an address), A-labels, lower case; an
+ * IDN domain may come in Unicode.  g_free.  NULL when there is none to
+ * mail, with an error recorded in ctx that says "<what> not sent" and
+ * names the domain by its `role` ("Return-Path domain"); *tempfail is set
+ * when the look-up failed for now.
+ */
+char *sink_mx_lookup(SinkCtx *ctx, const char *what, const char *role, const char *domain, gboolean *tempfail);
+
+/*
  * sink_mx_resolve: look up the preferred MX of ctx->return_path's domain
  * (no MX: the domain itself when it has an address) and map it.  TRUE with
  * ctx->mx_host and ctx->fbl_addr set when allowed.  FALSE otherwise, with an
