@@ -9,6 +9,7 @@
 load lib/common
 load lib/sink
 load lib/checks
+load lib/report
 
 SINK_SIGNING=1
 
@@ -46,49 +47,6 @@ send() {
 
 json_field() {	# json_field EXPR < record   (EXPR indexes the record, e.g. '["actions"][0]["status"]')
 	"$PY" -c 'import json,sys; v=eval("json.load(sys.stdin)"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
-}
-
-# facts EML: what a receiver's parser sees in a report, one "key=value" per line:
-#   envelope from the .json next to it, top-level headers, the part types, the delivery-status or
-#   feedback-report fields (block<i>.<Field>), and the attached original's headers (orig.<Header>).
-facts() {
-	"$PY" - "$1" <<'EOF'
-import email, email.policy, json, os, sys
-path = sys.argv[1]
-env = json.load(open(path[:-4] + ".json"))
-print("mail_from=%s" % env["mail_from"])
-print("rcpt_tos=%s" % ",".join(env["rcpt_tos"]))
-print("helo=%s" % env["helo"])
-raw = open(path, "rb").read()
-print("crlf_only=%s" % (raw.count(b"\n") == raw.count(b"\r\n")))
-m = email.message_from_bytes(raw, policy=email.policy.default)
-print("type=%s" % m.get_content_type())
-print("report_type=%s" % m.get_param("report-type"))
-print("headers=%s" % ",".join(m.keys()))
-for h in ("From", "To", "Subject", "Auto-Submitted", "MIME-Version", "Message-ID", "In-Reply-To", "References"):
-    print("%s=%s" % (h, m[h]))
-print("from_addr=%s" % m["From"].addresses[0].addr_spec)
-print("to_addr=%s" % m["To"].addresses[0].addr_spec)
-parts = list(m.iter_parts())
-print("parts=%s" % ",".join(p.get_content_type() for p in parts))
-for p in parts:
-    ct = p.get_content_type()
-    if ct in ("message/delivery-status", "message/feedback-report"):
-        for i, block in enumerate(p.get_payload()):
-            for k, v in block.items():
-                print("block%d.%s=%s" % (i, k, v))
-    elif ct == "message/rfc822":
-        orig = p.get_payload()[0]
-        for k, v in orig.raw_items():	# raw: a hostile original need not parse
-            print("orig.%s=%s" % (k, " ".join(str(v).split())))
-    elif ct == "text/plain":
-        print("human=%s" % p.get_content().replace("\n", " "))
-EOF
-}
-
-# fact KEY FILE: the value of KEY in a facts listing.
-fact() {
-	grep -m1 "^$1=" "$2" | cut -d= -f2-
 }
 
 # ---- OOB ------------------------------------------------------------------------------------------------
@@ -547,22 +505,6 @@ write_hostile() {
 		printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
 		printf 'Gr\xc3\xbc\xc3\x9fe.\n'
 	} >"$out"
-}
-
-# No header or field of the report may have been added by the received message.
-assert_not_injected() {
-	local f=$1
-	run grep -E '^(block[0-9]+\.)?(X-Injected|Bcc)=' "$f"
-	assert_failure
-	[ "$(fact headers "$f" | tr , '\n' | grep -cx From)" -eq 1 ]
-	[ "$(fact headers "$f" | tr , '\n' | grep -cx To)" -eq 1 ]
-	"$PY" - "$2" <<'EOF'
-import sys
-raw = open(sys.argv[1], "rb").read()
-head, _, rest = raw.partition(b"\r\n\r\n")
-assert all(b < 0x80 for b in head), "8-bit bytes in the report's own headers"
-assert b"\r\nX-Injected" not in head and b"\r\nBcc" not in head
-EOF
 }
 
 @test "fbl: CR/LF and non-ASCII in the received headers cannot add headers or fields to the complaint" {

@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "mx.h"
 #include "report-int.h"
 #include "smtp.h"
 
@@ -28,6 +29,7 @@ static const SinkReportKind oob_kind = {
 	.smtp_error = "oob_smtp_error",
 	.sent = "oob_sent",
 	.build = sink_bounce_build,
+	.route = sink_mx_resolve,
 	.to_fbl_addr = FALSE,
 };
 

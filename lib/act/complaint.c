@@ -3,7 +3,8 @@
  * complaint about the received message (spam, or another feedback type
  * drawn from FBL_Feedback_Types: feedback.h), as a mailbox provider's
  * feedback loop sends it, mailed to the sender's FBL address (the one the
- * Return-Path MX maps to, mx.c) and delivered by smtp.c.
+ * Return-Path MX maps to, mx.c; or the message's own CFBL-Address when it
+ * meets RFC 9477, cfbl.c) and delivered by smtp.c.
  *
  *   multipart/report; report-type=feedback-report      (RFC 6522)
  *     text/plain                  what this is, for people
@@ -21,7 +22,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "cfbl.h"
 #include "feedback.h"
+#include "mx.h"
 #include "report-int.h"
 #include "smtp.h"
 #include "sink-build.h"
@@ -36,6 +39,23 @@ static const SinkReportKind fbl_kind = {
 	.smtp_error = "fbl_smtp_error",
 	.sent = "fbl_sent",
 	.build = sink_complaint_build,
+	.route = sink_mx_resolve,
+	.to_fbl_addr = TRUE,
+};
+
+/* A complaint to the sender's CFBL-Address (cfbl.c): its domain's MX, no allowlist, counted twice when sent. */
+static const SinkReportKind cfbl_kind = {
+	.what = "FBL",
+	.action = "fbl",
+	.missing_to = "fbl_missing_to",
+	.missing_return_path = "fbl_missing_return_path",
+	.not_allowed = "fbl_smtp_error",	/* the address's domain takes no mail: not delivered */
+	.dns_error = "fbl_dns_error",
+	.smtp_error = "fbl_smtp_error",
+	.sent = "fbl_sent",
+	.also_sent = "fbl_cfbl_sent",
+	.build = sink_complaint_build,
+	.route = sink_cfbl_route,
 	.to_fbl_addr = TRUE,
 };
 
@@ -47,7 +67,8 @@ sink_complaint_run(SinkCtx *ctx)
 		ctx->feedback_type = sink_feedback_draw(ctx->cfg->fbl_feedback_weights, ctx->rng);
 	if (strcmp(ctx->feedback_type, "abuse") != 0)
 		sink_ctx_note(ctx, "feedback-type=%s", ctx->feedback_type);
-	sink_report_run(ctx, &fbl_kind);
+	sink_cfbl_check(ctx);
+	sink_report_run(ctx, ctx->cfbl.honoured ? &cfbl_kind : &fbl_kind);
 }
 
 /* The client IP when it is one (v4 or v6), else NULL. */

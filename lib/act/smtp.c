@@ -1,6 +1,6 @@
 /*
  * smtp.c - mailing a report: the checks before it (addresses, the
- * Return-Path MX allowlist), its delivery over SMTP with libcurl, and the
+ * route: the Return-Path MX allowlist or a CFBL-Address), its delivery over SMTP with libcurl, and the
  * counters after it.  Shared by the oob (bounce.c) and fbl (complaint.c)
  * actions through sink_report_run.
  *
@@ -271,7 +271,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 			       ctx->return_path ? "no usable Return-Path address" : "no Return-Path");
 		return;
 	}
-	if (!sink_mx_resolve(ctx, k->what, &tempfail)) {
+	if (!k->route(ctx, k->what, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? k->dns_error : k->not_allowed);
 		return;
 	}
@@ -295,8 +295,12 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		g_free(ctx->report_text);
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
-	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, ctx->mx_host, from, rcpt_to, msg) ? k->sent
-											   : k->smtp_error);
+	if (!ctx->dry_run) {
+		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, from, rcpt_to, msg);
+
+		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
+		if (sent && k->also_sent)
+			sink_ctx_count(ctx, k->also_sent);
+	}
 	g_object_unref(msg);
 }

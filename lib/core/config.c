@@ -99,6 +99,7 @@ static const KeySpec keys[] = {
 	{ "Max_URLs_Per_Message", K_INT, OFF(max_urls_per_message), "50", 0, 10000 },
 	{ "Max_Redirects", K_INT, OFF(max_redirects), "4", 0, 20 },
 	{ "FBL_Feedback_Types", K_FEEDBACK, OFF(fbl_feedback_weights), "abuse:100", 0, 0 },
+	{ "CFBL", K_BOOL, OFF(cfbl), "true", 0, 0 },
 	{ "DKIM_Sign_Domain", K_STRING, OFF(dkim_sign_domain), "", 0, 0 },
 	{ "DKIM_Sign_Selector", K_STRING, OFF(dkim_sign_selector), "", 0, 0 },
 	{ "DKIM_Sign_Key", K_PATH, OFF(dkim_sign_key), "", 0, 0 },

@@ -62,6 +62,7 @@ typedef struct {
 
 	/* complaints */
 	double fbl_feedback_weights[SINK_FEEDBACK_TYPES];	/* FBL_Feedback_Types, one per SinkFeedbackType */
+	gboolean cfbl;			/* honour a message's CFBL-Address (RFC 9477) */
 
 	/* Signals */
 	char *signals_traffic_prefix;

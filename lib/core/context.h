@@ -42,6 +42,16 @@ typedef struct {
 	char **headers;		/* h=: the field names it signs, lower case, NULL-terminated */
 } SinkDkimSig;
 
+/* A complaint's look at the message's CFBL-Address (RFC 9477; act/cfbl.c). */
+typedef struct {
+	gboolean present;	/* the message carries CFBL-Address */
+	gboolean honoured;	/* it meets RFC 9477: the complaint goes to `address` */
+	char *address;		/* the addr-spec, once read */
+	char *feedback_id;	/* CFBL-Feedback-ID, white space taken out; NULL when none */
+	char *report;		/* "arf" or "xarf" as the sender asked; NULL when not said */
+	char *reason;		/* why it is not honoured; NULL when it is */
+} SinkCfbl;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
@@ -92,7 +102,8 @@ typedef struct {
 	GPtrArray *dkim_sigs;	/* SinkDkimSig*: each signature checked (dkimsig.h) */
 	char *spf;		/* "pass", "fail", ..., NULL = not run */
 	char *mx_host;		/* preferred MX of the Return-Path domain */
-	char *fbl_addr;		/* from the allowlist or the tenant rule */
+	char *fbl_addr;		/* from the allowlist or the tenant rule, or the honoured CFBL-Address */
+	SinkCfbl cfbl;
 
 	/* decision */
 	SinkClass klass;

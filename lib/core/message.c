@@ -248,6 +248,31 @@ header_dup(GMimeObject *obj, const char *name)
 	return v ? g_strdup(v) : NULL;
 }
 
+gboolean
+sink_header_has_control(const SinkCtx *ctx, const char *name)
+{
+	gsize len = 0, n = strlen(name);
+	const char *data = ctx->raw ? g_bytes_get_data(ctx->raw, &len) : NULL;
+	gboolean in_field = FALSE;
+
+	for (gsize i = 0; data && i < len;) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		gsize end = nl ? (gsize)(nl - data) : len, line = end - i;
+
+		if (line > 0 && data[end - 1] == '\r')
+			line--;	/* the CR of a CRLF */
+		if (line == 0)
+			break;	/* the end of the header block */
+		if (data[i] != ' ' && data[i] != '\t')	/* a field's first line; else its continuation */
+			in_field = line > n && data[i + n] == ':' && g_ascii_strncasecmp(data + i, name, n) == 0;
+		for (gsize k = i; in_field && k < i + line; k++)
+			if (((unsigned char)data[k] < 0x20 && data[k] != '\t') || data[k] == 0x7f)
+				return TRUE;
+		i = end + 1;
+	}
+	return FALSE;
+}
+
 /* Whether `s` holds a control character (a CR or LF smuggled into an envelope option). */
 static gboolean
 has_control(const char *s)

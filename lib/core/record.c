@@ -108,6 +108,18 @@ sink_record_json(SinkCtx *ctx)
 	kv_str(out, "spf", ctx->spf);
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);
+	if (ctx->klass == SINK_CLASS_FBL)	/* where the complaint went: its CFBL-Address, or section 6's rule */
+		kv_str(out, "complaint_route", ctx->cfbl.honoured ? "cfbl" : "return_path");
+	if (ctx->cfbl.present) {
+		key(out, "cfbl");
+		g_string_append_c(out, '{');
+		kv_text(out, "address", ctx->cfbl.address);
+		kv_text(out, "feedback_id", ctx->cfbl.feedback_id);
+		kv_text(out, "report", ctx->cfbl.report);
+		kv_bool(out, "honoured", ctx->cfbl.honoured);
+		kv_text(out, "reason", ctx->cfbl.reason);
+		g_string_append_c(out, '}');
+	}
 	if (ctx->klass == SINK_CLASS_OPENCLICK) {
 		kv_bool(out, "open_again", ctx->open_again);
 		kv_bool(out, "click", ctx->click);
@@ -167,6 +179,16 @@ sink_record_json(SinkCtx *ctx)
 		if (i)
 			g_string_append_c(out, ',');
 		sink_json_string(out, ctx->counters->pdata[i]);
+	}
+	g_string_append_c(out, ']');
+
+	key(out, "notes");	/* the log line's plain fields: what was noticed on the way, not errors */
+	g_string_append_c(out, '[');
+	for (guint i = 0; i < ctx->notes->len; i++) {
+		g_autofree char *n = utf8(ctx->notes->pdata[i]);
+		if (i)
+			g_string_append_c(out, ',');
+		sink_json_string(out, n);
 	}
 	g_string_append_c(out, ']');
 
