@@ -532,6 +532,81 @@ write_hostile() {
 	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@oob.sink.test" ]
 }
 
+# hostile_rp LINE: a DKIM-exempt (DKIM_Check=off) oob message whose Return-Path: header is LINE (Python escapes), sent
+hostile_rp() {
+	make_msg "$BATS_TEST_TMPDIR/h.0" to=x@oob.sink.test return_path=
+	raw_header "$BATS_TEST_TMPDIR/h.0" "$BATS_TEST_TMPDIR/h.eml" "$1"
+	send h
+}
+
+@test "oob: a Return-Path with CR/LF, NUL, a space in quotes, 1,000 octets or a UTF-8 local part gets no bounce, and the record says why" {
+	local line error long
+	long=$(printf 'a%.0s' {1..990})
+	sink_config DKIM_Check=off SPF_Required_Direct=false
+	while IFS='|' read -r line error; do
+		reset_servers
+		echo "case: $line"
+		hostile_rp "$line"
+		assert_success
+		[ "$(json_field '["actions"]' <<<"$output")" = "[]" ]
+		jq -r '.errors[]' <<<"$output" | grep -qF -- "$error"
+		[ "$(smtp_messages)" -eq 0 ]
+		[ "$(counter oob_missing_return_path)" -eq 1 ]
+	done <<-EOF
+		Return-Path: <bounces@sender.test\rBcc: evil@attacker.test>|the Return-Path: header holds a control character (NUL, bare CR, ...); not used
+		Return-Path: <bounces@sender.test\x00.evil.test>|the Return-Path: header holds a control character (NUL, bare CR, ...); not used
+		Return-Path: <"john doe"@sender.test>|OOB not sent: no usable Return-Path address
+		Return-Path: <$long@sender.test>|OOB not sent: no usable Return-Path address
+		Return-Path: <bö@sender.test>|OOB not sent: the Return-Path address bö@sender.test has a non-ASCII local part (it needs SMTPUTF8, which the sink does not speak)
+	EOF
+}
+
+@test "oob: a quoted local part and an IDN domain in the Return-Path get a well-formed bounce, the domain in A-labels" {
+	sink_config DKIM_Check=off SPF_Required_Direct=false
+	hostile_rp 'Return-Path: <"bo\\"unces"@sender.test>'
+	assert_success
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = '"bo\"unces"@sender.test' ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = '"bo\"unces"@sender.test' ]
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+
+	reset_servers
+	hostile_rp 'Return-Path: <bounces@bücher.test>'
+	assert_success
+	[ "$(json_field '["return_path"]' <<<"$output")" = bounces@bücher.test ]
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = bounces@xn--bcher-kva.test ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = bounces@xn--bcher-kva.test ]
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+	[ "$(counter oob_sent)" -eq 1 ]
+}
+
+@test "fbl: a 100 KB Subject, or one with broken encoded words, gives a well-formed complaint that quotes it shortened or as text, and says so" {
+	local subject
+	sink_config DKIM_Check=off
+	for subject in "$(head -c 100000 /dev/zero | tr '\0' x)" "$(head -c 100000 /dev/zero | tr '\0' x | sed 's/x\{60\}/& /g')" \
+		'=?utf-8?q?broken =?x-bogus?B?QUJD?= =?utf-8?B?//79?= end =?utf-8?q?=0D=0ABcc:_evil@attacker.test?='; do
+		reset_servers
+		make_msg "$BATS_TEST_TMPDIR/h.0" to=x@fbl.sink.test subject=
+		raw_header "$BATS_TEST_TMPDIR/h.0" "$BATS_TEST_TMPDIR/h.eml" "Subject: $subject"
+		send h
+		assert_success
+		record=$output	# (assert_not_injected runs commands of its own)
+		[ "$(json_field '["actions"][0]["status"]' <<<"$record")" = 250 ]
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+		if ((${#subject} > 1000)); then
+			jq -r '.notes[]' <<<"$record" | grep -qxE "the original's Subject \((100000|101666) characters\) is quoted in the report as its first 200"
+			(($(fact Subject "$BATS_TEST_TMPDIR/f" | wc -c) < 250))
+		else
+			jq -r '.notes[]' <<<"$record" | grep -qF "the original's Subject has encoded words that do not decode"
+			[[ $(fact Subject "$BATS_TEST_TMPDIR/f") == "Abuse report: broken =?x-bogus?B?QUJD?"* ]]
+		fi
+	done
+}
+
 @test "oob: an envelope recipient with CR/LF in it is not used: nothing sent, counted oob_missing_to" {
 	signed m to=x@oob.sink.test
 	send m --to $'x@oob.sink.test\r\nX-Injected: yes'

@@ -142,7 +142,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
 	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
-	subject = sink_report_text(ctx->subject);
+	subject = sink_report_subject(ctx);
 	title = subject && *subject ? g_strdup_printf("%s: %s", kind->title, subject) : g_strdup(kind->title);
 	if (ctx->dkim || ctx->spf) {
 		g_autofree char *dkim = sink_report_ascii(ctx->dkim);

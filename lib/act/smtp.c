@@ -271,6 +271,18 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 			       ctx->return_path ? "no usable Return-Path address" : "no Return-Path");
 		return;
 	}
+	/*
+	 * A UTF-8 local part travels only with SMTPUTF8 (RFC 6531), which this
+	 * client does not negotiate: sent as it is, the command would be one
+	 * an ASCII server cannot read.  (Domains are A-labels already.)
+	 */
+	if (!g_str_is_ascii(from) || (!k->to_fbl_addr && !g_str_is_ascii(return_path))) {
+		gboolean to = !g_str_is_ascii(from);
+		sink_ctx_count(ctx, to ? k->missing_to : k->missing_return_path);
+		sink_ctx_error(ctx, "%s not sent: the %s address %s has a non-ASCII local part (it needs SMTPUTF8, "
+			       "which the sink does not speak)", k->what, to ? "To:" : "Return-Path", to ? from : return_path);
+		return;
+	}
 	if (!k->route(ctx, k->what, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? k->dns_error : k->not_allowed);
 		return;

@@ -362,8 +362,13 @@ sink_message_parse(SinkCtx *ctx)
 	if (ctx->env_from && (ctx->return_path = sink_addr_first(ctx->env_from)) == NULL)
 		sink_ctx_error(ctx, "--from \"%s\" holds no address; the Return-Path: header's is used",
 			       ctx->env_from);
-	if (ctx->return_path == NULL && ctx->mime)
-		ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
+	if (ctx->return_path == NULL && ctx->mime) {
+		/* GMime's value ends at a NUL, and its address parser skips a bare CR: neither may pass unseen */
+		if (sink_header_has_control(ctx, "Return-Path"))
+			sink_ctx_error(ctx, "the Return-Path: header holds a control character (NUL, bare CR, ...); not used");
+		else
+			ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
+	}
 }
 
 /* Depth-first search for the first inline text/html leaf. */
