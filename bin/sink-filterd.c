@@ -9,7 +9,8 @@
  * less the exec and the loading.  Reads no config of its own: each run
  * reads the config its command line names, as it would without a server.
  * Runs in the foreground, one line on stderr per event; stops on SIGTERM
- * once the running messages are done.
+ * once the running messages are done.  Keeps nothing it inherits above
+ * descriptor 2: its children would hold it through every run.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +52,12 @@ main(int argc, char **argv)
 	SinkServerOptions o = { .run = sink_filter_main, .log = log_line };
 	int fd;
 
+	/*
+	 * Nothing inherited above 2: every child would hold it through every
+	 * run (a pipe's end held so keeps the script that started the server
+	 * from ever seeing its EOF).  The listening socket is made later.
+	 */
+	closefrom(3);
 	/* 0, 1 and 2 open, so that nothing of the server's lands there (a child restores them after each run) */
 	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd < 3)
 		fcntl(fd, F_SETFD, 0);

@@ -32,7 +32,7 @@ setup_file() {
 		cd "$SRV_DIR/cwd" || exit 1
 		umask 077
 		exec env SINK_CONFIG="$SRV_DIR/cwd/sink.ini" SINK_NOW=2001-01-01T00:00:00Z RESULTS_KEY=9 \
-			"$SINK_FILTERD" -s "$SOCK" -j 8 --spare 2 </dev/null >/dev/null 2>"$SRV_LOG" 3>&-
+			"$SINK_FILTERD" -s "$SOCK" -j 8 --spare 2 </dev/null >/dev/null 2>"$SRV_LOG"
 	) &
 	echo $! >"$SRV_DIR/pid"
 	wait_for 10 grep -q "listening on $SOCK" "$SRV_LOG"
@@ -47,6 +47,7 @@ setup() {
 	sink_config DKIM_Check=off "${NOMIX[@]}"
 	M=$BATS_TEST_TMPDIR
 	mkdir -p "$M/ld"
+	UNDER=()
 }
 
 teardown() {
@@ -84,12 +85,13 @@ gone() {
 }
 
 # serve SOCKET [ARGS...]: start a sink-filterd of this test's own on SOCKET, logging to SOCKET.log; sets S_PID
-# and S_LOG; teardown stops it
+# and S_LOG; teardown stops it. With UNDER set (an array: a command that ends by exec'ing its arguments), the
+# server is started through it, and S_PID is still the server's.
 serve() {
 	local sock=$1
 	shift
 	S_LOG=$sock.log
-	"$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" 3>&- &
+	"${UNDER[@]}" "$SINK_FILTERD" -s "$sock" "$@" </dev/null >/dev/null 2>"$S_LOG" &
 	S_PID=$!
 	echo "$S_PID" >>"$M/.servers"
 	wait_for 10 grep -q "listening on $sock" "$S_LOG"
@@ -690,7 +692,7 @@ report_same() {
 	chmod 777 "$PUB"
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTERD" -s "$PUB/s.sock" \
-		</dev/null >/dev/null 2>"$PUB/s.log" 3>&- &
+		</dev/null >/dev/null 2>"$PUB/s.log" &
 	echo $! >>"$M/.servers"
 	wait_for 10 grep -q "listening on $PUB/s.sock" "$PUB/s.log"
 	chmod 666 "$PUB/s.sock"
@@ -711,7 +713,7 @@ report_same() {
 
 @test "a server started with its standard descriptors closed keeps no client's pipe open after the run" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
-	"$SINK_FILTERD" -s "$M/c.sock" <&- >&- 2>&- 3>&- &
+	"$SINK_FILTERD" -s "$M/c.sock" <&- >&- 2>&- &
 	echo $! >>"$M/.servers"
 	wait_for 10 test -S "$M/c.sock"
 	# `| cat` ends only when every holder of the pipe has let go of it, the serving child included
@@ -788,6 +790,35 @@ report_same() {
 	[ "$(pgrep -P "$S_PID")" = "$child" ]
 	[ "$(local_runs)" -eq 0 ]
 	assert_counted 3
+}
+
+@test "one child running message after message takes a change of the system host name (Host_Name empty) at the next message" {
+	sink_config DKIM_Check=header Host_Name=- "${NOMIX[@]}"
+	make_msg "$M/u.eml" to=x@accept.sink.test
+	sign_msg "$M/u.eml" "$M/s.eml"
+	for h in a b; do pmta_authres "$M/s.eml" "$M/$h.eml" "sink-$h.test; dkim=pass header.d=sender.test"; done
+	# the server in a UTS namespace of its own, named sink-a.test there
+	UNDER=(unshare -u sh -c 'hostname sink-a.test && exec "$@"' sh)
+	serve "$M/s.sock" --spare 1 -j 1
+	# a config file older than 2 s: the child keeps it from one message to the next (sink_config_get)
+	# shellcheck disable=SC2016 # the inner bash expands them
+	wait_for 5 bash -c '(($(date +%s) - $(stat -c %Z "$1") > 2))' _ "$SINK_INI"
+	run client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/a.eml"
+	assert_success
+	jq -e '.dkim == "pass"' <<<"$output"
+	child=$(pgrep -P "$S_PID")
+	nsenter -t "$S_PID" -u hostname sink-b.test
+	served=$(client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/b.eml")
+	here=$(nsenter -t "$S_PID" -u "$SINK_FILTER" -c "$SINK_INI" --no-server --json --dry-run --seed 5 <"$M/b.eml")
+	echo "served: $served"
+	echo "here:   $here"
+	jq -e '.dkim == "pass"' <<<"$here"
+	[ "$(norm <<<"$served")" = "$(norm <<<"$here")" ]
+	# and the old name is not ours any more
+	run client --server "$M/s.sock" --json --dry-run --seed 5 <"$M/a.eml"
+	jq -e '.dkim == "fail"' <<<"$output"
+	[ "$(pgrep -P "$S_PID")" = "$child" ]	# all through the one child
+	[ "$(local_runs)" -eq 0 ]
 }
 
 @test "the server sleeps through messages while enough children wait; busy ones that leave too few make it start more" {
@@ -1127,4 +1158,161 @@ EOF
 	[ "${#lines[@]}" -eq 1 ]
 	[ "$(local_runs)" -eq 0 ]
 	assert_counted 1
+}
+
+@test "a fourth descriptor that is not a directory: refused with that reason, logged in the server's log and not on the client's stderr, even a closed pipe" {
+	nlog=$(wc -l <"$SRV_LOG")
+	run "$PY" - "$SOCK" "$M" <<'EOF2'
+import array, os, socket, sys
+path, m = sys.argv[1:3]
+
+def ask(fds):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    req = b"".join(x.encode() + b"\0" for x in ["sink-filter/1", "0022", "2", "0", "sink-filter", "--version"])
+    s.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    s.settimeout(5)
+    print(s.recv(1000).decode())
+    s.close()
+
+null = os.open("/dev/null", os.O_RDWR)
+out = os.open(m + "/out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+err = os.open(m + "/err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+notdir = os.open(m + "/file", os.O_RDONLY | os.O_CREAT, 0o644)
+ask([null, out, err, notdir])
+r, w = os.pipe()
+os.close(r)  # stderr a pipe nobody reads: a write there fails
+ask([null, out, w, notdir])
+EOF2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 0 "refused the server cannot take the client's descriptors or directory: Not a directory"
+	assert_line --index 1 "refused the server cannot take the client's descriptors or directory: Not a directory"
+	[ ! -s "$M/out" ]
+	run cat "$M/err"
+	assert_output ""
+	run srv_log_since "$nlog"
+	echo "$output"
+	[ "$(grep -cx "sink-filterd: cannot take the client's descriptors or directory: Not a directory" <<<"$output")" -eq 2 ]
+	# the child's own 0-2 are back: the next message through it is served as usual
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$SOCK" --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(local_runs)" -eq 0 ]
+	assert_counted 1
+}
+
+@test "a client in a folder the server may not search (a group only the client has) is refused with that reason, logged by the server, not on the client's stderr" {
+	PUB=$(mktemp -d /tmp/sink-server-bats.XXXXXX)
+	chmod 777 "$PUB"
+	install -d -m 710 -o 0 -g 4242 "$PUB/g4242"
+	# the server without group 4242, its client with it: the same uid and gid, so the client is taken
+	UNDER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	serve "$PUB/s.sock" -j 1 --spare 1
+	# shellcheck disable=SC2016 # the inner bash expands them
+	run setpriv --reuid=65534 --regid=65534 --groups=4242 bash -c 'cd "$1" && exec "$2" --server "$3" --version 2>"$4"' \
+		_ "$PUB/g4242" "$SINK_FILTER" "$PUB/s.sock" "$PUB/err"
+	echo "$output"
+	assert_success
+	assert_output --regexp '^sink-filter [0-9.]+$'
+	run cat "$PUB/err"
+	assert_output "sink-filter: server $PUB/s.sock refused the message: the server cannot take the client's descriptors or directory: Permission denied; running it here"
+	grep -qx "sink-filterd: cannot take the client's descriptors or directory: Permission denied" "$S_LOG"
+}
+
+# ---- 17. what the server's parent leaves it ---------------------------------------------------------------
+
+# IGNORING: a command that execs its arguments with SIGCHLD, SIGTERM, SIGINT and SIGHUP ignored, as some
+# supervisors and language runtimes start their children (an ignored signal stays ignored across execve)
+# shellcheck disable=SC2016 # perl's variables
+IGNORING=(perl -e '$SIG{$_} = "IGNORE" for qw(CHLD TERM INT HUP); exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n"')
+
+# ignores_all PID: PID ignores SIGCHLD (17), SIGTERM (15), SIGINT (2) and SIGHUP (1)
+ignores_all() {
+	local mask
+	mask=$(awk '/^SigIgn:/ { print $2 }' "/proc/$1/status")
+	(((0x$mask & 0x14003) == 0x14003))
+}
+
+@test "a server started with SIGCHLD, SIGTERM, SIGINT and SIGHUP ignored replaces each child (-j 1 --runs-per-child 1) and stops on SIGTERM" {
+	"${IGNORING[@]}" sleep 10 3>&- &
+	wait_for 2 ignores_all $!	# IGNORING does what it says
+	kill -KILL $!	# (SIGTERM it ignores)
+	wait $! || true
+	UNDER=("${IGNORING[@]}")
+	serve "$M/s.sock" -j 1 --spare 1 --runs-per-child 1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	for i in 1 2 3; do
+		st=0
+		LIMIT=5 timed "$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" <"$M/m.eml" >"$M/out" 2>"$M/err" || st=$?
+		echo "message $i: exit $st after $(took_ms) ms: $(cat "$M/err")"
+		[ "$st" -eq 0 ]
+		[ ! -s "$M/err" ]	# served ("running the message here" otherwise)
+	done
+	assert_counted 3
+	wait_for 2 children_are "$S_PID" 1
+	kill -TERM "$S_PID"
+	wait_for 2 gone "$S_PID"
+	st=0
+	wait "$S_PID" || st=$?
+	[ "$st" -eq 0 ]
+	[ "$(tail -n 1 "$S_LOG")" = "sink-filterd: stopped" ]
+}
+
+@test "a server started with SIGCHLD ignored serves 5000 messages (1000 with sanitizers), two at a time, with --runs-per-child 10: each counted once, none run by its client" {
+	UNDER=("${IGNORING[@]}")
+	serve "$M/s.sock" -j 2 --spare 2 --runs-per-child 10
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	# against a sanitizer build (t/sanitize.env) a client's start costs ten times as much: 1000 messages, still
+	# 100 children used up and replaced
+	N=5000
+	[[ -z ${SINK_SANITIZED:-} ]] || N=1000
+	# the fastest client path: a C driver that posix_spawns sink-filter, two at a time. Its output to
+	# files, not to run's pipe: a client stuck in the backlog has handed its descriptors over, and the server
+	# holds them until it dies
+	st=0
+	BENCH_STDERR=1 LIMIT=60 timed "$SINK_BUILD/t/bench/bench-driver" -n $N -p 2 -s -i "$M/m.eml" -- \
+		"$SINK_FILTER" -c "$SINK_INI" --server "$M/s.sock" >"$M/out" 2>"$M/err" || st=$?
+	echo "$N messages: $(took_ms) ms" >&3
+	cat "$M/out" "$M/err"
+	[ "$st" -eq 0 ]
+	grep -q ' fails=0$' "$M/out"
+	[ ! -s "$M/err" ]	# not one client said a word ("running the message here")
+	assert_counted $N
+	[ "$(counter accept)" -eq $N ]
+	assert_whole_log $N
+	run cat "$S_LOG"
+	refute_output --partial "died"
+	refute_output --partial "refused"
+	[ "$(pgrep -c -P "$S_PID")" -le 2 ]
+	kill -TERM "$S_PID"
+	wait_for 2 gone "$S_PID"
+}
+
+@test "descriptors the server inherits (a pipe's write end, a file, bats' own fd 3) are closed at start: the pipe's reader sees EOF, and no child holds them" {
+	mkfifo "$M/fifo"
+	(exec cat "$M/fifo" >/dev/null) 3>&- &
+	reader=$!
+	echo "$reader" >>"$M/.servers"
+	"$SINK_FILTERD" -s "$M/s.sock" -j 2 --spare 2 </dev/null >/dev/null 2>"$M/s.log" 5>"$M/fifo" 7>"$M/held" &
+	S_PID=$!
+	echo "$S_PID" >>"$M/.servers"
+	wait_for 10 grep -q "listening on $M/s.sock" "$M/s.log"
+	wait_for 5 children_are "$S_PID" 2
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	run client --server "$M/s.sock" <"$M/m.eml"
+	assert_success
+	assert_output ""
+	[ "$(local_runs)" -eq 0 ]
+	wait_for 2 gone "$reader"	# EOF: no process of the server's holds the pipe
+	fd3=$(readlink "/proc/$BASHPID/fd/3")
+	for p in "$S_PID" $(pgrep -P "$S_PID"); do
+		run ls -l "/proc/$p/fd"
+		echo "pid $p: $output"
+		refute_output --partial "$M/held"
+		refute_output --partial "$M/fifo"
+		refute_output --partial " -> $fd3"
+	done
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -492,6 +493,19 @@ load_key_file(GKeyFile *kf, const char *path, GError **error)
 	return g_key_file_load_from_data(kf, start, len - (gsize)(start - text), G_KEY_FILE_NONE, error);
 }
 
+/*
+ * The system's host name as it is now: GLib's g_get_host_name() keeps the
+ * first it read for the life of the process, and a server's child may
+ * outlive a change of it.  Free with g_free.
+ */
+static char *
+system_host_name(void)
+{
+	struct utsname u;
+
+	return g_strdup(uname(&u) == 0 && u.nodename[0] ? u.nodename : "localhost");
+}
+
 SinkConfig *
 sink_config_load(const char *path, GError **error)
 {
@@ -548,7 +562,7 @@ sink_config_load(const char *path, GError **error)
 	}
 	if (cfg->host_name == NULL || *cfg->host_name == '\0') {
 		g_free(cfg->host_name);
-		cfg->host_name = g_strdup(g_get_host_name());
+		cfg->host_name = system_host_name();
 	}
 	return g_steal_pointer(&cfg);
 }
@@ -556,12 +570,13 @@ sink_config_load(const char *path, GError **error)
 /*
  * The last config sink_config_get read, and what it read it from: the
  * path as given, the working directory a relative one was taken from, the
- * file's identity and times, and the environment that overrides the file.
+ * file's identity and times, the environment that overrides the file, and
+ * the system host name an empty Host_Name stands for.
  */
 static struct {
 	SinkConfig *cfg;
 	gboolean reusable;
-	char *path, *cwd, *redis_url, *results_key;
+	char *path, *cwd, *redis_url, *results_key, *host_name;
 	struct stat st;
 } cached;
 
@@ -601,6 +616,7 @@ cache_clear(void)
 	g_clear_pointer(&cached.cwd, g_free);
 	g_clear_pointer(&cached.redis_url, g_free);
 	g_clear_pointer(&cached.results_key, g_free);
+	g_clear_pointer(&cached.host_name, g_free);
 	cached.reusable = FALSE;
 }
 
@@ -609,12 +625,14 @@ sink_config_get(const char *path, GError **error)
 {
 	g_autofree char *cwd = path && !g_path_is_absolute(path) ? g_get_current_dir() : NULL;
 	const char *redis_url = g_getenv("REDIS_URL"), *results_key = g_getenv("RESULTS_KEY");
+	struct utsname u;
+	const char *host_name = uname(&u) == 0 ? u.nodename : NULL;
 	struct stat st = { 0 };
 	gboolean have_st = path == NULL || file_stat(path, &st);
 
 	if (cached.reusable && have_st && g_strcmp0(cached.path, path) == 0 && g_strcmp0(cached.cwd, cwd) == 0 &&
 	    g_strcmp0(cached.redis_url, redis_url) == 0 && g_strcmp0(cached.results_key, results_key) == 0 &&
-	    (path == NULL || same_file(&cached.st, &st)))
+	    g_strcmp0(cached.host_name, host_name) == 0 && (path == NULL || same_file(&cached.st, &st)))
 		return cached.cfg;
 	cache_clear();
 	if ((cached.cfg = sink_config_load(path, error)) == NULL)
@@ -623,6 +641,7 @@ sink_config_get(const char *path, GError **error)
 	cached.cwd = g_steal_pointer(&cwd);
 	cached.redis_url = g_strdup(redis_url);
 	cached.results_key = g_strdup(results_key);
+	cached.host_name = g_strdup(host_name);
 	cached.st = st;
 	/* a file that could not be looked at, or one changed just now, is read again next time */
 	cached.reusable = have_st && (path == NULL || time(NULL) - st.st_ctim.tv_sec > RACY_SECONDS);

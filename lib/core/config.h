@@ -81,7 +81,7 @@ typedef struct {
 	char *results_key;
 
 	/* trust and network */
-	char *host_name;
+	char *host_name;		/* Host_Name, else the system's as it was at the load */
 	SinkDkimMode dkim_check;
 	gboolean spf_required_direct;
 	int dns_timeout;
@@ -116,9 +116,10 @@ SinkConfig *sink_config_load(const char *path, GError **error);
  * sink_config_get: sink_config_load for a process that runs message after
  * message (a child of sink-filterd).  It reads the file again only when it
  * may have changed: another path, working directory (for a relative path),
- * REDIS_URL or RESULTS_KEY, or another inode, size, mtime or ctime of the
- * file; one changed in the last 2 s is read every time.  The config is the
- * cache's: do not free it; it is valid until the next call.
+ * REDIS_URL, RESULTS_KEY or system host name (an empty Host_Name's value),
+ * or another inode, size, mtime or ctime of the file; one changed in the
+ * last 2 s is read every time.  The config is the cache's: do not free it;
+ * it is valid until the next call.
  */
 const SinkConfig *sink_config_get(const char *path, GError **error);
 

@@ -7,7 +7,6 @@
 #include <hiredis/hiredis.h>
 
 #include "context.h"
-#include "dkimsig.h"
 
 static void
 action_free(gpointer p)
@@ -22,6 +21,20 @@ action_free(gpointer p)
 	if (a->hops)
 		g_array_unref(a->hops);
 	g_free(a);
+}
+
+void
+sink_dkim_sig_free(gpointer p)
+{
+	SinkDkimSig *sig = p;
+
+	if (sig == NULL)
+		return;
+	g_free(sig->domain);
+	g_free(sig->selector);
+	g_free(sig->result);
+	g_strfreev(sig->headers);
+	g_free(sig);
 }
 
 void

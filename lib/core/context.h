@@ -164,6 +164,9 @@ void sink_ctx_note(SinkCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  */
 SinkAction *sink_ctx_action(SinkCtx *ctx, const char *type, const char *target);
 
+/* sink_dkim_sig_free: free a SinkDkimSig (a GPtrArray free function); NULL is ok. */
+void sink_dkim_sig_free(gpointer sig);
+
 /* sink_hop_clear: free a SinkHop's URL (a GArray clear function). */
 void sink_hop_clear(gpointer hop);
 

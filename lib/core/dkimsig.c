@@ -43,20 +43,6 @@ sink_dkim_sig_new(const char *domain, const char *selector, const char *result, 
 	return sig;
 }
 
-void
-sink_dkim_sig_free(gpointer p)
-{
-	SinkDkimSig *sig = p;
-
-	if (sig == NULL)
-		return;
-	g_free(sig->domain);
-	g_free(sig->selector);
-	g_free(sig->result);
-	g_strfreev(sig->headers);
-	g_free(sig);
-}
-
 /* A tag's value with all white space (FWS) taken out. */
 static char *
 squeeze(const char *s, gsize len)

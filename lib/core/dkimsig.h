@@ -17,9 +17,6 @@
 /* sink_dkim_sig_new: a record of one signature (copies; headers as h= gives them). */
 SinkDkimSig *sink_dkim_sig_new(const char *domain, const char *selector, const char *result, const char *h);
 
-/* sink_dkim_sig_free: NULL is ok. */
-void sink_dkim_sig_free(gpointer sig);
-
 /*
  * sink_dkim_sig_parse: the d=, s= and h= tags of a DKIM-Signature field's
  * value (RFC 6376 3.2 tag-list; FWS removed).  NULL when it has no d=.

@@ -427,7 +427,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	const struct timespec zero = { 0 };
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid) };
 	sigset_t io;
-	int status, i;
+	int status, i, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
 
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
@@ -435,10 +435,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 		if (dup2(r->fds[i], i) < 0)
 			break;
 	if (i < 3 || fchdir(r->fds[3]) < 0) {
-		/* nothing read yet: the client runs the message itself */
-		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(errno));
-		reply(conn, "refused the server cannot take the client's descriptors or directory: %s",
-		      g_strerror(errno));
+		untaken = errno;	/* refused once the child's own 0-2 are back: its log is not the client's */
 		goto restore;
 	}
 	umask(r->mask);
@@ -457,14 +454,20 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	}
 restore:
 	sigprocmask(SIG_BLOCK, &io, NULL);
-	close(conn);
-	while (sigtimedwait(&io, NULL, &zero) > 0)
-		;
-	request_close_fds(r);
 	for (i = 0; i < 3; i++) {
 		dup2(home->std[i], i);
 		clearerr(i == 0 ? stdin : i == 1 ? stdout : stderr);
 	}
+	if (untaken) {
+		/* nothing read yet: the client runs the message itself */
+		say(s, "cannot take the client's descriptors or directory: %s", g_strerror(untaken));
+		reply(conn, "refused the server cannot take the client's descriptors or directory: %s",
+		      g_strerror(untaken));
+	}
+	close(conn);
+	while (sigtimedwait(&io, NULL, &zero) > 0)
+		;
+	request_close_fds(r);
 	if (fchdir(home->cwd) < 0)
 		say(s, "cannot return to the server's directory: %s", g_strerror(errno));
 	umask(home->mask);
@@ -679,6 +682,16 @@ stop_listening(Server *s)
 	s->stop_wr = -1;
 }
 
+/*
+ * The signals the server reads on its signalfd, blocked, with their
+ * default disposition whatever it was started with: an ignored signal stays
+ * ignored across execve(2), and a SIGCHLD ignored (some supervisors and
+ * language runtimes leave it so) has the kernel reap the children itself
+ * and send no SIGCHLD: the count of children would never go down, and once
+ * they had used up their runs no client would be served again.
+ */
+static const int server_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
 gboolean
 sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 {
@@ -697,10 +710,8 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 		s.ino = st.st_ino;
 	}
 	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	for (size_t i = 0; i < G_N_ELEMENTS(server_signals); i++)
+		sigaddset(&set, server_signals[i]);
 	signal(SIGPIPE, SIG_IGN);
 	s.slots = mmap(NULL, o->max_children * sizeof *s.slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		       -1, 0);	/* zero: every slot free */
@@ -717,6 +728,9 @@ sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error)
 			munmap(s.slots, o->max_children * sizeof *s.slots);
 		return FALSE;
 	}
+	/* blocked now: the default action of none of them can run */
+	for (size_t i = 0; i < G_N_ELEMENTS(server_signals); i++)
+		signal(server_signals[i], SIG_DFL);
 	s.wake_rd = wake_pipe[0];
 	s.wake_wr = wake_pipe[1];
 	s.stop_rd = stop_pipe[0];

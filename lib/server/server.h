@@ -42,8 +42,11 @@ int sink_server_listen(const SinkServerOptions *o, GError **error);
  * sink_server_run: serve on listen_fd until SIGTERM or SIGINT, then stop
  * taking messages (clients still in the backlog are refused, and run their
  * messages themselves), remove the socket, wait for the running ones, and
- * return TRUE.  Must be called single-threaded: it forks.  FALSE with
- * error set when the server cannot go on (its set-up or poll fail).
+ * return TRUE.  Must be called single-threaded: it forks.  It blocks
+ * SIGCHLD, SIGTERM, SIGINT and SIGHUP (they are read on a signalfd) with
+ * their default dispositions, whatever the process inherited, and ignores
+ * SIGPIPE.  FALSE with error set when the server cannot go on (its set-up
+ * or poll fail).
  */
 gboolean sink_server_run(const SinkServerOptions *o, int listen_fd, GError **error);
 
