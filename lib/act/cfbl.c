@@ -113,6 +113,8 @@ fields_named(SinkCtx *ctx, const char *name, const char **value)
 	return n;
 }
 
+static const char not_ascii[] = "is not ASCII";
+
 /*
  * A raw field value unfolded (a line end before white space taken out) and
  * trimmed; NULL when a control character other than that folding is left
@@ -133,8 +135,7 @@ unfold(const char *raw, const char **why)
 		else if (c == '\t' || (c >= 0x20 && c < 0x7f))
 			g_string_append_c(out, (char)c);
 		else if (!((c == '\r' || c == '\n') && strspn(p, "\r\n") == strlen(p))) {	/* not the final line end */
-			*why = c >= 0x80 ? "is not ASCII (an internationalized address is not taken)"
-					 : "holds a control character (CR, LF, NUL, ...)";
+			*why = c >= 0x80 ? not_ascii : "holds a control character (CR, LF, NUL, ...)";
 			g_string_free(out, TRUE);
 			return NULL;
 		}
@@ -330,7 +331,8 @@ judge(SinkCtx *ctx)
 	if (sink_header_has_control(ctx, "CFBL-Address"))
 		return g_strdup("CFBL-Address holds a control character (CR, LF, NUL, ...)");
 	if ((value = unfold(raw, &why)) == NULL)
-		return g_strdup_printf("CFBL-Address %s", why);
+		return g_strdup_printf("CFBL-Address %s%s", why,
+				       why == not_ascii ? " (an internationalized address is not taken)" : "");
 	if (!parse_address(cfbl, value, &why))
 		return g_strdup_printf("CFBL-Address %s", why);
 	if ((n = fields_named(ctx, "CFBL-Feedback-ID", &raw)) > 1)
