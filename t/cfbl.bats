@@ -96,6 +96,12 @@ rec() {
 	[ "$(counter fbl_cfbl_sent)" -eq 1 ]
 	[ "$(counter fbl_return_path_not_sparkpost)" -eq 0 ]
 	log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,cfbl=fbl@cfbl.test,fbl mx.cfbl.test 250 2.0.0 OK queued'
+	# sink-stats shows the new counter as it shows every int_ counter
+	run "$SINK_STATS" -c "$SINK_INI" --json
+	assert_success
+	jq -e '.fbl_cfbl_sent == 1 and .fbl_sent == 1' <<<"$output"
+	run "$SINK_STATS" -c "$SINK_INI" --prometheus
+	assert_output --regexp 'fbl_cfbl_sent.* 1'
 }
 
 @test "one organization: a subdomain's CFBL-Address with the From: domain's signature, or a From: subdomain, is honoured" {

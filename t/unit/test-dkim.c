@@ -119,7 +119,8 @@ test_sign_field(void)
 	unfolded = g_regex_replace(ws, sig, -1, 0, "", 0, NULL);	/* FWS is no part of a tag's value */
 	h = g_regex_new(";h=([^;]*);", 0, 0, NULL);
 	g_assert_true(g_regex_match(h, unfolded, 0, &match));
-	g_autofree char *list = g_ascii_strdown(g_match_info_fetch(match, 1), -1);
+	g_autofree char *h_value = g_match_info_fetch(match, 1);
+	g_autofree char *list = g_ascii_strdown(h_value, -1);
 	g_autofree char *fields = g_strdup_printf(":%s:", list);
 	g_test_message("h=%s", list);
 	for (guint i = 0; i < G_N_ELEMENTS(expect); i++) {
