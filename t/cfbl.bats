@@ -236,6 +236,14 @@ rec() {
 	[ "$(counter fbl_cfbl_sent)" -eq 0 ]
 }
 
+@test "a complaint that does not run (SPF fails for the fbl. subdomain) has no route and no CFBL verdict in the record" {
+	msg m cfbl.test extra_header='CFBL-Address: fbl@cfbl.test'
+	run timed filter --client-ip 198.51.100.7 --json <"$M/m.eml"	# not in cfbl.test's SPF record
+	assert_success
+	rec '.spf == "fail" and .actions == [] and (has("complaint_route") | not) and (has("cfbl") | not)'
+	[ "$(counter fail_spf)" -eq 1 ]
+}
+
 @test "an honoured CFBL-Address that cannot be delivered to: fbl_smtp_error, no fbl_cfbl_sent, and the reason" {
 	# deadmx.test's MX refuses connections
 	msg dead deadmx.test from=news@deadmx.test return_path=bounces@deadmx.test extra_header='CFBL-Address: fbl@deadmx.test'

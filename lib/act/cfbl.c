@@ -369,6 +369,7 @@ sink_cfbl_check(SinkCtx *ctx)
 	SinkCfbl *cfbl = &ctx->cfbl;
 	const char *raw;
 
+	cfbl->checked = TRUE;
 	if (ctx->mime == NULL || fields_named(ctx, "CFBL-Address", &raw) == 0)
 		return;
 	cfbl->present = TRUE;

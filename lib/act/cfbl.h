@@ -10,8 +10,8 @@
 /*
  * sink_cfbl_check: read the message's CFBL-Address (and CFBL-Feedback-ID)
  * and judge them by RFC 9477 against the DKIM check's signatures: fills
- * ctx->cfbl (nothing when the message has no CFBL-Address) and notes the
- * verdict for the log line.
+ * ctx->cfbl (only `checked` when the message has no CFBL-Address) and
+ * notes the verdict for the log line.
  */
 void sink_cfbl_check(SinkCtx *ctx);
 

@@ -1,8 +1,8 @@
 /*
- * smtp.c - mailing a report: the checks before it (addresses, the
- * route: the Return-Path MX allowlist or a CFBL-Address), its delivery over SMTP with libcurl, and the
- * counters after it.  Shared by the oob (bounce.c) and fbl (complaint.c)
- * actions through sink_report_run.
+ * smtp.c - mailing a report: the checks before it (addresses, the route:
+ * the Return-Path MX allowlist or a CFBL-Address), its delivery over SMTP
+ * with libcurl, and the counters after it.  Shared by the oob (bounce.c)
+ * and fbl (complaint.c) actions through sink_report_run.
  *
  * One attempt, no retries: the sink is the end of the line, and PMTA never
  * sees how the report went.  curl connects to the host in the URL, so the
@@ -278,9 +278,11 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 	 */
 	if (!g_str_is_ascii(from) || (!k->to_fbl_addr && !g_str_is_ascii(return_path))) {
 		gboolean to = !g_str_is_ascii(from);
+
 		sink_ctx_count(ctx, to ? k->missing_to : k->missing_return_path);
-		sink_ctx_error(ctx, "%s not sent: the %s address %s has a non-ASCII local part (it needs SMTPUTF8, "
-			       "which the sink does not speak)", k->what, to ? "To:" : "Return-Path", to ? from : return_path);
+		sink_ctx_error(ctx, "%s not sent: the %s address %s has a non-ASCII local part (it needs "
+			       "SMTPUTF8, which the sink does not speak)", k->what, to ? "To:" : "Return-Path",
+			       to ? from : return_path);
 		return;
 	}
 	if (!k->route(ctx, k->what, &tempfail)) {

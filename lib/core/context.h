@@ -44,6 +44,7 @@ typedef struct {
 
 /* A complaint's look at the message's CFBL-Address (RFC 9477; act/cfbl.c). */
 typedef struct {
+	gboolean checked;	/* a complaint ran and looked (its route is in the record) */
 	gboolean present;	/* the message carries CFBL-Address */
 	gboolean honoured;	/* it meets RFC 9477: the complaint goes to `address` */
 	char *address;		/* the addr-spec, once read */

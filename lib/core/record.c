@@ -108,7 +108,7 @@ sink_record_json(SinkCtx *ctx)
 	kv_str(out, "spf", ctx->spf);
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);
-	if (ctx->klass == SINK_CLASS_FBL)	/* where the complaint went: its CFBL-Address, or section 6's rule */
+	if (ctx->cfbl.checked)	/* where the complaint went: its CFBL-Address, or section 6's rule */
 		kv_str(out, "complaint_route", ctx->cfbl.honoured ? "cfbl" : "return_path");
 	if (ctx->cfbl.present) {
 		key(out, "cfbl");
