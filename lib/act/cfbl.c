@@ -338,7 +338,7 @@ judge(SinkCtx *ctx)
 	if ((n = fields_named(ctx, "CFBL-Feedback-ID", &raw)) > 1)
 		return g_strdup_printf("CFBL-Feedback-ID appears %d times: a message may carry one", n);
 	if (n == 1) {
-		g_free(value);
+		g_clear_pointer(&value, g_free);
 		if (sink_header_has_control(ctx, "CFBL-Feedback-ID"))
 			return g_strdup("CFBL-Feedback-ID holds a control character (CR, LF, NUL, ...)");
 		if ((value = unfold(raw, &why)) == NULL)
