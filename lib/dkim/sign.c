@@ -174,11 +174,11 @@ sink_dkim_sign(const SinkConfig *cfg, const char *data, gsize len, GError **erro
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "DKIM signing is not configured");
 		return NULL;
 	}
+#ifdef SINK_STATIC_DKIM
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);	/* before the key is read: no openssl.cnf (dkim.c) */
+#endif
 	if ((pem = key_get(cfg, error)) == NULL)
 		return NULL;
-#ifdef SINK_STATIC_DKIM
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-#endif
 	if ((lib = dkim_init(NULL, NULL)) == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "DKIM signing: libopendkim could not start");
 		return NULL;
