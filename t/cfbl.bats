@@ -231,7 +231,7 @@ rec() {
 	msg m cfbl.test extra_header='CFBL-Address: fbl@cfbl.test'
 	send m --dry-run
 	assert_success
-	rec '.complaint_route == "cfbl" and .mx == "mx.cfbl.test" and .actions == [{"type": "fbl", "target": "mx.cfbl.test"}]'
+	rec '.complaint_route == "cfbl" and .mx == "mx.cfbl.test" and .actions == [{"type": "fbl", "by": "reader", "target": "mx.cfbl.test"}]'
 	[ "$(smtp_messages)" -eq 0 ]
 	[ "$(counter fbl_cfbl_sent)" -eq 0 ]
 }

@@ -31,6 +31,33 @@ json_field() {	# json_field FIELD < record
 	[ "$(readlink "$SINK_LOG")" = "sink.log.$(date -u +%F)" ]
 }
 
+# outcomes: the fields of every tso_ hash summed, "field count" one a line, sorted (a minute may turn mid-test)
+outcomes() {
+	local k
+	for k in $(rcli --scan --pattern 'consume-mail:0:tso_*'); do
+		[ "$(rcli TYPE "$k")" = hash ] || { echo "$k is a $(rcli TYPE "$k")"; return 1; }
+		rcli HGETALL "$k"
+	done | paste - - | awk -F'\t' '{ n[$1] += $2 } END { for (f in n) print f, n[f] }' | sort
+}
+
+@test "each minute's tso_ hash counts every message's class/route and its counters but accept; ts_ stays as it was" {
+	make_msg "$BATS_TEST_TMPDIR/sub.eml" to=x@accept.sink.test
+	make_msg "$BATS_TEST_TMPDIR/mix.eml" to=x@mix.sink.test
+	for i in 1 2 3; do filter <"$BATS_TEST_TMPDIR/sub.eml"; done
+	sink_config DKIM_Check=off OOB_percent=0 FBL_percent=0 Open_percent=0 Open_Again_percent=0 Click_percent=0 \
+		Click_Again_percent=0
+	for i in 1 2; do filter <"$BATS_TEST_TMPDIR/mix.eml"; done
+	filter </dev/null
+	sink_config DKIM_Check=verify
+	filter <"$BATS_TEST_TMPDIR/sub.eml"	# unsigned
+	run outcomes
+	assert_success
+	assert_output "$(printf '%s\n' "accept/mix 2" "accept/subdomain 3" "bad_message 1" "fail_dkim 1")"
+	# the original's per-minute keys are plain counts, as before
+	[ "$(rcli --scan --pattern 'consume-mail:0:ts_*' | xargs redis-cli -s "$REDIS_SOCK" MGET | awk '{ s += $1 } END { print s }')" -eq 7 ]
+	[ "$(counter accept)" -eq 5 ]
+}
+
 @test "x@fbl.anything is class fbl by subdomain, and the same seed gives the same record" {
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@FBL.anything.sink.test
 	run filter --dry-run --json --seed 7 <"$BATS_TEST_TMPDIR/m.eml"

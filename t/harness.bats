@@ -252,13 +252,18 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 
 # ---- HTTP ------------------------------------------------------------------------------------------------
 
-@test "HTTP: track.test answers Server: msys-http and logs host, method, path and User-Agent" {
+@test "HTTP: track.test answers Server: msys-http, sets a cookie, and logs host, method, path, User-Agent, Cookie, Referer, Accept" {
 	run curl -sS --noproxy '*' -o /dev/null -D - -A 'TestUA/1.0 (bats)' http://track.test/f/a
 	assert_success
 	assert_line --regexp $'^HTTP/1.1 200 OK\r$'
 	assert_line $'Server: msys-http\r'
+	assert_line $'Set-Cookie: visit=1; Path=/\r'
 	run http_requests
-	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "t": [0-9.]+, "listen": "127.0.0.80:80"\}$'
+	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "cookie": null, "referer": null, "accept": "\*/\*", "t": [0-9.]+, "listen": "127.0.0.80:80"\}$'
+	: >"$HTTP_LOG"
+	curl -sS --noproxy '*' -o /dev/null -b 'visit=1' -e 'http://web.test/from' -H 'Accept: image/*' http://track.test/q/x
+	run jq -c '[.cookie, .referer, .accept]' "$HTTP_LOG"
+	assert_output '["visit=1","http://web.test/from","image/*"]'
 }
 
 @test "HTTP: web.test answers Server: nginx and is logged with its own listen address" {
@@ -268,7 +273,7 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_output --partial '"method": "HEAD", "path": "/index.html"'
 }
 
-@test "HTTP: /q/ and .gif answer a GIF, /redirect/ a 302 to http://127.0.0.81/landed, /hops/N/ N relative 302s, /status/N that code" {
+@test "HTTP: /q/ and .gif answer a GIF, /redirect/ a 302 to http://127.0.0.81/landed, /hops/N/ N relative 302s, /to/HOST/ a 302 to HOST, /status/N that code" {
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{content_type} %{size_download}' http://track.test/q/abc
 	assert_output '200 image/gif 43'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{content_type}' http://web.test/x/pixel.gif
@@ -279,6 +284,8 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_output '302 http://track.test/hops/1/q/p'
 	run curl -sS --noproxy '*' -L -o /dev/null -w '%{http_code} %{num_redirects} %{content_type}' http://track.test/hops/2/q/p
 	assert_output '200 2 image/gif'
+	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code} %{redirect_url}' 'http://track.test/to/slow.track.test/l/1?a=b'
+	assert_output '302 http://slow.track.test/l/1?a=b'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' http://track.test/status/404
 	assert_output '404'
 	run curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' http://private.test/status/503

@@ -215,7 +215,7 @@ EOF
 	record=$(grep '^{' <<<"$output")
 	[ "$(json_field '["actions"][0]["type"]' <<<"$record")" = oob ]
 	[ "$(json_field '["actions"][0]["target"]' <<<"$record")" = smtp.sparkpostmail.com ]
-	[ "$(json_field '["actions"][0]' <<<"$record")" = '{"type": "oob", "target": "smtp.sparkpostmail.com"}' ]
+	[ "$(json_field '["actions"][0]' <<<"$record")" = '{"type": "oob", "by": "reader", "target": "smtp.sparkpostmail.com"}' ]
 	[ "$(smtp_messages)" -eq 0 ]
 	[ "$(counter oob_sent)" -eq 0 ]
 	[ "$(counter total_messages)" -eq 0 ]

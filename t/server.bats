@@ -233,7 +233,7 @@ both() {
 	[ "$(local_runs)" -eq 0 ]
 	assert_counted 1
 	[ "$(counter accept)" -eq 1 ]
-	[ "$(rcli DBSIZE)" -eq 4 ]	# int_total_messages, int_accept, startedRunning, one ts_ key
+	[ "$(rcli DBSIZE)" -eq 5 ]	# int_total_messages, int_accept, startedRunning, one ts_ key, one tso_ hash
 	[ "$(rcli --scan --pattern 'consume-mail:9:*' | wc -l)" -eq 0 ]	# not the server's RESULTS_KEY
 	assert_whole_log 1
 	last_record | jq -e '.[3] == "once@sender.test" and .[4] == "x@accept.sink.test" and .[6] == "accept/subdomain"'

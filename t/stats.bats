@@ -220,7 +220,7 @@ PY
 	grep -q '<td>&lt;b&gt;odd&amp;name</td><td class="n">7</td>' "$page"
 	[ "$(grep -c '<b>odd' "$page")" -eq 0 ]
 	grep -q '2024-05-01T08:00:00+00:00' "$page"
-	[ "$(grep -c '<svg' "$page")" -eq 1 ]
+	[ "$(grep -c '<svg' "$page")" -eq 2 ]	# the minutes, the outcomes of the last day
 	[ "$(grep -o '<rect class="bar"' "$page" | wc -l)" -eq ${#minutes[@]} ]
 	for t in "${minutes[@]}"; do
 		grep -q "<title>$(date -u -d "@$t" '+%Y-%m-%d %H:%M') UTC: $((t % 97 + 1)) messages</title>" "$page"
@@ -241,6 +241,30 @@ assert len(bars) == 6, len(bars)
 for b in bars:
     assert float(b.get("height")) > 0 and float(b.get("width")) > 0
 PY
+}
+
+@test "--html: the mix against the config: configured shares beside those of sink-filter's tso_ hashes; a bad tso_ key is a warning" {
+	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=0 Open_Again_percent=0 \
+		Click_percent=0 Click_Again_percent=0
+	make_msg "$BATS_TEST_TMPDIR/mix.eml" to=x@mix.sink.test
+	make_msg "$BATS_TEST_TMPDIR/sub.eml" to=x@oob.sink.test
+	for i in 1 2 3; do filter <"$BATS_TEST_TMPDIR/mix.eml"; done
+	filter <"$BATS_TEST_TMPDIR/sub.eml"
+	m=$(($(date -u +%s) / 60 * 60))
+	rcli SET "${P}tso_$((m - 120))" junk >/dev/null
+	rcli HSET "${P}tso_$((m - 180))" accept/mix many >/dev/null
+	run stats --html -o "$BATS_TEST_TMPDIR/page.html"
+	assert_success
+	assert_line "sink-stats: warning: skipped ${P}tso_$((m - 120)): WRONGTYPE Operation against a key holding the wrong kind of value"
+	assert_line "sink-stats: warning: skipped ${P}tso_$((m - 180)) field accept/mix: \"many\" is not an integer"
+	[ "${#lines[@]}" -eq 2 ]
+	page=$BATS_TEST_TMPDIR/page.html
+	row=$(grep -o '<tr data-outcome="accept".*' "$page")
+	[[ $row == *'<td class="n conf" data-share="1">100&#8239;%</td>'* ]]
+	[[ $row == *'data-window="hour" data-share="1" data-count="3" data-of="3"'* ]]
+	[[ $row == *'data-window="day" data-share="1" data-count="3" data-of="3"'* ]]
+	grep -q 'Another 1 and 1 were sent to a class' "$page"
+	grep -q '<tr data-outcome="oob"><th scope="row">oob<small>of the mix</small></th><td class="n conf" data-share="0">0&#8239;%</td>' "$page"
 }
 
 @test "--html with an empty Redis still renders a page with an empty chart" {
@@ -350,23 +374,27 @@ bars() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 2 ]
 }
 
-@test "--prune deletes ts_ keys older than 10 days and old dated logs, and keeps the recent ones" {
+@test "--prune deletes ts_ and tso_ keys older than 10 days and old dated logs, and keeps the recent ones" {
 	sink_config DKIM_Check=off Logfile_backup_count=7
 	now=$(date -u +%s)
 	m=$((now / 60 * 60))
 	old1=$((m - 11 * 86400)) old2=$((m - 10 * 86400 - 3600)) keep1=$((m - 9 * 86400)) keep2=$m
-	for t in $old1 $old2 $keep1 $keep2; do rcli SET "${P}ts_$t" 5 >/dev/null; done
+	for t in $old1 $old2 $keep1 $keep2; do
+		rcli SET "${P}ts_$t" 5 >/dev/null
+		rcli HSET "${P}tso_$t" accept/mix 5 >/dev/null
+	done
 	rcli SET "consume-mail:other:ts_$old1" 5 >/dev/null
+	rcli HSET "consume-mail:other:tso_$old1" accept/mix 5 >/dev/null
 	mkdir -p "$(dirname "$SINK_LOG")"
 	for d in 0 3 7 8 30; do echo line >"$SINK_LOG.$(date -u -d "-$d days" +%F)"; done
 	echo notes >"$SINK_LOG.notes"
 	send 1
 	run stats --prune
 	assert_success
-	assert_output "sink-stats: pruned 2 ts_ keys older than 10 days, 2 log files past 7 days"
-	[ "$(rcli EXISTS "${P}ts_$old1" "${P}ts_$old2")" -eq 0 ]
-	[ "$(rcli EXISTS "${P}ts_$keep1" "${P}ts_$keep2")" -eq 2 ]
-	[ "$(rcli EXISTS "consume-mail:other:ts_$old1")" -eq 1 ]	# another instance's keys are not ours
+	assert_output "sink-stats: pruned 2 ts_ keys and 2 tso_ keys older than 10 days, 2 log files past 7 days"
+	[ "$(rcli EXISTS "${P}ts_$old1" "${P}ts_$old2" "${P}tso_$old1" "${P}tso_$old2")" -eq 0 ]
+	[ "$(rcli EXISTS "${P}ts_$keep1" "${P}ts_$keep2" "${P}tso_$keep1" "${P}tso_$keep2")" -eq 4 ]
+	[ "$(rcli EXISTS "consume-mail:other:ts_$old1" "consume-mail:other:tso_$old1")" -eq 2 ]	# another instance's keys are not ours
 	[ "$(counter total_messages)" -eq 1 ]
 	for d in 0 3 7; do [ -e "$SINK_LOG.$(date -u -d "-$d days" +%F)" ]; done
 	for d in 8 30; do [ ! -e "$SINK_LOG.$(date -u -d "-$d days" +%F)" ]; done
@@ -375,7 +403,7 @@ bars() {
 	# --prune with a format also prints that format, after pruning
 	run stats --prune --json -o "$BATS_TEST_TMPDIR/s.json"
 	assert_success
-	assert_output "sink-stats: pruned 0 ts_ keys older than 10 days, 0 log files past 7 days"
+	assert_output "sink-stats: pruned 0 ts_ keys and 0 tso_ keys older than 10 days, 0 log files past 7 days"
 	[ "$(normalise <"$BATS_TEST_TMPDIR/s.json")" = "$(redis_as_json)" ]
 }
 

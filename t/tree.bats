@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # tree.bats - the tree is the architecture (lib/meson.build): each lib/ folder builds one shared object;
-# the core includes no header of another folder, maps no ops or server code, and no two files include each
-# other (a circle says the split is wrong).
+# the core includes no header of another folder, maps no ops, server or web code (nor libsoup), and no two
+# files include each other (a circle says the split is wrong).
 
 load lib/common
 load lib/sink
@@ -24,11 +24,11 @@ includes() {
 	((${#bad[@]} == 0))
 }
 
-@test "each lib/ folder is one of core, dkim, act, server, ops, with a meson.build whose header says what it is" {
+@test "each lib/ folder is one of core, dkim, act, server, ops, web, with a meson.build whose header says what it is" {
 	run find "$LIB" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
-	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "act core dkim ops server "
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "act core dkim ops server web "
 	local d
-	for d in act core dkim ops server; do
+	for d in act core dkim ops server web; do
 		head -1 "$LIB/$d/meson.build" | grep -q "^# $d/: "
 	done
 	# no source file is left at the top of lib/
@@ -85,13 +85,22 @@ sys.exit(1 if bad else 0)
 PYEOF
 }
 
-@test "the core shared library exports no stats, cycle or server symbol; sink-filterd, sink-stats and sink-cycle have them" {
+@test "the core shared library exports no stats, cycle, server or web symbol; sink-filterd, sink-stats and sink-cycle have them" {
 	run nm -D --defined-only "$SINK_BUILD/lib/core/libbouncysink.so"
 	assert_success
-	refute_output --regexp 'sink_(stats|cycle|server|wire)'
+	refute_output --regexp 'sink_(stats|cycle|server|wire|serve|shares|dashboard|chart)'
 	nm "$SINK_BUILD/bin/sink-filterd" | grep -q ' T sink_server_run$'
 	nm "$SINK_BUILD/bin/sink-stats" | grep -q ' T sink_stats_json$'
+	nm "$SINK_BUILD/bin/sink-stats" | grep -q ' T sink_serve_listen$'
 	nm "$SINK_BUILD/bin/sink-cycle" | grep -q ' T sink_cycle_edit$'
+}
+
+@test "libsoup is sink-stats' alone: neither the core, the modules, sink-filterd nor sink-cycle needs it" {
+	readelf -d "$SINK_BUILD/bin/sink-stats" | grep -q 'NEEDED.*libsoup-3'
+	local f
+	for f in "$SINK_BUILD"/lib/*/*.so "$SINK_BUILD/bin/sink-filterd" "$SINK_BUILD/bin/sink-cycle"; do
+		! readelf -d "$f" | grep -q 'NEEDED.*libsoup' || { echo "$f needs libsoup"; return 1; }
+	done
 }
 
 @test "a message run in its own process maps the core, not the ops or server code" {
@@ -99,5 +108,5 @@ PYEOF
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test
 	LD_DEBUG=files "$SINK_FILTER" --no-server -c "$SINK_INI" <"$BATS_TEST_TMPDIR/m.eml" 2>"$BATS_TEST_TMPDIR/ld"
 	grep -q 'file=[^ ]*libbouncysink\.so' "$BATS_TEST_TMPDIR/ld"
-	! grep -qE 'libsink(ops|server)|libbouncysink-(act|dkim)' "$BATS_TEST_TMPDIR/ld"
+	! grep -qE 'libsink(ops|server|web)|libsoup|libbouncysink-(act|dkim)' "$BATS_TEST_TMPDIR/ld"
 }

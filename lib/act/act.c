@@ -1,6 +1,7 @@
 /*
  * act.c - the action module's table: SPF, bounces, complaints, opens and
- * clicks, with libspf2, libcurl, libxml2 and libpsl, built as
+ * clicks and the personas' machine traffic, with libspf2, libcurl, libxml2
+ * and libpsl, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
 #include <curl/curl.h>

@@ -1,16 +1,31 @@
 /*
- * engage.c - the openclick action: the recipient opens the message (its
- * pixels are fetched), maybe opens it again, maybe clicks its links, maybe
- * clicks them again, as sink_decide chose.
+ * engage.c - everything that fetches a message's URLs, in the order a
+ * delivery meets it: the mailbox's machine traffic (its personas,
+ * persona.h), then the openclick action, where the recipient opens the
+ * message (its pixels are fetched), maybe opens it again, maybe clicks its
+ * links, maybe clicks them again, as sink_decide chose.
+ *
+ *   scanner  a security gateway checks every distinct link on a tracking
+ *            host, in the body and in List-Unsubscribe (never its one-click
+ *            POST): HEADs, then GETs, all in parallel, as the gateway's
+ *            agent, redirects followed only while they stay on tracking
+ *            hosts (at most 5); one step, counted click_scanner.
+ *   mpp      on delivery, Apple's proxy fetches every distinct image on a
+ *            tracking host at once, as "Mozilla/5.0", no cookies, no
+ *            Referer; one step, counted open_prefetch.  The reader's own
+ *            opens of that mailbox are then served from the proxy's cache:
+ *            still counted as the reader's steps (open, open_again: the
+ *            model's shares stay whole), and open_cached, but nothing is
+ *            fetched; clicks go out as usual.
+ *   reader   the openclick steps, as the message's one User-Agent.
  *
  * The HTML part is parsed once.  Only URLs on tracking hosts are fetched
  * (track.c decides, probing each host of the message at most once, all in
  * parallel); the others are counted as <open|click>_url_not_sparkpost in
  * every step that meets them, as the original did.  Each step fetches its
- * URLs in parallel (fetch.c) as the message's one User-Agent, following
- * their redirects to the landing page as the reader's browser would
- * (Max_Redirects hops, to any public host); the steps run in a reader's
- * order, one after the other.  Max_URLs_Per_Message bounds
+ * URLs in parallel (fetch.c), following their redirects to the landing
+ * page as the reader's browser would (Max_Redirects hops, to any public
+ * host); the steps run one after the other.  Max_URLs_Per_Message bounds
  * the work two ways, in document order: the hosts of a kind looked up (a
  * URL on a further host is not used) and the tracking URLs a step fetches;
  * so fifty images from other sites never crowd out the open pixel that
@@ -24,12 +39,16 @@
 
 #include "engage.h"
 #include "fetch.h"
+#include "listunsub.h"
 #include "message.h"
+#include "persona.h"
 #include "track.h"
-#include "useragent.h"
 
 #define ACCEPT_IMAGE "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 #define ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+/* A link scanner follows at most this many redirects, each to a tracking host. */
+#define SCANNER_MAX_REDIRECTS 5
 
 /* One URL of the message, ready to fetch. */
 typedef struct {
@@ -37,15 +56,32 @@ typedef struct {
 	SinkTrackHost *host;	/* borrowed from the host table; NULL when unusable */
 } EngageUrl;
 
-/* The pixels or the links, as the steps use them. */
+/* The URLs of one source (the pixels, the links, List-Unsubscribe) that the steps use. */
 typedef struct {
+	GArray *urls;		/* EngageUrl: those on the first Max_URLs_Per_Message hosts */
+	guint found;		/* http(s) URLs in the source, before the cap */
+} EngageKind;
+
+/* One step: who fetches which URLs, and how. */
+typedef struct {
+	const char *type;	/* the actions' type: "open", "open_again", "click", "click_again" */
+	const char *counter;	/* bumped once: the type, or "open_prefetch", "click_scanner" */
+	const char *by;		/* NULL: the reader; "mpp", "scanner" */
 	const char *noun;	/* "pixels", "links" */
-	const char *accept;
 	const char *not_tracking;	/* counter */
 	const char *over_limit;		/* counter */
-	GArray *urls;		/* EngageUrl: those on the first Max_URLs_Per_Message hosts */
-	guint found;		/* http(s) URLs in the HTML, before the cap */
-} EngageKind;
+	const EngageKind *kinds[2];	/* the sources, in order; NULL when unused */
+	gboolean distinct;	/* each URL once (a proxy or a gateway looks at a URL once) */
+	gboolean head_first;	/* HEADs first, then GETs (a gateway) */
+	SinkFetchOptions fetch;
+} EngageStep;
+
+/* What a gateway's redirect check knows: the message's hosts, and the redirect targets looked up. */
+typedef struct {
+	SinkCtx *ctx;
+	GHashTable *host_index;	/* origin -> SinkTrackHost*, the message's */
+	GHashTable *more;	/* origin -> SinkTrackVerdict, of redirect targets */
+} ScanHosts;
 
 static void
 engage_url_clear(gpointer p)
@@ -55,7 +91,7 @@ engage_url_clear(gpointer p)
 
 /*
  * Take the URLs of `found` on its first Max_URLs_Per_Message hosts (those
- * not met before, among the other kind's, count) into kind, with their new
+ * not met before, among the other kinds', count) into kind, with their new
  * hosts in `hosts`.
  */
 static void
@@ -95,68 +131,57 @@ kind_init(EngageKind *kind, GPtrArray *found, GHashTable *host_index, GPtrArray 
 	}
 }
 
-/* One step: count it, then fetch its tracking URLs in parallel, one action each. */
-static void
-run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
+/* A gateway follows a redirect only to a host known as a tracking host: the message's, the allowlist, the cache. */
+static const char *
+scanner_redirect_check(gpointer data, const char *origin, const char *host)
 {
-	const SinkConfig *cfg = ctx->cfg;
-	guint cap = (guint)cfg->max_urls_per_message;
-	g_autofree SinkFetch *fetches = g_new0(SinkFetch, MIN(kind->urls->len, cap) + 1);
-	guint n = 0, used = 0, over = kind->found - kind->urls->len;	/* (on hosts past the cap) */
-	SinkFetchOptions opt = {
-		.user_agent = ctx->user_agent,
-		.accept = kind->accept,
-		.timeout_ms = cfg->open_click_timeout * 1000,
-		.deadline = ctx->deadline,
-		.allow_private = cfg->fetch_allow_private,
-		.max_redirects = cfg->max_redirects,
-	};
+	ScanHosts *s = data;
+	const SinkTrackHost *h = g_hash_table_lookup(s->host_index, origin);
+	SinkTrackVerdict verdict;
+	gpointer known;
 
-	sink_ctx_count(ctx, type);
-	for (guint i = 0; i < kind->urls->len; i++) {
-		const EngageUrl *u = &g_array_index(kind->urls, EngageUrl, i);
-		gboolean tracking = u->host && u->host->verdict == SINK_TRACK_YES;
+	if (h) {
+		verdict = h->verdict;
+	} else if (g_hash_table_lookup_extended(s->more, origin, NULL, &known)) {
+		verdict = GPOINTER_TO_INT(known);
+	} else {
+		verdict = sink_track_known(s->ctx, origin, host);
+		g_hash_table_insert(s->more, g_strdup(origin), GINT_TO_POINTER(verdict));
+	}
+	return verdict == SINK_TRACK_YES ? NULL : "not a tracking host";
+}
 
-		if (!ctx->dry_run && !tracking) {	/* (a dry run knows no verdicts: any URL may be one) */
-			sink_ctx_count(ctx, kind->not_tracking);
-			continue;
-		}
-		if (used == cap) {
-			over++;
-			continue;
-		}
-		used++;
-		if (ctx->dry_run)
-			sink_ctx_action(ctx, type, u->url);
-		else
-			fetches[n++].url = u->url;	/* borrowed: not cleared below */
-	}
-	if (over > 0) {
-		sink_ctx_count(ctx, kind->over_limit);
-		sink_ctx_note(ctx, "%s: %u of %u %s over Max_URLs_Per_Message (%d) not used", type,
-			      over, kind->found, kind->noun, cfg->max_urls_per_message);
-	}
-	if (ctx->dry_run && used > 0)
-		return;
-	if (n == 0) {	/* the step still shows, with why nothing was fetched */
-		SinkAction *a = sink_ctx_action(ctx, type, NULL);
-		if (kind->found == 0)
-			a->reply = g_strdup_printf("no %s found", kind->noun);
-		else if (cap == 0)
-			a->reply = g_strdup_printf("no %s used (Max_URLs_Per_Message is 0)", kind->noun);
-		else
-			a->reply = g_strdup_printf("no %s on tracking hosts", kind->noun);
-		return;
-	}
+/* The action of one request of a step. */
+static SinkAction *
+step_action(SinkCtx *ctx, const EngageStep *step, const char *url, gboolean head)
+{
+	SinkAction *a = sink_ctx_action(ctx, step->type, url);
 
+	a->by = step->by;
+	if (step->head_first)
+		a->method = head ? "HEAD" : "GET";
+	return a;
+}
+
+/* Fetch urls[0..n) in parallel (HEADs when `head`), one action each. */
+static void
+fetch_batch(SinkCtx *ctx, const EngageStep *step, const char *const *urls, guint n, gboolean head)
+{
+	g_autofree SinkFetch *fetches = g_new0(SinkFetch, n);
+	SinkFetchOptions opt = step->fetch;
+
+	opt.head = head;
+	for (guint i = 0; i < n; i++)
+		fetches[i].url = (char *)urls[i];	/* borrowed: not cleared below */
 	sink_fetch_all(fetches, n, &opt);
 	for (guint i = 0; i < n; i++) {
 		SinkFetch *f = &fetches[i];
-		SinkAction *a = sink_ctx_action(ctx, type, f->url);
+		SinkAction *a = step_action(ctx, step, f->url, head);
 
 		a->status = f->status;
 		a->seconds = f->seconds;
 		a->hops = g_steal_pointer(&f->hops);
+		a->reply = g_steal_pointer(&f->stopped);
 		if (f->error)
 			sink_action_fail(a, "%s", f->error);
 		f->url = NULL;
@@ -164,53 +189,216 @@ run_step(SinkCtx *ctx, const char *type, const EngageKind *kind)
 	}
 }
 
+/* One step: count it, then fetch its tracking URLs in parallel, one action each (two for a gateway). */
+static void
+run_step(SinkCtx *ctx, const EngageStep *step)
+{
+	const SinkConfig *cfg = ctx->cfg;
+	guint cap = (guint)cfg->max_urls_per_message;
+	guint total = 0, found = 0, n = 0, over = 0;
+	g_autoptr(GHashTable) seen = step->distinct ? g_hash_table_new(g_str_hash, g_str_equal) : NULL;
+	g_autofree const char **urls = NULL;
+
+	for (guint k = 0; k < G_N_ELEMENTS(step->kinds) && step->kinds[k]; k++) {
+		total += step->kinds[k]->urls->len;
+		found += step->kinds[k]->found;
+		over += step->kinds[k]->found - step->kinds[k]->urls->len;	/* (on hosts past the cap) */
+	}
+	urls = g_new0(const char *, MIN(total, cap) + 1);
+	sink_ctx_count(ctx, step->counter);
+	for (guint k = 0; k < G_N_ELEMENTS(step->kinds) && step->kinds[k]; k++) {
+		const GArray *kurls = step->kinds[k]->urls;
+
+		for (guint i = 0; i < kurls->len; i++) {
+			const EngageUrl *u = &g_array_index(kurls, EngageUrl, i);
+			gboolean tracking = u->host && u->host->verdict == SINK_TRACK_YES;
+
+			if (seen && !g_hash_table_add(seen, u->url))	/* met before in this step */
+				continue;
+			if (!ctx->dry_run && !tracking) {	/* (a dry run knows no verdicts: any URL may be one) */
+				sink_ctx_count(ctx, step->not_tracking);
+				continue;
+			}
+			if (n == cap) {
+				over++;
+				continue;
+			}
+			urls[n++] = u->url;
+		}
+	}
+	if (over > 0) {
+		sink_ctx_count(ctx, step->over_limit);
+		sink_ctx_note(ctx, "%s%s%s: %u of %u %s over Max_URLs_Per_Message (%d) not used", step->type,
+			      step->by ? " by " : "", step->by ? step->by : "", over, found, step->noun,
+			      cfg->max_urls_per_message);
+	}
+	if (n == 0) {	/* the step still shows, with why nothing was fetched */
+		SinkAction *a = step_action(ctx, step, NULL, FALSE);
+		a->method = NULL;
+		if (found == 0)
+			a->reply = g_strdup_printf("no %s found", step->noun);
+		else if (cap == 0)
+			a->reply = g_strdup_printf("no %s used (Max_URLs_Per_Message is 0)", step->noun);
+		else
+			a->reply = g_strdup_printf("no %s on tracking hosts", step->noun);
+		return;
+	}
+	if (ctx->dry_run) {	/* the requests it would make, in their order */
+		for (int pass = step->head_first ? 0 : 1; pass < 2; pass++)
+			for (guint i = 0; i < n; i++)
+				step_action(ctx, step, urls[i], pass == 0);
+		return;
+	}
+	if (step->head_first)
+		fetch_batch(ctx, step, urls, n, TRUE);
+	fetch_batch(ctx, step, urls, n, FALSE);
+}
+
+/*
+ * A reader's open of an MPP mailbox: the step happened (counted as it, as a
+ * step without pixels is), but the proxy serves it from its cache, and
+ * nobody hears of it.
+ */
+static void
+cached_open(SinkCtx *ctx, const char *type)
+{
+	SinkAction *a = sink_ctx_action(ctx, type, NULL);
+
+	sink_ctx_count(ctx, type);
+	sink_ctx_count(ctx, "open_cached");
+	a->reply = g_strdup("served from the MPP proxy's cache: nothing fetched");
+}
+
+/*
+ * One of the reader's steps: "open", "open_again" (of `pixels`), "click",
+ * "click_again" (of `links`); an open that the MPP proxy's cache serves
+ * when `cached`.
+ */
+static void
+reader_step(SinkCtx *ctx, const char *type, const EngageKind *kind, const SinkFetchOptions *as_reader,
+	    gboolean cached)
+{
+	gboolean open = g_str_has_prefix(type, "open");
+	EngageStep step = {
+		type, type, NULL, open ? "pixels" : "links",
+		open ? "open_url_not_sparkpost" : "click_url_not_sparkpost",
+		open ? "open_url_over_limit" : "click_url_over_limit",
+		{ kind, NULL }, FALSE, FALSE, *as_reader,
+	};
+
+	if (cached) {
+		cached_open(ctx, type);
+		return;
+	}
+	step.fetch.accept = open ? ACCEPT_IMAGE : ACCEPT_PAGE;
+	run_step(ctx, &step);
+}
+
+/* The http(s) URIs of List-Unsubscribe, for a gateway; a new array. */
+static GPtrArray *
+unsubscribe_urls(SinkCtx *ctx)
+{
+	g_autoptr(GPtrArray) all = sink_list_unsubscribe_uris(ctx->mime);
+	GPtrArray *http = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < all->len; i++) {
+		const char *uri = all->pdata[i];
+		if (g_ascii_strncasecmp(uri, "http://", 7) == 0 || g_ascii_strncasecmp(uri, "https://", 8) == 0)
+			g_ptr_array_add(http, g_strdup(uri));
+	}
+	return http;
+}
+
 void
 sink_engage_run(SinkCtx *ctx)
 {
+	const SinkConfig *cfg = ctx->cfg;
+	gboolean reader = ctx->klass == SINK_CLASS_OPENCLICK;
+	guint machine = ctx->klass == SINK_CLASS_NONE || ctx->klass == SINK_CLASS_OOB ? 0 : ctx->persona;
+	gboolean mpp = (machine & SINK_PERSONA_MPP) != 0, scanner = (machine & SINK_PERSONA_SCANNER) != 0;
 	g_autofree char *html = NULL;
-	g_autoptr(GPtrArray) imgs = NULL;
-	g_autoptr(GPtrArray) links = NULL;
-	g_autoptr(GPtrArray) hosts = NULL;
-	g_autoptr(GHashTable) host_index = NULL;
-	EngageKind pixels = {
-		"pixels", ACCEPT_IMAGE, "open_url_not_sparkpost", "open_url_over_limit", NULL, 0,
+	g_autoptr(GPtrArray) imgs = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) links = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) unsub = NULL;
+	g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func(sink_track_host_free);
+	g_autoptr(GHashTable) host_index = g_hash_table_new(g_str_hash, g_str_equal);
+	EngageKind pixels = { NULL, 0 }, clicks = { NULL, 0 }, unsubscribe = { NULL, 0 };
+	int cap = cfg->max_urls_per_message;
+	SinkFetchOptions common = {
+		.timeout_ms = cfg->open_click_timeout * 1000,
+		.deadline = ctx->deadline,
+		.allow_private = cfg->fetch_allow_private,
+		.max_redirects = cfg->max_redirects,
 	};
-	EngageKind clicks = {
-		"links", ACCEPT_PAGE, "click_url_not_sparkpost", "click_url_over_limit", NULL, 0,
-	};
-	int cap = ctx->cfg->max_urls_per_message;
 
 	html = sink_message_html(ctx);
-	if (html == NULL) {
+	if (html == NULL && reader)
 		sink_ctx_error(ctx, "No HTML body found");
-		return;
-	}
-	if (ctx->user_agent == NULL) {
-		g_autofree char *why = NULL;
-		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
-		if (why)
-			sink_ctx_note(ctx, "%s", why);
-	}
-
-	imgs = g_ptr_array_new_with_free_func(g_free);
-	links = g_ptr_array_new_with_free_func(g_free);
-	sink_html_urls(html, strlen(html), imgs, ctx->click ? links : NULL);
-
-	hosts = g_ptr_array_new_with_free_func(sink_track_host_free);
-	host_index = g_hash_table_new(g_str_hash, g_str_equal);
+	unsub = scanner ? unsubscribe_urls(ctx) : g_ptr_array_new_with_free_func(g_free);
+	if (html)
+		sink_html_urls(html, strlen(html), imgs, (reader && ctx->click) || scanner ? links : NULL);
 	kind_init(&pixels, imgs, host_index, hosts, cap);
 	kind_init(&clicks, links, host_index, hosts, cap);
-	if (!ctx->dry_run)
+	kind_init(&unsubscribe, unsub, host_index, hosts, cap);
+	if (!ctx->dry_run && (html || unsub->len))
 		sink_track_resolve(ctx, hosts);
 
-	run_step(ctx, "open", &pixels);
-	if (ctx->open_again)
-		run_step(ctx, "open_again", &pixels);
-	if (ctx->click) {
-		run_step(ctx, "click", &clicks);
-		if (ctx->click_again)
-			run_step(ctx, "click_again", &clicks);
+	if (scanner && html == NULL && unsub->len == 0) {
+		sink_ctx_note(ctx, "scanner: no HTML body and no http(s) List-Unsubscribe: nothing to scan");
+	} else if (scanner) {
+		g_autoptr(GHashTable) more = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		ScanHosts known = { ctx, host_index, more };
+		EngageStep scan = {
+			"click", "click_scanner", "scanner", "links", "click_url_not_sparkpost", "click_url_over_limit",
+			{ &clicks, &unsubscribe }, TRUE, TRUE, common,
+		};
+
+		if (ctx->scanner_agent == NULL) {
+			g_autofree char *why = NULL;
+			ctx->scanner_agent = sink_persona_scanner_agent(cfg, ctx->rcpt, &why);
+			if (why)
+				sink_ctx_note(ctx, "%s", why);
+		}
+		scan.fetch.user_agent = ctx->scanner_agent;
+		scan.fetch.accept = ACCEPT_PAGE;
+		scan.fetch.max_redirects = SCANNER_MAX_REDIRECTS;
+		scan.fetch.max_redirects_name = "a scanner's redirects";
+		scan.fetch.redirect_check = scanner_redirect_check;
+		scan.fetch.redirect_data = &known;
+		run_step(ctx, &scan);
+	}
+	if (mpp && html == NULL) {
+		sink_ctx_note(ctx, "mpp: no HTML body: nothing to prefetch");
+	} else if (mpp) {
+		EngageStep prefetch = {
+			"open", "open_prefetch", "mpp", "pixels", "open_url_not_sparkpost", "open_url_over_limit",
+			{ &pixels, NULL }, TRUE, FALSE, common,
+		};
+
+		prefetch.fetch.user_agent = SINK_PERSONA_MPP_AGENT;	/* (and libcurl's default Accept) */
+		run_step(ctx, &prefetch);
+	}
+
+	if (reader && html) {
+		SinkFetchOptions as_reader = common;
+
+		if (ctx->user_agent == NULL) {
+			g_autofree char *why = NULL;
+			ctx->user_agent = sink_persona_reader_agent(cfg, ctx->rcpt, ctx->rng, &why);
+			if (why)
+				sink_ctx_note(ctx, "%s", why);
+		}
+		as_reader.user_agent = ctx->user_agent;
+		reader_step(ctx, "open", &pixels, &as_reader, mpp);
+		if (ctx->open_again)
+			reader_step(ctx, "open_again", &pixels, &as_reader, mpp);
+		if (ctx->click) {
+			reader_step(ctx, "click", &clicks, &as_reader, FALSE);
+			if (ctx->click_again)
+				reader_step(ctx, "click_again", &clicks, &as_reader, FALSE);
+		}
 	}
 	g_array_unref(pixels.urls);
 	g_array_unref(clicks.urls);
+	g_array_unref(unsubscribe.urls);
 }

@@ -1,14 +1,21 @@
 /*
- * engage.h - opens and clicks like a real reader: the HTML part's pixels
- * and links (html.c), tracking hosts verified (track.c), fetched in parallel
- * with libcurl (fetch.c), as the message's one User-Agent (core/useragent.c).
+ * engage.h - opens and clicks like a real reader, and the machine traffic
+ * of the mailbox's personas (Apple's image proxy, a link-scanning gateway):
+ * the HTML part's pixels and links (html.c) and List-Unsubscribe's URIs,
+ * tracking hosts verified (track.c), fetched in parallel with libcurl
+ * (fetch.c), as the message's one User-Agent (core/useragent.c) or the
+ * persona's (core/persona.c).
  */
 #ifndef SINK_ENGAGE_H
 #define SINK_ENGAGE_H
 
 #include "context.h"
 
-/* sink_engage_run: the openclick action; results and counters into ctx. */
+/*
+ * sink_engage_run: the personas' machine traffic (ctx->persona, unless the
+ * class is oob), then the openclick action when that is the class;
+ * results and counters into ctx.
+ */
 void sink_engage_run(SinkCtx *ctx);
 
 /*

@@ -3,15 +3,17 @@
  * probes, with libcurl's multi interface.
  *
  * A reader's mail client GETs each pixel and a click GETs the link: so a
- * GET (not a HEAD) with the message's User-Agent, but only the response's
- * headers are waited for: the write callback stops the transfer at the
- * first byte of the body.  Redirects are followed as a browser does, as
- * far as the caller asks (Max_Redirects for opens and clicks, none for
- * the tracking-host probe), to any http(s) URL, with the same User-Agent:
+ * GET (a HEAD only when asked: a link scanner's first look) with the
+ * message's User-Agent, but only the response's headers are waited for:
+ * the write callback stops the transfer at the first byte of the body.
+ * Redirects are followed as a browser does, as far as the caller asks
+ * (Max_Redirects for opens and clicks, none for the tracking-host probe),
+ * to any http(s) URL unless the caller's check refuses the host (a link
+ * scanner stays on tracking hosts), with the same User-Agent and method:
  * this file follows them itself rather than libcurl, so that every hop is
  * recorded, and each hop's connection passes the same address check as
- * the first.  No cookie engine is started, environment proxies are
- * ignored, only http and https are spoken.
+ * the first.  No cookie engine is started, no Referer is sent, environment
+ * proxies are ignored, only http and https are spoken.
  *
  * Safety: message bodies are written by strangers, so a URL may point at
  * the sink's own network.  Unless Fetch_Allow_Private is set, the address
@@ -284,7 +286,10 @@ easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_URL, t->item->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (t->opt->head)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -388,25 +393,32 @@ location(CURL *easy)
 /*
  * After a 3xx: move the transfer on to where it points, as a browser
  * would.  TRUE when it was restarted there; FALSE when it ends here (no
- * redirect asked for, no Location, too many hops, not http(s), no time
- * left), with an error set when the redirect was refused.
+ * redirect asked for, no Location, too many hops, not http(s), a host the
+ * caller's check refuses, no time left), with an error set when the
+ * redirect was refused (`stopped` when the caller's rule ended it).
  */
 static gboolean
 follow(FetchRun *run, Transfer *t)
 {
 	SinkFetch *f = t->item;
 	g_autofree char *to = NULL, *next = NULL, *origin = NULL, *host = NULL;
+	const char *why_not;
 	gint64 left;
 
 	if (t->opt->max_redirects <= 0 || f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
 		return FALSE;
 	if (t->hops >= (guint)t->opt->max_redirects) {
-		f->error = g_strdup_printf("redirect to %s not followed: more than Max_Redirects (%d)", to,
+		f->error = g_strdup_printf("redirect to %s not followed: more than %s (%d)", to,
+					   t->opt->max_redirects_name ? t->opt->max_redirects_name : "Max_Redirects",
 					   t->opt->max_redirects);
 		return FALSE;
 	}
 	if ((next = sink_url_parse(to, &origin, &host)) == NULL) {
 		f->error = g_strdup_printf("redirect to %s not followed: not an http(s) URL", to);
+		return FALSE;
+	}
+	if (t->opt->redirect_check && (why_not = t->opt->redirect_check(t->opt->redirect_data, origin, host))) {
+		f->stopped = g_strdup_printf("redirect to %s not followed: %s", next, why_not);
 		return FALSE;
 	}
 	if ((left = transfer_ms_left(t)) <= 0) {
@@ -550,4 +562,5 @@ sink_fetch_clear(SinkFetch *f)
 	g_clear_pointer(&f->server, g_free);
 	g_clear_pointer(&f->address, g_free);
 	g_clear_pointer(&f->hops, g_array_unref);
+	g_clear_pointer(&f->stopped, g_free);
 }

@@ -1,9 +1,10 @@
 /*
  * fetch.h - fetching a batch of URLs in parallel as a mail reader would
- * (libcurl multi): GET, headers only, redirects followed as far as asked,
- * no cookies, each fetch under a timeout, the batch under the message's
- * deadline, and no connection to a private or special-purpose address
- * (on any hop) unless allowed.
+ * (libcurl multi): GET (or HEAD), headers only, redirects followed as far
+ * as asked and where the caller allows, no cookies, no Referer, each fetch
+ * under a timeout, the batch under the message's deadline, and no
+ * connection to a private or special-purpose address (on any hop) unless
+ * allowed.
  */
 #ifndef SINK_FETCH_H
 #define SINK_FETCH_H
@@ -25,7 +26,14 @@ typedef struct {
 	gboolean timed_out;	/* the fetch or the batch ran out of time */
 	double seconds;		/* wall time of the fetch, its redirects included */
 	GArray *hops;		/* owned; SinkHop: each redirect followed; NULL when none */
+	char *stopped;		/* owned; a redirect the caller's rule did not follow, and why; NULL when none */
 } SinkFetch;
+
+/*
+ * Whether a redirect to `origin` ("scheme://host[:port]", lower case) may
+ * be followed: NULL when it may, else a static phrase saying why not.
+ */
+typedef const char *(*SinkFetchRedirectCheck)(gpointer data, const char *origin, const char *host);
 
 typedef struct {
 	const char *user_agent;	/* NULL: libcurl sends none */
@@ -35,6 +43,10 @@ typedef struct {
 	gboolean allow_private;	/* allow loopback, private and special addresses */
 	gboolean want_server;	/* keep the Server: header */
 	int max_redirects;	/* redirects followed, to any http(s) URL; 0 = none (the 3xx is the result) */
+	const char *max_redirects_name;	/* the limit's name in an error past it; NULL: "Max_Redirects" */
+	SinkFetchRedirectCheck redirect_check;	/* NULL: any host; else asked before each hop */
+	gpointer redirect_data;	/* for redirect_check */
+	gboolean head;		/* HEAD instead of GET */
 } SinkFetchOptions;
 
 /*

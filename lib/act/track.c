@@ -62,25 +62,25 @@ cached_verdict(const redisReply *r)
 }
 
 /*
- * Send one command per host in `todo` (printf-style fmt with the prefix
- * and the origin, plus `value` for SETs) and read the replies; GET replies
- * set the verdicts.  FALSE when Redis failed (the error is recorded).
+ * Send one command per host of todo[0..n) (a GET of its cached verdict,
+ * or a SET of its verdict) and read the replies; GET replies set the
+ * verdicts.  FALSE when Redis failed (the error is recorded).
  */
 static gboolean
-redis_round(SinkCtx *ctx, redisContext *c, GPtrArray *todo, gboolean set)
+redis_round(SinkCtx *ctx, redisContext *c, SinkTrackHost *const *todo, guint n, gboolean set)
 {
 	g_autofree char *prefix = sink_config_key_prefix(ctx->cfg);
 
-	for (guint i = 0; i < todo->len; i++) {
-		SinkTrackHost *h = todo->pdata[i];
+	for (guint i = 0; i < n; i++) {
+		SinkTrackHost *h = todo[i];
 		if (set)
 			redisAppendCommand(c, "SET %s%s %s EX %d", prefix, h->origin,
 					   h->verdict == SINK_TRACK_YES ? "1" : "0", TRACK_CACHE_SECONDS);
 		else
 			redisAppendCommand(c, "GET %s%s", prefix, h->origin);
 	}
-	for (guint i = 0; i < todo->len; i++) {
-		SinkTrackHost *h = todo->pdata[i];
+	for (guint i = 0; i < n; i++) {
+		SinkTrackHost *h = todo[i];
 		redisReply *r = NULL;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
@@ -135,6 +135,20 @@ probe(SinkCtx *ctx, GPtrArray *todo)
 	}
 }
 
+SinkTrackVerdict
+sink_track_known(SinkCtx *ctx, const char *origin, const char *host)
+{
+	SinkTrackHost h = { (char *)origin, (char *)host, SINK_TRACK_UNKNOWN, NULL };
+	SinkTrackHost *one = &h;
+	redisContext *c;
+
+	if (allowlisted(ctx->cfg, host))
+		return SINK_TRACK_YES;
+	if ((c = sink_account_redis(ctx)) != NULL)
+		redis_round(ctx, c, &one, 1, FALSE);
+	return h.verdict;
+}
+
 void
 sink_track_resolve(SinkCtx *ctx, GPtrArray *hosts)
 {
@@ -157,7 +171,7 @@ sink_track_resolve(SinkCtx *ctx, GPtrArray *hosts)
 		return;
 
 	c = sink_account_redis(ctx);
-	if (c && !redis_round(ctx, c, todo, FALSE))
+	if (c && !redis_round(ctx, c, (SinkTrackHost **)todo->pdata, todo->len, FALSE))
 		c = NULL;
 
 	g_ptr_array_set_size(todo, 0);
@@ -172,5 +186,5 @@ sink_track_resolve(SinkCtx *ctx, GPtrArray *hosts)
 		if (((SinkTrackHost *)todo->pdata[i])->verdict != SINK_TRACK_UNKNOWN)
 			g_ptr_array_add(probed, todo->pdata[i]);
 	if (c && probed->len)
-		redis_round(ctx, c, probed, TRUE);
+		redis_round(ctx, c, (SinkTrackHost **)probed->pdata, probed->len, TRUE);
 }

@@ -33,6 +33,13 @@ typedef struct {
  */
 void sink_track_resolve(SinkCtx *ctx, GPtrArray *hosts);
 
+/*
+ * sink_track_known: the verdict on one more host, from what is known
+ * without a probe: the allowlist, else its cached verdict (one Redis GET).
+ * SINK_TRACK_UNKNOWN when neither says (or Redis is down).
+ */
+SinkTrackVerdict sink_track_known(SinkCtx *ctx, const char *origin, const char *host);
+
 /* sink_track_host_free: for g_ptr_array_new_with_free_func.  NULL is ok. */
 void sink_track_host_free(gpointer host);
 

@@ -2,7 +2,12 @@
  * account.c - counters in Redis, with the original's key names so its
  * dashboards and sink-stats read them: <prefix>int_<name>, startedRunning
  * and ts_<unix minute>, where <prefix> is "consume-mail:<RESULTS_KEY>:".
- * One pipelined round trip per message.
+ * Beside them, one hash per minute, tso_<unix minute>, holds the minute's
+ * outcomes for sink-stats' dashboard: a field "<class>/<route>" (the log
+ * line's "accept/mix") per decided message, and a field per counter the
+ * message bumped (the class field already says "accept").  A name the
+ * original never used, so that its readers of ts_* never meet it.
+ * One pipelined round trip per message: a HINCRBY per outcome more.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -119,13 +124,29 @@ redis_why(const redisContext *c)
 	return c->errstr[0] ? c->errstr : "no reply";
 }
 
-/* The commit's commands, one per key: SETNX for startedRunning (counts[0] unused), else INCRBY. */
+/*
+ * The commit's commands, one per key: SETNX for startedRunning (counts[0]
+ * unused), HINCRBY where the command has a field, else INCRBY.
+ */
 static void
-append_counters(redisContext *c, GPtrArray *keys, const guint *counts, const char *started)
+append_counters(redisContext *c, GPtrArray *keys, GPtrArray *fields, const guint *counts, const char *started)
 {
 	redisAppendCommand(c, "SETNX %s %s", keys->pdata[0], started);
-	for (guint i = 1; i < keys->len; i++)
-		redisAppendCommand(c, "INCRBY %s %u", keys->pdata[i], counts[i]);
+	for (guint i = 1; i < keys->len; i++) {
+		if (fields->pdata[i])
+			redisAppendCommand(c, "HINCRBY %s %s %u", keys->pdata[i], fields->pdata[i], counts[i]);
+		else
+			redisAppendCommand(c, "INCRBY %s %u", keys->pdata[i], counts[i]);
+	}
+}
+
+/* One more command of the commit: INCRBY `key` n, or HINCRBY `key` `field` n (both owned). */
+static void
+add_command(GPtrArray *keys, GPtrArray *fields, GArray *counts, char *key, char *field, guint n)
+{
+	g_ptr_array_add(keys, key);
+	g_ptr_array_add(fields, field);
+	g_array_append_val(counts, n);
 }
 
 void
@@ -136,20 +157,22 @@ sink_account_commit(SinkCtx *ctx)
 	gint64 minute = g_date_time_to_unix(ctx->now) / 60 * 60;
 	redisContext *c = sink_account_redis(ctx);
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);	/* one per command */
+	g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func(g_free);	/* the HINCRBYs' fields, else NULL */
 	g_autoptr(GArray) counts = g_array_new(FALSE, TRUE, sizeof(guint));
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autofree char *outcomes = NULL;
 	gboolean retried = FALSE;
-	guint one = 1;
 
 	if (c == NULL)
 		return;
-	g_ptr_array_add(keys, g_strdup_printf("%sstartedRunning", prefix));
-	g_array_append_val(counts, one);
-	g_ptr_array_add(keys, g_strdup_printf("%sint_total_messages", prefix));
-	g_array_append_val(counts, one);
-	g_ptr_array_add(keys, g_strdup_printf("%sts_%" G_GINT64_FORMAT, prefix, minute));
-	g_array_append_val(counts, one);
-	/* one INCRBY per distinct counter, in the order first met */
+	outcomes = g_strdup_printf("%stso_%" G_GINT64_FORMAT, prefix, minute);
+	add_command(keys, fields, counts, g_strdup_printf("%sstartedRunning", prefix), NULL, 1);
+	add_command(keys, fields, counts, g_strdup_printf("%sint_total_messages", prefix), NULL, 1);
+	add_command(keys, fields, counts, g_strdup_printf("%sts_%" G_GINT64_FORMAT, prefix, minute), NULL, 1);
+	if (ctx->klass != SINK_CLASS_NONE)
+		add_command(keys, fields, counts, g_strdup(outcomes), g_strdup_printf("%s/%s",
+			    sink_class_name(ctx->klass), sink_route_name(ctx->route)), 1);
+	/* one INCRBY per distinct counter, in the order first met, and its HINCRBY */
 	for (guint i = 0; i < ctx->counters->len; i++) {
 		const char *name = ctx->counters->pdata[i];
 		guint n = 0;
@@ -159,10 +182,11 @@ sink_account_commit(SinkCtx *ctx)
 		g_hash_table_add(seen, (gpointer)name);
 		for (guint j = i; j < ctx->counters->len; j++)
 			n += strcmp(name, ctx->counters->pdata[j]) == 0;
-		g_ptr_array_add(keys, g_strdup_printf("%sint_%s", prefix, name));
-		g_array_append_val(counts, n);
+		add_command(keys, fields, counts, g_strdup_printf("%sint_%s", prefix, name), NULL, n);
+		if (strcmp(name, "accept") != 0)
+			add_command(keys, fields, counts, g_strdup(outcomes), g_strdup(name), n);
 	}
-	append_counters(c, keys, (const guint *)counts->data, started);
+	append_counters(c, keys, fields, (const guint *)counts->data, started);
 	/* every reply is read: an error on one key (a wrong type, an overflow)
 	 * leaves the others written, and each failing key is named */
 	ctx->redis_ok = TRUE;
@@ -180,7 +204,7 @@ sink_account_commit(SinkCtx *ctx)
 					ctx->redis_ok = FALSE;
 					return;
 				}
-				append_counters(c, keys, (const guint *)counts->data, started);
+				append_counters(c, keys, fields, (const guint *)counts->data, started);
 				i = (guint)-1;
 				continue;
 			}
@@ -189,7 +213,12 @@ sink_account_commit(SinkCtx *ctx)
 			break;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			sink_ctx_redis_error(ctx, "Redis counter %s not written: %s", (char *)keys->pdata[i], r->str);
+			if (fields->pdata[i])
+				sink_ctx_redis_error(ctx, "Redis counter %s field %s not written: %s",
+						     (char *)keys->pdata[i], (char *)fields->pdata[i], r->str);
+			else
+				sink_ctx_redis_error(ctx, "Redis counter %s not written: %s", (char *)keys->pdata[i],
+						     r->str);
 			ctx->redis_ok = FALSE;
 		}
 		freeReplyObject(r);

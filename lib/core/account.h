@@ -1,6 +1,7 @@
 /*
  * account.h - counting in Redis with the original's key names:
- * consume-mail:<RESULTS_KEY>:int_<name>, startedRunning, ts_<minute>.
+ * consume-mail:<RESULTS_KEY>:int_<name>, startedRunning, ts_<minute>, and
+ * the minute's outcomes, a hash tso_<minute>.
  */
 #ifndef SINK_ACCOUNT_H
 #define SINK_ACCOUNT_H
@@ -26,8 +27,11 @@ redisContext *sink_account_redis(SinkCtx *ctx);
 
 /*
  * sink_account_commit: bump ctx->counters, total_messages and this
- * minute's ts_ key, and set startedRunning if unset, in one pipelined
- * round trip.  Sets ctx->redis_ok; a failure is recorded as an error.
+ * minute's ts_ key, and set startedRunning if unset; in this minute's
+ * tso_ hash bump the field "<class>/<route>" when a class was decided and
+ * each counter's field but "accept" (the class field says it).  All in one
+ * pipelined round trip.  Sets ctx->redis_ok; a failure is recorded as an
+ * error.
  */
 void sink_account_commit(SinkCtx *ctx);
 

@@ -55,6 +55,13 @@ typedef struct {
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
 
+	/* personas: what every message to an address meets (persona.c) */
+	double mpp_percent;		/* share of addresses behind Apple Mail Privacy Protection */
+	double scanner_percent;		/* share of addresses behind a link-scanning gateway */
+	char *persona_salt;		/* "" by default */
+	gboolean user_agent_per_address;	/* the address's hash picks its reader's User-Agent */
+	char *scanner_user_agents_file;	/* NULL: the built-in list of gateways' agents */
+
 	/* DKIM signatures on what the sink sends (all three or none; NULL = not signed) */
 	char *dkim_sign_domain;
 	char *dkim_sign_selector;

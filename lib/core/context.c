@@ -120,6 +120,7 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->cfbl.report);
 	g_free(ctx->cfbl.reason);
 	g_free(ctx->user_agent);
+	g_free(ctx->scanner_agent);
 	g_free(ctx->done_path);
 	g_free(ctx->report_text);
 	if (ctx->actions)

@@ -56,6 +56,8 @@ typedef struct {
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
+	const char *by;		/* who: "mpp", "scanner" (machine traffic, persona.h); NULL: the reader */
+	const char *method;	/* the HTTP method when not GET ("HEAD"); NULL otherwise (static) */
 	char *target;	/* URL fetched or MX host; may be NULL */
 	int status;	/* HTTP status or SMTP reply code; 0 when none */
 	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
@@ -116,6 +118,8 @@ typedef struct {
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	char *user_agent;
 	const char *feedback_type;	/* fbl: the ARF Feedback-Type (static); NULL until the complaint draws it */
+	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
+	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
 
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */

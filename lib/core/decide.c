@@ -14,6 +14,9 @@
  * configured shares.)  The density counts each Digit<d>_days list as the
  * original's set of numbers did: "0" (never) is a list of one.
  *
+ * The mailbox's personas (persona.c) come from the address, not from a
+ * draw, so with them or without them the draws are the same.
+ *
  * The conditionals (open again given open, click given open, click again
  * given click) are checked on the configured percentages, so a config is
  * good or bad whatever the day; drawn from the day's clipped shares, they
@@ -22,7 +25,7 @@
 #include <string.h>
 
 #include "decide.h"
-#include "useragent.h"
+#include "persona.h"
 
 static double
 clip01(double x)
@@ -184,8 +187,10 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
 		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
 		g_autofree char *why = NULL;
-		ctx->user_agent = sink_useragent_pick(ctx->cfg, ctx->rng, &why);
+		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);
 		if (why)
 			sink_ctx_note(ctx, "%s", why);
 	}
+	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it */
+	ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);
 }

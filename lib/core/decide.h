@@ -42,7 +42,8 @@ gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDat
 /*
  * sink_decide: fill ctx's class, route and engagement choices from the
  * recipient, drawing from ctx->rng.  Also picks the user agent when the
- * class is openclick.
+ * class is openclick, and sets the recipient's personas (persona.h, not
+ * drawn).
  */
 void sink_decide(SinkCtx *ctx, const SinkModel *m);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "persona.h"
 
 /* Append `s` as one CSV field: quoted when needed, kept on one line. */
 static void
@@ -49,6 +50,10 @@ action_text(const SinkAction *a)
 	if (a->error)
 		g_string_append_c(s, '!');
 	g_string_append(s, a->type);
+	if (a->by)	/* machine traffic: open/mpp, click/scanner */
+		g_string_append_printf(s, "/%s", a->by);
+	if (a->method)
+		g_string_append_printf(s, " %s", a->method);
 	if (a->target)
 		g_string_append_printf(s, " %s", a->target);
 	if (a->status)
@@ -84,6 +89,13 @@ sink_log_line(SinkCtx *ctx, const char *program)
 	if (ctx->klass != SINK_CLASS_NONE) {
 		g_autofree char *c = g_strdup_printf("%s/%s", sink_class_name(ctx->klass), sink_route_name(ctx->route));
 		csv_field(out, c);
+	}
+	if (ctx->persona) {
+		const char *names[3];
+		sink_persona_names(ctx->persona, names);
+		g_autofree char *joined = g_strjoinv("+", (char **)names);
+		g_autofree char *p = g_strdup_printf("persona=%s", joined);
+		csv_field(out, p);
 	}
 	if (ctx->dkim) {
 		g_autofree char *d = g_strdup_printf("dkim=%s", ctx->dkim);

@@ -6,7 +6,8 @@
  * GLib, GMime and hiredis; DKIM verification and signing (libopendkim,
  * libcrypto) and the actions (libcurl, libspf2, libxml2) live in two modules beside it,
  * opened with dlopen(3) the first time a message needs them.  An accepted
- * message in DKIM_Check = header mode never maps either.
+ * message in DKIM_Check = header mode never maps either (unless its
+ * recipient has a persona, whose machine traffic is an action).
  */
 #ifndef SINK_MODULE_H
 #define SINK_MODULE_H
@@ -27,7 +28,7 @@ typedef struct {
 	void (*spf_check)(SinkCtx *ctx);
 	void (*bounce_run)(SinkCtx *ctx);
 	void (*complaint_run)(SinkCtx *ctx);
-	void (*engage_run)(SinkCtx *ctx);
+	void (*engage_run)(SinkCtx *ctx);	/* the personas' machine traffic, then the openclick steps */
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 

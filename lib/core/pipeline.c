@@ -19,6 +19,7 @@
 #include "exitcode.h"
 #include "message.h"
 #include "module.h"
+#include "persona.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -72,14 +73,31 @@ defer(SinkCtx *ctx, const char *what, const GError *error)
 	ctx->exit_code = sink_exit_status(SINK_OUTCOME_EARLY_FAILURE);
 }
 
-/* The class's action; FALSE when the action module cannot be loaded (nothing done). */
+/*
+ * Whether the mailbox's personas (persona.h) fetch anything: they do for
+ * every message delivered to it, whatever its class but oob (a bounced
+ * message reaches no mailbox).
+ */
+static gboolean
+machine_traffic(const SinkCtx *ctx)
+{
+	return ctx->persona != SINK_PERSONA_NONE && ctx->klass != SINK_CLASS_NONE && ctx->klass != SINK_CLASS_OOB;
+}
+
+/*
+ * The class's action, after the personas' machine traffic on delivery (in
+ * engage_run, which does both for openclick); FALSE when the action module
+ * cannot be loaded (nothing done).  An accepted message without a persona
+ * does not load it.
+ */
 static gboolean
 act(SinkCtx *ctx)
 {
 	g_autoptr(GError) error = NULL;
 	const SinkActModule *m = NULL;
+	gboolean machine = machine_traffic(ctx);
 
-	if (ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE &&
+	if (((ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE) || machine) &&
 	    (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
@@ -95,12 +113,16 @@ act(SinkCtx *ctx)
 		sink_ctx_count(ctx, "accept");
 		if (ctx->signals_blocked)
 			sink_ctx_note(ctx, "Signals address: no opens on day %d", g_date_time_get_day_of_month(ctx->now));
+		if (machine)
+			m->engage_run(ctx);
 		break;
 	case SINK_CLASS_OOB:
 		if (spf_allows(ctx, m))
 			m->bounce_run(ctx);
 		break;
 	case SINK_CLASS_FBL:
+		if (machine)
+			m->engage_run(ctx);
 		if (spf_allows(ctx, m))
 			m->complaint_run(ctx);
 		break;

@@ -2,6 +2,7 @@
  * record.c - the decision record (SPEC section 8): what the sink decided
  * and did for one message, as a JSON object on one line.
  */
+#include "persona.h"
 #include "record.h"
 
 void
@@ -82,6 +83,20 @@ sink_record_json(SinkCtx *ctx)
 		key(out, "draw");
 		g_string_append_printf(out, "%.6f", ctx->draw);
 	}
+	key(out, "persona");	/* the mailbox's machine traffic; null when nothing was decided */
+	if (ctx->klass == SINK_CLASS_NONE) {
+		g_string_append(out, "null");
+	} else {
+		const char *names[3];
+		guint n = sink_persona_names(ctx->persona, names);
+		g_string_append_c(out, '[');
+		for (guint i = 0; i < n; i++) {
+			if (i)
+				g_string_append_c(out, ',');
+			sink_json_string(out, names[i]);
+		}
+		g_string_append_c(out, ']');
+	}
 	kv_str(out, "dkim", ctx->dkim);
 	kv_text(out, "dkim_domain", ctx->dkim_domain);
 	kv_text(out, "dkim_selector", ctx->dkim_selector);
@@ -128,6 +143,8 @@ sink_record_json(SinkCtx *ctx)
 	}
 	if (ctx->feedback_type)
 		kv_str(out, "feedback_type", ctx->feedback_type);
+	if (ctx->scanner_agent)
+		kv_text(out, "scanner_user_agent", ctx->scanner_agent);
 	if (ctx->signals_blocked)
 		kv_bool(out, "signals_closed_day", TRUE);
 	kv_bool(out, "dry_run", ctx->dry_run);
@@ -140,6 +157,9 @@ sink_record_json(SinkCtx *ctx)
 			g_string_append_c(out, ',');
 		g_string_append_c(out, '{');
 		kv_str(out, "type", a->type);
+		kv_str(out, "by", a->by ? a->by : "reader");
+		if (a->method)
+			kv_str(out, "method", a->method);
 		if (a->target)
 			kv_text(out, "target", a->target);
 		if (a->status) {

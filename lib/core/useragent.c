@@ -13,6 +13,11 @@
  * calls sink_useragent_pick for openclick only).  Without a file, or when
  * it cannot be used, a built-in list of current browsers and mail clients
  * is used; in the second case the reason is kept for the log line.
+ *
+ * A link-scanning gateway (persona.c) has its own list, in the same format
+ * (Scanner_User_Agents_File), else a built-in one.  A pick is drawn from
+ * the message's random generator, or taken at a point of the list that the
+ * address's hash chose (the same address, the same agent).
  */
 #include <string.h>
 
@@ -40,10 +45,42 @@ static const char *const builtin_agents[] = {
 	NULL,
 };
 
+/*
+ * What link-scanning gateways send, as click-log audits report them: some
+ * name themselves (Barracuda, Proofpoint, Cisco, Trend Micro), others pose
+ * as a plain or headless browser in a sandbox (Microsoft Defender Safe
+ * Links, Mimecast) or leak an Office or scripting client's agent.
+ */
+static const char *const builtin_scanner_agents[] = {
+	/* Microsoft Defender for Office 365 Safe Links: a detonation browser on Windows, or Office's own agent */
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+	"Mozilla/4.0 (compatible; ms-office; MSOffice rmj)",
+	/* Proofpoint URL Defense: Internet Explorer 11 on Windows 7, or its own name */
+	"Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
+	"Mozilla/5.0 (compatible; Proofpoint URL Defense)",
+	/* Mimecast URL Protect: headless Chrome on Linux */
+	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/119.0.6045.105 Safari/537.36",
+	/* Barracuda Link Protection */
+	"Mozilla/5.0 (compatible; Barracuda Link Protection; +https://www.barracuda.com)",
+	/* Cisco Secure Email (IronPort) */
+	"Mozilla/5.0 (compatible; CiscoSecureEmail/15.0)",
+	/* Trend Micro Email Security */
+	"Mozilla/5.0 (compatible; TMES URL Scanner)",
+	/* a gateway's script */
+	"python-requests/2.31.0",
+	NULL,
+};
+
 const char *const *
 sink_useragent_builtin(void)
 {
 	return builtin_agents;
+}
+
+const char *const *
+sink_useragent_scanner_builtin(void)
+{
+	return builtin_scanner_agents;
 }
 
 
@@ -196,20 +233,54 @@ sink_useragent_read(const char *path, GError **error)
 	return values;
 }
 
-char *
-sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why)
+/* Item `u` (in [0, 1)) of a list of n > 0, or a drawn one when rng is not NULL. */
+static guint
+pick_index(GRand *rng, double u, guint n)
+{
+	guint i;
+
+	if (rng)
+		return (guint)g_rand_int_range(rng, 0, (gint32)n);
+	i = (guint)(u * n);
+	return i < n ? i : n - 1;
+}
+
+/* One of the Software column of `file` (named `key` in a note when it cannot be used), else of `builtin`. */
+static char *
+pick(const char *file, const char *key, const char *const *builtin, GRand *rng, double u, char **why)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) values = NULL;
+	guint n = 0;
 
 	if (why)
 		*why = NULL;
-	if (cfg->user_agents_file && *cfg->user_agents_file) {
-		values = sink_useragent_read(cfg->user_agents_file, &error);
+	if (file && *file) {
+		values = sink_useragent_read(file, &error);
 		if (values)
-			return g_strdup(values->pdata[g_rand_int_range(rng, 0, (gint32)values->len)]);
+			return g_strdup(values->pdata[pick_index(rng, u, values->len)]);
 		if (why)
-			*why = g_strdup_printf("User_Agents_File: %s; the built-in list is used", error->message);
+			*why = g_strdup_printf("%s: %s; the built-in list is used", key, error->message);
 	}
-	return g_strdup(builtin_agents[g_rand_int_range(rng, 0, G_N_ELEMENTS(builtin_agents) - 1)]);
+	while (builtin[n])
+		n++;
+	return g_strdup(builtin[pick_index(rng, u, n)]);
+}
+
+char *
+sink_useragent_pick(const SinkConfig *cfg, GRand *rng, char **why)
+{
+	return pick(cfg->user_agents_file, "User_Agents_File", builtin_agents, rng, 0, why);
+}
+
+char *
+sink_useragent_pick_at(const SinkConfig *cfg, double u, char **why)
+{
+	return pick(cfg->user_agents_file, "User_Agents_File", builtin_agents, NULL, u, why);
+}
+
+char *
+sink_useragent_scanner_at(const SinkConfig *cfg, double u, char **why)
+{
+	return pick(cfg->scanner_user_agents_file, "Scanner_User_Agents_File", builtin_scanner_agents, NULL, u, why);
 }

@@ -1,18 +1,18 @@
 /*
- * stats.c - sink-stats' formats and the pruning of old ts_ keys.
+ * stats.c - sink-stats' reading of the counters (the text formats are
+ * format.c's, the page dashboard.c's) and the pruning of old ts_ and tso_
+ * keys.
  *
  * Design: reading and formatting are apart.  sink_stats_read walks the key
  * space with SCAN (KEYS would block a shared Redis) under the instance's
  * prefix, one pattern for int_ counters and one for ts_ minutes, and reads
- * the values with MGET in batches.  The formatters take the plain
- * SinkStats, so each output is tested without a Redis.  The HTML page
- * carries its style and its SVG chart inline: it is copied around and
- * opened from mail or a file share, where nothing external can load.
+ * the values with MGET in batches.  The tso_ hashes of the last day are
+ * named, not searched: their minutes are known.  The formatters take the
+ * plain SinkStats, so each output is tested without a Redis.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "record.h"
 #include "stats.h"
 
 G_DEFINE_QUARK(sink-stats-error-quark, sink_stats_error)
@@ -39,6 +39,12 @@ clear_counter(gpointer p)
 	g_free(((SinkCounter *)p)->name);
 }
 
+static void
+clear_outcome(gpointer p)
+{
+	g_free(((SinkOutcome *)p)->name);
+}
+
 SinkStats *
 sink_stats_new(const char *results_key)
 {
@@ -48,6 +54,8 @@ sink_stats_new(const char *results_key)
 	stats->counters = g_array_new(FALSE, FALSE, sizeof(SinkCounter));
 	g_array_set_clear_func(stats->counters, clear_counter);
 	stats->minutes = g_array_new(FALSE, FALSE, sizeof(SinkMinute));
+	stats->outcomes = g_array_new(FALSE, FALSE, sizeof(SinkOutcome));
+	g_array_set_clear_func(stats->outcomes, clear_outcome);
 	stats->warnings = g_ptr_array_new_with_free_func(g_free);
 	return stats;
 }
@@ -61,6 +69,7 @@ sink_stats_free(SinkStats *stats)
 	g_free(stats->started_running);
 	g_array_unref(stats->counters);
 	g_array_unref(stats->minutes);
+	g_array_unref(stats->outcomes);
 	g_ptr_array_unref(stats->warnings);
 	g_free(stats);
 }
@@ -81,6 +90,14 @@ sink_stats_add_minute(SinkStats *stats, gint64 minute, gint64 messages)
 	g_array_append_val(stats->minutes, m);
 }
 
+void
+sink_stats_add_outcome(SinkStats *stats, gint64 minute, const char *name, gint64 count)
+{
+	SinkOutcome o = { minute, g_strdup(name), count };
+
+	g_array_append_val(stats->outcomes, o);
+}
+
 static gint
 counter_cmp(gconstpointer a, gconstpointer b)
 {
@@ -95,11 +112,20 @@ minute_cmp(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+static gint
+outcome_cmp(gconstpointer a, gconstpointer b)
+{
+	const SinkOutcome *x = a, *y = b;
+
+	return x->minute != y->minute ? (x->minute < y->minute ? -1 : 1) : strcmp(x->name, y->name);
+}
+
 void
 sink_stats_sort(SinkStats *stats)
 {
 	g_array_sort(stats->counters, counter_cmp);
 	g_array_sort(stats->minutes, minute_cmp);
+	g_array_sort(stats->outcomes, outcome_cmp);
 }
 
 /* ---- Redis ---------------------------------------------------------------------------------------------- */
@@ -117,13 +143,22 @@ sink_stats_glob_escape(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+/* Why a command on `c` got no reply, in words: hiredis reports its timeout as the read's EAGAIN. */
+static const char *
+no_reply_why(const redisContext *c)
+{
+	if (c->err == REDIS_ERR_IO &&
+	    (strcmp(c->errstr, g_strerror(EAGAIN)) == 0 || strcmp(c->errstr, g_strerror(EWOULDBLOCK)) == 0))
+		return "no answer within the timeout";
+	return c->errstr[0] ? c->errstr : "no reply";
+}
+
 static gboolean
 reply_failed(redisContext *c, redisReply *r, const char *what, GError **error)
 {
 	if (r && r->type != REDIS_REPLY_ERROR)
 		return FALSE;
-	g_set_error(error, SINK_STATS_ERROR, SINK_STATS_ERROR_REDIS, "Redis %s: %s", what,
-		    r ? r->str : c->errstr[0] ? c->errstr : "no reply");
+	g_set_error(error, SINK_STATS_ERROR, SINK_STATS_ERROR_REDIS, "Redis %s: %s", what, r ? r->str : no_reply_why(c));
 	if (r)
 		freeReplyObject(r);
 	return TRUE;
@@ -314,37 +349,105 @@ read_family(redisContext *c, Reader *rd, const char *prefix, const char *family,
 	return read_values(c, rd, plain, fn, error);
 }
 
-SinkStats *
-sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, GError **error)
+/* startedRunning: a value that is not a string must not hide every counter: named, and taken as unset. */
+static gboolean
+read_started(redisContext *c, SinkStats *stats, const char *prefix, GError **error)
 {
-	g_autoptr(SinkStats) stats = sink_stats_new(results_key);
 	g_autofree char *started_key = g_strconcat(prefix, "startedRunning", NULL);
 	const char *argv[] = { "GET", started_key };
 	redisReply *r = redisCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL);
-	Reader rd = { stats, now, 0 };
 
-	/* a startedRunning that is not a string must not hide every counter: name it and go on as if unset */
 	if (r && r->type == REDIS_REPLY_ERROR && g_str_has_prefix(r->str, "WRONGTYPE")) {
 		g_ptr_array_add(stats->warnings, g_strdup_printf("%s: %s; shown as not started", started_key, r->str));
 		freeReplyObject(r);
-	} else if (reply_failed(c, r, "GET", error)) {
-		return NULL;
-	} else {
-		if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
-			stats->started_running = g_strndup(r->str, r->len);
-		else if (r->type == REDIS_REPLY_STRING)
-			g_ptr_array_add(stats->warnings, g_strdup_printf("%s: not UTF-8; shown as not started",
-									 started_key));
-		freeReplyObject(r);
+		return TRUE;
 	}
-	if (!read_family(c, &rd, prefix, "int_", take_counter, error) ||
-	    !read_family(c, &rd, prefix, "ts_", take_minute, error))
+	if (reply_failed(c, r, "GET", error))
+		return FALSE;
+	if (r->type == REDIS_REPLY_STRING && g_utf8_validate(r->str, (gssize)r->len, NULL))
+		stats->started_running = g_strndup(r->str, r->len);
+	else if (r->type == REDIS_REPLY_STRING)
+		g_ptr_array_add(stats->warnings, g_strdup_printf("%s: not UTF-8; shown as not started", started_key));
+	freeReplyObject(r);
+	return TRUE;
+}
+
+static gboolean read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now,
+			      GError **error);
+
+SinkStats *
+sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, SinkStatsParts parts,
+		GError **error)
+{
+	g_autoptr(SinkStats) stats = sink_stats_new(results_key);
+	Reader rd = { stats, now, 0 };
+
+	if ((parts & SINK_STATS_COUNTERS) &&
+	    (!read_started(c, stats, prefix, error) || !read_family(c, &rd, prefix, "int_", take_counter, error)))
+		return NULL;
+	if ((parts & SINK_STATS_MINUTES) && !read_family(c, &rd, prefix, "ts_", take_minute, error))
 		return NULL;
 	if (rd.left_out > LEFT_OUT_NAMED)
 		g_ptr_array_add(stats->warnings, g_strdup_printf("left %u more ts_ keys out of the chart",
 								 rd.left_out - LEFT_OUT_NAMED));
+	if ((parts & SINK_STATS_OUTCOMES) && !read_outcomes(c, prefix, stats, now, error))
+		return NULL;
 	sink_stats_sort(stats);
 	return g_steal_pointer(&stats);
+}
+
+/* One tso_ hash's HGETALL reply into stats->outcomes; a reply that is no hash is a warning. */
+static void
+take_outcomes(SinkStats *stats, const char *key, gint64 minute, redisReply *r)
+{
+	if (r->type == REDIS_REPLY_ERROR) {
+		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s: %s", key, r->str));
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		redisReply *f = r->element[i], *v = r->element[i + 1];
+		gint64 n;
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (!g_utf8_validate(f->str, (gssize)f->len, NULL) || strlen(f->str) != f->len || f->len == 0)
+			g_ptr_array_add(stats->warnings, g_strdup_printf("skipped a field of %s with a bad name", key));
+		else if (!parse_int(v->str, &n))
+			g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s field %s: \"%.40s\" is not an integer",
+									 key, f->str, v->str));
+		else
+			sink_stats_add_outcome(stats, minute, f->str, n);
+	}
+}
+
+/* The last day's tso_ hashes into stats->outcomes (unsorted). */
+static gboolean
+read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now, GError **error)
+{
+	gint64 last = g_date_time_to_unix(now) / 60 * 60;
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+
+	for (gint64 i = SINK_STATS_OUTCOME_MINUTES - 1; i >= 0; i--) {
+		char *key = g_strdup_printf("%stso_%" G_GINT64_FORMAT, prefix, last - i * 60);
+		const char *argv[] = { "HGETALL", key };
+		g_ptr_array_add(keys, key);
+		if (redisAppendCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL) != REDIS_OK) {
+			reply_failed(c, NULL, "HGETALL", error);
+			return FALSE;
+		}
+	}
+	/* every reply is read, even after an error, so that the connection stays in step */
+	for (guint i = 0; i < keys->len; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+			reply_failed(c, NULL, "HGETALL", error);
+			return FALSE;
+		}
+		take_outcomes(stats, keys->pdata[i], last - (gint64)(keys->len - 1 - i) * 60, r);
+		freeReplyObject(r);
+	}
+	return TRUE;
 }
 
 gboolean
@@ -361,22 +464,21 @@ sink_stats_ts_expired(gint64 minute, GDateTime *now)
 	return minute < g_date_time_to_unix(now) - (gint64)SINK_STATS_TS_KEEP_DAYS * 86400;
 }
 
-gboolean
-sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *deleted, GError **error)
+/* Delete the keys "<prefix><family><minute>" older than the kept window; add how many to *deleted. */
+static gboolean
+prune_family(redisContext *c, const char *prefix, const char *family, GDateTime *now, guint *deleted,
+	     GError **error)
 {
 	g_autofree char *escaped = sink_stats_glob_escape(prefix);
-	g_autofree char *pattern = g_strconcat(escaped, "ts_*", NULL);
+	g_autofree char *pattern = g_strconcat(escaped, family, "*", NULL);
 	g_autoptr(GPtrArray) keys = scan_keys(c, pattern, error);
 	g_autoptr(GPtrArray) old = g_ptr_array_new();
-	gsize plen = strlen(prefix);
-	guint done = 0;
+	gsize skip = strlen(prefix) + strlen(family);
 
-	if (deleted)
-		*deleted = 0;
 	if (keys == NULL)
 		return FALSE;
 	for (guint i = 0; i < keys->len; i++) {
-		const char *minute_text = (const char *)keys->pdata[i] + plen + 3;
+		const char *minute_text = (const char *)keys->pdata[i] + skip;
 		gint64 minute;
 		if (parse_int(minute_text, &minute) && sink_stats_ts_expired(minute, now))
 			g_ptr_array_add(old, keys->pdata[i]);
@@ -387,363 +489,25 @@ sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *del
 		if (reply_failed(c, r, "DEL", error))
 			return FALSE;
 		if (r->type == REDIS_REPLY_INTEGER)
-			done += (guint)r->integer;
+			*deleted += (guint)r->integer;
 		freeReplyObject(r);
-		if (deleted)
-			*deleted = done;
 	}
 	return TRUE;
 }
 
-/* ---- JSON ----------------------------------------------------------------------------------------------- */
-
-
-char *
-sink_stats_json(const SinkStats *stats)
+gboolean
+sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *ts_deleted, guint *tso_deleted,
+		 GError **error)
 {
-	GString *out = g_string_new("{\"startedRunning\": ");
+	guint ts = 0, tso = 0;
+	gboolean ok = prune_family(c, prefix, "ts_", now, &ts, error) &&
+		      prune_family(c, prefix, "tso_", now, &tso, error);
 
-	sink_json_string(out, stats->started_running ? stats->started_running : SINK_STATS_NOT_STARTED);
-	for (guint i = 0; i < stats->counters->len; i++) {
-		const SinkCounter *c = &g_array_index(stats->counters, SinkCounter, i);
-		if (strcmp(c->name, "startedRunning") == 0)
-			continue;	/* a stray int_startedRunning must not make a duplicate key */
-		g_string_append(out, ", ");
-		sink_json_string(out, c->name);
-		g_string_append_printf(out, ": %" G_GINT64_FORMAT, c->value);
-	}
-	g_string_append(out, "}\n");
-	return g_string_free(out, FALSE);
-}
-
-/* ---- Prometheus ----------------------------------------------------------------------------------------- */
-
-#define METRIC_MESSAGES "bouncy_sink_messages_total"
-#define METRIC_EVENTS "bouncy_sink_events_total"
-#define METRIC_STARTED "bouncy_sink_started_timestamp_seconds"
-
-/* A label value: backslash, double quote and newline escaped. */
-static void
-prom_label(GString *out, const char *name, const char *value)
-{
-	g_string_append_printf(out, "%s=\"", name);
-	for (const char *p = value; *p; p++) {
-		if (*p == '\\')
-			g_string_append(out, "\\\\");
-		else if (*p == '"')
-			g_string_append(out, "\\\"");
-		else if (*p == '\n')
-			g_string_append(out, "\\n");
-		else
-			g_string_append_c(out, *p);
-	}
-	g_string_append_c(out, '"');
-}
-
-static void
-prom_family(GString *out, const char *name, const char *type, const char *help)
-{
-	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* The started time as Unix seconds, or -1 when unset or unreadable. */
-static gint64
-started_unix(const SinkStats *stats)
-{
-	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
-	g_autoptr(GDateTime) t = NULL;
-
-	if (stats->started_running == NULL)
-		return -1;
-	t = g_date_time_new_from_iso8601(stats->started_running, utc);
-	return t ? g_date_time_to_unix(t) : -1;
-}
-
-char *
-sink_stats_prometheus(const SinkStats *stats)
-{
-	GString *out = g_string_new(NULL);
-	GString *key = g_string_new(NULL);
-	gint64 total = 0, started = started_unix(stats);
-	gboolean events = FALSE;
-
-	prom_label(key, "results_key", stats->results_key);
-	for (guint i = 0; i < stats->counters->len; i++) {
-		const SinkCounter *c = &g_array_index(stats->counters, SinkCounter, i);
-		if (strcmp(c->name, "total_messages") == 0)
-			total = c->value;
-		else
-			events = TRUE;
-	}
-	prom_family(out, METRIC_MESSAGES, "counter",
-		    "Messages counted by sink-filter (Redis int_total_messages).");
-	g_string_append_printf(out, METRIC_MESSAGES "{%s} %" G_GINT64_FORMAT "\n", key->str, total);
-	if (events) {
-		prom_family(out, METRIC_EVENTS, "counter",
-			    "Outcomes and actions counted by sink-filter, one series per Redis int_<event> counter.");
-		for (guint i = 0; i < stats->counters->len; i++) {
-			const SinkCounter *c = &g_array_index(stats->counters, SinkCounter, i);
-			if (strcmp(c->name, "total_messages") == 0)
-				continue;
-			g_string_append_printf(out, METRIC_EVENTS "{%s,", key->str);
-			prom_label(out, "event", c->name);
-			g_string_append_printf(out, "} %" G_GINT64_FORMAT "\n", c->value);
-		}
-	}
-	if (started >= 0) {
-		prom_family(out, METRIC_STARTED, "gauge",
-			    "When the counters started (Redis startedRunning), in seconds since the Unix epoch.");
-		g_string_append_printf(out, METRIC_STARTED "{%s} %" G_GINT64_FORMAT "\n", key->str, started);
-	}
-	g_string_free(key, TRUE);
-	return g_string_free(out, FALSE);
-}
-
-/* ---- HTML ----------------------------------------------------------------------------------------------- */
-
-/* Chart geometry, in SVG user units. */
-#define SVG_W 960.0
-#define SVG_H 340.0
-#define PLOT_L 70.0
-#define PLOT_R 20.0
-#define PLOT_T 20.0
-#define PLOT_B 60.0
-#define MIN_SPAN 3600		/* the x axis shows at least an hour */
-#define MAX_X_TICKS 16		/* x_step aims at 9 at most; this bounds the loop whatever the span */
-
-static void
-html_text(GString *out, const char *s)
-{
-	g_autofree char *e = g_markup_escape_text(s, -1);
-
-	g_string_append(out, e);
-}
-
-/* A number for an SVG attribute: one decimal, '.' whatever the locale. */
-static const char *
-num(char buf[G_ASCII_DTOSTR_BUF_SIZE], double v)
-{
-	return g_ascii_formatd(buf, G_ASCII_DTOSTR_BUF_SIZE, "%.1f", v);
-}
-
-/* The highest count the chart's y axis goes to: 10^15 messages in a minute. */
-#define CHART_YMAX G_GINT64_CONSTANT(1000000000000000)
-
-/* The y axis' tick step: 1, 2 or 5 times a power of ten, at most 5 steps up to `max`. */
-static gint64
-y_step(gint64 max)
-{
-	gint64 step = 1;
-
-	for (;;) {
-		static const int mult[] = { 1, 2, 5 };
-		for (size_t i = 0; i < G_N_ELEMENTS(mult); i++)
-			if (max <= step * mult[i] * 5)
-				return step * mult[i];
-		step *= 10;
-	}
-}
-
-/* The x axis' tick step in seconds, at most 8 steps over `span`. */
-static gint64
-x_step(gint64 span)
-{
-	static const gint64 steps[] = {
-		60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 432000, 864000,
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(steps); i++)
-		if (span / steps[i] <= 8)
-			return steps[i];
-	return steps[G_N_ELEMENTS(steps) - 1];
-}
-
-static char *
-utc_format(gint64 t, const char *fmt)
-{
-	g_autoptr(GDateTime) d = g_date_time_new_from_unix_utc(t);
-
-	return d ? g_date_time_format(d, fmt) : g_strdup("?");
-}
-
-static void
-svg_text(GString *out, double x, double y, const char *anchor, const char *extra, const char *text)
-{
-	char bx[G_ASCII_DTOSTR_BUF_SIZE], by[G_ASCII_DTOSTR_BUF_SIZE];
-
-	g_string_append_printf(out, "<text x=\"%s\" y=\"%s\" text-anchor=\"%s\"%s>", num(bx, x), num(by, y),
-			       anchor, extra ? extra : "");
-	html_text(out, text);
-	g_string_append(out, "</text>\n");
-}
-
-static void
-svg_line(GString *out, const char *cls, double x1, double y1, double x2, double y2)
-{
-	char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
-	char c[G_ASCII_DTOSTR_BUF_SIZE], d[G_ASCII_DTOSTR_BUF_SIZE];
-
-	g_string_append_printf(out, "<line class=\"%s\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>\n", cls,
-			       num(a, x1), num(b, y1), num(c, x2), num(d, y2));
-}
-
-/*
- * The inline SVG bar chart: one <rect class="bar"> per ts_ minute.  The
- * minutes are all within sink_stats_minute_charted's window, so t1 cannot
- * overflow and the span is at most some twelve days.
- */
-static void
-html_chart(GString *out, const GArray *minutes, GDateTime *now)
-{
-	const double pw = SVG_W - PLOT_L - PLOT_R, ph = SVG_H - PLOT_T - PLOT_B;
-	const double base = PLOT_T + ph;
-	gint64 t0, t1, ymax = 0, step;
-	char bx[G_ASCII_DTOSTR_BUF_SIZE], by[G_ASCII_DTOSTR_BUF_SIZE];
-	char bw[G_ASCII_DTOSTR_BUF_SIZE], bh[G_ASCII_DTOSTR_BUF_SIZE];
-
-	if (minutes->len > 0) {
-		t0 = g_array_index(minutes, SinkMinute, 0).minute;
-		t1 = g_array_index(minutes, SinkMinute, minutes->len - 1).minute + 60;
-	} else {
-		t1 = g_date_time_to_unix(now) / 60 * 60 + 60;
-		t0 = t1;
-	}
-	if (t1 - t0 < MIN_SPAN)
-		t0 = t1 - MIN_SPAN;
-	for (guint i = 0; i < minutes->len; i++)
-		ymax = MAX(ymax, g_array_index(minutes, SinkMinute, i).messages);
-	/* a count no minute could hold (a stray SET) is drawn off the top,
-	 * not followed into the axis' arithmetic, which would overflow */
-	ymax = MIN(ymax, CHART_YMAX);
-	step = y_step(MAX(ymax, 1));
-	ymax = (MAX(ymax, 1) + step - 1) / step * step;
-
-	g_string_append_printf(out, "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-			       "aria-labelledby=\"chart-title\">\n<title id=\"chart-title\">Messages per minute</title>\n",
-			       SVG_W, SVG_H);
-
-	/* y grid, ticks and labels */
-	for (gint64 v = 0; v <= ymax; v += step) {
-		double y = base - ph * (double)v / (double)ymax;
-		char label[32];
-		svg_line(out, v ? "grid" : "axis", PLOT_L, y, PLOT_L + pw, y);
-		g_snprintf(label, sizeof label, "%" G_GINT64_FORMAT, v);
-		svg_text(out, PLOT_L - 8, y + 4, "end", NULL, label);
-	}
-	svg_line(out, "axis", PLOT_L, PLOT_T, PLOT_L, base);
-
-	/* x ticks on round UTC times, counted before drawing so that no span can make the loop run away */
-	gint64 span = t1 - t0, xs = x_step(span);
-	gint64 first = (t0 + xs - 1) / xs * xs;
-	gint64 ticks = first > t1 ? 0 : MIN((t1 - first) / xs + 1, MAX_X_TICKS);
-	const char *fmt = span <= 86400 ? "%H:%M" : xs >= 86400 ? "%m-%d" : "%m-%d %H:%M";
-	for (gint64 i = 0; i < ticks; i++) {
-		gint64 t = first + i * xs;
-		double x = PLOT_L + pw * (double)(t - t0) / (double)span;
-		g_autofree char *label = utc_format(t, fmt);
-		svg_line(out, "axis", x, base, x, base + 5);
-		svg_text(out, x, base + 20, "middle", NULL, label);
-	}
-
-	/* axis titles */
-	{
-		g_autofree char *from = utc_format(t0, "%Y-%m-%d %H:%M");
-		g_autofree char *to = utc_format(t1, "%Y-%m-%d %H:%M");
-		g_autofree char *title = g_strdup_printf("time (UTC), %s to %s", from, to);
-		svg_text(out, PLOT_L + pw / 2, SVG_H - 12, "middle", " class=\"axis-title\"", title);
-		g_autofree char *rot = g_strdup_printf(" class=\"axis-title\" transform=\"rotate(-90 16 %s)\"",
-						       num(by, PLOT_T + ph / 2));
-		svg_text(out, 16, PLOT_T + ph / 2, "middle", rot, "messages per minute");
-	}
-
-	/* the bars: at least one unit wide so that a ten-day window still shows */
-	double w = pw * 60.0 / (double)span;
-	double bar_w = w >= 3 ? w * 0.8 : MAX(w, 1.0);
-	g_string_append(out, "<g class=\"bars\">\n");
-	for (guint i = 0; i < minutes->len; i++) {
-		const SinkMinute *m = &g_array_index(minutes, SinkMinute, i);
-		double x = PLOT_L + pw * (double)(m->minute - t0) / (double)span + (w - bar_w) / 2;
-		x = CLAMP(x, PLOT_L, PLOT_L + pw - bar_w);
-		double h = ph * (double)CLAMP(m->messages, 0, ymax) / (double)ymax;
-		g_autofree char *when = utc_format(m->minute, "%Y-%m-%d %H:%M");
-		g_string_append_printf(out, "<rect class=\"bar\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\">"
-				       "<title>%s UTC: %" G_GINT64_FORMAT " messages</title></rect>\n",
-				       num(bx, x), num(by, base - h), num(bw, bar_w), num(bh, h), when, m->messages);
-	}
-	g_string_append(out, "</g>\n");
-	if (minutes->len == 0)
-		svg_text(out, PLOT_L + pw / 2, PLOT_T + ph / 2, "middle", " class=\"empty\"",
-			 "no messages counted in the kept window");
-	g_string_append(out, "</svg>\n");
-}
-
-static const char html_style[] =
-	"body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;margin:2em auto;max-width:1000px;"
-	"padding:0 1em;color:#1d2330;background:#fff}\n"
-	"h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em}\n"
-	".meta{color:#566;margin-top:0}\n"
-	"svg.chart{width:100%;height:auto;border:1px solid #dde;background:#fbfcfe}\n"
-	"svg .bar{fill:#2f6fd0}svg .bar:hover{fill:#e06a1b}\n"
-	"svg .axis{stroke:#333;stroke-width:1}svg .grid{stroke:#dde;stroke-width:1}\n"
-	"svg text{font-size:12px;fill:#333}svg .axis-title{font-size:13px;font-weight:600}\n"
-	"svg .empty{fill:#888;font-style:italic}\n"
-	"table{border-collapse:collapse;min-width:22em}th,td{padding:.3em .8em;border-bottom:1px solid #e3e6ec}\n"
-	"th{text-align:left;background:#f1f3f7}td.n{text-align:right;font-variant-numeric:tabular-nums}\n";
-
-char *
-sink_stats_html(const SinkStats *stats, GDateTime *now)
-{
-	GString *out = g_string_new(NULL);
-	g_autofree char *generated = g_date_time_format(now, "%Y-%m-%d %H:%M:%S UTC");
-	g_autoptr(GArray) minutes = g_array_new(FALSE, FALSE, sizeof(SinkMinute));
-	gint64 sum = 0, peak = 0, peak_at = 0;
-
-	/* sink_stats_read already left stray minutes out (and said so); a hand-built SinkStats may not have */
-	for (guint i = 0; i < stats->minutes->len; i++) {
-		const SinkMinute *m = &g_array_index(stats->minutes, SinkMinute, i);
-		if (!sink_stats_minute_charted(m->minute, now))
-			continue;
-		g_array_append_val(minutes, *m);
-		sum = m->messages > 0 && sum > G_MAXINT64 - m->messages ? G_MAXINT64 : sum + MAX(m->messages, 0);
-		if (m->messages > peak)
-			peak = m->messages, peak_at = m->minute;
-	}
-
-	g_string_append(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-			"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-	g_string_append(out, "bouncy-sink statistics, results key ");
-	html_text(out, stats->results_key);
-	g_string_append_printf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>bouncy-sink statistics</h1>\n"
-			       "<p class=\"meta\">Results key <b>", html_style);
-	html_text(out, stats->results_key);
-	g_string_append(out, "</b>; counting since <b>");
-	html_text(out, stats->started_running ? stats->started_running : SINK_STATS_NOT_STARTED);
-	g_string_append_printf(out, "</b>; generated %s.</p>\n", generated);
-
-	g_string_append(out, "<h2>Messages per minute</h2>\n<p class=\"meta\">");
-	if (minutes->len) {
-		g_autofree char *at = utc_format(peak_at, "%Y-%m-%d %H:%M");
-		g_string_append_printf(out, "%u minutes with traffic in the kept window, %" G_GINT64_FORMAT
-				       " messages, busiest minute %s UTC with %" G_GINT64_FORMAT ".",
-				       minutes->len, sum, at, peak);
-	} else {
-		g_string_append(out, "No per-minute counts in the kept window.");
-	}
-	g_string_append(out, "</p>\n");
-	html_chart(out, minutes, now);
-
-	g_string_append(out, "<h2>Counters</h2>\n<table class=\"counters\">\n<thead><tr><th>counter</th>"
-			"<th>value</th></tr></thead>\n<tbody>\n");
-	for (guint i = 0; i < stats->counters->len; i++) {
-		const SinkCounter *c = &g_array_index(stats->counters, SinkCounter, i);
-		g_string_append(out, "<tr><td>");
-		html_text(out, c->name);
-		g_string_append_printf(out, "</td><td class=\"n\">%" G_GINT64_FORMAT "</td></tr>\n", c->value);
-	}
-	if (stats->counters->len == 0)
-		g_string_append(out, "<tr><td colspan=\"2\">no counters yet</td></tr>\n");
-	g_string_append(out, "</tbody>\n</table>\n</body>\n</html>\n");
-	return g_string_free(out, FALSE);
+	if (ts_deleted)
+		*ts_deleted = ts;
+	if (tso_deleted)
+		*tso_deleted = tso;
+	return ok;
 }
 
 /* ---- files ---------------------------------------------------------------------------------------------- */

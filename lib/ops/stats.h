@@ -1,8 +1,6 @@
 /*
- * stats.h - what sink-stats reads from Redis and the three ways it shows
- * it: the original's /json shape, Prometheus text exposition, and one
- * self-contained HTML page with a messages-per-minute chart.  Also the
- * pruning of old ts_ keys.
+ * stats.h - what sink-stats reads from Redis (shown as text by format.h,
+ * as a page by dashboard.h), and the pruning of old ts_ and tso_ keys.
  *
  * A SinkStats is plain data: read from Redis with sink_stats_read, or
  * built by hand (the unit tests do), then formatted.  Nothing here prints.
@@ -13,8 +11,11 @@
 #include <glib.h>
 #include <hiredis/hiredis.h>
 
-/* ts_ keys older than this are deleted by --prune. */
+/* ts_ and tso_ keys older than this are deleted by --prune. */
 #define SINK_STATS_TS_KEEP_DAYS 10
+
+/* The minutes of tso_ hashes the dashboard reads: a day's. */
+#define SINK_STATS_OUTCOME_MINUTES 1440
 
 /* The original's /json value of startedRunning before the first message. */
 #define SINK_STATS_NOT_STARTED "Not yet - waiting for scheduled running to begin"
@@ -36,11 +37,19 @@ typedef struct {
 	gint64 messages;
 } SinkMinute;
 
+/* One field of a minute's tso_ hash (lib/core/account.c writes them). */
+typedef struct {
+	gint64 minute;		/* unix time of the minute */
+	char *name;		/* "<class>/<route>" (a decided message) or a counter's name */
+	gint64 count;
+} SinkOutcome;
+
 typedef struct {
 	char *results_key;	/* the instance part of the prefix, for labels */
 	char *started_running;	/* ISO 8601 as stored, or NULL when unset */
 	GArray *counters;	/* SinkCounter, sorted by name after sink_stats_sort */
 	GArray *minutes;	/* SinkMinute, sorted by time after sink_stats_sort */
+	GArray *outcomes;	/* SinkOutcome, sorted by time, then name, after sink_stats_sort */
 	GPtrArray *warnings;	/* char*: keys skipped (not an integer, bad name, wrong type, out of the chart) */
 } SinkStats;
 
@@ -52,26 +61,38 @@ void sink_stats_free(SinkStats *stats);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkStats, sink_stats_free)
 
-/* sink_stats_add_counter, sink_stats_add_minute: append one value (copied). */
+/* sink_stats_add_counter, sink_stats_add_minute, sink_stats_add_outcome: append one value (copied). */
 void sink_stats_add_counter(SinkStats *stats, const char *name, gint64 value);
 void sink_stats_add_minute(SinkStats *stats, gint64 minute, gint64 messages);
+void sink_stats_add_outcome(SinkStats *stats, gint64 minute, const char *name, gint64 count);
 
-/* sink_stats_sort: counters by name, minutes by time. */
+/* sink_stats_sort: counters by name, minutes by time, outcomes by time and name. */
 void sink_stats_sort(SinkStats *stats);
 
+/* The parts of the counters sink_stats_read reads. */
+typedef enum {
+	SINK_STATS_COUNTERS = 1 << 0,	/* startedRunning and the int_ counters */
+	SINK_STATS_MINUTES = 1 << 1,	/* the ts_ minutes */
+	SINK_STATS_OUTCOMES = 1 << 2,	/* the last day's tso_ hashes */
+	SINK_STATS_ALL = SINK_STATS_COUNTERS | SINK_STATS_MINUTES | SINK_STATS_OUTCOMES,
+} SinkStatsParts;
+
 /*
- * sink_stats_read: everything under `prefix` ("consume-mail:<key>:") in
- * Redis, found with SCAN (never KEYS) and read with MGET: startedRunning,
- * every int_ counter and every ts_ minute that sink_stats_minute_charted
- * keeps for `now`, sorted.  Skipped with a warning naming the key: a value
- * that is not an integer, a key that is not a Redis string, a ts_ minute
- * outside the chart's window (named up to 20, then counted).  A
- * startedRunning that is not a string is a warning too, and is taken as
- * unset.  Returns a new SinkStats, or NULL with `error` set
- * (SINK_STATS_ERROR_REDIS) when a command fails.
+ * sink_stats_read: the `parts` under `prefix` ("consume-mail:<key>:") in
+ * Redis.  startedRunning and the int_ counters, and the ts_ minutes, are
+ * found with SCAN (never KEYS) and read with MGET: every ts_ minute that
+ * sink_stats_minute_charted keeps for `now`.  The tso_ hashes are those
+ * of the SINK_STATS_OUTCOME_MINUTES minutes up to `now`'s (that one
+ * included), named one by one and read with HGETALL in one pipelined
+ * round trip.  All sorted.  Skipped with a warning naming the key: a value
+ * that is not an integer, a key of the wrong type, a ts_ minute outside
+ * the chart's window (named up to 20, then counted), a tso_ field whose
+ * value is not an integer.  A startedRunning that is not a string is a
+ * warning too, and is taken as unset.  Returns a new SinkStats, or NULL
+ * with `error` set (SINK_STATS_ERROR_REDIS) when a command fails.
  */
 SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now,
-			   GError **error);
+			   SinkStatsParts parts, GError **error);
 
 /*
  * sink_stats_minute_charted: TRUE when a ts_ minute is within the HTML
@@ -82,14 +103,15 @@ SinkStats *sink_stats_read(redisContext *c, const char *prefix, const char *resu
 gboolean sink_stats_minute_charted(gint64 minute, GDateTime *now);
 
 /*
- * sink_stats_prune: delete the ts_ keys under `prefix` whose minute is more
- * than SINK_STATS_TS_KEEP_DAYS days before `now`.  Sets *deleted (may be
- * NULL) to the number deleted.  FALSE with `error` when a command fails.
+ * sink_stats_prune: delete the ts_ and tso_ keys under `prefix` whose
+ * minute is more than SINK_STATS_TS_KEEP_DAYS days before `now`.  Sets
+ * *ts_deleted and *tso_deleted (either may be NULL) to the numbers
+ * deleted, also when a command fails: FALSE then, with `error`.
  */
-gboolean sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *deleted,
-			  GError **error);
+gboolean sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *ts_deleted,
+			  guint *tso_deleted, GError **error);
 
-/* sink_stats_ts_expired: TRUE when a ts_ minute is old enough for pruning. */
+/* sink_stats_ts_expired: TRUE when a ts_ (or tso_) minute is old enough for pruning. */
 gboolean sink_stats_ts_expired(gint64 minute, GDateTime *now);
 
 /*
@@ -97,32 +119,6 @@ gboolean sink_stats_ts_expired(gint64 minute, GDateTime *now);
  * escaped, for a SCAN MATCH pattern.  g_free.
  */
 char *sink_stats_glob_escape(const char *s);
-
-/*
- * sink_stats_json: the original /json shape, one object:
- * {"startedRunning": "...", "<counter>": <integer>, ...}, counters in
- * stats order, ending in a newline.  g_free.
- */
-char *sink_stats_json(const SinkStats *stats);
-
-/*
- * sink_stats_prometheus: text exposition format 0.0.4, ending in a newline:
- *   bouncy_sink_messages_total{results_key="0"}           int_total_messages
- *   bouncy_sink_events_total{results_key="0",event="x"}   every other int_x
- *   bouncy_sink_started_timestamp_seconds{results_key="0"} startedRunning
- *                                                          (only when set)
- * each family with # HELP and # TYPE.  g_free.
- */
-char *sink_stats_prometheus(const SinkStats *stats);
-
-/*
- * sink_stats_html: one self-contained HTML page (no external resources):
- * the counters in a table and an inline SVG bar chart with one bar per ts_
- * minute that sink_stats_minute_charted keeps (others are left out
- * silently: sink_stats_read has warned); `now` is the time shown as
- * "generated".  g_free.
- */
-char *sink_stats_html(const SinkStats *stats, GDateTime *now);
 
 /*
  * sink_stats_write_file: replace `path` with `data` atomically (a temporary

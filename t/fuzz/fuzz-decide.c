@@ -7,12 +7,14 @@
  * input (a base plus the input's length mod 16, so that the statistical
  * mix can reach each class while a crash still replays exactly).  Checks:
  * a class and route are chosen, the log line is one line, the record is
- * one line of valid JSON.
+ * one line of valid JSON; and the List-Unsubscribe URIs the link scanner
+ * would read (listunsub.c) are neither empty nor hold whitespace.
  */
 #include <string.h>
 
 #include "decide.h"
 #include "fuzz-common.h"
+#include "listunsub.h"
 #include "log.h"
 #include "message.h"
 #include "record.h"
@@ -45,6 +47,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctx->klass == SINK_CLASS_OPENCLICK)
 		fuzz_assert(ctx->user_agent != NULL && *ctx->user_agent, "openclick without a User-Agent");
 	fuzz_assert(!ctx->click_again || ctx->click, "click again without a click");
+
+	g_autoptr(GPtrArray) uris = sink_list_unsubscribe_uris(ctx->mime);
+	for (guint i = 0; i < uris->len; i++) {
+		const char *uri = uris->pdata[i];
+		fuzz_assert(*uri && strpbrk(uri, " \t\r\n>") == NULL, "List-Unsubscribe URI empty, or with whitespace or a closing bracket");
+	}
 
 	line = sink_log_line(ctx, "sink-filter");
 	fuzz_assert(strpbrk(line, "\r\n") == NULL, "log line is not one line");

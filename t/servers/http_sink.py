@@ -6,18 +6,22 @@
 #     http_sink.py --listen 127.0.0.81:80 --server-header nginx       # web.test: an ordinary web site
 #
 # Every request is appended to $HTTP_LOG (or --log FILE) as one JSON line
-#     {"host": ..., "method": ..., "path": ..., "user_agent": ..., "t": <unix time>, "listen": "127.0.0.80:80"}
-# under an exclusive lock, so the two servers can share the file and a line is never torn.
+#     {"host": ..., "method": ..., "path": ..., "user_agent": ..., "cookie": ..., "referer": ..., "accept": ...,
+#      "t": <unix time>, "listen": "127.0.0.80:80"}
+# (a header the request did not send is null) under an exclusive lock, so the two servers can share the file and
+# a line is never torn.
 #
 # Answers (any method; HEAD gets the headers only):
 #   /status/<code>        that status code
 #   /redirect/...         302, Location: http://127.0.0.81/landed
 #   /hops/<n>/<rest>      n > 0: 302, Location: /hops/<n-1>/<rest> (relative); n = 0: answers as for /<rest>
+#   /to/<host>/<rest>     302, Location: http://<host>/<rest> (a redirect to another host)
 #   Host: moved.*         302, Location: http://track.test<path> (whatever the path: a site that moved)
 #   /slow/<ms>/<rest>     waits <ms> milliseconds, then answers as for /<rest>
 #   /q/... or *.gif       200, a 1x1 GIF (an open pixel)
 #   anything else         200, a short HTML page
-# The Server: header is exactly the --server-header value.
+# The Server: header is exactly the --server-header value. Every answer sets a cookie (Set-Cookie: visit=1), as
+# tracking and web sites do: a client that keeps cookies would send it back on its next request.
 
 import argparse
 import fcntl
@@ -52,6 +56,9 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "user_agent": self.headers.get("User-Agent"),
+            "cookie": self.headers.get("Cookie"),
+            "referer": self.headers.get("Referer"),
+            "accept": self.headers.get("Accept"),
             "t": time.time(),
             "listen": self.listen,
         }) + "\n"
@@ -87,6 +94,11 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/redirect/"):
             code, body, ctype = 302, HTML, "text/html"
             headers["Location"] = REDIRECT_TARGET
+        elif re.match(r"^/to/[^/]+/", path):
+            host, rest = path[len("/to/"):].split("/", 1)
+            query = self.path.partition("?")[1] + self.path.partition("?")[2]
+            code, body, ctype = 302, HTML, "text/html"
+            headers["Location"] = "http://%s/%s%s" % (host, rest, query)
         elif re.match(r"^/hops/[1-9]\d*/", path):
             n, rest = path[len("/hops/"):].split("/", 1)
             code, body, ctype = 302, HTML, "text/html"
@@ -100,6 +112,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Set-Cookie", "visit=1; Path=/")
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()

@@ -1,7 +1,8 @@
 /*
- * test-stats.c - sink-stats' formats from hand-built data: the original
- * /json shape, Prometheus text exposition, the self-contained HTML page,
+ * test-stats.c - sink-stats' text formats from hand-built data: the
+ * original /json and /json/ts-messages shapes, Prometheus text exposition,
  * the ts_ pruning rule, the SCAN pattern escape and the atomic output file.
+ * (The HTML page: test-dashboard.c.)
  * Reading from a real Redis is tested end to end in t/stats.bats.
  */
 #include <glib/gstdio.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "stats.h"
 
 /* 2024-05-07 12:34 UTC */
@@ -29,16 +31,6 @@ sample(void)
 	sink_stats_add_minute(s, T0 + 60, 3);
 	sink_stats_sort(s);
 	return s;
-}
-
-static guint
-count_substr(const char *hay, const char *needle)
-{
-	guint n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
 }
 
 /* ---- JSON ---- */
@@ -77,6 +69,56 @@ test_json_escapes_names_and_keeps_big_and_negative_integers(void)
 	g_assert_cmpstr(json, ==,
 			"{\"startedRunning\": \"Not yet - waiting for scheduled running to begin\", "
 			"\"big\": 9223372036854775807, \"we\\\"ird\\\\na\\tme\": -5}\n");
+}
+
+static void
+test_ts_json_is_the_original_list_sorted_by_time(void)
+{
+	g_autoptr(SinkStats) s = sample();
+	g_autofree char *json = sink_stats_ts_json(s);
+
+	g_assert_cmpstr(json, ==, "[{\"time\": \"2024-05-07T12:34:00+00:00\", \"messages\": 4}, "
+			"{\"time\": \"2024-05-07T12:35:00+00:00\", \"messages\": 3}, "
+			"{\"time\": \"2024-05-07T12:36:00+00:00\", \"messages\": 5}]\n");
+}
+
+static void
+test_ts_json_empty_is_an_empty_list(void)
+{
+	g_autoptr(SinkStats) s = sink_stats_new("0");
+	g_autofree char *json = sink_stats_ts_json(s);
+
+	g_assert_cmpstr(json, ==, "[]\n");
+}
+
+static void
+test_ts_json_rounds_odd_times_down_to_their_minute_and_sums(void)
+{
+	g_autoptr(SinkStats) s = sink_stats_new("0");
+	g_autofree char *json = NULL;
+
+	sink_stats_add_minute(s, T0 + 59, 2);	/* not a whole minute: the original rounded it down */
+	sink_stats_add_minute(s, T0, 4);
+	sink_stats_add_minute(s, T0 + 61, 1);
+	sink_stats_sort(s);
+	json = sink_stats_ts_json(s);
+	g_assert_cmpstr(json, ==, "[{\"time\": \"2024-05-07T12:34:00+00:00\", \"messages\": 6}, "
+			"{\"time\": \"2024-05-07T12:35:00+00:00\", \"messages\": 1}]\n");
+}
+
+static void
+test_outcomes_sort_by_minute_then_name(void)
+{
+	g_autoptr(SinkStats) s = sink_stats_new("0");
+
+	sink_stats_add_outcome(s, T0 + 60, "accept/mix", 1);
+	sink_stats_add_outcome(s, T0, "open", 2);
+	sink_stats_add_outcome(s, T0, "fail_dkim", 3);
+	sink_stats_sort(s);
+	g_assert_cmpstr(g_array_index(s->outcomes, SinkOutcome, 0).name, ==, "fail_dkim");
+	g_assert_cmpstr(g_array_index(s->outcomes, SinkOutcome, 1).name, ==, "open");
+	g_assert_cmpint(g_array_index(s->outcomes, SinkOutcome, 2).minute, ==, T0 + 60);
+	g_assert_cmpint(g_array_index(s->outcomes, SinkOutcome, 2).count, ==, 1);
 }
 
 /* ---- Prometheus ---- */
@@ -123,89 +165,6 @@ test_prometheus_escapes_label_values(void)
 	text = sink_stats_prometheus(s);
 	g_assert_nonnull(strstr(text, "{results_key=\"a\\\"b\\\\c\",event=\"x\\ny\"} 1\n"));
 	g_assert_null(strstr(text, "started_timestamp"));	/* unreadable: left out */
-}
-
-/* ---- HTML ---- */
-
-static void
-test_html_has_counters_table_and_one_bar_per_minute(void)
-{
-	g_autoptr(SinkStats) s = sample();
-	g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc(T0 + 300);
-	g_autofree char *html = sink_stats_html(s, now);
-
-	g_assert_true(g_str_has_prefix(html, "<!DOCTYPE html>"));
-	g_assert_nonnull(strstr(html, "<tr><td>accept</td><td class=\"n\">7</td></tr>"));
-	g_assert_nonnull(strstr(html, "<tr><td>total_messages</td><td class=\"n\">12</td></tr>"));
-	g_assert_cmpuint(count_substr(html, "<svg"), ==, 1);
-	g_assert_cmpuint(count_substr(html, "<rect class=\"bar\""), ==, 3);
-	g_assert_nonnull(strstr(html, "<title>2024-05-07 12:36 UTC: 5 messages</title>"));
-	g_assert_nonnull(strstr(html, "messages per minute"));
-	g_assert_nonnull(strstr(html, "time (UTC)"));
-	g_assert_nonnull(strstr(html, "12 messages, busiest minute 2024-05-07 12:36 UTC with 5"));
-}
-
-static void
-test_html_is_self_contained(void)
-{
-	g_autoptr(SinkStats) s = sample();
-	g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc(T0);
-	g_autofree char *html = sink_stats_html(s, now);
-	static const char *const external[] = { "http:", "https:", "src=", "href=", "@import", "url(", "<script", "<link" };
-
-	for (size_t i = 0; i < G_N_ELEMENTS(external); i++)
-		g_assert_null(strstr(html, external[i]));
-}
-
-static void
-test_html_escapes_values(void)
-{
-	g_autoptr(SinkStats) s = sink_stats_new("<k>");
-	g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc(T0);
-	g_autofree char *html = NULL;
-
-	s->started_running = g_strdup("<script>alert(1)</script>");
-	sink_stats_add_counter(s, "a<b>&c", 1);
-	html = sink_stats_html(s, now);
-	g_assert_null(strstr(html, "<script"));
-	g_assert_null(strstr(html, "<b>&c"));
-	g_assert_nonnull(strstr(html, "a&lt;b&gt;&amp;c"));
-	g_assert_nonnull(strstr(html, "&lt;k&gt;"));
-}
-
-static void
-test_html_without_minutes_says_so(void)
-{
-	g_autoptr(SinkStats) s = sink_stats_new("0");
-	g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc(T0);
-	g_autofree char *html = sink_stats_html(s, now);
-
-	g_assert_cmpuint(count_substr(html, "<rect class=\"bar\""), ==, 0);
-	g_assert_nonnull(strstr(html, "no messages counted in the kept window"));
-	g_assert_nonnull(strstr(html, "no counters yet"));
-	g_assert_nonnull(strstr(html, SINK_STATS_NOT_STARTED));
-}
-
-static void
-test_html_ten_days_of_minutes_stay_inside_the_plot(void)
-{
-	g_autoptr(SinkStats) s = sink_stats_new("0");
-	g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc(T0);
-	g_autofree char *html = NULL;
-	const char *p;
-	guint bars = 0;
-
-	for (gint64 m = 0; m < 10 * 1440; m += 7)
-		sink_stats_add_minute(s, T0 - m * 60, m % 50);
-	sink_stats_sort(s);
-	html = sink_stats_html(s, now);
-	for (p = html; (p = strstr(p, "<rect class=\"bar\" x=\"")) != NULL; bars++) {
-		p += strlen("<rect class=\"bar\" x=\"");
-		double x = g_ascii_strtod(p, NULL);
-		g_assert_cmpfloat(x, >=, 70.0);
-		g_assert_cmpfloat(x, <=, 949.0);	/* plot area 70..950, bars 1 unit wide */
-	}
-	g_assert_cmpuint(bars, ==, s->minutes->len);
 }
 
 /* ---- pruning, SCAN pattern, output file ---- */
@@ -271,14 +230,13 @@ main(int argc, char **argv)
 	g_test_add_func("/stats/json/not-started-is-the-original-text", test_json_not_started_is_the_original_text);
 	g_test_add_func("/stats/json/every-counter-by-bare-name-sorted", test_json_has_every_counter_by_bare_name_sorted);
 	g_test_add_func("/stats/json/escapes-names-keeps-big-and-negative", test_json_escapes_names_and_keeps_big_and_negative_integers);
+	g_test_add_func("/stats/ts-json/original-list-sorted-by-time", test_ts_json_is_the_original_list_sorted_by_time);
+	g_test_add_func("/stats/ts-json/empty-is-an-empty-list", test_ts_json_empty_is_an_empty_list);
+	g_test_add_func("/stats/ts-json/rounds-odd-times-down-and-sums", test_ts_json_rounds_odd_times_down_to_their_minute_and_sums);
+	g_test_add_func("/stats/outcomes/sorted-by-minute-then-name", test_outcomes_sort_by_minute_then_name);
 	g_test_add_func("/stats/prometheus/families-with-help-and-type", test_prometheus_families_with_help_and_type);
 	g_test_add_func("/stats/prometheus/empty-store", test_prometheus_empty_store_gives_zero_messages_and_no_start);
 	g_test_add_func("/stats/prometheus/escapes-label-values", test_prometheus_escapes_label_values);
-	g_test_add_func("/stats/html/counters-and-one-bar-per-minute", test_html_has_counters_table_and_one_bar_per_minute);
-	g_test_add_func("/stats/html/self-contained", test_html_is_self_contained);
-	g_test_add_func("/stats/html/escapes-values", test_html_escapes_values);
-	g_test_add_func("/stats/html/without-minutes-says-so", test_html_without_minutes_says_so);
-	g_test_add_func("/stats/html/ten-days-stay-inside-the-plot", test_html_ten_days_of_minutes_stay_inside_the_plot);
 	g_test_add_func("/stats/prune/ts-expired-after-ten-days", test_ts_expired_after_ten_days);
 	g_test_add_func("/stats/scan/glob-escape", test_glob_escape);
 	g_test_add_func("/stats/file/replaces-whole-no-temporary", test_write_file_replaces_whole_and_leaves_no_temporary);
