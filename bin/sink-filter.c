@@ -23,6 +23,10 @@
  * and the message runs here.  A server that took the message and then
  * went away without answering (its run died) defers it (75): PMTA
  * retries.
+ *
+ * --spool DIR (PMTA's file delivery into a folder, the original's way) is
+ * many messages from one process: this program execs sink-filterd, which
+ * has the pool, with the same arguments.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -155,12 +159,63 @@ run_here(int argc, char **argv)
 static int
 takes_value(const char *arg)
 {
-	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed" };
+	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed",
+						  "--spool", "-j", "--jobs" };
 
 	for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
 		if (strcmp(arg, with_value[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* Whether the command line asks for --spool (read as server_path reads it: no option's value counts). */
+static int
+wants_spool(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--spool") == 0 || strncmp(argv[i], "--spool=", 8) == 0)
+			return 1;
+		if (takes_value(argv[i]))
+			i++;
+	}
+	return 0;
+}
+
+/*
+ * --spool: exec sink-filterd with these arguments.  It sits beside this
+ * program, in the build tree as in an install, else in the bindir it was
+ * built for.  Returns only when it cannot be run (75, saying why).
+ */
+static int
+run_spool(int argc, char **argv)
+{
+	char beside[4096 + 64];
+	const char *tried[2] = { NULL, SINK_BINDIR "/sink-filterd" };
+	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof *args);
+	const char *failed = tried[1];
+	int err = ENOENT;
+
+	if (beside_exe(beside, sizeof beside, "sink-filterd"))
+		tried[0] = beside;
+	if (args == NULL) {
+		fprintf(stderr, "sink-filter: out of memory\n");
+		return EX_TEMPFAIL;
+	}
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	for (int i = 0; i < 2; i++) {
+		if (tried[i] == NULL)
+			continue;
+		args[0] = (char *)tried[i];
+		execv(tried[i], args);
+		if (errno != ENOENT) {
+			err = errno;
+			failed = tried[i];
+		}
+	}
+	fprintf(stderr, "sink-filter: --spool runs in sink-filterd, which cannot be run: %s: %s\n", failed, strerror(err));
+	free(args);
+	return EX_TEMPFAIL;
 }
 
 /*
@@ -194,41 +249,14 @@ server_path(int argc, char **argv, int *named)
 	return *path ? path : NULL;
 }
 
-/* Append s and its NUL to buf at *len; 0 when it does not fit. */
-static int
-put(char *buf, size_t *len, const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	if (n > SINK_WIRE_MAX - *len)
-		return 0;
-	memcpy(buf + *len, s, n);
-	*len += n;
-	return 1;
-}
-
+/* The request for this process: its umask, arguments and environment (wire.h) */
 static size_t
 build_request(char *buf, int argc, char **argv)
 {
-	char num[32];
-	size_t len = 0;
 	mode_t mask = umask(0);
-	int envc = 0, ok;
 
 	umask(mask);
-	while (environ && environ[envc])
-		envc++;
-	snprintf(num, sizeof num, "%04o", (unsigned)mask);
-	ok = put(buf, &len, SINK_WIRE_MAGIC) && put(buf, &len, num);
-	snprintf(num, sizeof num, "%d", argc);
-	ok = ok && put(buf, &len, num);
-	snprintf(num, sizeof num, "%d", envc);
-	ok = ok && put(buf, &len, num);
-	for (int i = 0; ok && i < argc; i++)
-		ok = put(buf, &len, argv[i]);
-	for (int i = 0; ok && i < envc; i++)
-		ok = put(buf, &len, environ[i]);
-	return ok ? len : 0;
+	return sink_wire_request(buf, mask, argc, argv, environ);
 }
 
 enum { NOT_TAKEN, TAKEN };
@@ -333,6 +361,9 @@ main(int argc, char **argv)
 {
 	int named = 0, status;
 	const char *path = server_path(argc, argv, &named);
+
+	if (wants_spool(argc, argv))
+		return run_spool(argc, argv);
 
 	/*
 	 * A closed standard descriptor is this process's own problem to report

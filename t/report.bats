@@ -215,7 +215,7 @@ EOF
 	record=$(grep '^{' <<<"$output")
 	[ "$(json_field '["actions"][0]["type"]' <<<"$record")" = oob ]
 	[ "$(json_field '["actions"][0]["target"]' <<<"$record")" = smtp.sparkpostmail.com ]
-	[ "$(json_field '["actions"][0]' <<<"$record")" = '{"type": "oob", "by": "reader", "target": "smtp.sparkpostmail.com"}' ]
+	[ "$(json_field '["actions"][0]' <<<"$record")" = '{"type": "oob", "by": "reader", "target": "smtp.sparkpostmail.com"}' ]	# (no status, reply or time: nothing was sent)
 	[ "$(smtp_messages)" -eq 0 ]
 	[ "$(counter oob_sent)" -eq 0 ]
 	[ "$(counter total_messages)" -eq 0 ]
@@ -300,7 +300,7 @@ EOF
 		signed m to=x@fbl.sink.test subject="Weekly deals"
 		send m
 		assert_success
-		[ "$(json_field '["feedback_type"]' <<<"$output")" = "$type" ]
+		[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = "$type" ]
 		[ "$(smtp_messages)" -eq 1 ]
 		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
 		[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$type" ]
@@ -322,6 +322,25 @@ EOF
 	EOF
 }
 
+@test "fbl: a feedback type the sender chose (X-Bouncy-Sink, a keyword) wins over FBL_Feedback_Types" {
+	sink_config FBL_Feedback_Types=not-spam:1
+	signed m to=x@fbl.sink.test 'extra_header=X-Bouncy-Sink: feedback-type=fraud'
+	send m
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = fraud ]
+	signed k to=virus@mix.sink.test
+	send k
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = virus ]
+	signed w to=y@fbl.sink.test
+	send w
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = not-spam ]
+	[ "$(smtp_messages)" -eq 3 ]
+	for i in 1 2 3; do facts "$(smtp_eml "$i")" | fact block0.Feedback-Type /dev/stdin; done >"$BATS_TEST_TMPDIR/types"
+	[ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/types")" = "fraud virus not-spam " ]
+}
+
 @test "fbl: the feedback type is drawn by the weights, the same for the same --seed, and the seed's decision is unchanged" {
 	local seed a b types= fbl_seed=
 	sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 OOB_percent=0 \
@@ -334,7 +353,7 @@ EOF
 		send m --seed "$seed" --dry-run
 		[ "$(json_field '["class"]' <<<"$a")" = "$(json_field '["class"]' <<<"$output")" ]
 		[ "$(json_field '["draw"]' <<<"$a")" = "$(json_field '["draw"]' <<<"$output")" ]
-		[ "$(json_field '.get("feedback_type")' <<<"$a")" = "$(json_field '.get("feedback_type")' <<<"$output")" ]
+		[ "$(json_field '["plan"]["feedback_type"]' <<<"$a")" = "$(json_field '["plan"]["feedback_type"]' <<<"$output")" ]
 		# the class draw is the one the default weights give (the type is drawn after it)
 		sink_config Upstream_Handled=0 OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 \
 			Click_percent=0 Click_Again_percent=0
@@ -344,11 +363,11 @@ EOF
 		sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 \
 			OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
 		if [[ $(json_field '["class"]' <<<"$a") == fbl ]]; then
-			b=$(json_field '["feedback_type"]' <<<"$a")
+			b=$(json_field '["plan"]["feedback_type"]' <<<"$a")
 			[[ " $types " == *" $b "* ]] || types+=" $b"
 			fbl_seed=${fbl_seed:-$seed}
 		else
-			[ "$(json_field '.get("feedback_type")' <<<"$a")" = null ]
+			[ "$(json_field '["plan"]["feedback_type"]' <<<"$a")" = null ]
 		fi
 	done
 	echo "types drawn:$types"
@@ -359,7 +378,7 @@ EOF
 	assert_success
 	[ "$(json_field '["class"]' <<<"$output")" = fbl ]
 	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
-	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$(json_field '["feedback_type"]' <<<"$output")" ]
+	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$(json_field '["plan"]["feedback_type"]' <<<"$output")" ]
 }
 
 # ---- signed reports ----------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /*
  * complaint.c - the fbl action: an RFC 5965 Abuse Reporting Format (ARF)
- * complaint about the received message (spam, or another feedback type
- * drawn from FBL_Feedback_Types: feedback.h), as a mailbox provider's
+ * complaint about the received message (spam, or the feedback type the
+ * sender chose or FBL_Feedback_Types drew: feedback.h), as a mailbox provider's
  * feedback loop sends it, mailed to the sender's FBL address (the one the
  * Return-Path MX maps to, mx.c; or the message's own CFBL-Address when it
  * meets RFC 9477, cfbl.c) and delivered by smtp.c.
@@ -62,11 +62,15 @@ static const SinkReportKind cfbl_kind = {
 void
 sink_complaint_run(SinkCtx *ctx)
 {
-	/* drawn here, after every draw of the decision: a --seed keeps giving the same decision */
-	if (ctx->feedback_type == NULL)
-		ctx->feedback_type = sink_feedback_draw(ctx->cfg->fbl_feedback_weights, ctx->rng);
-	if (strcmp(ctx->feedback_type, "abuse") != 0)
-		sink_ctx_note(ctx, "feedback-type=%s", ctx->feedback_type);
+	/*
+	 * A type the sender asked for (X-Bouncy-Sink, a keyword) stands; else it
+	 * is drawn here, after every draw of the decision and of the personas'
+	 * traffic, so that a --seed keeps giving the same decision as before.
+	 */
+	if (!ctx->plan.feedback_chosen)
+		ctx->plan.feedback_type = sink_feedback_draw(ctx->cfg->fbl_feedback_weights, ctx->rng);
+	if (strcmp(ctx->plan.feedback_type, "abuse") != 0)
+		sink_ctx_note(ctx, "feedback-type=%s", ctx->plan.feedback_type);
 	sink_cfbl_check(ctx);
 	sink_report_run(ctx, ctx->cfbl.honoured ? &cfbl_kind : &fbl_kind);
 }
@@ -125,7 +129,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	GMimeMultipart *report;
 	GMimeMessage *msg;
 	GString *text;
-	const SinkFeedbackKind *kind = sink_feedback_kind(ctx->feedback_type);
+	const SinkFeedbackKind *kind = sink_feedback_kind(ctx->plan.feedback_type);
 
 	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",

@@ -2,8 +2,10 @@
  * engage.c - everything that fetches a message's URLs, in the order a
  * delivery meets it: the mailbox's machine traffic (its personas,
  * persona.h), then the openclick action, where the recipient opens the
- * message (its pixels are fetched), maybe opens it again, maybe clicks its
- * links, maybe clicks them again, as sink_decide chose.
+ * message (its pixels are fetched) and clicks its links as sink_decide
+ * chose: the plan's opens and clicks (drawn, or as many as the sender
+ * asked), the first of each counted open or click, the others open_again
+ * or click_again.
  *
  *   scanner  a security gateway checks every distinct link on a tracking
  *            host, in the body and in List-Unsubscribe (never its one-click
@@ -336,7 +338,7 @@ sink_engage_run(SinkCtx *ctx)
 		sink_ctx_error(ctx, "No HTML body found");
 	unsub = scanner ? unsubscribe_urls(ctx) : g_ptr_array_new_with_free_func(g_free);
 	if (html)
-		sink_html_urls(html, strlen(html), imgs, (reader && ctx->click) || scanner ? links : NULL);
+		sink_html_urls(html, strlen(html), imgs, (reader && ctx->plan.clicks > 0) || scanner ? links : NULL);
 	kind_init(&pixels, imgs, host_index, hosts, cap);
 	kind_init(&clicks, links, host_index, hosts, cap);
 	kind_init(&unsubscribe, unsub, host_index, hosts, cap);
@@ -389,14 +391,15 @@ sink_engage_run(SinkCtx *ctx)
 				sink_ctx_note(ctx, "%s", why);
 		}
 		as_reader.user_agent = ctx->user_agent;
-		reader_step(ctx, "open", &pixels, &as_reader, mpp);
-		if (ctx->open_again)
-			reader_step(ctx, "open_again", &pixels, &as_reader, mpp);
-		if (ctx->click) {
-			reader_step(ctx, "click", &clicks, &as_reader, FALSE);
-			if (ctx->click_again)
-				reader_step(ctx, "click_again", &clicks, &as_reader, FALSE);
-		}
+		/* steps a sender asked for that find nothing to fetch are said in the plan, too */
+		if (ctx->plan.steps_chosen && pixels.found == 0)
+			sink_plan_note(&ctx->plan, "open: no pixels in the message");
+		if (ctx->plan.steps_chosen && ctx->plan.clicks > 0 && clicks.found == 0)
+			sink_plan_note(&ctx->plan, "click: no links in the message");
+		for (int i = 0; i < ctx->plan.opens; i++)
+			reader_step(ctx, i == 0 ? "open" : "open_again", &pixels, &as_reader, mpp);
+		for (int i = 0; i < ctx->plan.clicks; i++)
+			reader_step(ctx, i == 0 ? "click" : "click_again", &clicks, &as_reader, FALSE);
 	}
 	g_array_unref(pixels.urls);
 	g_array_unref(clicks.urls);

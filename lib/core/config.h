@@ -54,6 +54,7 @@ typedef struct {
 	gboolean fetch_allow_private;
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
+	int directive_max_repeats;	/* the most opens=N or clicks=N a sender may ask (X-Bouncy-Sink) */
 
 	/* personas: what every message to an address meets (persona.c) */
 	double mpp_percent;		/* share of addresses behind Apple Mail Privacy Protection */

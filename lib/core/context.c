@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include "context.h"
+#include "directive.h"
 
 static void
 action_free(gpointer p)
@@ -73,6 +74,7 @@ sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
 	ctx->draw = -1;
+	sink_plan_init(&ctx->plan);
 	ctx->actions = g_ptr_array_new_with_free_func(action_free);
 	ctx->errors = g_ptr_array_new_with_free_func(g_free);
 	ctx->counters = g_ptr_array_new();
@@ -108,6 +110,9 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->hdr_date);
 	g_free(ctx->subject);
 	g_free(ctx->msfbl);
+	g_free(ctx->label);
+	sink_directives_free(ctx->directives);
+	sink_plan_clear(&ctx->plan);
 	g_free(ctx->dkim);
 	g_free(ctx->dkim_domain);
 	g_free(ctx->dkim_selector);
@@ -193,28 +198,4 @@ sink_action_fail(SinkAction *a, const char *fmt, ...)
 	g_free(a->error);
 	a->error = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-}
-
-const char *
-sink_class_name(SinkClass k)
-{
-	static const char *const names[] = {
-		[SINK_CLASS_NONE] = NULL,
-		[SINK_CLASS_ACCEPT] = "accept",
-		[SINK_CLASS_OOB] = "oob",
-		[SINK_CLASS_FBL] = "fbl",
-		[SINK_CLASS_OPENCLICK] = "openclick",
-	};
-	return names[k];
-}
-
-const char *
-sink_route_name(SinkRoute r)
-{
-	static const char *const names[] = {
-		[SINK_ROUTE_NONE] = NULL,
-		[SINK_ROUTE_SUBDOMAIN] = "subdomain",
-		[SINK_ROUTE_MIX] = "mix",
-	};
-	return names[r];
 }

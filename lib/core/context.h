@@ -13,20 +13,10 @@
 #include <gmime/gmime.h>
 
 #include "config.h"
+#include "plan.h"
 
-typedef enum {
-	SINK_CLASS_NONE = 0,	/* not decided (bad message, DKIM fail) */
-	SINK_CLASS_ACCEPT,
-	SINK_CLASS_OOB,
-	SINK_CLASS_FBL,
-	SINK_CLASS_OPENCLICK,
-} SinkClass;
-
-typedef enum {
-	SINK_ROUTE_NONE = 0,
-	SINK_ROUTE_SUBDOMAIN,
-	SINK_ROUTE_MIX,
-} SinkRoute;
+/* The X-Bouncy-Sink directives a message carries (directive.h). */
+typedef struct SinkDirectives SinkDirectives;
 
 /* One redirect an open or a click followed: where it led, and that URL's answer. */
 typedef struct {
@@ -86,8 +76,9 @@ typedef struct {
 	/* envelope and headers; NULL when absent */
 	char *env_from;		/* --from */
 	char *env_to;		/* --to */
+	gboolean to_from_received;	/* --to-from-received: without --to, the top Received:'s "for <...>" first */
 	char *client_ip;	/* --client-ip, else from the top Received: */
-	char *rcpt;		/* the recipient: --to, else first To: address */
+	char *rcpt;		/* the recipient: --to, else (to_from_received) the top Received:'s "for", else first To: */
 	char *return_path;	/* --from, else Return-Path: address */
 	char *message_id;
 	char *hdr_from;		/* From: as written (decoded) */
@@ -95,7 +86,9 @@ typedef struct {
 	char *hdr_date;
 	char *subject;		/* Subject: decoded */
 	char *msfbl;		/* X-MSFBL */
-	gboolean store_done;	/* X-Bouncy-Sink: Store-Done */
+	char *label;		/* the recipient's local part after its first '+', cleaned; NULL when none */
+	SinkDirectives *directives;	/* X-Bouncy-Sink's, read (not yet obeyed); NULL without the header */
+	gboolean store_done;	/* X-Bouncy-Sink: store-done (obeyed whatever DKIM says) */
 
 	/* trust */
 	char *dkim;		/* "pass", "fail", "none", "nokey", "temperror", ... NULL = not run */
@@ -109,15 +102,12 @@ typedef struct {
 	SinkCfbl cfbl;
 
 	/* decision */
-	SinkClass klass;
-	SinkRoute route;
+	SinkClass klass;	/* the class that runs (plan.klass, or accept when this version cannot act on that) */
+	SinkRoute route;	/* the rule that chose it */
+	SinkPlan plan;		/* what was chosen, in full (plan.h) */
 	double draw;		/* the mix's uniform draw; -1 when not drawn */
-	gboolean open_again;
-	gboolean click;
-	gboolean click_again;
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	char *user_agent;
-	const char *feedback_type;	/* fbl: the ARF Feedback-Type (static); NULL until the complaint draws it */
 	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
 	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
 
@@ -177,8 +167,5 @@ void sink_hop_clear(gpointer hop);
 
 /* sink_action_fail: set an action's error (printf-style), replacing any. */
 void sink_action_fail(SinkAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-const char *sink_class_name(SinkClass k);
-const char *sink_route_name(SinkRoute r);
 
 #endif

@@ -25,7 +25,9 @@
 #include <string.h>
 
 #include "decide.h"
+#include "directive.h"
 #include "persona.h"
+#include "useragent.h"
 
 static double
 clip01(double x)
@@ -157,13 +159,145 @@ sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDateTime *no
 	return (cfg->digit_days[last - '0'] >> g_date_time_get_day_of_month(now)) & 1;
 }
 
+/*
+ * The keyword of the recipient's local part (its text before any '+'),
+ * read into `kw`; NULL when it is none.  A Signals address (its prefix
+ * before the '+') is never a keyword: it keeps its meaning.
+ */
+static const char *
+local_keyword(const SinkCtx *ctx, SinkDirectives *kw)
+{
+	const char *rcpt = ctx->rcpt, *prefix = ctx->cfg->signals_traffic_prefix, *at, *plus;
+	size_t n;
+
+	sink_directives_init(kw);
+	if (rcpt == NULL || (at = strrchr(rcpt, '@')) == NULL)
+		return NULL;
+	plus = memchr(rcpt, '+', (size_t)(at - rcpt));
+	n = (size_t)((plus ? plus : at) - rcpt);
+	if (prefix && *prefix && strlen(prefix) == n && strncmp(rcpt, prefix, n) == 0)
+		return NULL;
+	return sink_keyword_read(rcpt, n, kw);
+}
+
+/* Whether this version acts on class k (the others are planned and accepted). */
+static gboolean
+class_available(SinkClass k)
+{
+	return k != SINK_CLASS_UNSUBSCRIBE && k != SINK_CLASS_AUTOREPLY;
+}
+
+/*
+ * What the directives and the keyword add to the class chosen (k, by
+ * ctx->route): each detail from the header, else from the keyword when
+ * the keyword's class is the one chosen (or it names none); what does not
+ * fit the class, or cannot be done in this version, is a note.
+ */
+static void
+plan_details(SinkCtx *ctx, const SinkDirectives *hdr, const char *keyword, const SinkDirectives *kw)
+{
+	SinkPlan *plan = &ctx->plan;
+	SinkClass k = plan->klass;
+	gboolean kw_fits = keyword && (kw->klass == SINK_CLASS_NONE || kw->klass == k);
+	const char *chooser = ctx->route == SINK_ROUTE_SUBDOMAIN ? "the subdomain" : "X-Bouncy-Sink";
+
+	for (guint i = 0; hdr && hdr->notes && i < hdr->notes->len; i++)
+		sink_plan_note(plan, "%s", (const char *)hdr->notes->pdata[i]);
+	if (hdr && hdr->klass != SINK_CLASS_NONE && hdr->klass != k)
+		sink_plan_note(plan, "X-Bouncy-Sink \"%s\": the subdomain chose %s; ignored", hdr->klass_token,
+			       sink_class_name(k));
+	if (keyword && kw->klass != SINK_CLASS_NONE && kw->klass != k)
+		sink_plan_note(plan, "local part \"%s\": %s chose %s; ignored", keyword, chooser, sink_class_name(k));
+
+	if (k == SINK_CLASS_FBL) {
+		plan->feedback_type = hdr && hdr->feedback_type ? hdr->feedback_type
+				      : kw_fits && kw->feedback_type ? kw->feedback_type : "abuse";
+		plan->feedback_chosen = (hdr && hdr->feedback_type) || (kw_fits && kw->feedback_type);
+	}
+	else if (hdr && hdr->feedback_type)
+		sink_plan_note(plan, "X-Bouncy-Sink \"feedback-type=%s\": not for class %s; ignored",
+			       hdr->feedback_type, sink_class_name(k));
+	if (k != SINK_CLASS_OPENCLICK && hdr && hdr->opens >= 0)
+		sink_plan_note(plan, "X-Bouncy-Sink \"opens=%d\": not for class %s; ignored", hdr->opens,
+			       sink_class_name(k));
+	if (k != SINK_CLASS_OPENCLICK && hdr && hdr->clicks >= 0)
+		sink_plan_note(plan, "X-Bouncy-Sink \"clicks=%d\": not for class %s; ignored", hdr->clicks,
+			       sink_class_name(k));
+	if (k == SINK_CLASS_UNSUBSCRIBE)
+		plan->unsubscribe = hdr && hdr->unsubscribe ? hdr->unsubscribe : SINK_UNSUBSCRIBE_AUTO;
+	else if (hdr && hdr->unsubscribe)
+		sink_plan_note(plan, "X-Bouncy-Sink \"unsubscribe=%s\": not for class %s; ignored",
+			       sink_unsubscribe_method_name(hdr->unsubscribe), sink_class_name(k));
+
+	/* the persona asked for: the address's own is added to it in sink_decide */
+	if (hdr && hdr->persona_given) {
+		plan->persona = hdr->persona;
+		plan->persona_asked = TRUE;
+	} else if (kw_fits && kw->persona_given) {
+		plan->persona = kw->persona;
+		plan->persona_asked = TRUE;
+	}
+	if (hdr && hdr->delay >= 0) {
+		plan->delay = hdr->delay;
+		if (hdr->delay > 0) {
+			g_autofree char *d = sink_duration_text(hdr->delay);
+			sink_plan_note(plan, "delay=%s: delayed steps are not available in this version; "
+				       "the steps run at once", d);
+		}
+	}
+}
+
+/*
+ * The reader's steps for an openclick plan: as the directives or the
+ * keyword ask (a reader who clicks opens first), else drawn from the
+ * model's conditionals, as they always were.
+ */
+static void
+plan_steps(SinkCtx *ctx, const SinkModel *m, const SinkDirectives *hdr, const char *keyword,
+	   const SinkDirectives *kw)
+{
+	SinkPlan *plan = &ctx->plan;
+	gboolean kw_fits = keyword && (kw->klass == SINK_CLASS_NONE || kw->klass == SINK_CLASS_OPENCLICK);
+	gboolean hdr_click = hdr && (hdr->click || hdr->clicks >= 0);
+
+	if (hdr_click || (hdr && (hdr->open || hdr->opens >= 0)) || (kw_fits && (kw->open || kw->click))) {
+		plan->steps_chosen = TRUE;
+		plan->opens = hdr && hdr->opens > 0 ? hdr->opens : 1;
+		plan->clicks = hdr && hdr->clicks >= 0 ? hdr->clicks : (hdr && hdr->click) || (kw_fits && kw->click);
+	} else {
+		gboolean open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
+		gboolean click = g_rand_double(ctx->rng) < m->click_given_open;
+		gboolean click_again = click && g_rand_double(ctx->rng) < m->click_again_given_click;
+
+		plan->opens = 1 + open_again;
+		plan->clicks = click + click_again;
+	}
+}
+
 void
 sink_decide(SinkCtx *ctx, const SinkModel *m)
 {
+	const SinkDirectives *hdr = ctx->directives;
+	SinkDirectives kw;
+	const char *keyword = local_keyword(ctx, &kw);
 	SinkClass k = sink_route_class(ctx->rcpt);
 
+	/* SPEC 19's precedence; a header or keyword that only adds details
+	 * (opens=3, mpp) chooses the class those need rather than the mix */
 	if (k != SINK_CLASS_NONE) {
 		ctx->route = SINK_ROUTE_SUBDOMAIN;
+	} else if (hdr && hdr->klass != SINK_CLASS_NONE) {
+		k = hdr->klass;
+		ctx->route = SINK_ROUTE_HEADER;
+	} else if (keyword && kw.klass != SINK_CLASS_NONE) {
+		k = kw.klass;
+		ctx->route = SINK_ROUTE_LOCALPART;
+	} else if (hdr && hdr->implied != SINK_CLASS_NONE) {
+		k = hdr->implied;
+		ctx->route = SINK_ROUTE_HEADER;
+	} else if (keyword && kw.implied != SINK_CLASS_NONE) {
+		k = kw.implied;
+		ctx->route = SINK_ROUTE_LOCALPART;
 	} else {
 		double u = g_rand_double(ctx->rng);
 		ctx->route = SINK_ROUTE_MIX;
@@ -181,16 +315,29 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		} else
 			k = SINK_CLASS_ACCEPT;
 	}
+	ctx->plan.klass = k;
+	if (hdr || keyword)
+		plan_details(ctx, hdr, keyword, &kw);
+	else if (k == SINK_CLASS_FBL)
+		ctx->plan.feedback_type = "abuse";
+	if (k == SINK_CLASS_OPENCLICK)
+		plan_steps(ctx, m, hdr, keyword, &kw);
 	ctx->klass = k;
-	if (k == SINK_CLASS_OPENCLICK) {
-		ctx->open_again = g_rand_double(ctx->rng) < m->open_again_given_open;
-		ctx->click = g_rand_double(ctx->rng) < m->click_given_open;
-		ctx->click_again = ctx->click && g_rand_double(ctx->rng) < m->click_again_given_click;
+	if (!class_available(k)) {
+		sink_plan_note(&ctx->plan, "class %s: not available in this version; accepted", sink_class_name(k));
+		ctx->klass = SINK_CLASS_ACCEPT;
+	}
+	if (ctx->klass == SINK_CLASS_OPENCLICK) {
 		g_autofree char *why = NULL;
 		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);
 		if (why)
 			sink_ctx_note(ctx, "%s", why);
 	}
-	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it */
+	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it;
+	 * a directive or keyword adds mpp or scanner to it, or, human, clears it */
 	ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);
+	if (ctx->plan.persona_asked)
+		ctx->persona = ctx->plan.persona == SINK_PERSONA_NONE ? SINK_PERSONA_NONE
+								      : ctx->persona | ctx->plan.persona;
+	ctx->plan.persona = ctx->persona;
 }

@@ -1,9 +1,21 @@
 /*
- * decide.h - the decision model: subdomain routing and the statistical mix.
+ * decide.h - the decision: subdomain routing, the sender's directives and
+ * keyword local parts, and the statistical mix.
  *
- * The model's probabilities follow from the config and the UTC day; see
+ * The class comes from, in order (SPEC section 19): the recipient's first
+ * domain label; a class the X-Bouncy-Sink header names; a keyword local
+ * part; a class the header's other directives need (opens=3: openclick;
+ * feedback-type=fraud: fbl), or the one a persona keyword falls back on
+ * (accept); the mix.  ctx->route names the rule.  The other details
+ * (repeats, feedback type, persona, ...) come from the header, else from
+ * the keyword, and fill ctx->plan; what cannot apply is a note there.
+ *
+ * The mix's probabilities follow from the config and the UTC day; see
  * SPEC section 5.  One uniform draw picks OOB, else FBL, else openclick,
- * else accept; conditional draws pick open-again, click and click-again.
+ * else accept; conditional draws pick open-again, click and click-again,
+ * for the mix and the openclick subdomain, unless the sender asked for
+ * the steps.  A message with neither header nor keyword is decided, draw
+ * for draw, as before either existed.
  */
 #ifndef SINK_DECIDE_H
 #define SINK_DECIDE_H
@@ -40,10 +52,11 @@ SinkClass sink_route_class(const char *rcpt);
 gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDateTime *now);
 
 /*
- * sink_decide: fill ctx's class, route and engagement choices from the
- * recipient, drawing from ctx->rng.  Also picks the user agent when the
- * class is openclick, and sets the recipient's personas (persona.h, not
- * drawn).
+ * sink_decide: fill ctx's class, route and plan from the recipient and
+ * ctx->directives (call it only once DKIM has passed), drawing from
+ * ctx->rng.  Also picks the user agent when the class is openclick, and
+ * sets the recipient's personas (persona.h, not drawn; a directive or
+ * keyword may add or clear them).
  */
 void sink_decide(SinkCtx *ctx, const SinkModel *m);
 

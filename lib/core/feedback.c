@@ -40,6 +40,14 @@ type_index(const char *name)
 	return -1;
 }
 
+const char *
+sink_feedback_type_named(const char *name)
+{
+	int t = name ? type_index(name) : -1;
+
+	return t < 0 ? NULL : kinds[t].type;
+}
+
 gboolean
 sink_feedback_weights_parse(const char *value, double weights[SINK_FEEDBACK_TYPES], char **why)
 {

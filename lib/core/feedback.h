@@ -33,6 +33,9 @@ typedef struct {
 /* sink_feedback_kind: the type named `type` (as the table spells it), else abuse's. Static. */
 const SinkFeedbackKind *sink_feedback_kind(const char *type);
 
+/* sink_feedback_type_named: the type `name` names (any case) as the table spells it (static), else NULL. */
+const char *sink_feedback_type_named(const char *name);
+
 /*
  * sink_feedback_weights_parse: "abuse:95,fraud:2,virus:1" into `weights`
  * (one per SinkFeedbackType, those not listed 0).  A type is named as

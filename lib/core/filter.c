@@ -31,9 +31,10 @@
 
 /* The command line, parsed afresh by each run (a server's child runs many). */
 typedef struct {
-	char *config, *from, *to, *client_ip, *server;
+	char *config, *from, *to, *client_ip, *server, *spool;
 	gint64 seed;
-	gboolean dry_run, json, check, version, verbose, no_server, help;
+	int jobs;
+	gboolean dry_run, json, check, version, verbose, no_server, help, to_from_received, watch;
 } FilterOptions;
 
 static void
@@ -44,6 +45,7 @@ filter_options_clear(FilterOptions *o)
 	g_free(o->to);
 	g_free(o->client_ip);
 	g_free(o->server);
+	g_free(o->spool);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FilterOptions, filter_options_clear)
 
@@ -55,6 +57,7 @@ sink_filter_main(int argc, char **argv)
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
 		{ "from", 0, 0, G_OPTION_ARG_FILENAME, &o.from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
 		{ "to", 0, 0, G_OPTION_ARG_FILENAME, &o.to, "Envelope recipient (PMTA's $to); default: the first To: address", "ADDR" },
+		{ "to-from-received", 0, 0, G_OPTION_ARG_NONE, &o.to_from_received, "Without --to, the recipient is the for <...> of the top Received: header (PMTA's file delivery), else the first To: address", NULL },
 		{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &o.client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
 		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed every random choice, for reproducible decisions", "N" },
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
@@ -67,6 +70,10 @@ sink_filter_main(int argc, char **argv)
 		/* read by the thin client before this runs (bin/sink-filter.c); accepted here */
 		{ "server", 0, 0, G_OPTION_ARG_FILENAME, &o.server, "Hand the message to the sink-filterd listening on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
 		{ "no-server", 0, 0, G_OPTION_ARG_NONE, &o.no_server, "Run the message in this process, whether a server listens or not", NULL },
+		/* read by the thin client too: it hands a spool run to sink-filterd, which has the pool */
+		{ "spool", 0, 0, G_OPTION_ARG_FILENAME, &o.spool, "Run each message file (*.msg, *.eml) that PMTA's file delivery left in DIR once, N at a time, then exit; with -c, --json, -v and --seed only", "DIR" },
+		{ "jobs", 'j', 0, G_OPTION_ARG_INT, &o.jobs, "With --spool: N messages at once (default: the number of cores)", "N" },
+		{ "watch", 0, 0, G_OPTION_ARG_NONE, &o.watch, "With --spool: keep watching DIR for new files (inotify) until SIGTERM", NULL },
 		{ NULL }
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- decide and act on one message read from stdin");
@@ -89,10 +96,15 @@ sink_filter_main(int argc, char **argv)
 		bad_usage = "-c: the file name is empty";
 	else if (o.seed != -1 && (o.seed < 0 || o.seed > G_MAXUINT32))	/* GRand takes 32 bits */
 		bad_usage = "--seed must be 0 to 4294967295";
+	else if (o.spool)	/* the thin client execs sink-filterd for it: a run of one message never sees it */
+		bad_usage = "--spool is run by sink-filterd (sink-filter execs it), not in a message's run";
+	else if (o.jobs || o.watch)
+		bad_usage = "-j and --watch go with --spool";
 	if (bad_usage) {
 		fprintf(stderr, "sink-filter: %s\n", bad_usage);
 		fprintf(stderr, "usage: sink-filter [-c FILE] [--from ADDR] [--to ADDR] [--client-ip IP] "
-			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n");
+			"[--seed N] [--dry-run] [--json] [-n] [-v] [--server SOCKET | --no-server]\n"
+			"       sink-filter --spool DIR [-j N] [--watch] [-c FILE] [--json] [-v] [--seed N]\n");
 		return sink_exit_status(SINK_OUTCOME_USAGE);
 	}
 	if (o.help) {
@@ -140,6 +152,7 @@ sink_filter_main(int argc, char **argv)
 	ctx->verbose = o.verbose;
 	ctx->env_from = g_strdup(o.from);
 	ctx->env_to = o.to && *o.to ? g_strdup(o.to) : NULL;
+	ctx->to_from_received = o.to_from_received;
 	if (o.client_ip && *o.client_ip && (ctx->client_ip = sink_ip_normalize(o.client_ip)) == NULL)
 		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", o.client_ip);
 	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {

@@ -90,6 +90,10 @@ sink_log_line(SinkCtx *ctx, const char *program)
 		g_autofree char *c = g_strdup_printf("%s/%s", sink_class_name(ctx->klass), sink_route_name(ctx->route));
 		csv_field(out, c);
 	}
+	if (ctx->label) {
+		g_autofree char *l = g_strdup_printf("label=%s", ctx->label);
+		csv_field(out, l);
+	}
 	if (ctx->persona) {
 		const char *names[3];
 		sink_persona_names(ctx->persona, names);
@@ -107,6 +111,12 @@ sink_log_line(SinkCtx *ctx, const char *program)
 	}
 	for (guint i = 0; i < ctx->notes->len; i++)
 		csv_field(out, ctx->notes->pdata[i]);
+	for (guint i = 0; ctx->plan.notes && i < ctx->plan.notes->len; i++)
+		csv_field(out, ctx->plan.notes->pdata[i]);
+	if (ctx->plan.notes_dropped) {
+		g_autofree char *more = g_strdup_printf("%u more notes not kept", ctx->plan.notes_dropped);
+		csv_field(out, more);
+	}
 	for (guint i = 0; i < ctx->actions->len; i++) {
 		g_autofree char *t = action_text(ctx->actions->pdata[i]);
 		csv_field(out, t);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "directive.h"
 #include "message.h"
 
 gboolean
@@ -225,6 +226,76 @@ sink_received_ip(const char *value)
 	return NULL;
 }
 
+/* Past the comment that starts at `p` (on its '('), nested ones and quoted pairs included. */
+static const char *
+past_comment(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		p++;
+	} while (*p && depth > 0);
+	return p;
+}
+
+/* Past the quoted string (on its '"') or angle address (on its '<') that starts at `p`. */
+static const char *
+past_bracket(const char *p)
+{
+	char close = *p == '<' ? '>' : '"';
+
+	for (p++; *p && *p != close; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (close == '>' && *p == '"')
+			p = past_bracket(p) - 1;
+	}
+	return *p ? p + 1 : p;
+}
+
+char *
+sink_received_for(const char *value)
+{
+	gboolean after_by = FALSE, want = FALSE;
+	const char *p = value;
+
+	if (value == NULL)
+		return NULL;
+	/* words outside comments, up to the ';' before the date: "from X by Y id Z for <rcpt>" */
+	while (*p && *p != ';') {
+		const char *start;
+		gsize len;
+
+		if (g_ascii_isspace(*p)) {
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			p = past_comment(p);
+			continue;
+		}
+		start = p;
+		while (*p && !g_ascii_isspace(*p) && *p != '(' && *p != ';')
+			p = *p == '<' || *p == '"' ? past_bracket(p) : p + 1;
+		len = (gsize)(p - start);
+		if (want) {
+			g_autofree char *word = g_strndup(start, len);
+			return sink_addr_first(word);
+		}
+		if (len == 2 && g_ascii_strncasecmp(start, "by", 2) == 0)
+			after_by = TRUE;
+		else if (after_by && len == 3 && g_ascii_strncasecmp(start, "for", 3) == 0)
+			want = TRUE;
+	}
+	return NULL;
+}
+
 /*
  * The raw (undecoded) value of the first header `name`, or NULL.  Addresses
  * are parsed from it: decoding encoded words first would let a display
@@ -283,6 +354,70 @@ has_control(const char *s)
 	return FALSE;
 }
 
+/*
+ * Every X-Bouncy-Sink field, in order, as one list of directives (raw
+ * values: a structured field has no encoded-words).  They are read here
+ * and obeyed only after DKIM passes (decide.c), except store-done, which
+ * keeps its copy whatever DKIM says, as the original's Store-Done did.
+ */
+static void
+read_directives(SinkCtx *ctx, GMimeHeaderList *headers)
+{
+	SinkDirectives *d = g_new(SinkDirectives, 1);
+
+	sink_directives_init(d);
+	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		const char *raw;
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Bouncy-Sink") == 0 &&
+		    (raw = g_mime_header_get_raw_value(h)) != NULL)
+			sink_directives_add(d, raw, strlen(raw), ctx->cfg->directive_max_repeats);
+	}
+	sink_directives_finish(d);
+	ctx->directives = d;
+	ctx->store_done = d->store_done;
+}
+
+/*
+ * The label of an address (SPEC 19: everything after the local part's
+ * first '+', the sender's, as SES has it), for the log line and the
+ * record: control characters left out, at most 64 bytes (cut at a
+ * character's start); NULL when there is none.
+ */
+static char *
+address_label(const char *rcpt)
+{
+	const char *at, *plus;
+	GString *out;
+
+	if (rcpt == NULL || (at = strrchr(rcpt, '@')) == NULL ||
+	    (plus = memchr(rcpt, '+', (size_t)(at - rcpt))) == NULL || plus + 1 == at)
+		return NULL;
+	out = g_string_new(NULL);
+	for (const char *p = plus + 1; p < at; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (out->len == 64)
+			break;
+		g_string_append_c(out, (char)c);
+	}
+	if (out->len == 64) {	/* a UTF-8 sequence the cut left unfinished goes */
+		gsize lead = out->len, need;
+		while (lead > out->len - 4 && ((unsigned char)out->str[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		unsigned char c = (unsigned char)out->str[lead - 1];
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		if (out->len - (lead - 1) < need)
+			g_string_truncate(out, lead - 1);
+	}
+	if (out->len == 0) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	return g_string_free(out, FALSE);
+}
+
 void
 sink_message_parse(SinkCtx *ctx)
 {
@@ -325,17 +460,17 @@ sink_message_parse(SinkCtx *ctx)
 		ctx->msfbl = header_dup(obj, "X-MSFBL");
 		if ((id = g_mime_object_get_header(obj, "Message-ID")))
 			ctx->message_id = g_mime_utils_decode_message_id(id);
-		const char *xbs = g_mime_object_get_header(obj, "X-Bouncy-Sink");
-		if (xbs) {
-			g_autofree char *lower = g_ascii_strdown(xbs, -1);
-			ctx->store_done = strstr(lower, "store-done") != NULL;
-		}
+		if (g_mime_header_list_contains(headers, "X-Bouncy-Sink"))
+			read_directives(ctx, headers);
 		/* the topmost Received: is the one our MTA added */
 		for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 			GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 			if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0) {
 				if (ctx->client_ip == NULL)
 					ctx->client_ip = sink_received_ip(g_mime_header_get_value(h));
+				/* PMTA's file delivery: no --to, the recipient is in its line */
+				if (ctx->to_from_received && ctx->env_to == NULL)
+					ctx->rcpt = sink_received_for(g_mime_header_get_value(h));
 				break;
 			}
 		}
@@ -353,6 +488,7 @@ sink_message_parse(SinkCtx *ctx)
 		sink_ctx_error(ctx, "--to \"%s\" holds no address; the To: header's is used", ctx->env_to);
 	if (ctx->rcpt == NULL && ctx->mime)
 		ctx->rcpt = sink_addr_first(header_raw(ctx->mime, "To"));
+	ctx->label = address_label(ctx->rcpt);
 	if (ctx->env_from && (*ctx->env_from == '\0' || strcmp(ctx->env_from, "<>") == 0))
 		return;
 	if (ctx->env_from && has_control(ctx->env_from)) {	/* hostile: no second guess from the headers */

@@ -50,6 +50,15 @@ char *sink_addr_first(const char *value);
 char *sink_received_ip(const char *value);
 
 /*
+ * sink_received_for: the recipient a Received: header value names in its
+ * "for" clause, as PMTA writes it for a file delivery ("from HELO (IP) by
+ * HOST id ID for <rcpt@domain>; date"): the address after the first "for"
+ * that follows "by", outside comments, before the ';' of the date; NULL
+ * when there is none.  g_free.
+ */
+char *sink_received_for(const char *value);
+
+/*
  * sink_ip_normalize: `s` as an IP address in its usual text form, an
  * IPv4-mapped IPv6 address as plain IPv4 (RFC 7208 compares it so); NULL
  * when `s` is not an IP address.  g_free.

@@ -100,3 +100,11 @@ sink_persona_scanner_agent(const SinkConfig *cfg, const char *rcpt, char **why)
 {
 	return sink_useragent_scanner_at(cfg, sink_persona_hash(cfg, rcpt, "scanner-agent"), why);
 }
+
+const char *
+sink_persona_name(guint persona)
+{
+	static const char *const names[] = { "none", "mpp", "scanner", "mpp+scanner" };
+
+	return names[persona & (SINK_PERSONA_MPP | SINK_PERSONA_SCANNER)];
+}

@@ -40,6 +40,9 @@ SinkPersona sink_persona_route(const char *rcpt);
  */
 guint sink_persona_of(const SinkConfig *cfg, const char *rcpt);
 
+/* sink_persona_name: the flags as one static name: "none", "mpp", "scanner" or "mpp+scanner". */
+const char *sink_persona_name(guint persona);
+
 /*
  * sink_persona_names: the persona flags as a NULL-terminated array of
  * static names ("mpp", "scanner"), in that order, into `names` (room for

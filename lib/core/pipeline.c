@@ -16,6 +16,7 @@
 
 #include "account.h"
 #include "authres.h"
+#include "directive.h"
 #include "exitcode.h"
 #include "message.h"
 #include "module.h"
@@ -48,12 +49,15 @@ is_bad_message(SinkCtx *ctx)
 	return FALSE;
 }
 
-/* SPF must pass for the direct oob./fbl. routes unless configured off. */
+/*
+ * SPF must pass for an oob or fbl chosen directly (by the subdomain, the
+ * header or a keyword: anything but the mix) unless configured off.
+ */
 static gboolean
 spf_allows(SinkCtx *ctx, const SinkActModule *m)
 {
 	m->spf_check(ctx);
-	if (ctx->route != SINK_ROUTE_SUBDOMAIN || !ctx->cfg->spf_required_direct)
+	if (ctx->route == SINK_ROUTE_MIX || !ctx->cfg->spf_required_direct)
 		return TRUE;
 	if (ctx->spf && strcmp(ctx->spf, "pass") == 0)
 		return TRUE;
@@ -96,9 +100,10 @@ act(SinkCtx *ctx)
 	g_autoptr(GError) error = NULL;
 	const SinkActModule *m = NULL;
 	gboolean machine = machine_traffic(ctx);
+	gboolean acts = ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL ||
+			ctx->klass == SINK_CLASS_OPENCLICK;
 
-	if (((ctx->klass != SINK_CLASS_ACCEPT && ctx->klass != SINK_CLASS_NONE) || machine) &&
-	    (m = sink_module_act(&error)) == NULL) {
+	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
@@ -129,6 +134,8 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_OPENCLICK:
 		m->engage_run(ctx);
 		break;
+	case SINK_CLASS_UNSUBSCRIBE:	/* planned only: sink_decide runs them as accept */
+	case SINK_CLASS_AUTOREPLY:
 	case SINK_CLASS_NONE:
 		break;
 	}
@@ -155,6 +162,9 @@ sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 			sink_ctx_count(ctx, "fail_dkim");
 			sink_ctx_error(ctx, "DKIM %s: %s", ctx->dkim ? ctx->dkim : "fail",
 				       ctx->dkim_detail ? ctx->dkim_detail : "no detail");
+			if (ctx->directives && !sink_directives_only_store_done(ctx->directives))
+				sink_ctx_note(ctx, "X-Bouncy-Sink: not obeyed without a DKIM pass%s",
+					      ctx->store_done ? " (but for store-done)" : "");
 		}
 	}
 	if (!ctx->dry_run) {	/* the copy first: what it costs (done_dropped) is counted with the rest */

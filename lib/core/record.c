@@ -67,6 +67,65 @@ kv_text(GString *out, const char *name, const char *value)
 	kv_str(out, name, v);
 }
 
+static void
+kv_int(GString *out, const char *name, gint64 value)
+{
+	key(out, name);
+	g_string_append_printf(out, "%" G_GINT64_FORMAT, value);
+}
+
+/* An array of strings (made valid UTF-8); `dropped` more said in a last one. */
+static void
+strings(GString *out, const char *name, const GPtrArray *list, guint dropped)
+{
+	key(out, name);
+	g_string_append_c(out, '[');
+	for (guint i = 0; list && i < list->len; i++) {
+		g_autofree char *v = utf8(list->pdata[i]);
+		if (i)
+			g_string_append_c(out, ',');
+		sink_json_string(out, v);
+	}
+	if (dropped) {
+		g_autofree char *more = g_strdup_printf("%u more notes not kept", dropped);
+		if (list && list->len)
+			g_string_append_c(out, ',');
+		sink_json_string(out, more);
+	}
+	g_string_append_c(out, ']');
+}
+
+/* The plan (plan.h): what was chosen, including what this version only records; null without a class. */
+static void
+plan(GString *out, SinkCtx *ctx)
+{
+	const SinkPlan *p = &ctx->plan;
+
+	key(out, "plan");
+	if (p->klass == SINK_CLASS_NONE) {
+		g_string_append(out, "null");
+		return;
+	}
+	g_string_append_c(out, '{');
+	kv_str(out, "class", sink_class_name(p->klass));
+	kv_str(out, "route", sink_route_name(ctx->route));
+	kv_text(out, "label", ctx->label);
+	kv_str(out, "persona", sink_persona_name(p->persona));
+	kv_int(out, "opens", p->opens);
+	kv_int(out, "clicks", p->clicks);
+	kv_bool(out, "steps_chosen", p->steps_chosen);
+	kv_str(out, "feedback_type", p->feedback_type);
+	kv_str(out, "unsubscribe_method", sink_unsubscribe_method_name(p->unsubscribe));
+	key(out, "delay");
+	if (p->delay >= 0)
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, p->delay);
+	else
+		g_string_append(out, "null");
+	kv_bool(out, "store_done", ctx->store_done);
+	strings(out, "notes", p->notes, p->notes_dropped);
+	g_string_append_c(out, '}');
+}
+
 char *
 sink_record_json(SinkCtx *ctx)
 {
@@ -79,6 +138,8 @@ sink_record_json(SinkCtx *ctx)
 	kv_text(out, "client_ip", ctx->client_ip);
 	kv_str(out, "class", sink_class_name(ctx->klass));
 	kv_str(out, "route", sink_route_name(ctx->route));
+	kv_text(out, "label", ctx->label);
+	plan(out, ctx);
 	if (ctx->draw >= 0) {
 		key(out, "draw");
 		g_string_append_printf(out, "%.6f", ctx->draw);
@@ -136,13 +197,11 @@ sink_record_json(SinkCtx *ctx)
 		g_string_append_c(out, '}');
 	}
 	if (ctx->klass == SINK_CLASS_OPENCLICK) {
-		kv_bool(out, "open_again", ctx->open_again);
-		kv_bool(out, "click", ctx->click);
-		kv_bool(out, "click_again", ctx->click_again);
+		kv_bool(out, "open_again", ctx->plan.opens > 1);
+		kv_bool(out, "click", ctx->plan.clicks > 0);
+		kv_bool(out, "click_again", ctx->plan.clicks > 1);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
-	if (ctx->feedback_type)
-		kv_str(out, "feedback_type", ctx->feedback_type);
 	if (ctx->scanner_agent)
 		kv_text(out, "scanner_user_agent", ctx->scanner_agent);
 	if (ctx->signals_blocked)
@@ -202,25 +261,8 @@ sink_record_json(SinkCtx *ctx)
 	}
 	g_string_append_c(out, ']');
 
-	key(out, "notes");	/* the log line's plain fields: what was noticed on the way, not errors */
-	g_string_append_c(out, '[');
-	for (guint i = 0; i < ctx->notes->len; i++) {
-		g_autofree char *n = utf8(ctx->notes->pdata[i]);
-		if (i)
-			g_string_append_c(out, ',');
-		sink_json_string(out, n);
-	}
-	g_string_append_c(out, ']');
-
-	key(out, "errors");
-	g_string_append_c(out, '[');
-	for (guint i = 0; i < ctx->errors->len; i++) {
-		g_autofree char *e = utf8(ctx->errors->pdata[i]);
-		if (i)
-			g_string_append_c(out, ',');
-		sink_json_string(out, e);
-	}
-	g_string_append_c(out, ']');
+	strings(out, "errors", ctx->errors, 0);
+	strings(out, "notes", ctx->notes, 0);
 	kv_text(out, "done", ctx->done_path);
 	key(out, "exit");
 	g_string_append_printf(out, "%d}", ctx->exit_code);

@@ -338,7 +338,10 @@ children_busy(const Server *s)
 
 /*
  * A child has taken a connection: mark its slot busy, and wake the server
- * if too few are left waiting.  Each child stores its mark before it
+ * if too few are left waiting and a slot is free for it to start one in
+ * (with every slot taken, at --max-children, as a spool's pool always is,
+ * a wake-up would start nothing: a slot is freed only by the server's own
+ * reaping, which tops up after it).  Each child stores its mark before it
  * counts (sequentially consistent), so of children taking connections at
  * once the last to mark sees all the marks: the server is not left asleep
  * with too few waiting.  A full pipe already holds a wake-up.
@@ -349,7 +352,8 @@ slot_busy(Server *s, guint slot)
 	char one = 1;
 
 	slot_set(s, slot, SLOT_BUSY);
-	if (slots_in(s, SLOT_WAITING) < s->o->spare && write(s->wake_wr, &one, 1) < 0 && errno != EAGAIN)
+	if (slots_in(s, SLOT_WAITING) < s->o->spare && slots_in(s, SLOT_FREE) > 0 && write(s->wake_wr, &one, 1) < 0 &&
+	    errno != EAGAIN)
 		say(s, "pid %ld: cannot wake the server: %s", (long)getpid(), g_strerror(errno));
 }
 

@@ -46,7 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(ctx->route != SINK_ROUTE_NONE, "no route decided");
 	if (ctx->klass == SINK_CLASS_OPENCLICK)
 		fuzz_assert(ctx->user_agent != NULL && *ctx->user_agent, "openclick without a User-Agent");
-	fuzz_assert(!ctx->click_again || ctx->click, "click again without a click");
+	if (ctx->klass == SINK_CLASS_OPENCLICK)
+		fuzz_assert(ctx->plan.opens >= 1 && ctx->plan.opens <= fuzz_config()->directive_max_repeats + 1 &&
+			    ctx->plan.clicks >= 0 && ctx->plan.clicks <= fuzz_config()->directive_max_repeats + 1,
+			    "openclick steps out of range");
+	fuzz_assert(ctx->plan.klass != SINK_CLASS_NONE, "no class planned");
+	fuzz_assert(ctx->plan.notes == NULL || ctx->plan.notes->len <= SINK_PLAN_NOTES_MAX, "too many notes kept");
 
 	g_autoptr(GPtrArray) uris = sink_list_unsubscribe_uris(ctx->mime);
 	for (guint i = 0; i < uris->len; i++) {

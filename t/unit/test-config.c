@@ -72,6 +72,7 @@ test_defaults_are_the_original_model(void)
 	g_assert_cmpstr(cfg->tracking_server_header, ==, "msys-http");
 	g_assert_cmpint(cfg->max_message_size, ==, 52428800);
 	g_assert_cmpstr(cfg->pmta_reload_command, ==, "pmta reload");
+	g_assert_cmpint(cfg->directive_max_repeats, ==, 10);
 	g_assert_nonnull(cfg->host_name);
 	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.sparkpostmail.com"), ==,
 			"fbl@sparkpostmail.com");
@@ -131,6 +132,8 @@ static const struct {
 	{ "cycle item", "[Sink]\nWeekly_Cycle_Bounce_Rate = 1,2,3,x,5,6,7\n", "item 4 (\"x\")", SINK_CONFIG_ERROR_VALUE },
 	{ "day 32", "[Sink]\nDigit3_days = 1,32\n", "Digit3_days = \"1,32\": \"32\" is not a day", SINK_CONFIG_ERROR_VALUE },
 	{ "allowlist value", "[Sink]\n[RP_MX_domain_allowlist]\nmx.example = nobody\n", "mx.example = \"nobody\": not an email address", SINK_CONFIG_ERROR_VALUE },
+	{ "repeats zero", "[Sink]\nDirective_Max_Repeats = 0\n", "Directive_Max_Repeats = \"0\": must be a whole number from 1 to 100", SINK_CONFIG_ERROR_VALUE },
+	{ "repeats over 100", "[Sink]\nDirective_Max_Repeats = 101\n", "Directive_Max_Repeats", SINK_CONFIG_ERROR_VALUE },
 	{ "not ini", "OOB_percent = 1\n", "", SINK_CONFIG_ERROR_SYNTAX },
 	{ "feedback type unknown", "[Sink]\nFBL_Feedback_Types = abuse:90,phish:10\n",
 	  "FBL_Feedback_Types = \"abuse:90,phish:10\": \"phish\" is not an ARF feedback type", SINK_CONFIG_ERROR_VALUE },

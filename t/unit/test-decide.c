@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "decide.h"
+#include "directive.h"
 #include "unit.h"
 
 static void
@@ -289,7 +290,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 	ctx->now = g_date_time_ref(now);
 	ctx->rcpt = g_strdup(rcpt);
 	for (int i = 0; i < n; i++) {
-		ctx->open_again = ctx->click = ctx->click_again = FALSE;
+		sink_plan_clear(&ctx->plan);
 		sink_decide(ctx, m);
 		g_clear_pointer(&ctx->user_agent, g_free);
 		switch (ctx->klass) {
@@ -300,9 +301,9 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		default: g_assert_not_reached();
 		}
 		g_assert_cmpint(ctx->route, ==, SINK_ROUTE_MIX);
-		oa += ctx->open_again;
-		cl += ctx->click;
-		ca += ctx->click_again;
+		oa += ctx->plan.opens > 1;
+		cl += ctx->plan.clicks > 0;
+		ca += ctx->plan.clicks > 1;
 	}
 	*out = (Shares){ (double)oob / n, (double)fbl / n, (double)oc / n, (double)acc / n,
 			 (double)oa / n, (double)cl / n, (double)ca / n };
@@ -434,9 +435,130 @@ test_seed_reproduces_decisions(void)
 		sink_decide(b, &m);
 		g_assert_cmpint(a->klass, ==, b->klass);
 		g_assert_cmpfloat(a->draw, ==, b->draw);
-		g_assert_cmpint(a->click, ==, b->click);
+		g_assert_cmpint(a->plan.opens, ==, b->plan.opens);
+		g_assert_cmpint(a->plan.clicks, ==, b->plan.clicks);
 		g_assert_cmpstr(a->user_agent, ==, b->user_agent);
 	}
+}
+
+/* A spread mix: over 20 seeds it gives several classes, so a choice shows as one outcome. */
+#define SPREAD_MIX "[Sink]\nUpstream_Handled = 0\nOOB_percent = 25\nFBL_percent = 25\nOpen_percent = 25\n" \
+	"Open_Again_percent = 12\nClick_percent = 12\nClick_Again_percent = 6\nWeekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n"
+
+/* One decision for rcpt with an X-Bouncy-Sink value (NULL: none), as one line. */
+static char *
+decided(const SinkConfig *cfg, const SinkModel *m, gint64 seed, const char *rcpt, const char *header)
+{
+	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, seed);
+	const SinkPlan *p = &ctx->plan;
+
+	ctx->rcpt = g_strdup(rcpt);
+	if (header) {
+		ctx->directives = g_new(SinkDirectives, 1);
+		sink_directives_init(ctx->directives);
+		sink_directives_add(ctx->directives, header, strlen(header), cfg->directive_max_repeats);
+		sink_directives_finish(ctx->directives);
+	}
+	sink_decide(ctx, m);
+	if (ctx->klass == SINK_CLASS_OPENCLICK)
+		g_assert_nonnull(ctx->user_agent);
+	return g_strdup_printf("%s/%s plan=%s persona=%s opens=%d clicks=%d%s ft=%s unsub=%s notes=%u",
+			       sink_class_name(ctx->klass), sink_route_name(ctx->route), sink_class_name(p->klass),
+			       sink_persona_name(p->persona), p->opens, p->clicks, p->steps_chosen ? " chosen" : "",
+			       p->feedback_type ? p->feedback_type : "-",
+			       p->unsubscribe ? sink_unsubscribe_method_name(p->unsubscribe) : "-",
+			       p->notes ? p->notes->len : 0);
+}
+
+/*
+ * SPEC 19's precedence, each case the same under 20 seeds (a choice, not
+ * a draw): subdomain > header > local part > the mix, the header's
+ * details on top of whichever class won, a keyword's only with its own.
+ */
+static void
+test_precedence(void)
+{
+	static const struct { const char *rcpt, *header, *expect; } cases[] = {
+		/* the subdomain wins over the header and the local part */
+		{ "x@fbl.sink.test", "oob", "fbl/subdomain plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=1" },
+		{ "bounce@fbl.sink.test", NULL, "fbl/subdomain plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=1" },
+		{ "bounce@fbl.sink.test", "openclick", "fbl/subdomain plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=2" },
+		{ "fraud@fbl.sink.test", NULL, "fbl/subdomain plan=fbl persona=none opens=0 clicks=0 ft=fraud unsub=- notes=0" },
+		{ "x@fbl.sink.test", "feedback-type=virus", "fbl/subdomain plan=fbl persona=none opens=0 clicks=0 ft=virus unsub=- notes=0" },
+		{ "x@accept.sink.test", "feedback-type=fraud", "accept/subdomain plan=accept persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "x@openclick.sink.test", "clicks=2", "openclick/subdomain plan=openclick persona=none opens=1 clicks=2 chosen ft=- unsub=- notes=0" },
+		{ "click@openclick.sink.test", NULL, "openclick/subdomain plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
+		{ "x@OOB.sink.test", "opens=3", "oob/subdomain plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		/* the header wins over the local part */
+		{ "bounce@mix.sink.test", "fbl", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=1" },
+		{ "success@mix.sink.test", "oob", "oob/header plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "fraud@mix.sink.test", "feedback-type=virus", "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=virus unsub=- notes=0" },
+		{ "complaint@mix.sink.test", "opens=3", "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=1" },
+		{ "click@mix.sink.test", "opens=3", "openclick/localpart plan=openclick persona=none opens=3 clicks=1 chosen ft=- unsub=- notes=0" },
+		{ "open@mix.sink.test", "click", "openclick/header plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
+		{ "mpp@mix.sink.test", "click", "openclick/header plan=openclick persona=mpp opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
+		{ "mpp@mix.sink.test", "human", "accept/localpart plan=accept persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },
+		/* the header alone */
+		{ "x@mix.sink.test", "fbl", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=0" },
+		{ "x@mix.sink.test", "feedback-type=fraud", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=fraud unsub=- notes=0" },
+		{ "x@mix.sink.test", "opens=3", "openclick/header plan=openclick persona=none opens=3 clicks=0 chosen ft=- unsub=- notes=0" },
+		{ "x@mix.sink.test", "opens=4, clicks=3", "openclick/header plan=openclick persona=none opens=4 clicks=3 chosen ft=- unsub=- notes=0" },
+		{ "x@mix.sink.test", "openclick", "openclick/header plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
+		{ "x@mix.sink.test", "open", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
+		{ "x@mix.sink.test", "click, clicks=0", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
+		{ "x@mix.sink.test", "unsubscribe=link", "accept/header plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=link notes=1" },
+		{ "x@mix.sink.test", "autoreply, delay=5m", "accept/header plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=2" },
+		{ "x@mix.sink.test", "oob, feedback-type=fraud", "oob/header plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "x@mix.sink.test", "accept, scanner", "accept/header plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
+		/* the local part alone; the label after the + changes nothing */
+		{ "bounce+ci-42@mix.sink.test", NULL, "oob/localpart plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },
+		{ "Complaint@sink.test", NULL, "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=0" },
+		{ "not-spam@mix.sink.test", NULL, "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=not-spam unsub=- notes=0" },
+		{ "open+x@mix.sink.test", NULL, "openclick/localpart plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
+		{ "unsubscribe@mix.sink.test", NULL, "accept/localpart plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=auto notes=1" },
+		{ "ooto@mix.sink.test", NULL, "accept/localpart plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "scanner@mix.sink.test", NULL, "accept/localpart plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
+		{ "mpp@openclick.sink.test", "opens=2", "openclick/subdomain plan=openclick persona=mpp opens=2 clicks=0 chosen ft=- unsub=- notes=0" },
+	};
+	g_autoptr(SinkConfig) cfg = unit_config_from(SPREAD_MIX);
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 25, 10, 0, 0);
+	SinkModel m;
+
+	g_assert_true(sink_model_init(&m, cfg, now, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("%s with X-Bouncy-Sink: %s", cases[i].rcpt, cases[i].header ? cases[i].header : "(none)");
+		for (gint64 seed = 1; seed <= 20; seed++) {
+			g_autofree char *got = decided(cfg, &m, seed, cases[i].rcpt, cases[i].header);
+			g_assert_cmpstr(got, ==, cases[i].expect);
+		}
+	}
+}
+
+/*
+ * Without header or keyword the mix decides as it always did; a header
+ * that only asks for a copy, a persona or a delay leaves it the mix; a
+ * Signals address is never a keyword.
+ */
+static void
+test_mix_without_choices(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from(SPREAD_MIX "Signals_Traffic_Prefix = bounce\n");
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 25, 10, 0, 0);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	SinkModel m;
+
+	g_assert_true(sink_model_init(&m, cfg, now, NULL));
+	for (gint64 seed = 1; seed <= 20; seed++) {
+		g_autofree char *plain = decided(cfg, &m, seed, "x@mix.sink.test", NULL);
+		g_autofree char *copy = decided(cfg, &m, seed, "x@mix.sink.test", "store-done, delay=0");
+		g_autofree char *signals = decided(cfg, &m, seed, "bounce+12@mix.sink.test", NULL);
+
+		g_assert_nonnull(strstr(plain, "/mix "));
+		g_assert_cmpstr(copy, ==, plain);
+		g_assert_cmpstr(signals, ==, plain);
+		g_hash_table_add(seen, g_strndup(plain, strcspn(plain, "/")));
+	}
+	g_assert_cmpuint(g_hash_table_size(seen), >=, 3);	/* the mix draws; the choices above do not */
 }
 
 int
@@ -455,5 +577,7 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/20k-draws-per-date-match-original", test_shares_match_original_by_date);
 	g_test_add_func("/decide/signals-closed-day-accepts", test_signals_closed_day_accepts);
 	g_test_add_func("/decide/seed-reproduces-decisions", test_seed_reproduces_decisions);
+	g_test_add_func("/decide/precedence-20-seeds", test_precedence);
+	g_test_add_func("/decide/mix-without-choices", test_mix_without_choices);
 	return g_test_run();
 }

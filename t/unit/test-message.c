@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "directive.h"
 #include "message.h"
 
 static SinkCtx *
@@ -111,6 +112,37 @@ test_received_ip(void)
 	}
 }
 
+static void
+test_received_for(void)
+{
+	static const struct { const char *in, *expect; } cases[] = {
+		/* PMTA's file delivery */
+		{ "from mta1.sender.test (192.0.2.10) by sink.test id h2lul42evlsj for <test+3299@x.accept.sink.test>; Mon, 4 Jun 2018 17:56:34 +0000 (envelope-from <bounces@sender.test>)",
+		  "test+3299@x.accept.sink.test" },
+		{ "from a (192.0.2.1) by b with ESMTP id 1 for rcpt@sink.test; date", "rcpt@sink.test" },
+		{ "FROM a BY b FOR <Rcpt@Sink.Test>;", "Rcpt@Sink.Test" },
+		{ "from a by b id 1 for <\"a b\"@sink.test>; date", "\"a b\"@sink.test" },
+		/* a HELO of "for" is the client's word; only a "for" after "by" counts */
+		{ "from for (192.0.2.1) by b id 1 for <r@sink.test>; date", "r@sink.test" },
+		{ "from x (for <evil@oob.sink.test>) by b id 1 for <r@sink.test>; date", "r@sink.test" },
+		/* none before the date, or no address */
+		{ "from a (192.0.2.1) by b id 1; Mon, 4 Jun 2018 (for <late@sink.test>) for <later@sink.test>", NULL },
+		{ "from a by b id 1 (envelope-from <x@sender.test>)", NULL },
+		{ "from a by b for ; date", NULL },
+		{ "from a by b for <not an address>; date", NULL },
+		{ "for <before-by@sink.test> by b", NULL },
+		{ "from a by b for <unclosed@sink.test", "unclosed@sink.test" },
+		{ "", NULL },
+		{ NULL, NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = sink_received_for(cases[i].in);
+		g_test_message("in: %s", cases[i].in ? cases[i].in : "(null)");
+		g_assert_cmpstr(got, ==, cases[i].expect);
+	}
+}
+
 static const char pmta_message[] =
 	"Return-Path: <bounces@sender.test>\n"
 	"Received: from mta.sender.test (192.0.2.10) by sink.test id h2 for <test+1@mix.sink.test>; Mon, 4 Jun 2018 17:56:34 +0000 (envelope-from <bounces@sender.test>)\n"
@@ -145,6 +177,70 @@ check_pmta_fields(SinkCtx *ctx)
 	g_assert_true(ctx->store_done);
 	g_assert_nonnull(html);
 	g_assert_nonnull(strstr(html, "café <img src=\"http://track.test/q/1\">"));
+}
+
+/* X-Bouncy-Sink read with the tokenizer: every field, names not substrings; read before any DKIM check. */
+static void
+test_directives_read(void)
+{
+	static const struct { const char *headers; gboolean store_done; int klass; } cases[] = {
+		{ "X-Bouncy-Sink: Store-Done\n", TRUE, SINK_CLASS_NONE },
+		{ "X-Bouncy-Sink: (keep a copy) store-done, oob\n", TRUE, SINK_CLASS_OOB },
+		{ "X-Bouncy-Sink: fbl\nx-bouncy-sink: STORE-DONE\n", TRUE, SINK_CLASS_FBL },
+		{ "X-Bouncy-Sink: fbl,\n oob\n", FALSE, SINK_CLASS_FBL },
+		{ "X-Bouncy-Sink: no-store-done\n", FALSE, SINK_CLASS_NONE },
+		{ "X-Bouncy-Sink: =?utf-8?q?store-done?=\n", FALSE, SINK_CLASS_NONE },
+		{ "X-Not-Bouncy-Sink: store-done\n", FALSE, -1 },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strconcat("To: x@mix.sink.test\n", cases[i].headers, "\nbody\n", NULL);
+		g_autoptr(SinkCtx) ctx = parse(cfg, text);
+
+		g_test_message("headers: %s", cases[i].headers);
+		g_assert_cmpint(ctx->store_done, ==, cases[i].store_done);
+		if (cases[i].klass < 0) {
+			g_assert_null(ctx->directives);	/* no header: nothing allocated */
+			continue;
+		}
+		g_assert_nonnull(ctx->directives);
+		g_assert_cmpint(ctx->directives->klass, ==, cases[i].klass);
+	}
+}
+
+/* The recipient's +label: after the first '+', control characters left out, at most 64 bytes. */
+static void
+test_label(void)
+{
+	static const struct { const char *to, *label; } cases[] = {
+		{ "bounce+ci-run-42@x.sink.test", "ci-run-42" },
+		{ "bounce@x.sink.test", NULL },
+		{ "bounce+@x.sink.test", NULL },
+		{ "a+b+c@x.sink.test", "b+c" },
+		{ "test+1235@mix.sink.test", "1235" },
+		{ "x@a+b.sink.test", NULL },	/* a '+' in the domain is no label */
+		{ "x+\x01\x7fz@x.sink.test", "z" },
+		{ "x+\x01@x.sink.test", NULL },
+		{ "x+0123456789012345678901234567890123456789012345678901234567890123456789@x.sink.test",
+		  "0123456789012345678901234567890123456789012345678901234567890123" },
+		/* a character the cut would halve goes whole: 63 ASCII bytes and a two-byte é */
+		{ "x+012345678901234567890123456789012345678901234567890123456789012\xc3\xa9@x.sink.test",
+		  "012345678901234567890123456789012345678901234567890123456789012" },
+		{ "x+01234567890123456789012345678901234567890123456789012345678901\xc3\xa9z@x.sink.test",
+		  "01234567890123456789012345678901234567890123456789012345678901\xc3\xa9" },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+		ctx->raw = g_bytes_new_static("From: a@b.test\n\nbody\n", 21);
+		ctx->env_to = g_strdup(cases[i].to);
+		sink_message_parse(ctx);
+		g_test_message("to: %s", cases[i].to);
+		g_assert_cmpstr(ctx->label, ==, cases[i].label);
+	}
 }
 
 static void
@@ -182,6 +278,44 @@ test_envelope_wins_over_headers(void)
 	g_assert_cmpstr(ctx->rcpt, ==, "x@fbl.sink.test");
 	g_assert_cmpstr(ctx->return_path, ==, "other@sender.test");
 	g_assert_cmpstr(ctx->client_ip, ==, "198.51.100.1");
+}
+
+/*
+ * --to-from-received (spool mode): the top Received:'s "for" is the
+ * recipient, before To:; --to still wins; without a "for" there, To:.
+ */
+static void
+test_recipient_from_received(void)
+{
+	static const char to_differs[] =
+		"Return-Path: <bounces@sender.test>\n"
+		"Received: from mta.sender.test (192.0.2.10) by sink.test id h3 for <x@accept.sink.test>; Mon, 4 Jun 2018 17:56:34 +0000\n"
+		"Received: from inner (10.0.0.1) by mta.sender.test for <inner@fbl.sink.test>; Mon, 4 Jun 2018 17:56:30 +0000\n"
+		"To: Someone <y@oob.sink.test>\n"
+		"Subject: s\n\nbody\n";
+	static const char no_for[] =
+		"Received: from mta.sender.test (192.0.2.10) by sink.test id h4; Mon, 4 Jun 2018 17:56:34 +0000\n"
+		"Received: from inner (10.0.0.1) by mta.sender.test for <inner@fbl.sink.test>; Mon, 4 Jun 2018 17:56:30 +0000\n"
+		"To: y@oob.sink.test\n"
+		"Subject: s\n\nbody\n";
+	static const struct { const char *text, *env_to; gboolean from_received; const char *expect; } cases[] = {
+		{ to_differs, NULL, TRUE, "x@accept.sink.test" },
+		{ to_differs, NULL, FALSE, "y@oob.sink.test" },	/* the pipe path, unchanged */
+		{ to_differs, "z@fbl.sink.test", TRUE, "z@fbl.sink.test" },
+		{ no_for, NULL, TRUE, "y@oob.sink.test" },	/* only the top Received: counts */
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+		ctx->env_to = g_strdup(cases[i].env_to);
+		ctx->to_from_received = cases[i].from_received;
+		ctx->raw = g_bytes_new_static(cases[i].text, strlen(cases[i].text));
+		sink_message_parse(ctx);
+		g_assert_cmpstr(ctx->rcpt, ==, cases[i].expect);
+		g_assert_cmpstr(ctx->client_ip, ==, "192.0.2.10");
+	}
 }
 
 static void
@@ -285,12 +419,16 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/message/x-bouncy-sink-read-with-the-tokenizer", test_directives_read);
+	g_test_add_func("/message/recipient-label", test_label);
 	g_test_add_func("/message/first-address-of-a-list", test_addr_first);
 	g_test_add_func("/message/first-address-before-an-unclosed-comment", test_addr_first_unclosed_comment);
 	g_test_add_func("/message/client-ip-from-received", test_received_ip);
+	g_test_add_func("/message/recipient-from-received-for", test_received_for);
 	g_test_add_func("/message/pmta-message-lf", test_pmta_message_lf);
 	g_test_add_func("/message/pmta-message-crlf", test_pmta_message_crlf);
 	g_test_add_func("/message/envelope-wins-over-headers", test_envelope_wins_over_headers);
+	g_test_add_func("/message/spool-recipient-from-top-received", test_recipient_from_received);
 	g_test_add_func("/message/null-sender-has-no-return-path", test_null_sender_has_no_return_path);
 	g_test_add_func("/message/open-comments-in-address-headers", test_open_comments_in_address_headers);
 	g_test_add_func("/message/nul-in-html-is-a-space", test_nul_in_html_is_a_space);

@@ -342,6 +342,46 @@ test_complaint_fields(void)
 	fixture_free(&f);
 }
 
+/* Each feedback type a plan may hold: in Feedback-Type, the Subject and the human part. */
+static void
+test_complaint_feedback_types(void)
+{
+	static const struct { const char *type, *subject, *human; } cases[] = {
+		{ NULL, "Abuse report: ", "The recipient marked it as spam." },
+		{ "abuse", "Abuse report: ", "an email abuse report" },
+		{ "fraud", "Fraud report: ", "The recipient reported it as fraud" },
+		{ "virus", "Virus report: ", "an email virus report" },
+		{ "other", "Feedback report: ", "for another reason" },
+		{ "not-spam", "Not-spam report: ", "The recipient marked it as not spam." },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Fixture f;
+		g_autoptr(GError) error = NULL;
+		g_autofree char *human = NULL;
+		GMimeMessage *arf, *back;
+		GMimeMultipart *report;
+		GPtrArray *blocks;
+
+		fixture_load(&f, "report-original.eml", 1048576);
+		f.ctx->plan.feedback_type = cases[i].type;
+		arf = sink_complaint_build(f.ctx, &error);
+		g_assert_no_error(error);
+		back = round_trip(arf, NULL);
+		g_test_message("feedback type %s", cases[i].type ? cases[i].type : "(none)");
+		g_assert_true(g_str_has_prefix(g_mime_message_get_subject(back), cases[i].subject));
+		report = report_of(back, "feedback-report", 3);
+		human = part_text(g_mime_multipart_get_part(report, 0));
+		g_assert_nonnull(strstr(human, cases[i].human));
+		blocks = field_blocks(g_mime_multipart_get_part(report, 1));
+		g_assert_cmpstr(hdr(blocks->pdata[0], "Feedback-Type"), ==, cases[i].type ? cases[i].type : "abuse");
+		g_ptr_array_unref(blocks);
+		g_object_unref(back);
+		g_object_unref(arf);
+		fixture_free(&f);
+	}
+}
+
 /* No header or field named like an injected one, at the top or in the field blocks. */
 static void
 assert_not_injected(GMimeMessage *m, const char *report_type, const char *wire)
@@ -634,6 +674,7 @@ main(int argc, char **argv)
 	g_test_add_func("/report/bounce-has-rfc3464-fields-and-original", test_bounce_fields);
 	g_test_add_func("/report/bounce-attaches-headers-only-above-max", test_bounce_headers_only_when_big);
 	g_test_add_func("/report/complaint-has-rfc5965-fields-and-original", test_complaint_fields);
+	g_test_add_func("/report/complaint-feedback-types", test_complaint_feedback_types);
 	g_test_add_func("/report/crlf-in-addresses-and-ids-cannot-inject", test_injection);
 	g_test_add_func("/report/encoded-words-stay-in-their-header", test_encoded_words_stay_put);
 	g_test_add_func("/report/non-ascii-recipient-uses-rfc6533", test_non_ascii_recipient);

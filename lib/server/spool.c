@@ -1,0 +1,605 @@
+/*
+ * spool.c - sink-filterd's spool mode (see spool.h): which file runs when.
+ *
+ * One process, one poll(2) loop: it looks at the folder (its message files
+ * by age, oldest first, and the claims of runs that are gone), and while
+ * fewer than o->jobs messages run it claims the next file and hands it to
+ * its private pool (pool.h: sink-filterd's children on a socket of their
+ * own, started with the first message, so an empty folder forks nothing).
+ * A run's answer ("exit N") decides what becomes of the claim.  With
+ * watch, inotify names each file closed after writing or moved into the
+ * folder, and the folder is looked at again every RESCAN_S seconds for
+ * what no event names (claims coming of age, files to retry).  A spool
+ * killed outright takes its pool with it, and the runs it had going end:
+ * their claims are left for the next run to take over.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "claim.h"
+#include "pool.h"
+#include "spool.h"
+
+#define SETTLE_S 2		/* a file changed this recently may still be being written */
+#define CLAIM_MARGIN_S 2	/* beyond Message_Timeout, before a gone run's claim is taken over */
+#define RESCAN_S 10		/* with watch: the whole folder looked at this often */
+#define RETRY_S 60		/* with watch: a file put back runs again after this long (PMTA's retry-after 1m) */
+#define NEVER G_MAXINT64
+
+/* A file to run: DIR/name, or a gone run's claim of it to take over. */
+typedef struct {
+	char *name;
+	char *from;		/* the claim to take over; NULL: the file in the folder */
+	char *owner;		/* whose claim it was */
+	gint64 mtime;		/* the order of a look at the folder: oldest first */
+} Task;
+
+/* A message running: the connection to the pool child that runs it. */
+typedef struct {
+	int conn;		/* -1: the slot is free */
+	int file;
+	int out;		/* capture_stdout: the run's standard output (a memfd); else -1 */
+	char *name, *claim;
+} Slot;
+
+typedef struct {
+	const SinkSpoolOptions *o;
+	SinkSpoolResult *res;
+	SinkClaims claims;
+	Slot *slots;
+	guint busy;
+	GQueue tasks;
+	GHashTable *queued;	/* the names queued or running, and "/<claim>" of claims queued */
+	GHashTable *later;	/* name -> gint64 *: not before this (monotonic); NEVER: not in this run */
+	GHashTable *told;	/* names already said to be left alone */
+	SinkPool pool;
+	int sig_fd, ino_fd;
+	gboolean stopping;
+	GError *failure;	/* why it stopped, when it could not go on */
+	gboolean out_failed;
+	gint64 next_look;	/* monotonic; NEVER: no need (once over: done when idle) */
+} Spool;
+
+static void G_GNUC_PRINTF(2, 3)
+say(const Spool *s, const char *fmt, ...)
+{
+	g_autofree char *line = NULL, *full = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	full = g_strdup_printf("spool %s: %s", s->o->dir, line);
+	s->o->log(full);
+}
+
+static void
+task_free(Task *t)
+{
+	g_free(t->name);
+	g_free(t->from);
+	g_free(t->owner);
+	g_free(t);
+}
+
+/* ---- a claim's end ----------------------------------------------------------------------------- */
+
+static void
+run_later(Spool *s, const char *name)
+{
+	gint64 *when = g_new(gint64, 1);
+
+	*when = s->o->watch ? g_get_monotonic_time() + RETRY_S * G_USEC_PER_SEC : NEVER;
+	g_hash_table_insert(s->later, g_strdup(name), when);
+}
+
+static void
+put_back(Spool *s, const char *claim, const char *name, const char *why)
+{
+	const char *when = s->o->watch ? "a retry in " G_STRINGIFY(RETRY_S) " s" : "the next run";
+
+	if (sink_claims_put_back(&s->claims, claim, name))
+		say(s, "%s: %s; back in the folder for %s", name, why, when);
+	else
+		say(s, "%s: %s, and it cannot be put back (%s): .claimed/%s stays until a later run takes it over",
+		    name, why, g_strerror(errno), claim);
+	run_later(s, name);
+	s->res->deferred++;
+}
+
+static void
+quarantine(Spool *s, const char *claim, const char *name, const char *why)
+{
+	g_autofree char *as = sink_claims_quarantine(&s->claims, claim, name);
+
+	if (as)
+		say(s, "%s: %s; moved to .quarantine/%s", name, why, as);
+	else
+		say(s, "%s: %s, and it cannot be moved to .quarantine/ (%s): .claimed/%s stays until a later run "
+		    "takes it over", name, why, g_strerror(errno), claim);
+	run_later(s, name);
+	s->res->quarantined++;
+}
+
+/* A run's standard output, captured whole: written out in one go, then the memfd emptied for the next. */
+static void
+write_out(Spool *s, int out)
+{
+	struct stat st;
+
+	if (fstat(out, &st) == 0 && st.st_size > 0) {
+		g_autofree char *buf = g_malloc((gsize)st.st_size);
+		ssize_t got = pread(out, buf, (size_t)st.st_size, 0), done = 0, n = 0;
+		const char *failed = got < 0 ? g_strerror(errno) : NULL;
+
+		while (failed == NULL && done < got) {
+			if ((n = write(STDOUT_FILENO, buf + done, (size_t)(got - done))) > 0)
+				done += n;
+			else if (n < 0 && errno != EINTR)
+				failed = g_strerror(errno);
+		}
+		if (failed && !s->out_failed) {
+			s->out_failed = TRUE;	/* said once: the messages still run, count and log */
+			say(s, "standard output: %s; the records written there are lost", failed);
+		}
+	}
+	if (ftruncate(out, 0) < 0 || lseek(out, 0, SEEK_SET) < 0)
+		say(s, "cannot empty a run's output buffer: %s", g_strerror(errno));
+}
+
+/* The pool answered for slot's message (or the connection closed): done, put back or quarantined. */
+static void
+finish(Spool *s, Slot *slot)
+{
+	g_autofree char *refusal = NULL, *why = NULL;
+	int status = -1;
+	SinkPoolAnswer answer = sink_pool_answer(slot->conn, &status, &refusal);
+
+	close(slot->file);
+	slot->conn = slot->file = -1;
+	if (slot->out >= 0)	/* (before the claim ends: a slow reader of the records holds the claim) */
+		write_out(s, slot->out);
+	if (answer == SINK_POOL_EXIT && status == 0) {
+		if (!sink_claims_done(&s->claims, slot->claim))
+			say(s, "%s: done, but its claim cannot be removed: %s", slot->name, g_strerror(errno));
+		s->res->done++;
+	} else if (answer == SINK_POOL_EXIT && (status == EX_TEMPFAIL || status == EX_OSERR || status == EX_IOERR)) {
+		why = g_strdup_printf("its run asked for a retry (exit %d)", status);
+		put_back(s, slot->claim, slot->name, why);
+	} else if (answer == SINK_POOL_EXIT) {
+		why = g_strdup_printf("its run exited %d", status);
+		quarantine(s, slot->claim, slot->name, why);
+	} else if (answer == SINK_POOL_REFUSED) {
+		why = g_strdup_printf("the pool did not take it (%s)", refusal);
+		put_back(s, slot->claim, slot->name, why);
+	} else {
+		put_back(s, slot->claim, slot->name, "its run died before it answered");
+	}
+	g_hash_table_remove(s->queued, slot->name);
+	g_clear_pointer(&slot->name, g_free);
+	g_clear_pointer(&slot->claim, g_free);
+	s->busy--;
+}
+
+/* ---- a claim's start --------------------------------------------------------------------------- */
+
+/* In the pool's process: what of the spool it must not hold (the lease it keeps: claim.h). */
+static void
+pool_child(gpointer data)
+{
+	Spool *s = data;
+
+	close(s->sig_fd);
+	if (s->ino_fd >= 0)
+		close(s->ino_fd);
+}
+
+/* Claim t's file and hand it to the pool in a free slot; or say why not. Frees t. */
+static void
+start(Spool *s, Task *t)
+{
+	Slot *slot = s->slots;
+	g_autofree char *claim = NULL, *why = NULL;
+	g_autoptr(GError) error = NULL;
+	struct stat st;
+
+	if (t->from) {
+		g_autofree char *key = g_strconcat("/", t->from, NULL);
+		g_hash_table_remove(s->queued, key);
+	} else {
+		g_hash_table_remove(s->queued, t->name);
+	}
+	while (slot->conn >= 0)
+		slot++;
+	if ((claim = sink_claims_take(&s->claims, t->name, t->from)) == NULL) {
+		if (errno != ENOENT) {	/* else another run has it, or it went */
+			say(s, "%s: cannot be claimed: %s; left alone", t->name, g_strerror(errno));
+			run_later(s, t->name);
+		}
+		goto out;
+	}
+	if (t->from)
+		say(s, "%s: taken over from the claim of run %s, which is gone", t->name, t->owner);
+	if ((slot->file = sink_claims_open_file(&s->claims, claim)) < 0)
+		why = g_strdup_printf("cannot be read: %s", g_strerror(errno));
+	else if (fstat(slot->file, &st) < 0 || !S_ISREG(st.st_mode))
+		why = g_strdup("not a regular file");
+	else if (st.st_size == 0)
+		why = g_strdup("empty, not a message");
+	if (why) {
+		quarantine(s, claim, t->name, why);
+		goto out;
+	}
+	if (s->o->capture_stdout && slot->out < 0 && (slot->out = memfd_create("sink-spool-output", MFD_CLOEXEC)) < 0)
+		why = g_strdup_printf("no buffer for its output: %s", g_strerror(errno));
+	else if (s->pool.pid == 0 && !sink_pool_start(&s->pool, pool_child, s, &error))
+		why = g_strdup_printf("the message pool cannot start: %s", error->message);
+	else if (s->pool.pid < 0 ||
+		 (slot->conn = sink_pool_hand_over(&s->pool, slot->file, slot->out >= 0 ? slot->out : STDOUT_FILENO)) < 0)
+		why = g_strdup_printf("the message pool cannot take it: %s",
+				      s->pool.pid < 0 ? "it is gone" : g_strerror(errno));
+	if (why) {
+		put_back(s, claim, t->name, why);
+		if (s->failure == NULL)
+			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", why);
+		s->stopping = TRUE;
+		goto out;
+	}
+	slot->name = g_strdup(t->name);
+	slot->claim = g_steal_pointer(&claim);
+	g_hash_table_add(s->queued, g_strdup(t->name));
+	s->busy++;
+out:
+	if (slot->file >= 0 && slot->conn < 0) {
+		close(slot->file);
+		slot->file = -1;
+	}
+	task_free(t);
+}
+
+/* ---- looking at the folder --------------------------------------------------------------------- */
+
+static gboolean
+is_message_name(const char *name)
+{
+	return name[0] != '.' && (g_str_has_suffix(name, ".msg") || g_str_has_suffix(name, ".eml"));
+}
+
+/* Whether name may be queued now: not queued or running already, and not waiting for a retry. */
+static gboolean
+may_queue(Spool *s, const char *name)
+{
+	const gint64 *until;
+
+	if (g_hash_table_contains(s->queued, name))
+		return FALSE;
+	if ((until = g_hash_table_lookup(s->later, name)) != NULL) {
+		if (g_get_monotonic_time() < *until)
+			return FALSE;
+		g_hash_table_remove(s->later, name);
+	}
+	return TRUE;
+}
+
+/* A `later` entry whose time has come (a GHRFunc) */
+static gboolean
+ripe(gpointer name, gpointer until, gpointer unused)
+{
+	return g_get_monotonic_time() >= *(const gint64 *)until;
+}
+
+static void
+queue(Spool *s, Task *t)
+{
+	g_hash_table_add(s->queued, t->from ? g_strconcat("/", t->from, NULL) : g_strdup(t->name));
+	g_queue_push_tail(&s->tasks, t);
+}
+
+static void
+tell_once(Spool *s, const char *name, const char *what)
+{
+	if (g_hash_table_contains(s->told, name))
+		return;
+	g_hash_table_add(s->told, g_strdup(name));
+	say(s, "%s: %s; left alone", name, what);
+}
+
+/* What a message file's name and lstat say: NULL when it may run, else why it is left alone. */
+static const char *
+not_a_file(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) ? NULL : S_ISDIR(st->st_mode) ? "a folder, not a message file" :
+	       S_ISLNK(st->st_mode) ? "a symbolic link, not a message file" : "not a regular file";
+}
+
+static int
+older_first(gconstpointer a, gconstpointer b)
+{
+	const Task *x = *(Task *const *)a, *y = *(Task *const *)b;
+
+	return x->mtime != y->mtime ? (x->mtime < y->mtime ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/*
+ * Queue what may run: the claims of gone runs that have come of age, then
+ * the message files settled (unchanged for SETTLE_S), oldest first.
+ * Returns the seconds until something not yet ripe will be (-1: nothing).
+ */
+static int
+look(Spool *s)
+{
+	g_autoptr(GPtrArray) stale = NULL, found = g_ptr_array_new();
+	gint64 now = g_get_real_time();
+	struct dirent *e;
+	DIR *d;
+	int fd, wake;
+
+	g_hash_table_foreach_remove(s->later, ripe, NULL);	/* (names gone from the folder are forgotten too) */
+	stale = sink_claims_stale(&s->claims, s->o->claim_timeout_s + CLAIM_MARGIN_S, &wake);
+	for (guint i = 0; i < stale->len; i++) {
+		SinkStaleClaim *c = stale->pdata[i];
+		g_autofree char *key = g_strconcat("/", c->claim, NULL);
+		Task *t;
+
+		if (g_hash_table_contains(s->queued, key) || !may_queue(s, c->name))
+			continue;	/* (one that could not be taken over waits as a file put back does) */
+		t = g_new0(Task, 1);
+		t->name = g_strdup(c->name);
+		t->from = g_strdup(c->claim);
+		t->owner = g_strdup(c->owner);
+		queue(s, t);
+	}
+	if ((fd = openat(s->claims.dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		say(s, "cannot read the folder: %s", g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return wake;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		const char *why;
+		gint64 age;
+
+		if (!is_message_name(e->d_name) || !may_queue(s, e->d_name) ||
+		    fstatat(s->claims.dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if ((why = not_a_file(&st)) != NULL) {
+			tell_once(s, e->d_name, why);
+			continue;
+		}
+		age = now - ((gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000);
+		if (age >= 0 && age < SETTLE_S * G_USEC_PER_SEC) {	/* (one from the future cannot be waited for) */
+			int left = (int)((SETTLE_S * G_USEC_PER_SEC - age + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+
+			wake = wake < 0 ? left : MIN(wake, left);
+			continue;
+		}
+		Task *t = g_new0(Task, 1);
+		t->name = g_strdup(e->d_name);
+		t->mtime = now - age;
+		g_ptr_array_add(found, t);
+	}
+	closedir(d);
+	g_ptr_array_sort(found, older_first);
+	for (guint i = 0; i < found->len; i++)
+		queue(s, found->pdata[i]);
+	return wake;
+}
+
+/* With watch: the names inotify gives (written and closed, or moved in) are queued at once. */
+static void
+read_events(Spool *s)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(s->ino_fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			struct stat st;
+
+			p += sizeof *ev + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				s->next_look = 0;	/* events were lost: look at the whole folder */
+			} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+				if (s->failure == NULL)
+					g_set_error(&s->failure, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_FOLDER,
+						    "%s: the folder was removed or moved away; stopping", s->o->dir);
+				s->stopping = TRUE;
+			} else if (ev->len > 0 && !s->stopping && !(ev->mask & IN_ISDIR) && is_message_name(ev->name) &&
+				   may_queue(s, ev->name) &&
+				   fstatat(s->claims.dir_fd, ev->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				const char *why = not_a_file(&st);
+
+				if (why) {
+					tell_once(s, ev->name, why);
+				} else {
+					Task *t = g_new0(Task, 1);
+					t->name = g_strdup(ev->name);
+					queue(s, t);
+				}
+			}
+		}
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------- */
+
+static const int spool_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+static gboolean
+set_up(Spool *s, GError **error)
+{
+	SinkServerOptions so = {
+		.max_children = s->o->jobs,
+		.spare = s->o->jobs,
+		.runs_per_child = s->o->runs_per_child,
+		.run = s->o->run,
+		.log = s->o->log,
+	};
+	sigset_t set;
+	int saved;
+
+	if (!sink_pool_init(&s->pool, &so, s->o->run_argc, s->o->run_argv, error))
+		return FALSE;
+	sigemptyset(&set);
+	for (size_t i = 0; i < G_N_ELEMENTS(spool_signals); i++)
+		sigaddset(&set, spool_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		goto fail;
+	/* blocked now; a SIGCHLD left ignored would have the kernel reap the pool unseen (server.c) */
+	for (size_t i = 0; i < G_N_ELEMENTS(spool_signals); i++)
+		signal(spool_signals[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (s->o->watch) {
+		if ((s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+			goto fail;
+		if (inotify_add_watch(s->ino_fd, s->o->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
+				      IN_ONLYDIR) < 0) {
+			saved = errno;
+			g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_FOLDER, "%s: cannot be watched: %s",
+				    s->o->dir, g_strerror(saved));
+			return FALSE;
+		}
+	}
+	return TRUE;
+fail:
+	saved = errno;
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "spool set-up: %s", g_strerror(saved));
+	return FALSE;
+}
+
+/* The signals on the signalfd: TERM and INT stop, CHLD is the pool's end, HUP is ignored. */
+static void
+read_signals(Spool *s)
+{
+	struct signalfd_siginfo si;
+	int status;
+
+	while (read(s->sig_fd, &si, sizeof si) == sizeof si) {
+		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->stopping) {
+			say(s, "stopping: %u message(s) running; the rest stays in the folder", s->busy);
+			s->stopping = TRUE;
+		} else if (si.ssi_signo == SIGCHLD && sink_pool_ended(&s->pool, &status)) {
+			/* only the spool stops it: this is a failure */
+			g_clear_error(&s->failure);
+			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the message pool %s %d; stopping",
+				    WIFSIGNALED(status) ? "died of signal" : "exited",
+				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			s->stopping = TRUE;
+		}
+	}
+}
+
+gboolean
+sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **error)
+{
+	Spool s = { .o = o, .res = result, .sig_fd = -1, .ino_fd = -1, .pool = { .cwd_fd = -1 } };
+	struct pollfd *pfd = g_new(struct pollfd, o->jobs + 2);
+	Slot **polled = g_new(Slot *, o->jobs + 2);
+	gboolean ok = FALSE;
+
+	*result = (SinkSpoolResult){ 0 };
+	s.slots = g_new(Slot, o->jobs);
+	for (guint i = 0; i < o->jobs; i++)
+		s.slots[i] = (Slot){ .conn = -1, .file = -1, .out = -1 };
+	g_queue_init(&s.tasks);
+	s.queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s.later = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	s.told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!sink_claims_open(&s.claims, o->dir, error) || !set_up(&s, error))
+		goto out;
+	if (o->watch)
+		say(&s, "watching, %u message(s) at once", o->jobs);
+
+	for (;;) {
+		gint64 now = g_get_monotonic_time();
+		int n = 0, timeout = -1;
+
+		if (!s.stopping && g_queue_is_empty(&s.tasks) && now >= s.next_look) {
+			int wake = look(&s);
+
+			if (o->watch)
+				s.next_look = now + (wake < 0 ? RESCAN_S : MIN(wake, RESCAN_S)) * G_USEC_PER_SEC;
+			else if (!g_queue_is_empty(&s.tasks))
+				s.next_look = now;	/* once these are done, look again */
+			else
+				s.next_look = wake < 0 ? NEVER : now + wake * G_USEC_PER_SEC;
+		}
+		while (!s.stopping && s.busy < o->jobs && !g_queue_is_empty(&s.tasks))
+			start(&s, g_queue_pop_head(&s.tasks));
+		if (s.busy == 0 && (s.stopping || (!o->watch && g_queue_is_empty(&s.tasks) && s.next_look == NEVER)))
+			break;
+
+		pfd[n++] = (struct pollfd){ .fd = s.sig_fd, .events = POLLIN };
+		if (s.ino_fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = s.ino_fd, .events = POLLIN };
+		for (guint i = 0; i < o->jobs; i++)
+			if (s.slots[i].conn >= 0) {
+				polled[n] = &s.slots[i];
+				pfd[n++] = (struct pollfd){ .fd = s.slots[i].conn, .events = POLLIN };
+			}
+		if (!s.stopping && g_queue_is_empty(&s.tasks) && s.next_look != NEVER)
+			timeout = (int)MAX(0, (s.next_look - now + 999) / 1000);
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+			int saved = errno;
+
+			if (saved == EINTR)
+				continue;
+			if (s.failure == NULL)
+				g_set_error(&s.failure, G_FILE_ERROR, g_file_error_from_errno(saved), "poll: %s",
+					    g_strerror(saved));
+			s.stopping = TRUE;	/* and the running messages are waited for, as on SIGTERM */
+			g_usleep(100000);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == s.sig_fd)
+				read_signals(&s);
+			else if (pfd[i].fd == s.ino_fd)
+				read_events(&s);
+			else
+				finish(&s, polled[i]);
+		}
+	}
+	ok = s.failure == NULL;
+	if (s.failure)
+		g_propagate_error(error, g_steal_pointer(&s.failure));
+	if (o->watch)
+		say(&s, "stopped: %u done, %u put back, %u quarantined", result->done, result->deferred,
+		    result->quarantined);
+out:
+	sink_pool_stop(&s.pool);
+	sink_claims_close(&s.claims);
+	for (guint i = 0; i < o->jobs; i++)
+		if (s.slots[i].out >= 0)
+			close(s.slots[i].out);
+	if (s.sig_fd >= 0)
+		close(s.sig_fd);
+	if (s.ino_fd >= 0)
+		close(s.ino_fd);
+	g_queue_clear_full(&s.tasks, (GDestroyNotify)task_free);
+	g_hash_table_destroy(s.queued);
+	g_hash_table_destroy(s.later);
+	g_hash_table_destroy(s.told);
+	g_clear_error(&s.failure);
+	g_free(s.slots);
+	g_free(pfd);
+	g_free(polled);
+	return ok;
+}
