@@ -54,7 +54,7 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_output '20 10'
 }
 
-@test "DNS: tenant.test, stranger.test and deadmx.test have their own single MX; nomx.test has none" {
+@test "DNS: tenant.test, stranger.test, deadmx.test, cfbl.test (and feedback.cfbl.test) and esp.test have their own single MX; nomx.test has none" {
 	run dns_query tenant.test MX
 	assert_output '10 acme.mail.e.sparkpost.com.'
 	run dns_query stranger.test MX
@@ -63,6 +63,12 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_output '10 mx.deadmx.test.'
 	run dns_query nomx.test MX
 	assert_output 'NoAnswer'
+	run dns_query cfbl.test MX
+	assert_output '10 mx.cfbl.test.'
+	run dns_query feedback.cfbl.test MX
+	assert_output '10 mx.cfbl.test.'
+	run dns_query esp.test MX
+	assert_output '10 mx.esp.test.'
 	run dns_query nosuch.test MX
 	assert_output 'NXDOMAIN'
 }
@@ -82,6 +88,8 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 		mx.stranger.test           127.0.0.25
 		nomx.test                  127.0.0.25
 		mx.deadmx.test             127.0.0.26
+		mx.cfbl.test               127.0.0.25
+		mx.esp.test                127.0.0.25
 		sender.test                127.0.0.30
 		track.test                 127.0.0.80
 		slow.track.test            127.0.0.80
@@ -93,15 +101,15 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 
 @test "DNS: SPF records say v=spf1 ip4:192.0.2.0/24 -all for every sender domain" {
 	local domain
-	for domain in sender.test tenant.test stranger.test nomx.test deadmx.test nokey.test; do
+	for domain in sender.test tenant.test stranger.test nomx.test deadmx.test nokey.test cfbl.test esp.test; do
 		run dns_query "$domain" TXT
 		assert_output 'v=spf1 ip4:192.0.2.0/24 -all'
 	done
 }
 
-@test "DNS: DKIM keys are published for sel1 of sender, tenant, stranger, nomx, deadmx, not nokey" {
+@test "DNS: DKIM keys are published for sel1 of sender, tenant, stranger, nomx, deadmx, cfbl, esp, not nokey, and sink1 of sink.test" {
 	local domain
-	for domain in sender.test tenant.test stranger.test nomx.test deadmx.test; do
+	for domain in sender.test tenant.test stranger.test nomx.test deadmx.test cfbl.test esp.test; do
 		run dns_query "sel1._domainkey.$domain" TXT
 		assert_output --regexp '^v=DKIM1; h=sha256; k=rsa; p=[A-Za-z0-9+/]{300,}=*$'
 	done
@@ -111,6 +119,11 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_equal "$output" "$stranger"
 	run dns_query sel1._domainkey.nokey.test TXT
 	assert_output 'NXDOMAIN'
+	# the sink's own key, for the reports it signs: a key of its own, not the senders'
+	run dns_query sink1._domainkey.sink.test TXT
+	assert_output --regexp '^v=DKIM1; h=sha256; k=rsa; p=[A-Za-z0-9+/]{300,}=*$'
+	[ "$output" != "$stranger" ]
+	[ -r "$DKIM_KEYDIR/sink.test/sink1.private" ]
 }
 
 @test "DNS: names outside the test zones fail at once and no outside network is reachable" {

@@ -1,16 +1,28 @@
 #!/usr/bin/env bats
 # report.bats - the oob and fbl actions end to end: sink-filter mails a real RFC 3464 bounce or RFC 5965
 # complaint over SMTP to the mini internet's MX, the receiving side parses it with Python's email package
-# (as an ESP's bounce and ARF parsers would), and the counters in Redis match what the MX saw.
+# (as an ESP's bounce and ARF parsers would), and the counters in Redis match what the MX saw. Every
+# report is DKIM-signed with the sink.test key (SINK_SIGNING), as a mailbox provider signs its mail, and
+# after each test every message the MX received must verify with python3-dkim, an independent verifier.
 # Run inside the mini internet: t/netns-run bats t/report.bats
 
 load lib/common
 load lib/sink
 load lib/checks
+load lib/report
+
+SINK_SIGNING=1
 
 setup() {
 	reset_servers
 	sink_config
+}
+
+teardown() {
+	# whatever a test sent under a config that signs must verify (a test that turns signing off is left alone)
+	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
+		smtp_all_signed sink.test
+	fi
 }
 
 # signed NAME [make_msg key=value ...]: $BATS_TEST_TMPDIR/NAME.eml, DKIM-signed by sender.test (or by the
@@ -35,49 +47,6 @@ send() {
 
 json_field() {	# json_field EXPR < record   (EXPR indexes the record, e.g. '["actions"][0]["status"]')
 	"$PY" -c 'import json,sys; v=eval("json.load(sys.stdin)"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
-}
-
-# facts EML: what a receiver's parser sees in a report, one "key=value" per line:
-#   envelope from the .json next to it, top-level headers, the part types, the delivery-status or
-#   feedback-report fields (block<i>.<Field>), and the attached original's headers (orig.<Header>).
-facts() {
-	"$PY" - "$1" <<'EOF'
-import email, email.policy, json, os, sys
-path = sys.argv[1]
-env = json.load(open(path[:-4] + ".json"))
-print("mail_from=%s" % env["mail_from"])
-print("rcpt_tos=%s" % ",".join(env["rcpt_tos"]))
-print("helo=%s" % env["helo"])
-raw = open(path, "rb").read()
-print("crlf_only=%s" % (raw.count(b"\n") == raw.count(b"\r\n")))
-m = email.message_from_bytes(raw, policy=email.policy.default)
-print("type=%s" % m.get_content_type())
-print("report_type=%s" % m.get_param("report-type"))
-print("headers=%s" % ",".join(m.keys()))
-for h in ("From", "To", "Subject", "Auto-Submitted", "MIME-Version", "Message-ID", "In-Reply-To", "References"):
-    print("%s=%s" % (h, m[h]))
-print("from_addr=%s" % m["From"].addresses[0].addr_spec)
-print("to_addr=%s" % m["To"].addresses[0].addr_spec)
-parts = list(m.iter_parts())
-print("parts=%s" % ",".join(p.get_content_type() for p in parts))
-for p in parts:
-    ct = p.get_content_type()
-    if ct in ("message/delivery-status", "message/feedback-report"):
-        for i, block in enumerate(p.get_payload()):
-            for k, v in block.items():
-                print("block%d.%s=%s" % (i, k, v))
-    elif ct == "message/rfc822":
-        orig = p.get_payload()[0]
-        for k, v in orig.raw_items():	# raw: a hostile original need not parse
-            print("orig.%s=%s" % (k, " ".join(str(v).split())))
-    elif ct == "text/plain":
-        print("human=%s" % p.get_content().replace("\n", " "))
-EOF
-}
-
-# fact KEY FILE: the value of KEY in a facts listing.
-fact() {
-	grep -m1 "^$1=" "$2" | cut -d= -f2-
 }
 
 # ---- OOB ------------------------------------------------------------------------------------------------
@@ -323,6 +292,201 @@ EOF
 	[ "$(counter fbl_sent)" -eq 0 ]
 }
 
+@test "fbl: each ARF feedback type FBL_Feedback_Types gives arrives in Feedback-Type, the Subject and the human part" {
+	local type title noun
+	while IFS=: read -r type title noun; do
+		reset_servers
+		sink_config FBL_Feedback_Types="$type:1"
+		signed m to=x@fbl.sink.test subject="Weekly deals"
+		send m
+		assert_success
+		[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = "$type" ]
+		[ "$(smtp_messages)" -eq 1 ]
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$type" ]
+		[ "$(fact Subject "$BATS_TEST_TMPDIR/f")" = "$title: Weekly deals" ]
+		[ "$(fact report_type "$BATS_TEST_TMPDIR/f")" = feedback-report ]
+		fact human "$BATS_TEST_TMPDIR/f" | grep -q "^This is an email $noun report for an email message"
+		[ "$(counter fbl_sent)" -eq 1 ]
+		if [[ $type == abuse ]]; then
+			log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,fbl smtp.sparkpostmail.com 250'
+		else
+			log_lines | grep -q ",fbl/subdomain,dkim=pass,spf=pass,feedback-type=$type,fbl smtp.sparkpostmail.com 250"
+		fi
+	done <<-EOF
+		abuse:Abuse report:abuse
+		fraud:Fraud report:fraud
+		virus:Virus report:virus
+		other:Feedback report:feedback
+		not-spam:Not-spam report:not-spam
+	EOF
+}
+
+@test "fbl: a feedback type the sender chose (X-Bouncy-Sink, a keyword) wins over FBL_Feedback_Types" {
+	sink_config FBL_Feedback_Types=not-spam:1
+	signed m to=x@fbl.sink.test 'extra_header=X-Bouncy-Sink: feedback-type=fraud'
+	send m
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = fraud ]
+	signed k to=virus@mix.sink.test
+	send k
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = virus ]
+	signed w to=y@fbl.sink.test
+	send w
+	assert_success
+	[ "$(json_field '["plan"]["feedback_type"]' <<<"$output")" = not-spam ]
+	[ "$(smtp_messages)" -eq 3 ]
+	for i in 1 2 3; do facts "$(smtp_eml "$i")" | fact block0.Feedback-Type /dev/stdin; done >"$BATS_TEST_TMPDIR/types"
+	[ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/types")" = "fraud virus not-spam " ]
+}
+
+@test "fbl: the feedback type is drawn by the weights, the same for the same --seed, and the seed's decision is unchanged" {
+	local seed a b types= fbl_seed=
+	sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 OOB_percent=0 \
+		FBL_percent=50 Open_percent=0 Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
+	signed m to=x@mix.sink.test
+	for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		send m --seed "$seed" --dry-run
+		assert_success
+		a=$output
+		send m --seed "$seed" --dry-run
+		[ "$(json_field '["class"]' <<<"$a")" = "$(json_field '["class"]' <<<"$output")" ]
+		[ "$(json_field '["draw"]' <<<"$a")" = "$(json_field '["draw"]' <<<"$output")" ]
+		[ "$(json_field '["plan"]["feedback_type"]' <<<"$a")" = "$(json_field '["plan"]["feedback_type"]' <<<"$output")" ]
+		# the class draw is the one the default weights give (the type is drawn after it)
+		sink_config Upstream_Handled=0 OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 \
+			Click_percent=0 Click_Again_percent=0
+		send m --seed "$seed" --dry-run
+		[ "$(json_field '["draw"]' <<<"$a")" = "$(json_field '["draw"]' <<<"$output")" ]
+		[ "$(json_field '["class"]' <<<"$a")" = "$(json_field '["class"]' <<<"$output")" ]
+		sink_config FBL_Feedback_Types="abuse:1,fraud:1,virus:1,other:1,not-spam:1" Upstream_Handled=0 \
+			OOB_percent=0 FBL_percent=50 Open_percent=0 Open_Again_percent=0 Click_percent=0 Click_Again_percent=0
+		if [[ $(json_field '["class"]' <<<"$a") == fbl ]]; then
+			b=$(json_field '["plan"]["feedback_type"]' <<<"$a")
+			[[ " $types " == *" $b "* ]] || types+=" $b"
+			fbl_seed=${fbl_seed:-$seed}
+		else
+			[ "$(json_field '["plan"]["feedback_type"]' <<<"$a")" = null ]
+		fi
+	done
+	echo "types drawn:$types"
+	(($(wc -w <<<"$types") >= 2))	# 5 equal weights over the fbl draws: more than one type
+	# the type a seed drew is the one the complaint carries
+	reset_servers
+	send m --seed "$fbl_seed"
+	assert_success
+	[ "$(json_field '["class"]' <<<"$output")" = fbl ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact block0.Feedback-Type "$BATS_TEST_TMPDIR/f")" = "$(json_field '["plan"]["feedback_type"]' <<<"$output")" ]
+}
+
+# ---- signed reports ----------------------------------------------------------------------------------------
+
+# sig_tags EML: the DKIM-Signature's tags of a received report, one "tag=value" per line (FWS removed)
+sig_tags() {
+	"$PY" - "$1" <<'EOF'
+import email, re, sys
+m = email.message_from_bytes(open(sys.argv[1], "rb").read())
+sigs = m.get_all("DKIM-Signature") or []
+print("count=%d" % len(sigs))
+for tag in (sigs[0] if sigs else "").split(";"):
+    if "=" in tag:
+        k, v = tag.split("=", 1)
+        print("%s=%s" % (k.strip(), re.sub(r"\s+", "", v)))
+EOF
+}
+
+@test "signed: bounces and complaints carry one DKIM signature of sink.test (rsa-sha256, relaxed/relaxed) that dkimverify accepts" {
+	local i h
+	signed o to=x@oob.sink.test msgid="<orig.1@sender.test>"
+	signed f to=y@fbl.sink.test
+	send o
+	assert_success
+	send f
+	assert_success
+	[ "$(smtp_messages)" -eq 2 ]
+	for i in 1 2; do
+		sig_tags "$(smtp_eml "$i")" >"$BATS_TEST_TMPDIR/t"
+		cat "$BATS_TEST_TMPDIR/t"
+		[ "$(fact count "$BATS_TEST_TMPDIR/t")" = 1 ]
+		[ "$(fact d "$BATS_TEST_TMPDIR/t")" = sink.test ]
+		[ "$(fact s "$BATS_TEST_TMPDIR/t")" = sink1 ]
+		[ "$(fact a "$BATS_TEST_TMPDIR/t")" = rsa-sha256 ]
+		[ "$(fact c "$BATS_TEST_TMPDIR/t")" = relaxed/relaxed ]
+		[ -z "$(fact l "$BATS_TEST_TMPDIR/t")" ]	# the whole body
+		h=$(fact h "$BATS_TEST_TMPDIR/t" | tr 'A-Z' 'a-z')
+		for field in from to subject date message-id mime-version content-type; do
+			[[ :$h: == *:$field:* ]]
+		done
+		# the independent verifier (python3-dkim's dkimverify) with the key in the test zone's DNS
+		run dkim_verify "$(smtp_eml "$i")"
+		assert_success
+		assert_output 'signature ok'
+	done
+	# the bounce refers to the original: In-Reply-To and References are signed too
+	h=$(sig_tags "$(smtp_eml 1)" | grep '^h=' | tr 'A-Z' 'a-z')
+	[[ $h == *in-reply-to* && $h == *references* ]]
+	# and a report changed on the way no longer verifies: the check can fail
+	sed 's/^Subject: /Subject: changed /' "$(smtp_eml 2)" >"$BATS_TEST_TMPDIR/changed.eml"
+	run dkim_verify "$BATS_TEST_TMPDIR/changed.eml"
+	assert_failure
+}
+
+@test "signed: without DKIM_Sign_* the reports go out unsigned" {
+	SINK_SIGNING=0 sink_config
+	signed m to=x@fbl.sink.test
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 1 ]
+	[ "$(sig_tags "$(smtp_eml 1)" | fact count /dev/stdin)" = 0 ]
+}
+
+@test "signed: a DKIM_Sign_Key that is missing or a folder is a config error naming the key; sink-filter -n exits 78" {
+	local missing=$BATS_TEST_TMPDIR/no/such.pem
+	signed m to=x@fbl.sink.test
+	sink_config DKIM_Sign_Key="$missing"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output "sink-filter: config: $SINK_INI: [Sink] DKIM_Sign_Key = \"$missing\": the key cannot be read: No such file or directory"
+	send m
+	[ "$status" -eq 75 ]	# the mail stays queued until the config is mended
+	[ "$(smtp_messages)" -eq 0 ]
+	sink_config DKIM_Sign_Key="$BATS_TEST_TMPDIR"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Key = \"$BATS_TEST_TMPDIR\": the key cannot be read: not a file"
+	# the three go together
+	sink_config DKIM_Sign_Selector=-
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Domain, DKIM_Sign_Selector and DKIM_Sign_Key go together: DKIM_Sign_Selector is not set"
+	sink_config DKIM_Sign_Domain='sink test'
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial 'DKIM_Sign_Domain = "sink test": not a domain name'
+}
+
+@test "signed: a DKIM_Sign_Key that holds no private key fails sink-filter -n; a message is done, its report not sent unsigned" {
+	cp "$DKIM_KEYDIR/sink.test/sink1.txt" "$BATS_TEST_TMPDIR/public.txt"	# the public half: no private key
+	sink_config DKIM_Sign_Key="$BATS_TEST_TMPDIR/public.txt"
+	run filter -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "DKIM_Sign_Key = \"$BATS_TEST_TMPDIR/public.txt\": not an RSA private key in PEM"
+	signed m to=x@fbl.sink.test
+	send m
+	assert_success
+	[ "$(smtp_messages)" -eq 0 ]
+	[[ $(json_field '["actions"][0]["error"]' <<<"$output") == "not sent: not signed: "*"not an RSA private key in PEM"* ]]
+	[ "$(counter fbl_smtp_error)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+	# the good key: -n says OK
+	sink_config
+	run filter -n
+	assert_success
+	assert_output "$SINK_INI: OK"
+}
+
 # ---- both -----------------------------------------------------------------------------------------------
 
 @test "counters in Redis match what the SMTP server received" {
@@ -362,22 +526,6 @@ write_hostile() {
 	} >"$out"
 }
 
-# No header or field of the report may have been added by the received message.
-assert_not_injected() {
-	local f=$1
-	run grep -E '^(block[0-9]+\.)?(X-Injected|Bcc)=' "$f"
-	assert_failure
-	[ "$(fact headers "$f" | tr , '\n' | grep -cx From)" -eq 1 ]
-	[ "$(fact headers "$f" | tr , '\n' | grep -cx To)" -eq 1 ]
-	"$PY" - "$2" <<'EOF'
-import sys
-raw = open(sys.argv[1], "rb").read()
-head, _, rest = raw.partition(b"\r\n\r\n")
-assert all(b < 0x80 for b in head), "8-bit bytes in the report's own headers"
-assert b"\r\nX-Injected" not in head and b"\r\nBcc" not in head
-EOF
-}
-
 @test "fbl: CR/LF and non-ASCII in the received headers cannot add headers or fields to the complaint" {
 	write_hostile "$BATS_TEST_TMPDIR/h.unsigned" x@fbl.sink.test
 	sign_msg "$BATS_TEST_TMPDIR/h.unsigned" "$BATS_TEST_TMPDIR/h.eml"
@@ -401,6 +549,81 @@ EOF
 	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
 	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
 	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@oob.sink.test" ]
+}
+
+# hostile_rp LINE: a DKIM-exempt (DKIM_Check=off) oob message whose Return-Path: header is LINE (Python escapes), sent
+hostile_rp() {
+	make_msg "$BATS_TEST_TMPDIR/h.0" to=x@oob.sink.test return_path=
+	raw_header "$BATS_TEST_TMPDIR/h.0" "$BATS_TEST_TMPDIR/h.eml" "$1"
+	send h
+}
+
+@test "oob: a Return-Path with CR/LF, NUL, a space in quotes, 1,000 octets or a UTF-8 local part gets no bounce, and the record says why" {
+	local line error long
+	long=$(printf 'a%.0s' {1..990})
+	sink_config DKIM_Check=off SPF_Required_Direct=false
+	while IFS='|' read -r line error; do
+		reset_servers
+		echo "case: $line"
+		hostile_rp "$line"
+		assert_success
+		[ "$(json_field '["actions"]' <<<"$output")" = "[]" ]
+		jq -r '.errors[]' <<<"$output" | grep -qF -- "$error"
+		[ "$(smtp_messages)" -eq 0 ]
+		[ "$(counter oob_missing_return_path)" -eq 1 ]
+	done <<-EOF
+		Return-Path: <bounces@sender.test\rBcc: evil@attacker.test>|the Return-Path: header holds a control character (NUL, bare CR, ...); not used
+		Return-Path: <bounces@sender.test\x00.evil.test>|the Return-Path: header holds a control character (NUL, bare CR, ...); not used
+		Return-Path: <"john doe"@sender.test>|OOB not sent: no usable Return-Path address
+		Return-Path: <$long@sender.test>|OOB not sent: no usable Return-Path address
+		Return-Path: <bö@sender.test>|OOB not sent: the Return-Path address bö@sender.test has a non-ASCII local part (it needs SMTPUTF8, which the sink does not speak)
+	EOF
+}
+
+@test "oob: a quoted local part and an IDN domain in the Return-Path get a well-formed bounce, the domain in A-labels" {
+	sink_config DKIM_Check=off SPF_Required_Direct=false
+	hostile_rp 'Return-Path: <"bo\\"unces"@sender.test>'
+	assert_success
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = '"bo\"unces"@sender.test' ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = '"bo\"unces"@sender.test' ]
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+
+	reset_servers
+	hostile_rp 'Return-Path: <bounces@bücher.test>'
+	assert_success
+	[ "$(json_field '["return_path"]' <<<"$output")" = bounces@bücher.test ]
+	[ "$(json_field '["actions"][0]["status"]' <<<"$output")" = 250 ]
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact rcpt_tos "$BATS_TEST_TMPDIR/f")" = bounces@xn--bcher-kva.test ]
+	[ "$(fact to_addr "$BATS_TEST_TMPDIR/f")" = bounces@xn--bcher-kva.test ]
+	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+	[ "$(counter oob_sent)" -eq 1 ]
+}
+
+@test "fbl: a 100 KB Subject, or one with broken encoded words, gives a well-formed complaint that quotes it shortened or as text, and says so" {
+	local subject
+	sink_config DKIM_Check=off
+	for subject in "$(head -c 100000 /dev/zero | tr '\0' x)" "$(head -c 100000 /dev/zero | tr '\0' x | sed 's/x\{60\}/& /g')" \
+		'=?utf-8?q?broken =?x-bogus?B?QUJD?= =?utf-8?B?//79?= end =?utf-8?q?=0D=0ABcc:_evil@attacker.test?='; do
+		reset_servers
+		make_msg "$BATS_TEST_TMPDIR/h.0" to=x@fbl.sink.test subject=
+		raw_header "$BATS_TEST_TMPDIR/h.0" "$BATS_TEST_TMPDIR/h.eml" "Subject: $subject"
+		send h
+		assert_success
+		record=$output	# (assert_not_injected runs commands of its own)
+		[ "$(json_field '["actions"][0]["status"]' <<<"$record")" = 250 ]
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
+		if ((${#subject} > 1000)); then
+			jq -r '.notes[]' <<<"$record" | grep -qxE "the original's Subject \((100000|101666) characters\) is quoted in the report as its first 200"
+			(($(fact Subject "$BATS_TEST_TMPDIR/f" | wc -c) < 250))
+		else
+			jq -r '.notes[]' <<<"$record" | grep -qF "the original's Subject has encoded words that do not decode"
+			[[ $(fact Subject "$BATS_TEST_TMPDIR/f") == "Abuse report: broken =?x-bogus?B?QUJD?"* ]]
+		fi
+	done
 }
 
 @test "oob: an envelope recipient with CR/LF in it is not used: nothing sent, counted oob_missing_to" {

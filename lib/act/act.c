@@ -1,24 +1,26 @@
 /*
  * act.c - the action module's table: SPF, bounces, complaints, opens and
  * clicks, unsubscribes and the personas' machine traffic, with libspf2,
- * libcurl and libxml2, built as
+ * libcurl, libxml2 and libpsl, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "cfbl.h"
 #include "engage.h"
 #include "module.h"
 #include "report.h"
 #include "spf.h"
 #include "unsubscribe.h"
 
-/* libcurl's and libxml2's one-time set-up, before a server's first fork. */
+/* libcurl's, libxml2's and the Public Suffix List's one-time set-up, before a server's first fork. */
 static void
 act_warm(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
+	sink_cfbl_warm();
 }
 
 const SinkActModule sink_act_module = {

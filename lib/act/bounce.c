@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "mx.h"
 #include "report-int.h"
 #include "smtp.h"
 
@@ -28,6 +29,7 @@ static const SinkReportKind oob_kind = {
 	.smtp_error = "oob_smtp_error",
 	.sent = "oob_sent",
 	.build = sink_bounce_build,
+	.route = sink_mx_resolve,
 	.to_fbl_addr = FALSE,
 };
 
@@ -68,7 +70,7 @@ sink_bounce_build(SinkCtx *ctx, GError **error)
 	rcpt_ascii = sink_report_addr_ascii(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
 	diagnostic = g_strdup_printf("smtp; 550 5.1.1 <%s>... User unknown", rcpt_ascii);
-	subject = sink_report_text(ctx->subject);
+	subject = sink_report_subject(ctx);
 	orig_id = sink_report_text(ctx->message_id);
 
 	msg = sink_report_new(ctx, "Mail Delivery System", rcpt, return_path,

@@ -1,14 +1,15 @@
 /*
  * complaint.c - the fbl action: an RFC 5965 Abuse Reporting Format (ARF)
- * complaint about the received message (spam, unless the plan chose
- * another feedback type), as a mailbox provider's
+ * complaint about the received message (spam, or the feedback type the
+ * sender chose or FBL_Feedback_Types drew: feedback.h), as a mailbox provider's
  * feedback loop sends it, mailed to the sender's FBL address (the one the
- * Return-Path MX maps to, mx.c) and delivered by smtp.c.
+ * Return-Path MX maps to, mx.c; or the message's own CFBL-Address when it
+ * meets RFC 9477, cfbl.c) and delivered by smtp.c.
  *
  *   multipart/report; report-type=feedback-report      (RFC 6522)
  *     text/plain                  what this is, for people
- *     message/feedback-report     Feedback-Type (abuse, or the plan's: fraud,
- *                                 virus, other, not-spam), User-Agent, Version,
+ *     message/feedback-report     Feedback-Type (abuse, fraud, virus, other,
+ *                                 not-spam), User-Agent, Version,
  *                                 Original-Mail-From, Original-Rcpt-To, ...,
  *                                 Reported-URI: mailto:<recipient> and
  *                                 Removal-Recipient, as the original sent
@@ -21,6 +22,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "cfbl.h"
+#include "feedback.h"
+#include "mx.h"
 #include "report-int.h"
 #include "smtp.h"
 #include "sink-build.h"
@@ -35,13 +39,40 @@ static const SinkReportKind fbl_kind = {
 	.smtp_error = "fbl_smtp_error",
 	.sent = "fbl_sent",
 	.build = sink_complaint_build,
+	.route = sink_mx_resolve,
+	.to_fbl_addr = TRUE,
+};
+
+/* A complaint to the sender's CFBL-Address (cfbl.c): its domain's MX, no allowlist, counted twice when sent. */
+static const SinkReportKind cfbl_kind = {
+	.what = "FBL",
+	.action = "fbl",
+	.missing_to = "fbl_missing_to",
+	.missing_return_path = "fbl_missing_return_path",
+	.not_allowed = "fbl_smtp_error",	/* the address's domain takes no mail: not delivered */
+	.dns_error = "fbl_dns_error",
+	.smtp_error = "fbl_smtp_error",
+	.sent = "fbl_sent",
+	.also_sent = "fbl_cfbl_sent",
+	.build = sink_complaint_build,
+	.route = sink_cfbl_route,
 	.to_fbl_addr = TRUE,
 };
 
 void
 sink_complaint_run(SinkCtx *ctx)
 {
-	sink_report_run(ctx, &fbl_kind);
+	/*
+	 * A type the sender asked for (X-Bouncy-Sink, a keyword) stands; else it
+	 * is drawn here, after every draw of the decision and of the personas'
+	 * traffic, so that a --seed keeps giving the same decision as before.
+	 */
+	if (!ctx->plan.feedback_chosen)
+		ctx->plan.feedback_type = sink_feedback_draw(ctx->cfg->fbl_feedback_weights, ctx->rng);
+	if (strcmp(ctx->plan.feedback_type, "abuse") != 0)
+		sink_ctx_note(ctx, "feedback-type=%s", ctx->plan.feedback_type);
+	sink_cfbl_check(ctx);
+	sink_report_run(ctx, ctx->cfbl.honoured ? &cfbl_kind : &fbl_kind);
 }
 
 /* The client IP when it is one (v4 or v6), else NULL. */
@@ -85,34 +116,6 @@ field(GMimeHeaderList *list, const char *name, const char *value)
 	g_mime_header_list_append(list, name, value, NULL);
 }
 
-/*
- * The feedback types registered for ARF (RFC 5965, RFC 6430), and how the
- * report names them for people.  (auth-failure, RFC 6591, needs fields of
- * its own about the failed check; no directive asks for it.)
- */
-static const struct {
-	const char *type;
-	const char *title;	/* the Subject's start */
-	const char *noun;	/* "an email <noun> report" */
-	const char *what;	/* what the recipient did */
-} feedback_kinds[] = {
-	{ "abuse", "Abuse report", "abuse", "The recipient marked it as spam." },
-	{ "fraud", "Fraud report", "fraud", "The recipient reported it as fraud (phishing)." },
-	{ "virus", "Virus report", "virus", "The recipient reported it as carrying a virus." },
-	{ "other", "Feedback report", "feedback", "The recipient reported it for another reason." },
-	{ "not-spam", "Not-spam report", "not-spam", "The recipient marked it as not spam." },
-};
-
-/* The plan's feedback type, abuse when it has none or one not in the table. */
-static guint
-feedback_kind(SinkCtx *ctx)
-{
-	for (guint i = 0; ctx->plan.feedback_type && i < G_N_ELEMENTS(feedback_kinds); i++)
-		if (strcmp(ctx->plan.feedback_type, feedback_kinds[i].type) == 0)
-			return i;
-	return 0;
-}
-
 GMimeMessage *
 sink_complaint_build(SinkCtx *ctx, GError **error)
 {
@@ -126,7 +129,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	GMimeMultipart *report;
 	GMimeMessage *msg;
 	GString *text;
-	guint kind = feedback_kind(ctx);
+	const SinkFeedbackKind *kind = sink_feedback_kind(ctx->plan.feedback_type);
 
 	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
@@ -143,9 +146,8 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
 	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
-	subject = sink_report_text(ctx->subject);
-	title = subject && *subject ? g_strdup_printf("%s: %s", feedback_kinds[kind].title, subject)
-		: g_strdup(feedback_kinds[kind].title);
+	subject = sink_report_subject(ctx);
+	title = subject && *subject ? g_strdup_printf("%s: %s", kind->title, subject) : g_strdup(kind->title);
 	if (ctx->dkim || ctx->spf) {
 		g_autofree char *dkim = sink_report_ascii(ctx->dkim);
 		g_autofree char *d = sink_report_ascii(ctx->dkim_domain);
@@ -164,14 +166,14 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 
 	text = g_string_new(NULL);
 	g_string_append_printf(text, "This is an email %s report for an email message received from IP %s on %s.\n",
-			       feedback_kinds[kind].noun, ip ? ip : "(unknown)", date);
+			       kind->noun, ip ? ip : "(unknown)", date);
 	g_string_append_printf(text, "%s For more information about this format\n"
-			       "please see https://www.rfc-editor.org/rfc/rfc5965.\n", feedback_kinds[kind].what);
+			       "please see https://www.rfc-editor.org/rfc/rfc5965.\n", kind->what);
 	sink_report_add_text(report, text->str);
 	g_string_free(text, TRUE);
 
 	block = g_mime_header_list_new(NULL);
-	field(block, "Feedback-Type", feedback_kinds[kind].type);
+	field(block, "Feedback-Type", kind->type);
 	field(block, "User-Agent", "bouncy-sink/" SINK_VERSION);
 	field(block, "Version", "1");
 	field(block, "Original-Mail-From", mail_from);

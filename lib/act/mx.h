@@ -14,16 +14,14 @@
 char *sink_mx_map(const SinkConfig *cfg, const char *mx);
 
 /*
- * sink_mx_lookup: look up the preferred MX of `address`'s domain (no MX:
- * the domain itself when it has an address) and map it.  TRUE with
- * *mx_host and *fbl_addr set (g_free) when allowed.  FALSE otherwise, with
- * an error recorded in ctx (prefixed by `what`, and naming the domain as
- * `whose`'s, e.g. "Return-Path"); *mx_host is still set when the MX was
- * found but is not allowed.  *tempfail is set when the lookup failed for
- * now.  The caller counts.
+ * sink_mx_lookup: the preferred MX host of `domain` (lowest preference; no
+ * MX: the domain itself when it has an address), A-labels, lower case; an
+ * IDN domain may come in Unicode.  g_free.  NULL when there is none to
+ * mail, with an error recorded in ctx that says "<what> not sent" and
+ * names the domain by its `role` ("Return-Path domain"); *tempfail is set
+ * when the look-up failed for now.
  */
-gboolean sink_mx_lookup(SinkCtx *ctx, const char *what, const char *whose, const char *address, char **mx_host,
-			char **fbl_addr, gboolean *tempfail);
+char *sink_mx_lookup(SinkCtx *ctx, const char *what, const char *role, const char *domain, gboolean *tempfail);
 
 /*
  * sink_mx_resolve: look up the preferred MX of ctx->return_path's domain

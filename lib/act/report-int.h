@@ -34,8 +34,10 @@ char *sink_report_ascii(const char *s);
 
 /*
  * sink_report_addr: an address fit for the envelope and for From:/To:
- * local@domain, valid UTF-8, no controls (dropped), spaces, '<' or '>';
- * NULL when none is left.
+ * local@domain, valid UTF-8, no controls, spaces, '<' or '>', a local
+ * part that is a dot-atom or one quoted-string, the domain in A-labels
+ * (an IDN domain converted); NULL when `s` is no such address.  The local
+ * part may still be UTF-8 (RFC 6531).
  */
 char *sink_report_addr(const char *s);
 
@@ -90,6 +92,16 @@ void sink_report_add_fields(GMimeMultipart *report, const char *subtype, GMimeHe
  * bigger than cfg->report_original_max or when `headers_only`.
  */
 void sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_only);
+
+/*
+ * sink_report_subject: the original's Subject as a report quotes it (its
+ * Subject and human part): header text (sink_report_text), shortened past
+ * SINK_REPORT_SUBJECT_MAX characters; a shortened Subject, and one whose
+ * encoded words did not decode or whose bytes are not UTF-8, is noted in
+ * ctx.  NULL when the original has none.  g_free.
+ */
+#define SINK_REPORT_SUBJECT_MAX 200
+char *sink_report_subject(SinkCtx *ctx);
 
 /* sink_report_date: an RFC 5322 date for `when`.  g_free. */
 char *sink_report_date(GDateTime *when);

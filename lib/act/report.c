@@ -116,6 +116,33 @@ addr_char_bad(gunichar c)
 	}
 }
 
+/*
+ * A local part as RFC 5321 takes it: a dot-atom (atext, and UTF-8 beyond
+ * ASCII, RFC 6531) or one whole quoted-string; a quote or a backslash
+ * anywhere else would make the RCPT TO command and the To: field malformed.
+ */
+static gboolean
+local_ok(const char *s, gsize len)
+{
+	if (len >= 2 && s[0] == '"') {
+		for (gsize i = 1; i < len - 1; i++) {
+			if (s[i] == '\\') {
+				if (++i >= len - 1)
+					return FALSE;	/* a quoted-pair needs its character before the closing quote */
+			} else if (s[i] == '"') {
+				return FALSE;
+			}
+		}
+		return s[len - 1] == '"';
+	}
+	for (gsize i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80 && !g_ascii_isalnum(c) && strchr("!#$%&'*+-/=?^_`{|}~.", c) == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 char *
 sink_report_addr(const char *s)
 {
@@ -144,9 +171,15 @@ sink_report_addr(const char *s)
 	at = strrchr(out->str, '@');
 	if (out->len == 0 || out->len > 320 || at == NULL || at == out->str || !domain_ok(at + 1) ||
 	    strpbrk(out->str, " <>") != NULL || out->str[0] == '.' || at[-1] == '.' ||
-	    g_strstr_len(out->str, at - out->str, "..") != NULL) {
+	    g_strstr_len(out->str, at - out->str, "..") != NULL || !local_ok(out->str, (gsize)(at - out->str))) {
 		g_string_free(out, TRUE);
 		return NULL;
+	}
+	/* an IDN domain goes out in A-labels: the envelope and the fields stay ASCII there (domain_ok made sure it converts) */
+	if (!g_str_is_ascii(at + 1) && at[1] != '[') {
+		g_autofree char *ascii = g_hostname_to_ascii(at + 1);
+		g_string_truncate(out, (gsize)(at + 1 - out->str));
+		g_string_append(out, ascii);
 	}
 	return g_string_free(out, FALSE);
 }
@@ -183,6 +216,100 @@ sink_report_field_addr(const char *addr)
 	if (a == NULL)
 		return NULL;
 	return g_strdup_printf("%s; %s", strcmp(a, addr) == 0 ? "rfc822" : "utf-8", a);
+}
+
+/* The payload of an encoded word, B or Q (RFC 2047 4.1, 4.2), as bytes; NULL when it is not one. */
+static GBytes *
+encoded_payload(char enc, const char *text, gsize len)
+{
+	GByteArray *out;
+
+	if (enc == 'B' || enc == 'b') {
+		gsize n;
+		g_autofree char *copy = g_strndup(text, len);
+		guchar *data;
+
+		if (len % 4 != 0 || strspn(copy, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len)
+			return NULL;
+		data = g_base64_decode(copy, &n);
+		return g_bytes_new_take(data, n);
+	}
+	out = g_byte_array_new();
+	for (gsize i = 0; i < len; i++) {
+		guint8 c = (guint8)text[i];
+		if (c == '_')
+			c = ' ';
+		else if (c == '=') {
+			if (i + 2 >= len || !g_ascii_isxdigit(text[i + 1]) || !g_ascii_isxdigit(text[i + 2])) {
+				g_byte_array_unref(out);
+				return NULL;
+			}
+			c = (guint8)(g_ascii_xdigit_value(text[i + 1]) * 16 + g_ascii_xdigit_value(text[i + 2]));
+			i += 2;
+		}
+		g_byte_array_append(out, &c, 1);
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+/*
+ * Whether every "=?" of a raw header value starts a whole encoded word
+ * (=?charset?B|Q?text?=, no white space in it) whose charset is known and
+ * whose bytes are good in it.  GMime decodes the others as best it can,
+ * and quietly: this says when it had to.
+ */
+static gboolean
+encoded_words_ok(const char *raw)
+{
+	for (const char *p = raw; (p = strstr(p, "=?")) != NULL;) {
+		const char *charset = p + 2, *q = strchr(charset, '?'), *text, *end, *space;
+		g_autofree char *cs = NULL, *utf8 = NULL;
+		g_autoptr(GBytes) bytes = NULL;
+		gsize len;
+
+		if (q == NULL || q == charset || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
+			return FALSE;
+		text = q + 3;
+		if ((end = strstr(text, "?=")) == NULL || ((space = strpbrk(charset, " \t\r\n")) != NULL && space < end) ||
+		    (bytes = encoded_payload(q[1], text, (gsize)(end - text))) == NULL)
+			return FALSE;
+		cs = g_strndup(charset, (gsize)(q - charset));
+		if (strchr(cs, '*'))	/* RFC 2231's language: not the charset's */
+			*strchr(cs, '*') = '\0';
+		utf8 = g_convert(g_bytes_get_data(bytes, &len), (gssize)g_bytes_get_size(bytes), "UTF-8", cs, NULL, NULL,
+				 NULL);
+		if (utf8 == NULL)
+			return FALSE;
+		p = end + 2;
+	}
+	return TRUE;
+}
+
+char *
+sink_report_subject(SinkCtx *ctx)
+{
+	const char *s = ctx->subject;
+	GMimeHeader *h = ctx->mime ? g_mime_header_list_get_header(g_mime_object_get_header_list(ctx->mime), "Subject")
+				   : NULL;
+	const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+	char *text = sink_report_text(s);
+	glong chars;
+
+	if (text == NULL)
+		return NULL;
+	if (!g_utf8_validate(s, -1, NULL) || (raw && !encoded_words_ok(raw)))
+		sink_ctx_note(ctx, "the original's Subject has encoded words that do not decode, or bytes that are "
+			      "not UTF-8: the report quotes it as GMime reads it, U+FFFD for the bad bytes");
+	if ((chars = g_utf8_strlen(text, -1)) > SINK_REPORT_SUBJECT_MAX) {
+		char *cut = g_utf8_offset_to_pointer(text, SINK_REPORT_SUBJECT_MAX);
+		char *shorter = g_strdup_printf("%.*s...", (int)(cut - text), text);
+
+		sink_ctx_note(ctx, "the original's Subject (%ld characters) is quoted in the report as its first %d",
+			      chars, SINK_REPORT_SUBJECT_MAX);
+		g_free(text);
+		text = shorter;
+	}
+	return text;
 }
 
 char *

@@ -1,8 +1,8 @@
 /*
- * smtp.c - mailing a report: the checks before it (addresses, the
- * Return-Path MX allowlist), its delivery over SMTP with libcurl, and the
- * counters after it.  Shared by the oob (bounce.c) and fbl (complaint.c)
- * actions through sink_report_run.
+ * smtp.c - mailing a report: the checks before it (addresses, the route:
+ * the Return-Path MX allowlist or a CFBL-Address), its delivery over SMTP
+ * with libcurl, and the counters after it.  Shared by the oob (bounce.c)
+ * and fbl (complaint.c) actions through sink_report_run.
  *
  * One attempt, no retries: the sink is the end of the line, and PMTA never
  * sees how the report went.  curl connects to the host in the URL, so the
@@ -11,12 +11,16 @@
  * is serialised with CRLF line endings here.  A rejected RCPT gives the same
  * curl error for 451 and 550, so the SMTP reply code is read back with
  * CURLINFO_RESPONSE_CODE and its text caught from curl's debug stream.
+ * With DKIM_Sign_* set, the message as serialised is signed by the DKIM
+ * module (dkim/sign.c) just before it goes: a report that cannot be
+ * signed is not sent.
  */
 #include <string.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
 
+#include "module.h"
 #include "mx.h"
 #include "report-int.h"
 #include "smtp.h"
@@ -115,6 +119,35 @@ url_for(const char *mx, int port, const char *ehlo)
 	return out;
 }
 
+/*
+ * msg as it goes on the wire (CRLF), with its DKIM-Signature on top when
+ * DKIM_Sign_* are set; its length in *len.  NULL with the action failed
+ * when it cannot be signed.
+ */
+static char *
+wire_data(SinkCtx *ctx, SinkAction *a, GMimeMessage *msg, gsize *len)
+{
+	g_autofree char *data = sink_report_serialize(msg, len);
+	g_autofree char *sig = NULL;
+	g_autoptr(GError) error = NULL;
+	const SinkDkimModule *m;
+	gsize sig_len;
+	char *out;
+
+	if (ctx->cfg->dkim_sign_key == NULL)
+		return g_steal_pointer(&data);
+	if ((m = sink_module_dkim(&error)) == NULL || (sig = m->sign(ctx->cfg, data, *len, &error)) == NULL) {
+		sink_action_fail(a, "not sent: not signed: %s", error->message);
+		return NULL;
+	}
+	sig_len = strlen(sig);
+	out = g_malloc(sig_len + *len + 1);
+	memcpy(out, sig, sig_len);
+	memcpy(out + sig_len, data, *len + 1);
+	*len += sig_len;
+	return out;
+}
+
 gboolean
 sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_from, const char *rcpt_to,
 	       GMimeMessage *msg)
@@ -143,14 +176,15 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 		sink_action_fail(a, "not sent: no SMTP URL for host %s", mx);
 		return FALSE;
 	}
+	if ((data = wire_data(ctx, a, msg, &up.len)) == NULL)
+		return FALSE;
+	up.data = data;
 	curl_init_once();
 	h = curl_easy_init();
 	if (h == NULL) {
 		sink_action_fail(a, "not sent: curl_easy_init failed");
 		return FALSE;
 	}
-	data = sink_report_serialize(msg, &up.len);
-	up.data = data;
 	from = g_strdup_printf("<%s>", mail_from);
 	to = g_strdup_printf("<%s>", rcpt_to);
 	rcpts = curl_slist_append(NULL, to);
@@ -237,7 +271,21 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 			       ctx->return_path ? "no usable Return-Path address" : "no Return-Path");
 		return;
 	}
-	if (!sink_mx_resolve(ctx, k->what, &tempfail)) {
+	/*
+	 * A UTF-8 local part travels only with SMTPUTF8 (RFC 6531), which this
+	 * client does not negotiate: sent as it is, the command would be one
+	 * an ASCII server cannot read.  (Domains are A-labels already.)
+	 */
+	if (!g_str_is_ascii(from) || (!k->to_fbl_addr && !g_str_is_ascii(return_path))) {
+		gboolean to = !g_str_is_ascii(from);
+
+		sink_ctx_count(ctx, to ? k->missing_to : k->missing_return_path);
+		sink_ctx_error(ctx, "%s not sent: the %s address %s has a non-ASCII local part (it needs "
+			       "SMTPUTF8, which the sink does not speak)", k->what, to ? "To:" : "Return-Path",
+			       to ? from : return_path);
+		return;
+	}
+	if (!k->route(ctx, k->what, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? k->dns_error : k->not_allowed);
 		return;
 	}
@@ -261,8 +309,12 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		g_free(ctx->report_text);
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
-	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, ctx->mx_host, from, rcpt_to, msg) ? k->sent
-											   : k->smtp_error);
+	if (!ctx->dry_run) {
+		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, from, rcpt_to, msg);
+
+		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
+		if (sent && k->also_sent)
+			sink_ctx_count(ctx, k->also_sent);
+	}
 	g_object_unref(msg);
 }

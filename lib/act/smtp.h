@@ -8,16 +8,19 @@
 #include "report.h"
 
 /*
- * One kind of report and its counters (static strings).  Counters, per
- * report sent or not:
+ * One kind of report, its route and its counters (static strings).
+ * Counters, per report sent or not:
  *   <x>_missing_to                 no (usable) recipient: nothing sent
  *   <x>_missing_return_path        no (usable) Return-Path: nothing sent
  *   <x>_return_path_not_sparkpost  the Return-Path MX is not allowlisted
+ *                                  (not_allowed: the route found nowhere
+ *                                  to send it)
  *   <x>_dns_error                  the MX look-up failed for now (timeout,
  *                                  SERVFAIL): nothing sent, no retry
  *   <x>_smtp_error                 not delivered: no connection, 4xx, 5xx,
  *                                  timeout, time budget spent
- *   <x>_sent                       the MX accepted the report
+ *   <x>_sent                       the MX accepted the report (and
+ *                                  also_sent, when the kind has one)
  * With --dry-run the report is built but not sent: no <x>_sent or
  * <x>_smtp_error.
  */
@@ -30,7 +33,10 @@ typedef struct {
 	const char *dns_error;
 	const char *smtp_error;
 	const char *sent;
+	const char *also_sent;	/* counted with `sent`; may be NULL */
 	GMimeMessage *(*build)(SinkCtx *ctx, GError **error);
+	/* where it goes: sets ctx->mx_host (and ctx->fbl_addr); FALSE with the error recorded (mx.c, cfbl.c) */
+	gboolean (*route)(SinkCtx *ctx, const char *what, gboolean *tempfail);
 	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
 } SinkReportKind;
 

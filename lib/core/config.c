@@ -40,6 +40,7 @@ typedef enum {
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
 	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
+	K_FEEDBACK,	/* double[SINK_FEEDBACK_TYPES], "type:weight,..." (feedback.c) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
 
@@ -114,6 +115,11 @@ static const KeySpec keys[] = {
 	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
 	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
 	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
+	{ "FBL_Feedback_Types", K_FEEDBACK, OFF(fbl_feedback_weights), "abuse:100", 0, 0 },
+	{ "CFBL", K_BOOL, OFF(cfbl), "true", 0, 0 },
+	{ "DKIM_Sign_Domain", K_STRING, OFF(dkim_sign_domain), "", 0, 0 },
+	{ "DKIM_Sign_Selector", K_STRING, OFF(dkim_sign_selector), "", 0, 0 },
+	{ "DKIM_Sign_Key", K_PATH, OFF(dkim_sign_key), "", 0, 0 },
 	{ "MPP_percent", K_DOUBLE, OFF(mpp_percent), "0", 0, 100 },
 	{ "Scanner_percent", K_DOUBLE, OFF(scanner_percent), "0", 0, 100 },
 	{ "Persona_Salt", K_STRING, OFF(persona_salt), "", 0, 0 },
@@ -326,6 +332,12 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		*FIELD(cfg, k, int) = i;
 		break;
 	}
+	case K_FEEDBACK: {
+		g_autofree char *why = NULL;
+		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
+			return bad_value(error, file, k, value, why);
+		break;
+	}
 	case K_OBSOLETE:
 		g_ptr_array_add(cfg->warnings,
 				g_strdup_printf("%s: [" SINK_SECTION "] %s no longer means anything; ignored",
@@ -411,6 +423,63 @@ load_allowlist(SinkConfig *cfg, GKeyFile *kf, const char *file, GError **error)
 			return FALSE;
 		}
 		g_hash_table_insert(cfg->rp_mx_allowlist, g_ascii_strdown(ascii, -1), g_strdup(value));
+	}
+	return TRUE;
+}
+
+/* A DNS name in letters, digits, '-' and '.' (a DKIM d= or s=), without empty labels. */
+static gboolean
+dns_name_ok(const char *s)
+{
+	gsize len = strlen(s);
+
+	static const char ldh[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
+
+	return len > 0 && len <= 253 && strspn(s, ldh) == len && s[0] != '.' && s[len - 1] != '.' &&
+	       strstr(s, "..") == NULL;
+}
+
+/*
+ * DKIM_Sign_Domain, DKIM_Sign_Selector and DKIM_Sign_Key go together.  The
+ * key file must be one this process can open; whether it holds a key is
+ * the DKIM module's to say (sink-filter -n), not every message's.
+ */
+static gboolean
+check_signing(SinkConfig *cfg, const char *file, GError **error)
+{
+	const KeySpec *domain = find_key("DKIM_Sign_Domain"), *selector = find_key("DKIM_Sign_Selector");
+	const KeySpec *key = find_key("DKIM_Sign_Key");
+	struct stat st;
+	int fd, e;
+
+	if (cfg->dkim_sign_domain && *cfg->dkim_sign_domain == '\0')
+		g_clear_pointer(&cfg->dkim_sign_domain, g_free);
+	if (cfg->dkim_sign_selector && *cfg->dkim_sign_selector == '\0')
+		g_clear_pointer(&cfg->dkim_sign_selector, g_free);
+	if (!cfg->dkim_sign_domain && !cfg->dkim_sign_selector && !cfg->dkim_sign_key)
+		return TRUE;
+	if (!cfg->dkim_sign_domain || !cfg->dkim_sign_selector || !cfg->dkim_sign_key) {
+		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+			    "%s: [" SINK_SECTION "] DKIM_Sign_Domain, DKIM_Sign_Selector and DKIM_Sign_Key go together: "
+			    "%s is not set", file,
+			    !cfg->dkim_sign_domain ? "DKIM_Sign_Domain" : !cfg->dkim_sign_selector ? "DKIM_Sign_Selector"
+												 : "DKIM_Sign_Key");
+		return FALSE;
+	}
+	if (!dns_name_ok(cfg->dkim_sign_domain))
+		return bad_value(error, file, domain, cfg->dkim_sign_domain, "not a domain name (in A-labels)");
+	if (!dns_name_ok(cfg->dkim_sign_selector))
+		return bad_value(error, file, selector, cfg->dkim_sign_selector, "not a selector (letters, digits, '-', '.')");
+	fd = open(cfg->dkim_sign_key, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	e = fd < 0 ? errno : 0;
+	if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		e = -1;
+	if (fd >= 0)
+		close(fd);
+	if (e != 0) {
+		g_autofree char *why = g_strdup_printf("the key cannot be read: %s",
+						       e < 0 ? "not a file" : g_strerror(e));
+		return bad_value(error, file, key, cfg->dkim_sign_key, why);
 	}
 	return TRUE;
 }
@@ -509,6 +578,8 @@ sink_config_load(const char *path, GError **error)
 		    !load_allowlist(cfg, kf, path, error))
 			return NULL;
 	}
+	if (!check_signing(cfg, path ? path : "(built-in)", error))
+		return NULL;
 	if ((env = g_getenv("REDIS_URL")) && *env) {
 		g_free(cfg->redis_url);
 		cfg->redis_url = g_strdup(env);

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "feedback.h"
+
 #define SINK_CONFIG_ERROR (sink_config_error_quark())
 GQuark sink_config_error_quark(void);
 
@@ -81,6 +83,15 @@ typedef struct {
 	char *persona_salt;		/* "" by default */
 	gboolean user_agent_per_address;	/* the address's hash picks its reader's User-Agent */
 	char *scanner_user_agents_file;	/* NULL: the built-in list of gateways' agents */
+
+	/* DKIM signatures on what the sink sends (all three or none; NULL = not signed) */
+	char *dkim_sign_domain;
+	char *dkim_sign_selector;
+	char *dkim_sign_key;		/* path of the PEM private key */
+
+	/* complaints */
+	double fbl_feedback_weights[SINK_FEEDBACK_TYPES];	/* FBL_Feedback_Types, one per SinkFeedbackType */
+	gboolean cfbl;			/* honour a message's CFBL-Address (RFC 9477) */
 
 	/* Signals */
 	char *signals_traffic_prefix;

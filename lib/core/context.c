@@ -134,6 +134,10 @@ sink_ctx_free(SinkCtx *ctx)
 	g_free(ctx->spf);
 	g_free(ctx->mx_host);
 	g_free(ctx->fbl_addr);
+	g_free(ctx->cfbl.address);
+	g_free(ctx->cfbl.feedback_id);
+	g_free(ctx->cfbl.report);
+	g_free(ctx->cfbl.reason);
 	g_free(ctx->user_agent);
 	g_free(ctx->scanner_agent);
 	g_free(ctx->done_path);

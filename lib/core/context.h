@@ -46,6 +46,17 @@ typedef struct {
 	char *post_uri;		/* where a one-click POST goes: the first https URI (http when allowed); may be NULL */
 } SinkUnsub;
 
+/* A complaint's look at the message's CFBL-Address (RFC 9477; act/cfbl.c). */
+typedef struct {
+	gboolean checked;	/* a complaint ran and looked (its route is in the record) */
+	gboolean present;	/* the message carries CFBL-Address */
+	gboolean honoured;	/* it meets RFC 9477: the complaint goes to `address` */
+	char *address;		/* the addr-spec, once read */
+	char *feedback_id;	/* CFBL-Feedback-ID, white space taken out; NULL when none */
+	char *report;		/* "arf" or "xarf" as the sender asked; NULL when not said */
+	char *reason;		/* why it is not honoured; NULL when it is */
+} SinkCfbl;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl", "unsubscribe_one_click", ... */
@@ -102,7 +113,8 @@ typedef struct {
 	SinkUnsub *unsub;	/* List-Unsubscribe and the one-click verdict; NULL without the field */
 	char *spf;		/* "pass", "fail", ..., NULL = not run */
 	char *mx_host;		/* preferred MX of the Return-Path domain */
-	char *fbl_addr;		/* from the allowlist or the tenant rule */
+	char *fbl_addr;		/* from the allowlist or the tenant rule, or the honoured CFBL-Address */
+	SinkCfbl cfbl;
 
 	/* decision */
 	SinkClass klass;	/* the class that runs (plan.klass, or accept when this version cannot act on that) */

@@ -226,9 +226,11 @@ plan_details(SinkCtx *ctx, const SinkDirectives *hdr, const char *keyword, const
 	if (keyword && kw->klass != SINK_CLASS_NONE && kw->klass != k)
 		sink_plan_note(plan, "local part \"%s\": %s chose %s; ignored", keyword, chooser, sink_class_name(k));
 
-	if (k == SINK_CLASS_FBL)
+	if (k == SINK_CLASS_FBL) {
 		plan->feedback_type = hdr && hdr->feedback_type ? hdr->feedback_type
 				      : kw_fits && kw->feedback_type ? kw->feedback_type : "abuse";
+		plan->feedback_chosen = (hdr && hdr->feedback_type) || (kw_fits && kw->feedback_type);
+	}
 	else if (hdr && hdr->feedback_type)
 		sink_plan_note(plan, "X-Bouncy-Sink \"feedback-type=%s\": not for class %s; ignored",
 			       hdr->feedback_type, sink_class_name(k));

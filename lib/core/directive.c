@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "directive.h"
-
-static const char *const feedback_types[] = { "abuse", "fraud", "virus", "other", "not-spam" };
+#include "feedback.h"
 
 void
 sink_directives_init(SinkDirectives *d)
@@ -249,11 +248,8 @@ apply_persona(SinkDirectives *d, const char *text, const SinkHdrListItem *it, gu
 static void
 apply_feedback_type(SinkDirectives *d, const char *text, const SinkHdrListItem *it)
 {
-	const char *type = NULL;
+	const char *type = sink_feedback_type_named(it->value);
 
-	for (guint i = 0; i < G_N_ELEMENTS(feedback_types); i++)
-		if (g_ascii_strcasecmp(it->value, feedback_types[i]) == 0)
-			type = feedback_types[i];
 	if (type == NULL && g_ascii_strcasecmp(it->value, "auth-failure") == 0) {
 		note_item(d, text, it, "authentication failure reports (RFC 6591) are not made; ignored");
 		return;

@@ -90,14 +90,14 @@ sink_dkim_sig_covers(const SinkDkimSig *sig, const char *name)
 }
 
 const SinkDkimSig *
-sink_dkim_passing(const SinkCtx *ctx, const char *domain, const char *const *fields)
+sink_dkim_passing_where(const SinkCtx *ctx, gboolean (*match)(const char *domain, gpointer data), gpointer data,
+			const char *const *fields)
 {
 	for (guint i = 0; ctx->dkim_sigs && i < ctx->dkim_sigs->len; i++) {
 		const SinkDkimSig *sig = ctx->dkim_sigs->pdata[i];
 		gboolean all = TRUE;
 
-		if (g_strcmp0(sig->result, "pass") != 0 ||
-		    (domain != NULL && (sig->domain == NULL || g_ascii_strcasecmp(sig->domain, domain) != 0)))
+		if (g_strcmp0(sig->result, "pass") != 0 || (match != NULL && (sig->domain == NULL || !match(sig->domain, data))))
 			continue;
 		for (const char *const *f = fields; f && *f && all; f++)
 			all = sink_dkim_sig_covers(sig, *f);
@@ -105,4 +105,16 @@ sink_dkim_passing(const SinkCtx *ctx, const char *domain, const char *const *fie
 			return sig;
 	}
 	return NULL;
+}
+
+static gboolean
+same_domain(const char *domain, gpointer wanted)
+{
+	return g_ascii_strcasecmp(domain, wanted) == 0;
+}
+
+const SinkDkimSig *
+sink_dkim_passing(const SinkCtx *ctx, const char *domain, const char *const *fields)
+{
+	return sink_dkim_passing_where(ctx, domain ? same_domain : NULL, (gpointer)domain, fields);
 }

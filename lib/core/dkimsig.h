@@ -35,4 +35,12 @@ gboolean sink_dkim_sig_covers(const SinkDkimSig *sig, const char *name);
  */
 const SinkDkimSig *sink_dkim_passing(const SinkCtx *ctx, const char *domain, const char *const *fields);
 
+/*
+ * sink_dkim_passing_where: sink_dkim_passing with the signing domain
+ * judged by `match` (given each passing signature's domain and `data`):
+ * relaxed alignment, say, where any domain of one organization will do.
+ */
+const SinkDkimSig *sink_dkim_passing_where(const SinkCtx *ctx, gboolean (*match)(const char *domain, gpointer data),
+					   gpointer data, const char *const *fields);
+
 #endif

@@ -24,6 +24,7 @@
 #include "filter.h"
 #include "log.h"
 #include "message.h"
+#include "module.h"
 #include "pipeline.h"
 #include "record.h"
 #include "sink-build.h"
@@ -132,6 +133,14 @@ sink_filter_main(int argc, char **argv)
 		return sink_exit_status(o.check ? SINK_OUTCOME_CHECK_BAD : SINK_OUTCOME_CONFIG_BAD);
 	}
 	if (o.check) {
+		const SinkDkimModule *dkim;
+
+		/* whether the signing key loads is the DKIM module's to say, here and not on every message */
+		if (cfg->dkim_sign_key &&
+		    ((dkim = sink_module_dkim(&error)) == NULL || !dkim->sign_check(cfg, &error))) {
+			fprintf(stderr, "sink-filter: config: %s\n", error->message);
+			return sink_exit_status(SINK_OUTCOME_CHECK_BAD);
+		}
 		/* the obsolete keys are warned of here only: on every message they would only fill PMTA's log */
 		for (guint i = 0; i < cfg->warnings->len; i++)
 			fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);

@@ -340,6 +340,31 @@ header_dup(GMimeObject *obj, const char *name)
 	return v ? g_strdup(v) : NULL;
 }
 
+gboolean
+sink_header_has_control(const SinkCtx *ctx, const char *name)
+{
+	gsize len = 0, n = strlen(name);
+	const char *data = ctx->raw ? g_bytes_get_data(ctx->raw, &len) : NULL;
+	gboolean in_field = FALSE;
+
+	for (gsize i = 0; data && i < len;) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		gsize end = nl ? (gsize)(nl - data) : len, line = end - i;
+
+		if (line > 0 && data[end - 1] == '\r')
+			line--;	/* the CR of a CRLF */
+		if (line == 0)
+			break;	/* the end of the header block */
+		if (data[i] != ' ' && data[i] != '\t')	/* a field's first line; else its continuation */
+			in_field = line > n && data[i + n] == ':' && g_ascii_strncasecmp(data + i, name, n) == 0;
+		for (gsize k = i; in_field && k < i + line; k++)
+			if (((unsigned char)data[k] < 0x20 && data[k] != '\t') || data[k] == 0x7f)
+				return TRUE;
+		i = end + 1;
+	}
+	return FALSE;
+}
+
 /* Whether `s` holds a control character (a CR or LF smuggled into an envelope option). */
 static gboolean
 has_control(const char *s)
@@ -494,8 +519,13 @@ sink_message_parse(SinkCtx *ctx)
 	if (ctx->env_from && (ctx->return_path = sink_addr_first(ctx->env_from)) == NULL)
 		sink_ctx_error(ctx, "--from \"%s\" holds no address; the Return-Path: header's is used",
 			       ctx->env_from);
-	if (ctx->return_path == NULL && ctx->mime)
-		ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
+	if (ctx->return_path == NULL && ctx->mime) {
+		/* GMime's value ends at a NUL, and its address parser skips a bare CR: neither may pass unseen */
+		if (sink_header_has_control(ctx, "Return-Path"))
+			sink_ctx_error(ctx, "the Return-Path: header holds a control character (NUL, bare CR, ...); not used");
+		else
+			ctx->return_path = sink_addr_first(header_raw(ctx->mime, "Return-Path"));
+	}
 }
 
 /* Depth-first search for the first inline text/html leaf. */

@@ -27,6 +27,14 @@ gboolean sink_message_read(SinkCtx *ctx, int fd, GError **error);
 void sink_message_parse(SinkCtx *ctx);
 
 /*
+ * sink_header_has_control: whether a header field `name` (any case) of
+ * ctx->raw holds a control character other than a tab and its folding
+ * line ends: a NUL, a bare CR, a DEL.  Read from the bytes, since GMime's
+ * values end at a NUL.
+ */
+gboolean sink_header_has_control(const SinkCtx *ctx, const char *name);
+
+/*
  * sink_addr_first: the first addr-spec (local@domain) in an address list
  * such as a To: or Return-Path: value; NULL when there is none.  A comment
  * left open at the end is closed first.  g_free.

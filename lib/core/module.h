@@ -3,8 +3,8 @@
  *
  * sink-filter runs once per message, so every shared object it maps costs
  * on every message.  The core library (parse, decide, count, log) links only
- * GLib, GMime and hiredis; DKIM verification (libopendkim, libcrypto) and
- * the actions (libcurl, libspf2, libxml2) live in two modules beside it,
+ * GLib, GMime and hiredis; DKIM verification and signing (libopendkim,
+ * libcrypto) and the actions (libcurl, libspf2, libxml2) live in two modules beside it,
  * opened with dlopen(3) the first time a message needs them.  An accepted
  * message in DKIM_Check = header mode never maps either (unless its
  * recipient has a persona, whose machine traffic is an action).
@@ -17,6 +17,9 @@
 /* What libbouncysink-dkim.so exports, as the symbol "sink_dkim_module". */
 typedef struct {
 	void (*verify)(SinkCtx *ctx);
+	/* the DKIM-Signature field for a message as it goes out (CRLF); NULL with error (dkim.h) */
+	char *(*sign)(const SinkConfig *cfg, const char *data, gsize len, GError **error);
+	gboolean (*sign_check)(const SinkConfig *cfg, GError **error);	/* for sink-filter -n: the key loads */
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkDkimModule;
 

@@ -7,7 +7,8 @@
  * part.  By the time the pipeline runs the whole message has been read, so
  * the outcome is "done" (exit 0), whatever the checks and actions found.
  * One exception: a stage whose module cannot be loaded here (an install
- * missing a file, a library upgraded under it) defers the message (75)
+ * missing a file, a library upgraded under it; the DKIM module for a report
+ * to sign) defers the message (75)
  * before anything is sent, fetched, counted or stored, so that PMTA keeps
  * it until the install is mended instead of losing it as done.
  */
@@ -105,6 +106,12 @@ act(SinkCtx *ctx)
 
 	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
+		return FALSE;
+	}
+	/* a report that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
+	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL) && ctx->cfg->dkim_sign_key &&
+	    !ctx->dry_run && sink_module_dkim(&error) == NULL) {
+		defer(ctx, "DKIM signing", error);
 		return FALSE;
 	}
 	switch (ctx->klass) {

@@ -55,6 +55,7 @@ typedef struct {
 	int clicks;		/* openclick: times the links are fetched (click, then click_again) */
 	gboolean steps_chosen;	/* opens and clicks were asked for, not drawn */
 	const char *feedback_type;	/* fbl: the ARF Feedback-Type (a static string); NULL otherwise */
+	gboolean feedback_chosen;	/* asked for (X-Bouncy-Sink, a keyword); else the complaint draws it (feedback.h) */
 	SinkUnsubscribeMethod unsubscribe;
 	gint64 delay;		/* seconds a delay= asked for; -1 when none was */
 	GPtrArray *notes;	/* char*: directives refused, capped, overridden or that cannot apply; NULL when none */

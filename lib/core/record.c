@@ -202,6 +202,18 @@ sink_record_json(SinkCtx *ctx)
 	kv_str(out, "spf", ctx->spf);
 	kv_text(out, "mx", ctx->mx_host);
 	kv_text(out, "fbl_address", ctx->fbl_addr);
+	if (ctx->cfbl.checked)	/* where the complaint went: its CFBL-Address, or section 6's rule */
+		kv_str(out, "complaint_route", ctx->cfbl.honoured ? "cfbl" : "return_path");
+	if (ctx->cfbl.present) {
+		key(out, "cfbl");
+		g_string_append_c(out, '{');
+		kv_text(out, "address", ctx->cfbl.address);
+		kv_text(out, "feedback_id", ctx->cfbl.feedback_id);
+		kv_text(out, "report", ctx->cfbl.report);
+		kv_bool(out, "honoured", ctx->cfbl.honoured);
+		kv_text(out, "reason", ctx->cfbl.reason);
+		g_string_append_c(out, '}');
+	}
 	if (ctx->klass == SINK_CLASS_OPENCLICK) {
 		kv_bool(out, "open_again", ctx->plan.opens > 1);
 		kv_bool(out, "click", ctx->plan.clicks > 0);

@@ -576,5 +576,7 @@ dkim_warm(void)
 
 const SinkDkimModule sink_dkim_module = {
 	.verify = sink_dkim_verify,
+	.sign = sink_dkim_sign,
+	.sign_check = sink_dkim_sign_check,
 	.warm = dkim_warm,
 };

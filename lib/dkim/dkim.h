@@ -1,6 +1,6 @@
 /*
- * dkim.h - DKIM_Check = verify: the DKIM module's verification with
- * libopendkim (dkim.c).  The core reaches it through module.h's table; the
+ * dkim.h - the DKIM module: DKIM_Check = verify, verification with
+ * libopendkim (dkim.c), and the signatures on what the sink sends (sign.c).  The core reaches it through module.h's table; the
  * result goes back with sink_dkim_set_result (authres.h).
  */
 #ifndef SINK_DKIM_H
@@ -10,5 +10,18 @@
 
 /* sink_dkim_verify: verify ctx's message's signatures; the verdict into ctx. */
 void sink_dkim_verify(SinkCtx *ctx);
+
+/*
+ * sink_dkim_sign (sign.c): the DKIM-Signature header field, CRLF-folded
+ * and ending in CRLF, to put on top of the message `data` (`len` bytes,
+ * CRLF line ends, as it goes out), signed with cfg's DKIM_Sign_Domain,
+ * DKIM_Sign_Selector and DKIM_Sign_Key.  g_free.  NULL with `error` when
+ * the key cannot be read (G_IO_ERROR_INVALID_DATA, the message naming the
+ * key) or libopendkim fails.
+ */
+char *sink_dkim_sign(const SinkConfig *cfg, const char *data, gsize len, GError **error);
+
+/* sink_dkim_sign_check: TRUE when cfg's key loads and signs; else `error` naming the key. */
+gboolean sink_dkim_sign_check(const SinkConfig *cfg, GError **error);
 
 #endif

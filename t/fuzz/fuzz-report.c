@@ -11,11 +11,16 @@
  * carries (CRLF only, lines of at most 998 octets, no NUL); and read back
  * with GMime its top-level header block holds only the headers the sink
  * writes, each once, with exactly one From: and one To: mailbox: nothing
- * from the received message reaches the report's own headers.
+ * from the received message reaches the report's own headers.  The
+ * message's CFBL-Address is judged too (cfbl.c), each DKIM-Signature it
+ * carries taken as passing: one honoured is a plain ASCII address, and the
+ * complaint goes to it.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cfbl.h"
+#include "dkimsig.h"
 #include "fuzz-common.h"
 #include "message.h"
 #include "report-int.h"
@@ -113,6 +118,36 @@ build_and_check(SinkCtx *ctx, GMimeMessage *(*build)(SinkCtx *, GError **), gboo
 	check_wire(wire, len);
 }
 
+/* CFBL-Address judged with every DKIM-Signature of the message passing; an honoured one is where the complaint goes. */
+static void
+fuzz_cfbl(SinkCtx *ctx)
+{
+	GMimeHeaderList *headers = ctx->mime ? g_mime_object_get_header_list(ctx->mime) : NULL;
+	const char *a;
+
+	for (int i = 0; headers && i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		SinkDkimSig *sig;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "DKIM-Signature") == 0 &&
+		    (sig = sink_dkim_sig_parse(g_mime_header_get_raw_value(h), "pass")) != NULL)
+			g_ptr_array_add(ctx->dkim_sigs, sig);
+	}
+	sink_cfbl_check(ctx);
+	if (!ctx->cfbl.honoured) {
+		fuzz_assert(!ctx->cfbl.present || ctx->cfbl.reason != NULL, "a CFBL-Address not honoured without a reason");
+		return;
+	}
+	a = ctx->cfbl.address;
+	fuzz_assert(a != NULL && g_str_is_ascii(a), "an honoured CFBL-Address is not ASCII");
+	fuzz_assert(strpbrk(a, " \t\r\n\"<>(),;") == NULL, "an honoured CFBL-Address holds a separator");
+	fuzz_assert(strchr(a, '@') != NULL && strchr(a, '@') == strrchr(a, '@'), "an honoured CFBL-Address has not one @");
+	for (const char *p = a; *p; p++)
+		fuzz_assert((unsigned char)*p > 0x20 && *p != 0x7f, "an honoured CFBL-Address holds a control character");
+	g_free(ctx->fbl_addr);
+	ctx->fbl_addr = g_strdup(a);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -141,6 +176,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctx->dkim_domain = g_strdup(at + 1);
 	ctx->spf = g_strdup("pass");
 	ctx->fbl_addr = g_strdup("fbl@sparkpostmail.com");
+	fuzz_cfbl(ctx);
 
 	rcpt = sink_report_addr(ctx->rcpt);
 	rp = sink_report_addr(ctx->return_path);

@@ -5,14 +5,17 @@
 #   reset_servers                       empty Redis (FLUSHALL), the SMTP spool and the HTTP log; call in setup()
 #   rcli ARGS...                        redis-cli on the test Redis
 #   make_msg OUT [key=value ...]        write a test message (OUT - for stdout); keys: see t/lib/mkmsg.py
-#   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed; with
-#                                       SIGN_HEADERS=from:to:... its h= is exactly those fields
+#   sign_msg IN OUT [DOMAIN] [SEL]      DKIM-sign IN into OUT (default sender.test, sel1), relaxed/relaxed;
+#                                       SIGN_HEADERS=from:to:cfbl-address... signs those header fields
 #   pmta_authres IN OUT VALUE           IN with PMTA's Authentication-Results: VALUE below its trace headers
 #   dkim_verify [FILE]                  dkimverify FILE (or stdin): "signature ok" and status 0 when it verifies
 #   dns_query NAME TYPE                 DNS answers one per line ("10 mx.host." for MX, joined strings for
 #                                       TXT), or the error (NXDOMAIN, NoAnswer, LifetimeTimeout); DNS_LIFETIME=2 s
 #   smtp_messages                       number of messages the SMTP sink has accepted
 #   smtp_eml N / smtp_json N            path of the Nth accepted message / of its envelope (1 = oldest)
+#   smtp_all_signed DOMAIN              every message the SMTP sink accepted has a DKIM signature of DOMAIN
+#                                       that verifies (python3-dkim, not libopendkim; keys from this DNS);
+#                                       names each that does not
 #   http_requests [FILTER]              the HTTP log's JSON lines (only those containing FILTER)
 #   wait_for SECONDS CMD...             run CMD until it succeeds; fail after SECONDS
 
@@ -52,11 +55,11 @@ pmta_authres() {
 		{ print }' top=1 "$1" >"$2"
 }
 
-# sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with dkimsign (python3-dkim) and the
-# key $DKIM_KEYDIR/DOMAIN/SELECTOR.private; relaxed/relaxed, or relaxed/$SIGN_BCANON for the body. The trace headers on top of IN (Return-Path:, Received:, as
-# make_msg writes them) stay on top, unsigned, as if added by PMTA after the signature. SIGN_HEADERS, a
-# colon-separated list of field names (it must hold From), is the h= to sign instead of dkimsign's choice
-# (which signs List-Unsubscribe but not List-Unsubscribe-Post).
+# sign_msg IN OUT [DOMAIN] [SELECTOR]: sign as the sender's MTA would, with python3-dkim (as its dkimsign) and
+# the key $DKIM_KEYDIR/DOMAIN/SELECTOR.private; relaxed/relaxed, or relaxed/$SIGN_BCANON for the body; over
+# python3-dkim's default header fields, or those SIGN_HEADERS lists (colon-separated, from among them, e.g.
+# from:to:subject:cfbl-address). The trace headers on top of IN (Return-Path:, Received:, as make_msg writes them) stay on top,
+# unsigned, as if added by PMTA after the signature.
 sign_msg() {
 	local in=$1 out=$2 domain=${3:-sender.test} selector=${4:-sel1}
 	local key=$DKIM_KEYDIR/$domain/$selector.private tmp
@@ -69,23 +72,18 @@ sign_msg() {
 		BEGIN { top = 1; printf "" > trace; printf "" > rest }
 		top && (/^[ \t]/ || tolower($0) ~ /^(return-path|received):/) { print > trace; next }
 		{ top = 0; print > rest }' "$in"
-	if [[ -n ${SIGN_HEADERS:-} ]]; then
-		PYTHONPATH=$NODOH "$PY" -c '
-import sys, dkim
-selector, domain, key, bcanon, fields = sys.argv[1:6]
-msg = sys.stdin.buffer.read()
-sig = dkim.sign(msg, selector.encode(), domain.encode(), open(key, "rb").read(),
-                canonicalize=(b"relaxed", bcanon.encode()), linesep=b"\n",
-                include_headers=[f.strip().encode() for f in fields.split(":")])
-sys.stdout.buffer.write(sig + msg)' "$selector" "$domain" "$key" "${SIGN_BCANON:-relaxed}" "$SIGN_HEADERS" \
-			<"$tmp/rest" >"$tmp/signed" || true
-	else
-		PYTHONPATH=$NODOH dkimsign --hcanon relaxed --bcanon "${SIGN_BCANON:-relaxed}" "$selector" "$domain" "$key" \
-			<"$tmp/rest" >"$tmp/signed"
-	fi
-	# dkimsign prints an error and passes the message through unsigned when it fails: check.
-	if ! head -c 15 "$tmp/signed" | grep -qi '^DKIM-Signature:'; then
-		echo "sign_msg: dkimsign did not sign $in" >&2
+	if ! PYTHONPATH=$NODOH "$PY" - "$selector" "$domain" "$key" "${SIGN_BCANON:-relaxed}" "${SIGN_HEADERS:-}" \
+		"$tmp/rest" "$tmp/signed" <<'EOF'
+import sys, dkim, dkim.util
+selector, domain, key, bcanon, headers, inp, out = sys.argv[1:8]
+message = open(inp, "rb").read()
+d = dkim.DKIM(message, linesep=dkim.util.get_linesep(message))
+sig = d.sign(selector.encode(), domain.encode(), open(key, "rb").read(), canonicalize=(b"relaxed", bcanon.encode()),
+             include_headers=[h.encode() for h in headers.split(":")] if headers else None)
+open(out, "wb").write(sig + message)
+EOF
+	then
+		echo "sign_msg: python3-dkim did not sign $in" >&2
 		rm -rf "$tmp"
 		return 1
 	fi
@@ -124,6 +122,24 @@ smtp_json() {
 	local eml
 	eml=$(smtp_eml "$1") || return 1
 	echo "${eml%.eml}.json"
+}
+
+smtp_all_signed() {
+	PYTHONPATH=$NODOH "$PY" - "$SMTP_SPOOL" "$1" <<'EOF'
+import glob, re, sys, dkim
+spool, domain = sys.argv[1:3]
+bad = []
+for path in sorted(glob.glob(spool + "/*.eml")):
+    d = dkim.DKIM(open(path, "rb").read())
+    sigs = [v for n, v in d.headers if n.lower() == b"dkim-signature"]
+    ok = any(re.search(rb"(^|;)\s*d\s*=\s*" + re.escape(domain.encode()) + rb"\s*(;|$)", v) and d.verify(idx=i)
+             for i, v in enumerate(sigs))
+    if not ok:
+        bad.append(path)
+for path in bad:
+    print("smtp_all_signed: %s has no signature of %s that verifies" % (path, domain))
+sys.exit(1 if bad else 0)
+EOF
 }
 
 http_requests() {

@@ -2,7 +2,9 @@
 # Load after lib/common (the mini-internet helpers): `load lib/sink`.
 #
 #   sink_config [Key=Value ...]   write $SINK_INI: test defaults, then overrides
-#                                 (a value of "-" drops the key)
+#                                 (a value of "-" drops the key); with SINK_SIGNING=1
+#                                 the defaults sign every report with the sink.test key
+#                                 the mini internet publishes (DKIM_Sign_*)
 #   filter [ARGS...]              run sink-filter -c $SINK_INI ARGS (use with `run`)
 #   counter NAME                  the int_NAME counter in Redis (0 when unset)
 #   log_lines                     today's log file
@@ -30,6 +32,11 @@ sink_config() {
 		[Fetch_Allow_Private]=true
 		[Tracking_Domains_Allowlist]=""
 	)
+	if [[ ${SINK_SIGNING:-} == 1 ]]; then
+		kv[DKIM_Sign_Domain]=sink.test
+		kv[DKIM_Sign_Selector]=sink1
+		kv[DKIM_Sign_Key]=$DKIM_KEYDIR/sink.test/sink1.private
+	fi
 	local arg
 	for arg in "$@"; do
 		if [[ ${arg#*=} == "-" ]]; then unset "kv[${arg%%=*}]"; else kv[${arg%%=*}]=${arg#*=}; fi

@@ -82,6 +82,12 @@ test_defaults_are_the_original_model(void)
 	g_assert_nonnull(cfg->host_name);
 	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.sparkpostmail.com"), ==,
 			"fbl@sparkpostmail.com");
+	g_assert_null(cfg->dkim_sign_key);	/* reports unsigned, as the original's */
+	g_assert_null(cfg->dkim_sign_domain);
+	/* every complaint abuse, as the original's */
+	g_assert_cmpfloat(cfg->fbl_feedback_weights[SINK_FEEDBACK_ABUSE], ==, 100);
+	for (int t = SINK_FEEDBACK_ABUSE + 1; t < SINK_FEEDBACK_TYPES; t++)
+		g_assert_cmpfloat(cfg->fbl_feedback_weights[t], ==, 0);
 }
 
 /* An enum key takes its values in any case. */
@@ -155,6 +161,29 @@ static const struct {
 	{ "repeats zero", "[Sink]\nDirective_Max_Repeats = 0\n", "Directive_Max_Repeats = \"0\": must be a whole number from 1 to 100", SINK_CONFIG_ERROR_VALUE },
 	{ "repeats over 100", "[Sink]\nDirective_Max_Repeats = 101\n", "Directive_Max_Repeats", SINK_CONFIG_ERROR_VALUE },
 	{ "not ini", "OOB_percent = 1\n", "", SINK_CONFIG_ERROR_SYNTAX },
+	{ "feedback type unknown", "[Sink]\nFBL_Feedback_Types = abuse:90,phish:10\n",
+	  "FBL_Feedback_Types = \"abuse:90,phish:10\": \"phish\" is not an ARF feedback type", SINK_CONFIG_ERROR_VALUE },
+	{ "feedback weight negative", "[Sink]\nFBL_Feedback_Types = abuse:90,fraud:-1\n",
+	  "FBL_Feedback_Types = \"abuse:90,fraud:-1\": the weight of fraud (\"-1\") must be a number, 0 or more",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback weights all zero", "[Sink]\nFBL_Feedback_Types = abuse:0,virus:0\n",
+	  "FBL_Feedback_Types = \"abuse:0,virus:0\": no type has a weight above 0", SINK_CONFIG_ERROR_VALUE },
+	{ "feedback type twice", "[Sink]\nFBL_Feedback_Types = abuse:1,Abuse:2\n", "abuse is given twice",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback without weight", "[Sink]\nFBL_Feedback_Types = abuse\n", "\"abuse\" is not type:weight",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "feedback empty", "[Sink]\nFBL_Feedback_Types =\n", "FBL_Feedback_Types", SINK_CONFIG_ERROR_VALUE },
+	{ "signing half set", "[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s1\n",
+	  "DKIM_Sign_Domain, DKIM_Sign_Selector and DKIM_Sign_Key go together: DKIM_Sign_Key is not set",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "signing key missing",
+	  "[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s1\nDKIM_Sign_Key = /nonexistent/k.pem\n",
+	  "DKIM_Sign_Key = \"/nonexistent/k.pem\": the key cannot be read: No such file or directory",
+	  SINK_CONFIG_ERROR_VALUE },
+	{ "signing key a folder", "[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s1\nDKIM_Sign_Key = /\n",
+	  "DKIM_Sign_Key = \"/\": the key cannot be read: not a file", SINK_CONFIG_ERROR_VALUE },
+	{ "signing selector", "[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s_1\nDKIM_Sign_Key = /\n",
+	  "DKIM_Sign_Selector = \"s_1\": not a selector", SINK_CONFIG_ERROR_VALUE },
 };
 
 static void

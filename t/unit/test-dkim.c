@@ -3,7 +3,10 @@
  * unsigned messages (LF and CRLF) are "none", not a failure of the library;
  * DKIM_Check = off passes; the verdict is stable when run twice.  Signed
  * messages (pass, bodyhash, fail, nokey, temperror) are verified against
- * real DNS in t/trust.bats.
+ * real DNS in t/trust.bats.  Signing (sign.c): the signature field is
+ * well formed (CRLF-folded, the tags and fields a provider's have), and a
+ * file that holds no private key is an error naming the key; that the
+ * signatures verify is t/report.bats's (python3-dkim against DNS).
  */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -61,11 +64,103 @@ test_off_passes(void)
 	check_raw(cfg, unsigned_lf, "pass");
 }
 
+/* A config that signs with a fresh 1024-bit RSA key in a temporary file (openssl genpkey); NULL: no openssl. */
+static SinkConfig *
+signing_config(char **key_path)
+{
+	g_autofree char *out = NULL, *text = NULL;
+	int fd = g_file_open_tmp("sink-unit-XXXXXX.pem", key_path, NULL);
+	int status = -1;
+	char *argv[] = { "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", *key_path, NULL };
+
+	close(fd);
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+			  &status, NULL) || status != 0)
+		return NULL;
+	text = g_strdup_printf("[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s1\nDKIM_Sign_Key = %s\n",
+			       *key_path);
+	return unit_config_from(text);
+}
+
+static void
+test_sign_field(void)
+{
+	static const char msg[] = "From: <x@fbl.sink.example>\r\nTo: <fbl@sender.test>\r\nSubject: Abuse report\r\n"
+				  "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@sink.example>\r\n"
+				  "In-Reply-To: <o@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+				  "X-Other: not signed\r\n\r\nHello.\r\n";
+	g_autofree char *key_path = NULL, *sig = NULL, *unfolded = NULL;
+	g_autoptr(SinkConfig) cfg = signing_config(&key_path);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GRegex) h = NULL, ws = NULL;
+	g_autoptr(GMatchInfo) match = NULL;
+	static const char *const expect[] = { "from", "to", "subject", "date", "message-id", "in-reply-to",
+					      "mime-version", "content-type" };
+
+	if (cfg == NULL) {
+		g_test_skip("no openssl to make a key");
+		g_unlink(key_path);
+		return;
+	}
+	g_assert_true(sink_dkim_sign_check(cfg, &error));
+	g_assert_no_error(error);
+	sig = sink_dkim_sign(cfg, msg, sizeof msg - 1, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(sig, "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=sink.example; s=s1;"));
+	g_assert_true(g_str_has_suffix(sig, "\r\n"));
+	for (const char *p = sig; *p; p++) {	/* every line end CRLF, every continuation folded */
+		if (*p == '\n') {
+			g_assert_true(p > sig && p[-1] == '\r');
+			g_assert_true(p[1] == '\0' || p[1] == '\t' || p[1] == ' ');
+		}
+		g_assert_true(*p != '\r' || p[1] == '\n');
+	}
+	ws = g_regex_new("\\s+", 0, 0, NULL);
+	unfolded = g_regex_replace(ws, sig, -1, 0, "", 0, NULL);	/* FWS is no part of a tag's value */
+	h = g_regex_new(";h=([^;]*);", 0, 0, NULL);
+	g_assert_true(g_regex_match(h, unfolded, 0, &match));
+	g_autofree char *h_value = g_match_info_fetch(match, 1);
+	g_autofree char *list = g_ascii_strdown(h_value, -1);
+	g_autofree char *fields = g_strdup_printf(":%s:", list);
+	g_test_message("h=%s", list);
+	for (guint i = 0; i < G_N_ELEMENTS(expect); i++) {
+		g_autofree char *needle = g_strdup_printf(":%s:", expect[i]);
+		g_assert_nonnull(strstr(fields, needle));
+	}
+	g_assert_null(strstr(fields, "x-other"));
+	g_unlink(key_path);
+}
+
+static void
+test_sign_needs_a_private_key(void)
+{
+	g_autofree char *path = NULL, *text = NULL;
+	int fd = g_file_open_tmp("sink-unit-XXXXXX.pem", &path, NULL);
+	g_autoptr(SinkConfig) cfg = NULL;
+	g_autoptr(GError) error = NULL;
+
+	close(fd);
+	g_assert_true(g_file_set_contents(path, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", -1, NULL));
+	text = g_strdup_printf("[Sink]\nDKIM_Sign_Domain = sink.example\nDKIM_Sign_Selector = s1\nDKIM_Sign_Key = %s\n", path);
+	cfg = unit_config_from(text);	/* the file opens: the config loads */
+	g_assert_false(sink_dkim_sign_check(cfg, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_assert_nonnull(strstr(error->message, "DKIM_Sign_Key"));
+	g_assert_nonnull(strstr(error->message, path));
+	g_assert_nonnull(strstr(error->message, "not an RSA private key in PEM"));
+	g_clear_error(&error);
+	g_assert_null(sink_dkim_sign(cfg, "From: a@b\r\n\r\nx\r\n", 13, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_unlink(path);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/dkim/verify/unsigned-is-none", test_unsigned_is_none);
 	g_test_add_func("/dkim/off/passes-everything", test_off_passes);
+	g_test_add_func("/dkim/sign/field-is-well-formed", test_sign_field);
+	g_test_add_func("/dkim/sign/needs-a-private-key", test_sign_needs_a_private_key);
 	return g_test_run();
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "message.h"
-#include "report.h"
+#include "report-int.h"
 #include "sink-build.h"
 
 typedef struct {
@@ -518,6 +518,79 @@ test_non_ascii_recipient(void)
 	fixture_free(&f);
 }
 
+/* Addresses for the envelope and the From:/To: fields: well formed or refused, IDN domains in A-labels. */
+static void
+test_address_forms(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "bounces@sender.test", "bounces@sender.test" },
+		{ "<bounces@sender.test>", "bounces@sender.test" },
+		{ "bounces@b\xc3\xbc" "cher.test", "bounces@xn--bcher-kva.test" },
+		{ "j\xc3\xb6rg@b\xc3\xbc" "cher.test", "j\xc3\xb6rg@xn--bcher-kva.test" },	/* UTF-8 local part kept */
+		{ "\"bo\\\"unces\"@sender.test", "\"bo\\\"unces\"@sender.test" },	/* one quoted-string */
+		{ "\"a\"b@sender.test", NULL },	/* a quote inside a dot-atom */
+		{ "a\"b\"@sender.test", NULL },
+		{ "\"ab\\\"@sender.test", NULL },	/* the closing quote escaped */
+		{ "a\\b@sender.test", NULL },
+		{ "a(b)@sender.test", NULL },
+		{ "\"john doe\"@sender.test", NULL },	/* a space */
+		{ "bounces@sender.test\r\nBcc: x@evil.test", NULL },
+		{ "bounces@exa mple.test", NULL },
+		{ "bounces@-bad.test", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = sink_report_addr(cases[i].in);
+		g_test_message("case: %s", cases[i].in);
+		g_assert_cmpstr(got, ==, cases[i].out);
+	}
+}
+
+/* The original's Subject as quoted: shortened past the limit, and encoded words that did not decode noted. */
+static void
+test_subject_quoted(void)
+{
+	static const struct { const char *subject; gboolean noted; } cases[] = {
+		{ "Plain words", FALSE },
+		{ "=?utf-8?q?Gr=C3=BC=C3=9Fe?= und =?UTF-8?B?R3LDvMOfZQ==?=", FALSE },
+		{ "=?iso-8859-1?q?Gr=FC=DFe?=", FALSE },
+		{ "=?utf-8?q?broken", TRUE },				/* never closed */
+		{ "=?utf-8?q?two words?=", TRUE },			/* white space inside */
+		{ "=?x-no-such-charset?q?abc?=", TRUE },
+		{ "=?utf-8?B?//79?=", TRUE },				/* bytes that are not UTF-8 */
+		{ "=?utf-8?B?QUJ?=", TRUE },				/* not base64 */
+		{ "=?utf-8?q?a=ZZ?=", TRUE },				/* not quoted-printable */
+		{ "=?utf-8?x?abc?=", TRUE },				/* no such encoding */
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+		g_autofree char *raw = g_strdup_printf("From: a@sender.test\nSubject: %s\n\nbody\n", cases[i].subject);
+		g_autofree char *quoted = NULL;
+
+		g_test_message("case: %s", cases[i].subject);
+		ctx->raw = g_bytes_new(raw, strlen(raw));
+		sink_message_parse(ctx);
+		quoted = sink_report_subject(ctx);
+		g_assert_nonnull(quoted);
+		g_assert_cmpuint(ctx->notes->len, ==, cases[i].noted ? 1 : 0);
+	}
+	/* a long one: its first SINK_REPORT_SUBJECT_MAX characters and "...", noted */
+	{
+		g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+		g_autofree char *quoted = NULL;
+
+		ctx->subject = g_strnfill(5000, 'x');
+		quoted = sink_report_subject(ctx);
+		g_assert_cmpint(strlen(quoted), ==, SINK_REPORT_SUBJECT_MAX + 3);
+		g_assert_true(g_str_has_suffix(quoted, "x..."));
+		g_assert_cmpuint(ctx->notes->len, ==, 1);
+		g_assert_nonnull(strstr(ctx->notes->pdata[0], "(5000 characters)"));
+	}
+}
+
 static void
 test_missing_addresses(void)
 {
@@ -605,6 +678,8 @@ main(int argc, char **argv)
 	g_test_add_func("/report/crlf-in-addresses-and-ids-cannot-inject", test_injection);
 	g_test_add_func("/report/encoded-words-stay-in-their-header", test_encoded_words_stay_put);
 	g_test_add_func("/report/non-ascii-recipient-uses-rfc6533", test_non_ascii_recipient);
+	g_test_add_func("/report/address-forms", test_address_forms);
+	g_test_add_func("/report/subject-quoted", test_subject_quoted);
 	g_test_add_func("/report/build-without-addresses-fails", test_missing_addresses);
 	g_test_add_func("/report/run-without-addresses-counts-missing", test_run_missing);
 	g_test_add_func("/report/send-after-deadline-fails-at-once", test_send_after_deadline);

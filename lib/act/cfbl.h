@@ -1,0 +1,37 @@
+/*
+ * cfbl.h - RFC 9477's CFBL-Address for a complaint (cfbl.c): whether the
+ * received message's header is to be honoured, and the route it gives.
+ */
+#ifndef SINK_CFBL_H
+#define SINK_CFBL_H
+
+#include "context.h"
+
+/*
+ * sink_cfbl_check: read the message's CFBL-Address (and CFBL-Feedback-ID)
+ * and judge them by RFC 9477 against the DKIM check's signatures: fills
+ * ctx->cfbl (only `checked` when the message has no CFBL-Address) and
+ * notes the verdict for the log line.
+ */
+void sink_cfbl_check(SinkCtx *ctx);
+
+/*
+ * sink_cfbl_route: for an honoured header, the MX of its address's domain
+ * into ctx->mx_host and the address into ctx->fbl_addr.  FALSE with an
+ * error recorded in ctx ("<what> not sent: ..."), *tempfail set when the
+ * look-up failed for now.  A SinkReportKind's route (smtp.h).
+ */
+gboolean sink_cfbl_route(SinkCtx *ctx, const char *what, gboolean *tempfail);
+
+/*
+ * sink_cfbl_org_domain: the organizational domain of `domain` (A-labels):
+ * its registrable domain under the Public Suffix List, or the domain itself
+ * when it is a public suffix.  Lower case, no final dot.  g_free; NULL for
+ * NULL or "".
+ */
+char *sink_cfbl_org_domain(const char *domain);
+
+/* sink_cfbl_warm: load the Public Suffix List, for a process that forks runs. */
+void sink_cfbl_warm(void);
+
+#endif
