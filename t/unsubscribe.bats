@@ -453,3 +453,15 @@ PYEOF
 	assert_equal "$(requests '.path == "/u/scan?id=1" and .method != "POST"' | jq -r .user_agent | sort -u)" "$scanner_ua"
 	assert_equal "$(counter unsubscribe_one_click)" 1
 }
+
+@test "with DKIM_Sign_* the mailto unsubscribe goes out DKIM-signed, as a mailbox provider's mail does, and verifies" {
+	SINK_SIGNING=1 config
+	msg m "$BOTH" 'List-Unsubscribe: <mailto:leave@sender.test?subject=signed>'
+	send m
+	assert_success
+	jq -e '.unsubscribe.method == "mailto" and .actions[0].status == 250' <<<"$output"
+	assert_equal "$(smtp_messages)" 1
+	head -c 200 "$(smtp_eml 1)" | grep -q '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=sink.test; s=sink1;'
+	run dkim_verify "$(smtp_eml 1)"
+	assert_output 'signature ok'
+}
