@@ -139,13 +139,27 @@ complained() { echo "smtp=1:Feedback-Type:$1 http=0:0 redis=0,0,1,0,0,0,0"; }
 	assert_equal "$(jq -r '[.actions[].type] | join(" ")' <<<"$output")" "open open click click"
 }
 
-@test "unsubscribe@, ooto@ and autoreply@: planned, said to be not available in this version, accepted" {
-	for kw in unsubscribe ooto autoreply; do
-		plan=$([[ $kw == unsubscribe ]] && echo unsubscribe || echo autoreply)
+# The List-Unsubscribe fields of a message that offers all three ways to unsubscribe (one-click over http: the
+# test servers speak http only, Unsubscribe_Allow_HTTP allows it).
+UNSUB=('extra_header=List-Unsubscribe: <http://track.test/u/oc>, <mailto:leave@sender.test?subject=unsub>'
+	'extra_header=List-Unsubscribe-Post: List-Unsubscribe=One-Click')
+UNSUBSCRIBED="smtp=0:- http=0:0 redis=0,0,0,0,0,0,0"
+
+@test "unsubscribe@: the reader unsubscribes, one-click as a mailbox provider would, every seed" {
+	config Unsubscribe_Allow_HTTP=true
+	msg to=unsubscribe+ci-42@mix.sink.test "${UNSUB[@]}"
+	twenty "unsubscribe/localpart plan=unsubscribe:none:0:0:- label=ci-42 $UNSUBSCRIBED"
+	jq -e '.plan.unsubscribe_method == "auto" and .plan.notes == [] and .unsubscribe.method == "one-click"' <<<"$output"
+	assert_equal "$(jq -c 'select(.method == "POST") | .path' "$HTTP_LOG" | sort | uniq -c | tr -s ' ')" ' 20 "/u/oc"'
+	assert_equal "$(counter unsubscribe_one_click)" 20
+}
+
+@test "ooto@ and autoreply@: planned, said to be not available in this version, accepted" {
+	for kw in ooto autoreply; do
 		msg to=$kw+ci-42@mix.sink.test
-		twenty "accept/localpart plan=$plan:none:0:0:- label=ci-42 $ACCEPT"
-		jq -e --arg p "$plan" '.plan.notes == ["class \($p): not available in this version; accepted"]' <<<"$output"
-		jq -e --arg kw "$kw" '.plan.unsubscribe_method == (if $kw == "unsubscribe" then "auto" else null end)' <<<"$output"
+		twenty "accept/localpart plan=autoreply:none:0:0:- label=ci-42 $ACCEPT"
+		jq -e '.plan.notes == ["class autoreply: not available in this version; accepted"]' <<<"$output"
+		jq -e '.plan.unsubscribe_method == null' <<<"$output"
 	done
 	run log_lines
 	assert_output --partial ",accept/localpart,label=ci-42,dkim=pass,class autoreply: not available in this version; accepted"
@@ -241,15 +255,24 @@ EOF
 	jq -e '.route == "mix" and (.plan.notes[0] | test("RFC 6591"))' <<<"$output"
 }
 
-@test "X-Bouncy-Sink: unsubscribe, unsubscribe=<method>, autoreply: planned, not available, accepted" {
-	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: unsubscribe'
-	twenty "accept/header plan=unsubscribe:none:0:0:- label=- $ACCEPT"
-	jq -e '.plan.unsubscribe_method == "auto"' <<<"$output"
+@test "X-Bouncy-Sink: unsubscribe unsubscribes; unsubscribe=<method> takes that method only, over Unsubscribe_Method" {
+	config Unsubscribe_Allow_HTTP=true Unsubscribe_Method=link
+	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: unsubscribe' "${UNSUB[@]}"
+	twenty "unsubscribe/header plan=unsubscribe:none:0:0:- label=- $UNSUBSCRIBED"
+	jq -e '.plan.unsubscribe_method == "link" and .unsubscribe.method == "link"' <<<"$output"	# the config's
 	for m in one-click mailto link; do
-		msg to=x@mix.sink.test "extra_header=X-Bouncy-Sink: unsubscribe=$m"
-		twenty "accept/header plan=unsubscribe:none:0:0:- label=- $ACCEPT"
-		jq -e --arg m "$m" '.plan.unsubscribe_method == $m' <<<"$output"
+		reset_servers
+		msg to=x@mix.sink.test "extra_header=X-Bouncy-Sink: unsubscribe=$m" "${UNSUB[@]}"
+		run filter --json --seed 3 <"$MSG"
+		assert_success
+		jq -e --arg m "$m" '.class == "unsubscribe" and .plan.unsubscribe_method == $m and .unsubscribe.method == $m' <<<"$output"
+		assert_equal "$(jq -r 'select(.path == "/u/oc") | .method' "$HTTP_LOG")" \
+			"$(case $m in one-click) echo POST ;; link) echo GET ;; esac)"
+		assert_equal "$(smtp_messages)" "$([[ $m == mailto ]] && echo 1 || echo 0)"
 	done
+}
+
+@test "X-Bouncy-Sink: autoreply: planned, not available, accepted" {
 	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: autoreply'
 	twenty "accept/header plan=autoreply:none:0:0:- label=- $ACCEPT"
 }

@@ -176,6 +176,24 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	done
 }
 
+@test "DKIM: SIGN_HEADERS signs exactly the fields it lists (dkimsign's own choice has List-Unsubscribe, not its Post)" {
+	make_msg "$BATS_TEST_TMPDIR/in.eml" extra_header='List-Unsubscribe: <https://track.test/u>' \
+		extra_header='List-Unsubscribe-Post: List-Unsubscribe=One-Click'
+	local h
+	for fields in from:subject:list-unsubscribe:list-unsubscribe-post ""; do
+		SIGN_HEADERS=$fields sign_msg "$BATS_TEST_TMPDIR/in.eml" "$BATS_TEST_TMPDIR/signed.eml"
+		run dkim_verify "$BATS_TEST_TMPDIR/signed.eml"
+		assert_output 'signature ok'
+		h=$("$PY" -c 'import email, sys; print(email.message_from_binary_file(open(sys.argv[1], "rb"))["DKIM-Signature"])' \
+			"$BATS_TEST_TMPDIR/signed.eml" | tr -d ' \t\n' | tr ';' '\n' | sed -n 's/^h=//p')
+		if [[ -n $fields ]]; then
+			assert_equal "$h" "$fields"
+		else
+			[[ ":$h:" == *":list-unsubscribe:"* && ":$h:" != *":list-unsubscribe-post:"* ]] || fail "h=$h"
+		fi
+	done
+}
+
 @test "DKIM: changing one body byte or the Subject makes dkimverify fail" {
 	make_msg "$BATS_TEST_TMPDIR/in.eml"
 	sign_msg "$BATS_TEST_TMPDIR/in.eml" "$BATS_TEST_TMPDIR/signed.eml"
@@ -259,11 +277,24 @@ print(" ".join(str(mx.preference) for mx in reply.answer[0]))'
 	assert_line $'Server: msys-http\r'
 	assert_line $'Set-Cookie: visit=1; Path=/\r'
 	run http_requests
-	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "cookie": null, "referer": null, "accept": "\*/\*", "t": [0-9.]+, "listen": "127.0.0.80:80"\}$'
+	assert_output --regexp '^\{"host": "track.test", "method": "GET", "path": "/f/a", "user_agent": "TestUA/1.0 \(bats\)", "cookie": null, "referer": null, "accept": "\*/\*", "t": [0-9.]+, "listen": "127.0.0.80:80", "content_type": null, "body": null, "form": null, "authorization": null\}$'
 	: >"$HTTP_LOG"
 	curl -sS --noproxy '*' -o /dev/null -b 'visit=1' -e 'http://web.test/from' -H 'Accept: image/*' http://track.test/q/x
 	run jq -c '[.cookie, .referer, .accept]' "$HTTP_LOG"
 	assert_output '["visit=1","http://web.test/from","image/*"]'
+}
+
+@test "HTTP: a request's body, content type, form fields and Authorization are logged" {
+	curl -sS --noproxy '*' -o /dev/null -F 'List-Unsubscribe=One-Click' -b 'sid=1' -u user:pw http://track.test/u/form
+	curl -sS --noproxy '*' -o /dev/null -d 'List-Unsubscribe=One-Click' http://track.test/u/urlencoded
+	run jq -c 'select(.path == "/u/form")' "$HTTP_LOG"
+	assert_success
+	jq -e '.method == "POST" and (.content_type | startswith("multipart/form-data; boundary="))' <<<"$output"
+	jq -e '.form == {"List-Unsubscribe": ["One-Click"]} and (.body | test("name=\"List-Unsubscribe\""))' <<<"$output"
+	jq -e '.cookie == "sid=1" and (.authorization | startswith("Basic "))' <<<"$output"
+	run jq -c 'select(.path == "/u/urlencoded")' "$HTTP_LOG"
+	jq -e '.content_type == "application/x-www-form-urlencoded" and .body == "List-Unsubscribe=One-Click"' <<<"$output"
+	jq -e '.form == {"List-Unsubscribe": ["One-Click"]} and .cookie == null and .authorization == null' <<<"$output"
 }
 
 @test "HTTP: web.test answers Server: nginx and is logged with its own listen address" {

@@ -1,7 +1,7 @@
 /*
  * act.c - the action module's table: SPF, bounces, complaints, opens and
- * clicks and the personas' machine traffic, with libspf2, libcurl, libxml2
- * and libpsl, built as
+ * clicks, unsubscribes and the personas' machine traffic, with libspf2,
+ * libcurl, libxml2 and libpsl, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
 #include <curl/curl.h>
@@ -12,6 +12,7 @@
 #include "module.h"
 #include "report.h"
 #include "spf.h"
+#include "unsubscribe.h"
 
 /* libcurl's, libxml2's and the Public Suffix List's one-time set-up, before a server's first fork. */
 static void
@@ -27,5 +28,6 @@ const SinkActModule sink_act_module = {
 	.bounce_run = sink_bounce_run,
 	.complaint_run = sink_complaint_run,
 	.engage_run = sink_engage_run,
+	.unsubscribe_run = sink_unsubscribe_run,
 	.warm = act_warm,
 };

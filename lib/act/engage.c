@@ -41,13 +41,13 @@
 
 #include "engage.h"
 #include "fetch.h"
+#include "html.h"
 #include "listunsub.h"
 #include "message.h"
 #include "persona.h"
 #include "track.h"
 
 #define ACCEPT_IMAGE "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
-#define ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 /* A link scanner follows at most this many redirects, each to a tracking host. */
 #define SCANNER_MAX_REDIRECTS 5
@@ -292,20 +292,23 @@ reader_step(SinkCtx *ctx, const char *type, const EngageKind *kind, const SinkFe
 		cached_open(ctx, type);
 		return;
 	}
-	step.fetch.accept = open ? ACCEPT_IMAGE : ACCEPT_PAGE;
+	step.fetch.accept = open ? ACCEPT_IMAGE : SINK_ACCEPT_PAGE;
 	run_step(ctx, &step);
 }
 
-/* The http(s) URIs of List-Unsubscribe, for a gateway; a new array. */
+/*
+ * The http(s) URIs of List-Unsubscribe, for a gateway; a new array.  The
+ * one-click verdict read the field already, for every message that has it.
+ */
 static GPtrArray *
 unsubscribe_urls(SinkCtx *ctx)
 {
-	g_autoptr(GPtrArray) all = sink_list_unsubscribe_uris(ctx->mime);
 	GPtrArray *http = g_ptr_array_new_with_free_func(g_free);
 
-	for (guint i = 0; i < all->len; i++) {
-		const char *uri = all->pdata[i];
-		if (g_ascii_strncasecmp(uri, "http://", 7) == 0 || g_ascii_strncasecmp(uri, "https://", 8) == 0)
+	for (guint i = 0; ctx->unsub && i < ctx->unsub->uris->len; i++) {
+		const char *uri = ctx->unsub->uris->pdata[i];
+		SinkUriScheme scheme = sink_uri_scheme(uri);
+		if (scheme == SINK_URI_HTTP || scheme == SINK_URI_HTTPS)
 			g_ptr_array_add(http, g_strdup(uri));
 	}
 	return http;
@@ -362,7 +365,7 @@ sink_engage_run(SinkCtx *ctx)
 				sink_ctx_note(ctx, "%s", why);
 		}
 		scan.fetch.user_agent = ctx->scanner_agent;
-		scan.fetch.accept = ACCEPT_PAGE;
+		scan.fetch.accept = SINK_ACCEPT_PAGE;
 		scan.fetch.max_redirects = SCANNER_MAX_REDIRECTS;
 		scan.fetch.max_redirects_name = "a scanner's redirects";
 		scan.fetch.redirect_check = scanner_redirect_check;

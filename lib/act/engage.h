@@ -18,11 +18,4 @@
  */
 void sink_engage_run(SinkCtx *ctx);
 
-/*
- * sink_html_urls: parse `html` (len bytes) with libxml2's HTML parser and
- * append the http(s) URLs of <img src> to imgs and of <a href> to links
- * (new strings, entities decoded).  Either array may be NULL.
- */
-void sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links);
-
 #endif

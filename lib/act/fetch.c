@@ -15,12 +15,17 @@
  * the first.  No cookie engine is started, no Referer is sent, environment
  * proxies are ignored, only http and https are spoken.
  *
+ * A fetch may be a form POST instead (RFC 8058's one-click unsubscribe):
+ * the fields urlencoded or as multipart/form-data, never an Expect:
+ * 100-continue wait, and with no_credentials a URL's user:password@ is
+ * dropped, so no Authorization goes out.  A 3xx that is not followed keeps
+ * its Location for the caller to report.
+ *
  * Safety: message bodies are written by strangers, so a URL may point at
  * the sink's own network.  Unless Fetch_Allow_Private is set, the address
  * curl is about to connect to (after DNS, per attempt: the open-socket
- * callback) must be public unicast; loopback, private, link-local (the
- * 169.254.169.254 metadata service), multicast and the other
- * special-purpose ranges are refused, so DNS tricks cannot get around it.
+ * callback) must be public unicast (fetchaddr.c decides), so DNS tricks
+ * cannot get around it.
  *
  * Parallel as a browser is: all at once, but at most 6 at a time to one
  * origin (and 64 in all); the others wait for a slot, and each fetch's own
@@ -38,108 +43,6 @@
 /* At most this many fetches run at once to one origin (as browsers do) and in all. */
 #define FETCH_HOST_ACTIVE 6
 #define FETCH_TOTAL_ACTIVE 64
-
-/* ---- addresses ------------------------------------------------------------------------------------------ */
-
-typedef struct {
-	guint8 prefix[16];
-	guint bits;
-	const char *what;
-} Range;
-
-/* IPv4 special-purpose ranges (RFC 6890 and friends), as the first bytes of the prefix. */
-static const Range ranges4[] = {
-	{ { 0 }, 8, "\"this network\" (0.0.0.0/8)" },
-	{ { 10 }, 8, "private (10.0.0.0/8)" },
-	{ { 100, 64 }, 10, "shared address space (100.64.0.0/10)" },
-	{ { 127 }, 8, "loopback (127.0.0.0/8)" },
-	{ { 169, 254 }, 16, "link-local (169.254.0.0/16)" },
-	{ { 172, 16 }, 12, "private (172.16.0.0/12)" },
-	{ { 192, 0, 0 }, 24, "IETF protocol assignments (192.0.0.0/24)" },
-	{ { 192, 0, 2 }, 24, "documentation (192.0.2.0/24)" },
-	{ { 192, 88, 99 }, 24, "6to4 relay anycast (192.88.99.0/24)" },
-	{ { 192, 168 }, 16, "private (192.168.0.0/16)" },
-	{ { 198, 18 }, 15, "benchmarking (198.18.0.0/15)" },
-	{ { 198, 51, 100 }, 24, "documentation (198.51.100.0/24)" },
-	{ { 203, 0, 113 }, 24, "documentation (203.0.113.0/24)" },
-	{ { 224 }, 4, "multicast (224.0.0.0/4)" },
-	{ { 240 }, 4, "reserved or broadcast (240.0.0.0/4)" },
-};
-
-/* IPv6 ranges refused inside global unicast (2000::/3); everything outside it is refused too. */
-static const Range ranges6[] = {
-	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation (2001:db8::/32)" },
-	{ { 0x20, 0x01 }, 23, "IETF protocol assignments (2001::/23)" },
-	{ { 0x3f, 0xff }, 20, "documentation (3fff::/20)" },
-};
-
-static gboolean
-in_range(const guint8 *addr, const Range *r)
-{
-	guint whole = r->bits / 8, rest = r->bits % 8;
-
-	if (memcmp(addr, r->prefix, whole) != 0)
-		return FALSE;
-	return rest == 0 || ((addr[whole] ^ r->prefix[whole]) & (0xff << (8 - rest))) == 0;
-}
-
-static const char *
-special4(const guint8 *a)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(ranges4); i++)
-		if (in_range(a, &ranges4[i]))
-			return ranges4[i].what;
-	return NULL;
-}
-
-static const char *
-special6(const guint8 *a)
-{
-	static const guint8 zero[16];
-	static const guint8 mapped[12] = { [10] = 0xff, [11] = 0xff };
-	static const guint8 nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-
-	if (memcmp(a, zero, 15) == 0 && a[15] <= 1)
-		return a[15] ? "loopback (::1)" : "unspecified (::)";
-	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)	/* an IPv4 address inside */
-		return special4(a + 12);
-	if (a[0] == 0x20 && a[1] == 0x02)	/* 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD */
-		return special4(a + 2);
-	if ((a[0] & 0xfe) == 0xfc)
-		return "unique local (fc00::/7)";
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-		return "link-local (fe80::/10)";
-	if (a[0] == 0xff)
-		return "multicast (ff00::/8)";
-	if ((a[0] & 0xe0) != 0x20)
-		return "not global unicast (outside 2000::/3)";
-	for (gsize i = 0; i < G_N_ELEMENTS(ranges6); i++)
-		if (in_range(a, &ranges6[i]))
-			return ranges6[i].what;
-	return NULL;
-}
-
-gboolean
-sink_fetch_address_allowed(const struct sockaddr *sa, char **why)
-{
-	char text[INET6_ADDRSTRLEN] = "?";
-	const char *what;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		what = special4((const guint8 *)&in->sin_addr);
-		inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		what = special6(in6->sin6_addr.s6_addr);
-		inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-	} else {
-		what = "not an internet address";
-	}
-	if (what && why)
-		*why = g_strdup_printf("%s is %s", text, what);
-	return what == NULL;
-}
 
 /* ---- URLs ------------------------------------------------------------------------------------------------- */
 
@@ -189,6 +92,8 @@ typedef enum {
 typedef struct {
 	SinkFetch *item;
 	const SinkFetchOptions *opt;
+	char *url;		/* what is requested: the item's URL, without credentials when asked */
+	curl_mime *mime;	/* a multipart/form-data POST's body */
 	char *host_key;		/* the URL's origin: at most FETCH_HOST_ACTIVE of one run at once */
 	CURL *easy;
 	TransferState state;
@@ -277,6 +182,29 @@ ms_left(const SinkFetchOptions *opt)
 	return opt->deadline ? (opt->deadline - g_get_monotonic_time()) / 1000 : G_MAXINT;
 }
 
+/* The form fields "a=1&b=2" as multipart/form-data parts (names and values percent-decoded). */
+static curl_mime *
+form_mime(CURL *e, const char *fields)
+{
+	curl_mime *mime = curl_mime_init(e);
+	g_auto(GStrv) pairs = g_strsplit(fields, "&", -1);
+
+	for (char **p = pairs; mime && *p; p++) {
+		char *eq = strchr(*p, '=');
+		g_autofree char *name = g_uri_unescape_segment(*p, eq, NULL);
+		g_autofree char *value = g_uri_unescape_string(eq ? eq + 1 : "", NULL);
+		curl_mimepart *part = curl_mime_addpart(mime);
+
+		if (part == NULL || name == NULL || value == NULL) {
+			curl_mime_free(mime);
+			return NULL;
+		}
+		curl_mime_name(part, name);
+		curl_mime_data(part, value, CURL_ZERO_TERMINATED);
+	}
+	return mime;
+}
+
 static CURL *
 easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 {
@@ -284,7 +212,7 @@ easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 
 	if (e == NULL)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, t->item->url);
+	curl_easy_setopt(e, CURLOPT_URL, t->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	if (t->opt->head)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -307,7 +235,34 @@ easy_new(Transfer *t, struct curl_slist *headers, long timeout_ms)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, t->opt->user_agent);
 	if (headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	if (t->opt->post && t->opt->post_multipart) {
+		if ((t->mime = form_mime(e, t->opt->post)) == NULL) {
+			curl_easy_cleanup(e);
+			return NULL;
+		}
+		curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
+	} else if (t->opt->post) {
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, t->opt->post);	/* application/x-www-form-urlencoded */
+	}
 	return e;
+}
+
+/* `url` without its user:password@ (and login options); NULL when it cannot be read.  g_free. */
+static char *
+without_credentials(const char *url)
+{
+	CURLU *u = curl_url();
+	char *full = NULL, *result = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_ALLOW_SPACE | CURLU_URLENCODE) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+		result = g_strdup(full);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return result;
 }
 
 static guint
@@ -405,8 +360,13 @@ follow(FetchRun *run, Transfer *t)
 	const char *why_not;
 	gint64 left;
 
-	if (t->opt->max_redirects <= 0 || f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
+	if (f->status < 300 || f->status > 399 || (to = location(t->easy)) == NULL)
 		return FALSE;
+	if (t->opt->max_redirects <= 0) {	/* the 3xx is the answer: where it pointed is part of it */
+		g_free(f->location);
+		f->location = g_steal_pointer(&to);
+		return FALSE;
+	}
 	if (t->hops >= (guint)t->opt->max_redirects) {
 		f->error = g_strdup_printf("redirect to %s not followed: more than %s (%d)", to,
 					   t->opt->max_redirects_name ? t->opt->max_redirects_name : "Max_Redirects",
@@ -437,6 +397,8 @@ follow(FetchRun *run, Transfer *t)
 	curl_multi_remove_handle(run->multi, t->easy);
 	curl_easy_setopt(t->easy, CURLOPT_URL, next);
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)left);
+	if (t->opt->post)	/* a browser follows a form's redirect with a GET */
+		curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
 	if (curl_multi_add_handle(run->multi, t->easy) != CURLM_OK) {
 		f->error = g_strdup_printf("redirect to %s not followed: could not start the fetch", next);
 		return FALSE;
@@ -493,6 +455,9 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 
 		run.t[i].item = &items[i];
 		run.t[i].opt = opt;
+		run.t[i].url = items[i].url && opt->no_credentials ? without_credentials(items[i].url) : NULL;
+		if (run.t[i].url == NULL)
+			run.t[i].url = g_strdup(items[i].url ? items[i].url : "");
 		run.t[i].host_key = origin ? origin : g_strdup(items[i].url ? items[i].url : "");
 		g_free(url);
 		g_free(host);
@@ -501,6 +466,8 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 		g_autofree char *h = g_strdup_printf("Accept: %s", opt->accept);
 		run.headers = curl_slist_append(NULL, h);
 	}
+	if (opt->post)		/* the body goes at once: no Expect: 100-continue wait */
+		run.headers = curl_slist_append(run.headers, "Expect:");
 	run.multi = curl_multi_init();
 	if (run.multi)
 		start_more(&run);
@@ -545,6 +512,8 @@ sink_fetch_all(SinkFetch *items, guint n, const SinkFetchOptions *opt)
 			curl_multi_remove_handle(run.multi, t->easy);
 			curl_easy_cleanup(t->easy);
 		}
+		curl_mime_free(t->mime);
+		g_free(t->url);
 		g_free(t->host_key);
 	}
 	if (run.multi)
@@ -562,5 +531,6 @@ sink_fetch_clear(SinkFetch *f)
 	g_clear_pointer(&f->server, g_free);
 	g_clear_pointer(&f->address, g_free);
 	g_clear_pointer(&f->hops, g_array_unref);
+	g_clear_pointer(&f->location, g_free);
 	g_clear_pointer(&f->stopped, g_free);
 }

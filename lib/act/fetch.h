@@ -1,10 +1,10 @@
 /*
  * fetch.h - fetching a batch of URLs in parallel as a mail reader would
- * (libcurl multi): GET (or HEAD), headers only, redirects followed as far
- * as asked and where the caller allows, no cookies, no Referer, each fetch
- * under a timeout, the batch under the message's deadline, and no
- * connection to a private or special-purpose address (on any hop) unless
- * allowed.
+ * (libcurl multi): GET, HEAD or a form POST, headers only, redirects
+ * followed as far as asked and where the caller allows, no cookies, no
+ * Referer, each fetch under a timeout, the batch under the message's
+ * deadline, and no connection to a private or special-purpose address (on
+ * any hop) unless allowed.
  */
 #ifndef SINK_FETCH_H
 #define SINK_FETCH_H
@@ -14,6 +14,9 @@
 #include <glib.h>
 
 #include "context.h"
+
+/* A browser's Accept: for a page (a click, an unsubscribe link). */
+#define SINK_ACCEPT_PAGE "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 /* One URL to fetch and, after sink_fetch_all, what came of it. */
 typedef struct {
@@ -26,6 +29,7 @@ typedef struct {
 	gboolean timed_out;	/* the fetch or the batch ran out of time */
 	double seconds;		/* wall time of the fetch, its redirects included */
 	GArray *hops;		/* owned; SinkHop: each redirect followed; NULL when none */
+	char *location;		/* owned; a 3xx's Location (absolute) when it was not followed (max_redirects 0) */
 	char *stopped;		/* owned; a redirect the caller's rule did not follow, and why; NULL when none */
 } SinkFetch;
 
@@ -47,6 +51,9 @@ typedef struct {
 	SinkFetchRedirectCheck redirect_check;	/* NULL: any host; else asked before each hop */
 	gpointer redirect_data;	/* for redirect_check */
 	gboolean head;		/* HEAD instead of GET */
+	const char *post;	/* NULL: GET (or HEAD); else POST these form fields, "name=value&..." (urlencoded) */
+	gboolean post_multipart;	/* send the fields as multipart/form-data (RFC 7578) instead */
+	gboolean no_credentials;	/* a URL's user:password@ is dropped, never sent */
 } SinkFetchOptions;
 
 /*

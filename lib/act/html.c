@@ -1,6 +1,6 @@
 /*
  * html.c - the pixels and links of an HTML body, as a reader's mail client
- * sees them.
+ * sees them, and the link a reader would follow to unsubscribe.
  *
  * libxml2's HTML parser reads tag soup the way a browser recovers it
  * (unclosed and misnested tags, upper-case names, unquoted attributes,
@@ -9,6 +9,10 @@
  * Comments and the contents of <script> and <style> are not markup and
  * are skipped by the parser itself.  Only http(s) URLs are kept: a
  * reader's client does not fetch mailto:, javascript: or data: URLs.
+ *
+ * The unsubscribe link is the one SparkPost marks (data-msys-unsubscribe
+ * = "1" on the <a>), else the first <a> whose text (its descendants' text
+ * included) says "unsubscribe", as a reader looking for it would read.
  */
 #include <limits.h>
 #include <string.h>
@@ -16,7 +20,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/parserInternals.h>
 
-#include "engage.h"
+#include "html.h"
 
 /* ASCII whitespace and C0 controls, which the WHATWG URL parser strips at both ends. */
 static gboolean
@@ -84,29 +88,26 @@ on_start(void *data, const xmlChar *name, const xmlChar **atts)
 		take(atts, "href", out->links);
 }
 
-void
-sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links)
+/*
+ * Run libxml2's HTML parser over `html` with `sax`'s callbacks (the
+ * context's _private is `data`).  Events only, no tree: a tree costs
+ * several times the parse on big bodies.  The parser still keeps its stack
+ * of open elements, so it closes and nests tags as it would for a tree.
+ */
+static void
+parse_events(const char *html, gsize len, const htmlSAXHandler *sax, void *data)
 {
 	const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 			    HTML_PARSE_IGNORE_ENC;
-	HtmlUrls out = { imgs, links };
 	htmlParserCtxtPtr ctxt;
 	xmlCharEncodingHandlerPtr utf8;
 
-	if (html == NULL || len == 0 || (imgs == NULL && links == NULL))
-		return;
 	ctxt = htmlCreateMemoryParserCtxt(html, len > INT_MAX ? INT_MAX : (int)len);
 	if (ctxt == NULL)
 		return;
-	/*
-	 * Events only, no tree: a tree costs several times the parse on big
-	 * bodies.  The parser still keeps its stack of open elements, so it
-	 * closes and nests tags as it would for a tree.
-	 */
-	memset(ctxt->sax, 0, sizeof *ctxt->sax);
-	ctxt->sax->startElement = on_start;
+	memcpy(ctxt->sax, sax, sizeof *ctxt->sax);
 	ctxt->userData = ctxt;
-	ctxt->_private = &out;
+	ctxt->_private = data;
 	htmlCtxtUseOptions(ctxt, options);
 	/* The body was decoded to UTF-8 already; its <meta charset> no longer applies. */
 	if ((utf8 = xmlFindCharEncodingHandler("UTF-8")) != NULL)
@@ -115,4 +116,110 @@ sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links)
 	if (ctxt->myDoc)
 		xmlFreeDoc(ctxt->myDoc);
 	htmlFreeParserCtxt(ctxt);
+}
+
+void
+sink_html_urls(const char *html, gsize len, GPtrArray *imgs, GPtrArray *links)
+{
+	HtmlUrls out = { imgs, links };
+	htmlSAXHandler sax = { 0 };
+
+	if (html == NULL || len == 0 || (imgs == NULL && links == NULL))
+		return;
+	sax.startElement = on_start;
+	parse_events(html, len, &sax, &out);
+}
+
+/* ---- the unsubscribe link ------------------------------------------------------------------------------ */
+
+/* The text of an <a> is looked at up to this many bytes. */
+#define LINK_TEXT_MAX 4096
+
+typedef struct {
+	char *marked;		/* the first data-msys-unsubscribe="1" link */
+	char *by_text;		/* the first link whose text says unsubscribe */
+	char *href;		/* the <a> being read, when its href is http(s) */
+	GString *text;		/* its text so far */
+} UnsubLink;
+
+static const char *
+attribute(const xmlChar **atts, const char *name)
+{
+	for (; atts && atts[0]; atts += 2)
+		if (g_ascii_strcasecmp((const char *)atts[0], name) == 0)
+			return atts[1] ? (const char *)atts[1] : "";
+	return NULL;
+}
+
+/* The end of the <a> being read: its text decides. */
+static void
+link_end(UnsubLink *u)
+{
+	if (u->href && u->by_text == NULL) {
+		g_autofree char *lower = g_ascii_strdown(u->text->str, (gssize)u->text->len);
+		if (strstr(lower, "unsubscribe"))
+			u->by_text = g_steal_pointer(&u->href);
+	}
+	g_clear_pointer(&u->href, g_free);
+	g_string_truncate(u->text, 0);
+}
+
+static void
+on_unsub_start(void *data, const xmlChar *name, const xmlChar **atts)
+{
+	UnsubLink *u = ((htmlParserCtxtPtr)data)->_private;
+	const char *href, *mark;
+	char *url;
+
+	if (g_ascii_strcasecmp((const char *)name, "a") != 0)
+		return;
+	link_end(u);	/* an <a> inside an <a> closes it, as a browser reads it */
+	href = attribute(atts, "href");
+	if (href == NULL || (url = http_url(href)) == NULL)
+		return;
+	mark = attribute(atts, "data-msys-unsubscribe");
+	g_autofree char *trimmed = mark ? g_strstrip(g_strdup(mark)) : NULL;
+	if (u->marked == NULL && trimmed && strcmp(trimmed, "1") == 0)
+		u->marked = g_strdup(url);
+	u->href = url;
+}
+
+static void
+on_unsub_end(void *data, const xmlChar *name)
+{
+	UnsubLink *u = ((htmlParserCtxtPtr)data)->_private;
+
+	if (g_ascii_strcasecmp((const char *)name, "a") == 0)
+		link_end(u);
+}
+
+static void
+on_unsub_text(void *data, const xmlChar *text, int len)
+{
+	UnsubLink *u = ((htmlParserCtxtPtr)data)->_private;
+
+	if (u->href && u->text->len < LINK_TEXT_MAX)
+		g_string_append_len(u->text, (const char *)text, MIN(len, (int)(LINK_TEXT_MAX - u->text->len)));
+}
+
+char *
+sink_html_unsubscribe_link(const char *html, gsize len)
+{
+	UnsubLink u = { NULL, NULL, NULL, NULL };
+	htmlSAXHandler sax = { 0 };
+
+	if (html == NULL || len == 0)
+		return NULL;
+	u.text = g_string_new(NULL);
+	sax.startElement = on_unsub_start;
+	sax.endElement = on_unsub_end;
+	sax.characters = on_unsub_text;
+	parse_events(html, len, &sax, &u);
+	link_end(&u);	/* an <a> the body never closed */
+	g_string_free(u.text, TRUE);
+	if (u.marked) {
+		g_free(u.by_text);
+		return u.marked;
+	}
+	return u.by_text;
 }

@@ -53,8 +53,21 @@ char *sink_report_field_addr(const char *addr);
 char *sink_report_addr_ascii(const char *addr);
 
 /*
- * sink_report_new: a report message: From: `from_name` <from>, To: <to>,
- * Subject, Date (ctx->now), a fresh Message-ID on cfg->host_name,
+ * sink_mail_new: a message the sink sends: From: `from_name` <from>, To:
+ * <to>, Subject, Date (ctx->now) and a fresh Message-ID on cfg->host_name,
+ * with no body yet.  g_object_unref.
+ */
+GMimeMessage *sink_mail_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to,
+			    const char *subject);
+
+/*
+ * sink_text_part: a text/plain part holding `text` (UTF-8), 7bit when it
+ * can travel so, else quoted-printable.  g_object_unref.
+ */
+GMimeObject *sink_text_part(const char *text);
+
+/*
+ * sink_report_new: a report message (sink_mail_new's headers and)
  * In-Reply-To/References to the original's id when it is a clean one,
  * Auto-Submitted, MIME-Version, and an empty multipart/report body with
  * `report_type`, returned in *report (owned by the message).  g_object_unref.

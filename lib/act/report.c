@@ -335,14 +335,10 @@ clean_message_id(const char *id)
 /* ---- the multipart/report container ---------------------------------------------------------------- */
 
 GMimeMessage *
-sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject,
-		const char *auto_submitted, const char *report_type, GMimeMultipart **report)
+sink_mail_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject)
 {
 	GMimeMessage *msg = g_mime_message_new(TRUE);
-	GMimeObject *obj = GMIME_OBJECT(msg);
-	GMimeMultipart *mp;
 	g_autofree char *host = sink_report_ascii(ctx->cfg->host_name);
-	g_autofree char *orig_id = clean_message_id(ctx->message_id);
 	g_autofree char *id = NULL;
 
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from);
@@ -351,6 +347,18 @@ sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const cha
 	g_mime_message_set_date(msg, ctx->now);
 	id = g_mime_utils_generate_message_id(host && *host ? host : "localhost");
 	g_mime_message_set_message_id(msg, id);
+	return msg;
+}
+
+GMimeMessage *
+sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject,
+		const char *auto_submitted, const char *report_type, GMimeMultipart **report)
+{
+	GMimeMessage *msg = sink_mail_new(ctx, from_name, from, to, subject);
+	GMimeObject *obj = GMIME_OBJECT(msg);
+	GMimeMultipart *mp;
+	g_autofree char *orig_id = clean_message_id(ctx->message_id);
+
 	if (orig_id) {
 		g_autofree char *ref = g_strdup_printf("<%s>", orig_id);
 		g_mime_object_set_header(obj, "In-Reply-To", ref, NULL);
@@ -410,8 +418,8 @@ smtp_safe(const char *data, gsize len)
 	return TRUE;
 }
 
-void
-sink_report_add_text(GMimeMultipart *report, const char *text)
+GMimeObject *
+sink_text_part(const char *text)
 {
 	gsize len = strlen(text);
 	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
@@ -425,9 +433,17 @@ sink_report_add_text(GMimeMultipart *report, const char *text)
 	g_mime_part_set_content(GMIME_PART(part), content);
 	g_mime_part_set_content_encoding(GMIME_PART(part), as_is ? GMIME_CONTENT_ENCODING_7BIT
 							 : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	g_mime_multipart_add(report, GMIME_OBJECT(part));
 	g_object_unref(content);
 	g_object_unref(stream);
+	return GMIME_OBJECT(part);
+}
+
+void
+sink_report_add_text(GMimeMultipart *report, const char *text)
+{
+	GMimeObject *part = sink_text_part(text);
+
+	g_mime_multipart_add(report, part);
 	g_object_unref(part);
 }
 

@@ -9,29 +9,8 @@
 
 #include "authres.h"
 #include "dkimsig.h"
+#include "message.h"
 #include "module.h"
-
-/* Skip CFWS: white space and (nested) comments. */
-static const char *
-skip_cfws(const char *p)
-{
-	for (;;) {
-		while (g_ascii_isspace(*p))
-			p++;
-		if (*p != '(')
-			return p;
-		int depth = 0;
-		do {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')')
-				depth--;
-			p++;
-		} while (*p && depth > 0);
-	}
-}
 
 /* Past a quoted-string that starts at `p` (on its '"'). */
 static const char *
@@ -53,7 +32,7 @@ next_resinfo(const char *p)
 {
 	while (*p) {
 		if (*p == '(')
-			p = skip_cfws(p);
+			p = sink_skip_cfws(p);
 		else if (*p == '"')
 			p = skip_quoted(p);
 		else if (*p == ';')
@@ -72,7 +51,7 @@ past_our_authserv_id(const char *value, const char *host_name)
 
 	if (value == NULL || host_name == NULL)
 		return NULL;
-	p = skip_cfws(value);
+	p = sink_skip_cfws(value);
 	end = p;
 	while (*end && *end != ';' && !g_ascii_isspace(*end) && *end != '(')
 		end++;
@@ -90,11 +69,11 @@ sink_authres_dkim_pass(const char *value, const char *host_name)
 		return FALSE;
 	/* each resinfo after ';' is "method=result ..."; look for dkim=pass */
 	for (p = next_resinfo(end); p; p = next_resinfo(p)) {
-		p = skip_cfws(p + 1);
+		p = sink_skip_cfws(p + 1);
 		if (g_ascii_strncasecmp(p, "dkim", 4) == 0) {
-			const char *q = skip_cfws(p + 4);
+			const char *q = sink_skip_cfws(p + 4);
 			if (*q == '=') {
-				q = skip_cfws(q + 1);
+				q = sink_skip_cfws(q + 1);
 				if (g_ascii_strncasecmp(q, "pass", 4) == 0 &&
 				    !g_ascii_isalnum(q[4]) && q[4] != '-' && q[4] != '_')
 					return TRUE;
@@ -116,20 +95,20 @@ next_property(const char *p, const char *stop, const char **name, gsize *name_le
 	const char *v, *w;
 
 	for (;;) {
-		p = skip_cfws(p);
+		p = sink_skip_cfws(p);
 		if (*p == '\0' || p == stop)
 			return NULL;
 		*name = p;
 		while (*p && p != stop && *p != '=' && *p != '(' && !g_ascii_isspace(*p))
 			p++;
 		*name_len = (gsize)(p - *name);
-		v = skip_cfws(p);
+		v = sink_skip_cfws(p);
 		if (*v == '=')
 			break;
 		if (p == *name)	/* a stray character: past it */
 			p++;
 	}
-	v = skip_cfws(v + 1);
+	v = sink_skip_cfws(v + 1);
 	if (*v == '"') {
 		w = skip_quoted(v);
 		*value = g_strndup(v + 1, (gsize)MAX(w - v - 2, 0));
@@ -152,9 +131,9 @@ sink_authres_dkim_domains(const char *value, const char *host_name, GPtrArray *o
 		char *v;
 		g_autofree char *d = NULL, *i = NULL;
 
-		p = skip_cfws(p + 1);
-		if (g_ascii_strncasecmp(p, "dkim", 4) != 0 || *(q = skip_cfws(p + 4)) != '=' ||
-		    g_ascii_strncasecmp(q = skip_cfws(q + 1), "pass", 4) != 0 || g_ascii_isalnum(q[4]) ||
+		p = sink_skip_cfws(p + 1);
+		if (g_ascii_strncasecmp(p, "dkim", 4) != 0 || *(q = sink_skip_cfws(p + 4)) != '=' ||
+		    g_ascii_strncasecmp(q = sink_skip_cfws(q + 1), "pass", 4) != 0 || g_ascii_isalnum(q[4]) ||
 		    q[4] == '-' || q[4] == '_')
 			continue;
 		stop = next_resinfo(q);

@@ -40,6 +40,7 @@ typedef enum {
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
 	K_FEEDBACK,	/* double[SINK_FEEDBACK_TYPES], "type:weight,..." (feedback.c) */
+	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
 
@@ -49,10 +50,20 @@ typedef struct {
 	size_t offset;		/* into SinkConfig; for K_CYCLE the array, len follows */
 	const char *def;	/* default, as it would be written in the file */
 	double min, max;
+	const char *const *choices;	/* K_ENUM: the values, NULL-terminated, in the enum's order */
 } KeySpec;
 
 #define OFF(f) offsetof(SinkConfig, f)
 #define EVERY_DAY "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31"
+
+static const char *const unsub_methods[] = { "auto", "one-click", "mailto", "link", NULL };
+static const char *const post_encodings[] = { "multipart", "urlencoded", NULL };
+
+/*
+ * The one-click POST's User-Agent: what senders see in their logs of
+ * Gmail's unsubscribe requests (Google does not document it).
+ */
+#define GMAIL_ACTIONS_AGENT "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/1.0 (KHTML, like Gecko; Gmail Actions)"
 
 /* The defaults are the original's shipped consume-mail.ini model. */
 static const KeySpec keys[] = {
@@ -104,6 +115,11 @@ static const KeySpec keys[] = {
 	{ "DKIM_Sign_Domain", K_STRING, OFF(dkim_sign_domain), "", 0, 0 },
 	{ "DKIM_Sign_Selector", K_STRING, OFF(dkim_sign_selector), "", 0, 0 },
 	{ "DKIM_Sign_Key", K_PATH, OFF(dkim_sign_key), "", 0, 0 },
+	{ "Unsubscribe_percent", K_DOUBLE, OFF(unsubscribe_percent), "0", 0, 100 },
+	{ "Unsubscribe_Method", K_ENUM, OFF(unsubscribe_method), "auto", 0, 0, unsub_methods },
+	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
+	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
+	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
 	{ "MPP_percent", K_DOUBLE, OFF(mpp_percent), "0", 0, 100 },
 	{ "Scanner_percent", K_DOUBLE, OFF(scanner_percent), "0", 0, 100 },
 	{ "Persona_Salt", K_STRING, OFF(persona_salt), "", 0, 0 },
@@ -129,6 +145,9 @@ G_STATIC_ASSERT(offsetof(SinkConfig, weekly_open_rate_len) ==
 		offsetof(SinkConfig, weekly_open_rate) + sizeof(double *));
 G_STATIC_ASSERT(offsetof(SinkConfig, weekly_purge_len) ==
 		offsetof(SinkConfig, weekly_purge) + sizeof(double *));
+
+/* K_ENUM stores an int. */
+G_STATIC_ASSERT(sizeof(SinkUnsubMethod) == sizeof(int) && sizeof(SinkPostEncoding) == sizeof(int));
 
 #define FIELD(cfg, spec, type) ((type *)((char *)(cfg) + (spec)->offset))
 
@@ -305,6 +324,18 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		g_autofree char *why = NULL;
 		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
 			return bad_value(error, file, k, value, why);
+		break;
+	}
+	case K_ENUM: {
+		int i = 0;
+		while (k->choices[i] && g_ascii_strcasecmp(value, k->choices[i]) != 0)
+			i++;
+		if (k->choices[i] == NULL) {
+			g_autofree char *list = g_strjoinv(", ", (char **)k->choices);
+			g_autofree char *why = g_strdup_printf("must be one of %s", list);
+			return bad_value(error, file, k, value, why);
+		}
+		*FIELD(cfg, k, int) = i;
 		break;
 	}
 	case K_OBSOLETE:

@@ -28,6 +28,20 @@ typedef enum {
 	SINK_DKIM_OFF,
 } SinkDkimMode;
 
+/* Unsubscribe_Method: how the unsubscribe class unsubscribes (SPEC section 16). */
+typedef enum {
+	SINK_UNSUB_AUTO,	/* a mailbox provider's order: one-click, mailto, link */
+	SINK_UNSUB_ONE_CLICK,
+	SINK_UNSUB_MAILTO,
+	SINK_UNSUB_LINK,
+} SinkUnsubMethod;
+
+/* Unsubscribe_Post_Encoding: the one-click POST's body. */
+typedef enum {
+	SINK_POST_MULTIPART,	/* multipart/form-data (RFC 8058 3.1: SHOULD) */
+	SINK_POST_URLENCODED,	/* application/x-www-form-urlencoded */
+} SinkPostEncoding;
+
 typedef struct {
 	char *path;			/* the file read, or NULL for built-in defaults */
 
@@ -38,6 +52,7 @@ typedef struct {
 	double open_again_percent;
 	double click_percent;
 	double click_again_percent;
+	double unsubscribe_percent;
 	double upstream_handled;
 
 	/* files */
@@ -55,6 +70,12 @@ typedef struct {
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
 	int directive_max_repeats;	/* the most opens=N or clicks=N a sender may ask (X-Bouncy-Sink) */
+
+	/* unsubscribes */
+	SinkUnsubMethod unsubscribe_method;
+	SinkPostEncoding unsubscribe_post_encoding;
+	gboolean unsubscribe_allow_http;	/* one-click to http URIs too (tests) */
+	char *unsubscribe_user_agent;		/* the one-click POST's User-Agent */
 
 	/* personas: what every message to an address meets (persona.c) */
 	double mpp_percent;		/* share of addresses behind Apple Mail Privacy Protection */

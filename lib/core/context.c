@@ -39,6 +39,20 @@ sink_dkim_sig_free(gpointer p)
 }
 
 void
+sink_unsub_free(SinkUnsub *u)
+{
+	if (u == NULL)
+		return;
+	if (u->uris)
+		g_ptr_array_unref(u->uris);
+	if (u->problems)
+		g_ptr_array_unref(u->problems);
+	g_free(u->detail);
+	g_free(u->post_uri);
+	g_free(u);
+}
+
+void
 sink_hop_clear(gpointer p)
 {
 	g_free(((SinkHop *)p)->url);
@@ -138,6 +152,8 @@ sink_ctx_free(SinkCtx *ctx)
 		g_ptr_array_unref(ctx->notes);
 	if (ctx->dkim_sigs)
 		g_ptr_array_unref(ctx->dkim_sigs);
+	sink_unsub_free(ctx->unsub);
+	g_free(ctx->unsub_target);
 	g_free(ctx);
 }
 

@@ -43,11 +43,25 @@ typedef struct {
 	char *reason;		/* why it is not honoured; NULL when it is */
 } SinkCfbl;
 
+/*
+ * The message's List-Unsubscribe (RFC 2369) and RFC 8058's one-click
+ * verdict on it (oneclick.h); ctx->unsub is NULL when the message has no
+ * List-Unsubscribe field.
+ */
+typedef struct {
+	GPtrArray *uris;	/* char*: the usable URIs (http, https, mailto) in the field's order */
+	GPtrArray *problems;	/* char*: what was wrong with the fields, in words, for the record */
+	gboolean eligible;	/* RFC 8058: a one-click POST may be made */
+	const char *reason;	/* static: why not ("no_dkim_pass", "no_https_uri", ...); NULL when eligible */
+	char *detail;		/* the verdict in words: every failing check, or where the POST goes */
+	char *post_uri;		/* where a one-click POST goes: the first https URI (http when allowed); may be NULL */
+} SinkUnsub;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
-	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl" */
+	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl", "unsubscribe_one_click", ... */
 	const char *by;		/* who: "mpp", "scanner" (machine traffic, persona.h); NULL: the reader */
-	const char *method;	/* the HTTP method when not GET ("HEAD"); NULL otherwise (static) */
+	const char *method;	/* the HTTP method when not GET ("HEAD", "POST"); NULL otherwise (static) */
 	char *target;	/* URL fetched or MX host; may be NULL */
 	int status;	/* HTTP status or SMTP reply code; 0 when none */
 	char *reply;	/* SMTP reply text or short HTTP result; may be NULL */
@@ -96,6 +110,7 @@ typedef struct {
 	char *dkim_selector;
 	char *dkim_detail;	/* why, for the log */
 	GPtrArray *dkim_sigs;	/* SinkDkimSig*: each signature checked (dkimsig.h) */
+	SinkUnsub *unsub;	/* List-Unsubscribe and the one-click verdict; NULL without the field */
 	char *spf;		/* "pass", "fail", ..., NULL = not run */
 	char *mx_host;		/* preferred MX of the Return-Path domain */
 	char *fbl_addr;		/* from the allowlist or the tenant rule, or the honoured CFBL-Address */
@@ -107,6 +122,8 @@ typedef struct {
 	SinkPlan plan;		/* what was chosen, in full (plan.h) */
 	double draw;		/* the mix's uniform draw; -1 when not drawn */
 	gboolean signals_blocked;	/* a Signals address on a closed day */
+	const char *unsub_used;		/* static: the method it took ("one-click", "mailto", "link", "none"); NULL before */
+	char *unsub_target;		/* the URL it requested or the address it wrote to; NULL when none */
 	char *user_agent;
 	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
 	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
@@ -161,6 +178,9 @@ SinkAction *sink_ctx_action(SinkCtx *ctx, const char *type, const char *target);
 
 /* sink_dkim_sig_free: free a SinkDkimSig (a GPtrArray free function); NULL is ok. */
 void sink_dkim_sig_free(gpointer sig);
+
+/* sink_unsub_free: free a SinkUnsub; NULL is ok. */
+void sink_unsub_free(SinkUnsub *u);
 
 /* sink_hop_clear: free a SinkHop's URL (a GArray clear function). */
 void sink_hop_clear(gpointer hop);

@@ -2,9 +2,12 @@
  * decide.c - what this recipient "does": the subdomain it was sent to, or
  * the statistical mix of SPEC section 5.
  *
- * The mix makes one uniform draw over OOB, FBL, openclick and accept in
- * that priority order, so each configured share is the expected share of
- * traffic (a share that would push the total past 1 gets what is left).
+ * The mix makes one uniform draw over OOB, FBL, unsubscribe, openclick and
+ * accept in that priority order, so each configured share is the expected
+ * share of traffic (a share that would push the total past 1 gets what is
+ * left).  The thresholds are running sums in that order: with
+ * Unsubscribe_percent = 0 each is the original's sum to the bit (x + 0 is
+ * x), so every seeded decision stays what it was.
  * Open-type shares follow today's Weekly_Cycle_Open_Rate divided by the
  * Signals active-digit density (Signals addresses only open on their
  * digit's days), that multiplier clipped to at most 1, then each share
@@ -92,6 +95,7 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	}
 	m->oob = clip01(cfg->oob_percent / 100.0 / app);
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
+	m->unsubscribe = clip01(cfg->unsubscribe_percent / 100.0 / app);
 	m->open_factor = cfg->weekly_open_rate[sink_weekly_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
 	scale = MIN(1.0, m->open_factor / m->density);
@@ -121,6 +125,7 @@ sink_route_class(const char *rcpt)
 		{ "oob", SINK_CLASS_OOB },
 		{ "fbl", SINK_CLASS_FBL },
 		{ "openclick", SINK_CLASS_OPENCLICK },
+		{ "unsubscribe", SINK_CLASS_UNSUBSCRIBE },
 	};
 	const char *at, *dot;
 	size_t n;
@@ -184,7 +189,19 @@ local_keyword(const SinkCtx *ctx, SinkDirectives *kw)
 static gboolean
 class_available(SinkClass k)
 {
-	return k != SINK_CLASS_UNSUBSCRIBE && k != SINK_CLASS_AUTOREPLY;
+	return k != SINK_CLASS_AUTOREPLY;
+}
+
+/* Unsubscribe_Method as the plan says it (config.h's order is the plan's, from auto on). */
+G_STATIC_ASSERT(SINK_UNSUBSCRIBE_AUTO + SINK_UNSUB_AUTO == SINK_UNSUBSCRIBE_AUTO &&
+		SINK_UNSUBSCRIBE_AUTO + SINK_UNSUB_ONE_CLICK == SINK_UNSUBSCRIBE_ONE_CLICK &&
+		SINK_UNSUBSCRIBE_AUTO + SINK_UNSUB_MAILTO == SINK_UNSUBSCRIBE_MAILTO &&
+		SINK_UNSUBSCRIBE_AUTO + SINK_UNSUB_LINK == SINK_UNSUBSCRIBE_LINK);
+
+static SinkUnsubscribeMethod
+configured_unsubscribe(const SinkConfig *cfg)
+{
+	return (SinkUnsubscribeMethod)(SINK_UNSUBSCRIBE_AUTO + (int)cfg->unsubscribe_method);
 }
 
 /*
@@ -223,8 +240,8 @@ plan_details(SinkCtx *ctx, const SinkDirectives *hdr, const char *keyword, const
 	if (k != SINK_CLASS_OPENCLICK && hdr && hdr->clicks >= 0)
 		sink_plan_note(plan, "X-Bouncy-Sink \"clicks=%d\": not for class %s; ignored", hdr->clicks,
 			       sink_class_name(k));
-	if (k == SINK_CLASS_UNSUBSCRIBE)
-		plan->unsubscribe = hdr && hdr->unsubscribe ? hdr->unsubscribe : SINK_UNSUBSCRIBE_AUTO;
+	if (k == SINK_CLASS_UNSUBSCRIBE)	/* the directive's method, else Unsubscribe_Method */
+		plan->unsubscribe = hdr && hdr->unsubscribe ? hdr->unsubscribe : configured_unsubscribe(ctx->cfg);
 	else if (hdr && hdr->unsubscribe)
 		sink_plan_note(plan, "X-Bouncy-Sink \"unsubscribe=%s\": not for class %s; ignored",
 			       sink_unsubscribe_method_name(hdr->unsubscribe), sink_class_name(k));
@@ -300,13 +317,16 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		ctx->route = SINK_ROUTE_LOCALPART;
 	} else {
 		double u = g_rand_double(ctx->rng);
+		double upto_fbl = m->oob + m->fbl, upto_unsub = upto_fbl + m->unsubscribe;
 		ctx->route = SINK_ROUTE_MIX;
 		ctx->draw = u;
 		if (u < m->oob)
 			k = SINK_CLASS_OOB;
-		else if (u < m->oob + m->fbl)
+		else if (u < upto_fbl)
 			k = SINK_CLASS_FBL;
-		else if (u < m->oob + m->fbl + m->open) {
+		else if (u < upto_unsub)
+			k = SINK_CLASS_UNSUBSCRIBE;
+		else if (u < upto_unsub + m->open) {
 			k = SINK_CLASS_OPENCLICK;
 			if (!sink_signals_open_allowed(ctx->cfg, ctx->rcpt, ctx->now)) {
 				ctx->signals_blocked = TRUE;
@@ -320,6 +340,8 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		plan_details(ctx, hdr, keyword, &kw);
 	else if (k == SINK_CLASS_FBL)
 		ctx->plan.feedback_type = "abuse";
+	else if (k == SINK_CLASS_UNSUBSCRIBE)
+		ctx->plan.unsubscribe = configured_unsubscribe(ctx->cfg);
 	if (k == SINK_CLASS_OPENCLICK)
 		plan_steps(ctx, m, hdr, keyword, &kw);
 	ctx->klass = k;
@@ -327,7 +349,7 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 		sink_plan_note(&ctx->plan, "class %s: not available in this version; accepted", sink_class_name(k));
 		ctx->klass = SINK_CLASS_ACCEPT;
 	}
-	if (ctx->klass == SINK_CLASS_OPENCLICK) {
+	if (ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE) {
 		g_autofree char *why = NULL;
 		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);
 		if (why)

@@ -7,15 +7,18 @@
  * part; a class the header's other directives need (opens=3: openclick;
  * feedback-type=fraud: fbl), or the one a persona keyword falls back on
  * (accept); the mix.  ctx->route names the rule.  The other details
- * (repeats, feedback type, persona, ...) come from the header, else from
- * the keyword, and fill ctx->plan; what cannot apply is a note there.
+ * (repeats, feedback type, persona, unsubscribe method, ...) come from the
+ * header, else from the keyword, else the config, and fill ctx->plan; what
+ * cannot apply is a note there.
  *
  * The mix's probabilities follow from the config and the UTC day; see
- * SPEC section 5.  One uniform draw picks OOB, else FBL, else openclick,
- * else accept; conditional draws pick open-again, click and click-again,
- * for the mix and the openclick subdomain, unless the sender asked for
- * the steps.  A message with neither header nor keyword is decided, draw
- * for draw, as before either existed.
+ * SPEC sections 5 and 15.  One uniform draw picks OOB, else FBL, else
+ * unsubscribe, else openclick, else accept; conditional draws pick
+ * open-again, click and click-again, for the mix and the openclick
+ * subdomain, unless the sender asked for the steps.  A message with
+ * neither header nor keyword is decided, draw for draw, as before either
+ * existed (and, with Unsubscribe_percent = 0, as before the unsubscribe
+ * class).
  */
 #ifndef SINK_DECIDE_H
 #define SINK_DECIDE_H
@@ -23,7 +26,7 @@
 #include "context.h"
 
 typedef struct {
-	double oob, fbl, open, open_again, click, click_again;	/* clipped shares */
+	double oob, fbl, unsubscribe, open, open_again, click, click_again;	/* clipped shares */
 	double open_again_given_open;
 	double click_given_open;
 	double click_again_given_click;
@@ -40,7 +43,8 @@ gboolean sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GE
 
 /*
  * sink_route_class: the class a recipient's first domain label names
- * ("accept", "oob", "fbl", "openclick", any case), or SINK_CLASS_NONE.
+ * ("accept", "oob", "fbl", "openclick", "unsubscribe", any case), or
+ * SINK_CLASS_NONE.
  */
 SinkClass sink_route_class(const char *rcpt);
 
@@ -54,9 +58,10 @@ gboolean sink_signals_open_allowed(const SinkConfig *cfg, const char *rcpt, GDat
 /*
  * sink_decide: fill ctx's class, route and plan from the recipient and
  * ctx->directives (call it only once DKIM has passed), drawing from
- * ctx->rng.  Also picks the user agent when the class is openclick, and
- * sets the recipient's personas (persona.h, not drawn; a directive or
- * keyword may add or clear them).
+ * ctx->rng.  Also picks the user agent when the class is openclick or
+ * unsubscribe (its link is a reader's click), and sets the recipient's
+ * personas (persona.h, not drawn; a directive or keyword may add or clear
+ * them).
  */
 void sink_decide(SinkCtx *ctx, const SinkModel *m);
 

@@ -109,6 +109,13 @@ sink_log_line(SinkCtx *ctx, const char *program)
 		g_autofree char *s = g_strdup_printf("spf=%s", ctx->spf);
 		csv_field(out, s);
 	}
+	if (ctx->unsub) {	/* RFC 8058's verdict, and what was wrong with List-Unsubscribe */
+		g_autofree char *v = ctx->unsub->eligible ? g_strdup("one_click=ready")
+			: g_strdup_printf("one_click=not_ready:%s", ctx->unsub->reason);
+		csv_field(out, v);
+		for (guint i = 0; i < ctx->unsub->problems->len; i++)
+			csv_field(out, ctx->unsub->problems->pdata[i]);
+	}
 	for (guint i = 0; i < ctx->notes->len; i++)
 		csv_field(out, ctx->notes->pdata[i]);
 	for (guint i = 0; ctx->plan.notes && i < ctx->plan.notes->len; i++)

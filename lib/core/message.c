@@ -130,6 +130,27 @@ close_comments(const char *value)
 	return g_strconcat(value, value[n - 1] == '\\' ? " " : "", closes, NULL);
 }
 
+const char *
+sink_skip_cfws(const char *p)
+{
+	for (;;) {
+		while (g_ascii_isspace(*p))
+			p++;
+		if (*p != '(')
+			return p;
+		int depth = 0;
+		do {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			p++;
+		} while (*p && depth > 0);
+	}
+}
+
 char *
 sink_addr_first(const char *value)
 {

@@ -42,6 +42,13 @@ gboolean sink_header_has_control(const SinkCtx *ctx, const char *name);
 char *sink_addr_first(const char *value);
 
 /*
+ * sink_skip_cfws: past the CFWS at `p` (RFC 5322 3.2.2): white space and
+ * comments, nested, a backslash quoting the next character; an unclosed
+ * comment runs to the end.  Returns a pointer into the same string.
+ */
+const char *sink_skip_cfws(const char *p);
+
+/*
  * sink_received_ip: the client IP (v4 or v6) in a Received: header value,
  * from the comment of its "from" clause, e.g. "from helo (192.0.2.1) by
  * ..." or "from helo (rdns [192.0.2.1])", never from the HELO name before

@@ -29,6 +29,7 @@ typedef struct {
 	void (*bounce_run)(SinkCtx *ctx);
 	void (*complaint_run)(SinkCtx *ctx);
 	void (*engage_run)(SinkCtx *ctx);	/* the personas' machine traffic, then the openclick steps */
+	void (*unsubscribe_run)(SinkCtx *ctx);
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 

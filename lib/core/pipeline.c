@@ -1,7 +1,7 @@
 /*
  * pipeline.c - the stages of sink-filter after the read, in order.
  *
- *   parse -> sanity -> DKIM -> decide -> (SPF, MX) -> act -> store -> count
+ *   parse -> sanity -> DKIM -> one-click verdict -> decide -> (SPF, MX) -> act -> store -> count
  *
  * Each stage reads what earlier ones left in the context and adds its own
  * part.  By the time the pipeline runs the whole message has been read, so
@@ -20,6 +20,7 @@
 #include "exitcode.h"
 #include "message.h"
 #include "module.h"
+#include "oneclick.h"
 #include "persona.h"
 #include "pipeline.h"
 #include "store.h"
@@ -101,7 +102,7 @@ act(SinkCtx *ctx)
 	const SinkActModule *m = NULL;
 	gboolean machine = machine_traffic(ctx);
 	gboolean acts = ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL ||
-			ctx->klass == SINK_CLASS_OPENCLICK;
+			ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE;
 
 	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
@@ -134,8 +135,12 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_OPENCLICK:
 		m->engage_run(ctx);
 		break;
-	case SINK_CLASS_UNSUBSCRIBE:	/* planned only: sink_decide runs them as accept */
-	case SINK_CLASS_AUTOREPLY:
+	case SINK_CLASS_UNSUBSCRIBE:	/* a gateway scans the message before its reader unsubscribes */
+		if (machine)
+			m->engage_run(ctx);
+		m->unsubscribe_run(ctx);
+		break;
+	case SINK_CLASS_AUTOREPLY:	/* planned only: sink_decide runs it as accept */
 	case SINK_CLASS_NONE:
 		break;
 	}
@@ -154,6 +159,7 @@ sink_pipeline_run(SinkCtx *ctx, const SinkModel *m)
 			defer(ctx, "DKIM check", error);
 			return;
 		}
+		sink_one_click_check(ctx);	/* whatever the class, even without a DKIM pass */
 		if (g_strcmp0(ctx->dkim, "pass") == 0) {
 			sink_decide(ctx, m);
 			if (!act(ctx))

@@ -95,6 +95,24 @@ strings(GString *out, const char *name, const GPtrArray *list, guint dropped)
 	g_string_append_c(out, ']');
 }
 
+/* List-Unsubscribe as read, and RFC 8058's verdict on it (oneclick.h). */
+static void
+unsub_record(GString *out, const SinkUnsub *u)
+{
+	key(out, "list_unsubscribe");
+	g_string_append_c(out, '{');
+	strings(out, "uris", u->uris, 0);
+	strings(out, "problems", u->problems, 0);
+	g_string_append_c(out, '}');
+	key(out, "one_click");
+	g_string_append_c(out, '{');
+	kv_bool(out, "eligible", u->eligible);
+	kv_str(out, "reason", u->reason);
+	kv_text(out, "detail", u->detail);
+	kv_text(out, "uri", u->post_uri);
+	g_string_append_c(out, '}');
+}
+
 /* The plan (plan.h): what was chosen, including what this version only records; null without a class. */
 static void
 plan(GString *out, SinkCtx *ctx)
@@ -202,6 +220,16 @@ sink_record_json(SinkCtx *ctx)
 		kv_bool(out, "click_again", ctx->plan.clicks > 1);
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
+	if (ctx->klass == SINK_CLASS_UNSUBSCRIBE) {	/* how the reader unsubscribed (the method asked: the plan's) */
+		key(out, "unsubscribe");
+		g_string_append_c(out, '{');
+		kv_str(out, "method", ctx->unsub_used);
+		kv_text(out, "target", ctx->unsub_target);
+		g_string_append_c(out, '}');
+		kv_text(out, "user_agent", ctx->user_agent);
+	}
+	if (ctx->unsub)
+		unsub_record(out, ctx->unsub);
 	if (ctx->scanner_agent)
 		kv_text(out, "scanner_user_agent", ctx->scanner_agent);
 	if (ctx->signals_blocked)

@@ -18,11 +18,12 @@ const char *const sink_shares_error_groups[] = {
 	"DKIM or SPF failed: nothing done",
 	"reports not sent",
 	"URLs not on a tracking host",
+	"unsubscribes not done",
 	NULL,
 };
 
 /* The classes the model draws, in the draw's order, and the steps given the step before. */
-static const char *const model_classes[] = { "accept", "oob", "fbl", "openclick" };
+static const char *const model_classes[] = { "accept", "oob", "fbl", "unsubscribe", "openclick" };
 static const struct {
 	const char *name, *given, *of_what;
 } steps[] = {
@@ -34,15 +35,18 @@ static const struct {
 double
 sink_shares_class_configured(const SinkModel *m, const char *name)
 {
-	/* the draw: u < oob, then < oob + fbl, then < oob + fbl + open, else accept */
-	double a = MIN(m->oob, 1.0), b = MIN(m->oob + m->fbl, 1.0), c = MIN(m->oob + m->fbl + m->open, 1.0);
+	/* the draw: u < oob, then < oob + fbl, then < ... + unsubscribe, then < ... + open, else accept */
+	double a = MIN(m->oob, 1.0), b = MIN(m->oob + m->fbl, 1.0), u = MIN(m->oob + m->fbl + m->unsubscribe, 1.0);
+	double c = MIN(m->oob + m->fbl + m->unsubscribe + m->open, 1.0);
 
 	if (strcmp(name, "oob") == 0)
 		return a;
 	if (strcmp(name, "fbl") == 0)
 		return b - a;
+	if (strcmp(name, "unsubscribe") == 0)
+		return u - b;
 	if (strcmp(name, "openclick") == 0)
-		return c - b;
+		return c - u;
 	if (strcmp(name, "accept") == 0)
 		return 1.0 - c;
 	return -1;
@@ -65,6 +69,8 @@ sink_shares_error_group(const char *name)
 		return sink_shares_error_groups[0];
 	if (g_str_has_suffix(name, "_url_not_sparkpost"))
 		return sink_shares_error_groups[2];
+	if (strcmp(name, "unsubscribe_error") == 0 || strcmp(name, "unsubscribe_none") == 0)
+		return sink_shares_error_groups[3];
 	if ((g_str_has_prefix(name, "oob_") || g_str_has_prefix(name, "fbl_")) &&
 	    (g_str_has_suffix(name, "_error") || strstr(name, "_missing_") || g_str_has_suffix(name, "_not_sparkpost")))
 		return sink_shares_error_groups[1];

@@ -1,22 +1,23 @@
 /*
- * fuzz-decide - a parsed message through the decision (decide.c) and into
- * the two things every message ends in: the log line (log.c) and the JSON
- * decision record (record.c).
+ * fuzz-decide - a parsed message through the one-click verdict
+ * (oneclick.c) and the decision (decide.c) and into the two things every
+ * message ends in: the log line (log.c) and the JSON decision record
+ * (record.c).
  *
  * Built-in config, the fixed clock, and a seed that is fixed for a given
  * input (a base plus the input's length mod 16, so that the statistical
  * mix can reach each class while a crash still replays exactly).  Checks:
  * a class and route are chosen, the log line is one line, the record is
- * one line of valid JSON; and the List-Unsubscribe URIs the link scanner
- * would read (listunsub.c) are neither empty nor hold whitespace.
+ * one line of valid JSON; the List-Unsubscribe URIs the verdict and the
+ * link scanner read (listunsub.c) are neither empty nor hold whitespace.
  */
 #include <string.h>
 
 #include "decide.h"
 #include "fuzz-common.h"
-#include "listunsub.h"
 #include "log.h"
 #include "message.h"
+#include "oneclick.h"
 #include "record.h"
 
 #define FUZZ_SEED 20261124
@@ -41,6 +42,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autofree char *line = NULL, *json = NULL;
 
 	sink_message_parse(ctx);
+	ctx->dkim = g_strdup("pass");	/* (DKIM_Check = off: the verdict checks no signature) */
+	sink_one_click_check(ctx);
+	fuzz_assert(ctx->unsub == NULL || ctx->unsub->eligible == (ctx->unsub->reason == NULL),
+		    "a verdict both eligible and with a reason");
+	fuzz_assert(ctx->unsub == NULL || !ctx->unsub->eligible || ctx->unsub->post_uri != NULL,
+		    "eligible without a URI to POST to");
 	sink_decide(ctx, &model);
 	fuzz_assert(ctx->klass != SINK_CLASS_NONE, "no class decided");
 	fuzz_assert(ctx->route != SINK_ROUTE_NONE, "no route decided");
@@ -53,9 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(ctx->plan.klass != SINK_CLASS_NONE, "no class planned");
 	fuzz_assert(ctx->plan.notes == NULL || ctx->plan.notes->len <= SINK_PLAN_NOTES_MAX, "too many notes kept");
 
-	g_autoptr(GPtrArray) uris = sink_list_unsubscribe_uris(ctx->mime);
-	for (guint i = 0; i < uris->len; i++) {
-		const char *uri = uris->pdata[i];
+	for (guint i = 0; ctx->unsub && i < ctx->unsub->uris->len; i++) {
+		const char *uri = ctx->unsub->uris->pdata[i];
 		fuzz_assert(*uri && strpbrk(uri, " \t\r\n>") == NULL, "List-Unsubscribe URI empty, or with whitespace or a closing bracket");
 	}
 

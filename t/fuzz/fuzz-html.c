@@ -1,12 +1,12 @@
 /*
  * fuzz-html - bytes as the decoded HTML body: libxml2's HTML parser and
- * the pixel and link extraction (html.c).  Checks: every URL is http(s)
+ * the pixel, link and unsubscribe-link extraction (html.c).  Checks: every URL is http(s)
  * without the whitespace a browser strips.  The input sits right before an
  * inaccessible page, so libxml2 reading past it crashes.
  */
 #include <string.h>
 
-#include "engage.h"
+#include "html.h"
 #include "fuzz-common.h"
 
 static void
@@ -38,6 +38,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	sink_html_urls(g_bytes_get_data(html, NULL), size, imgs, links);
 	check_urls(imgs);
+	check_urls(links);
+	g_ptr_array_set_size(links, 0);
+	g_ptr_array_add(links, sink_html_unsubscribe_link(g_bytes_get_data(html, NULL), size));
+	if (links->pdata[0] == NULL)
+		g_ptr_array_set_size(links, 0);
 	check_urls(links);
 	return 0;
 }

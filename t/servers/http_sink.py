@@ -7,9 +7,11 @@
 #
 # Every request is appended to $HTTP_LOG (or --log FILE) as one JSON line
 #     {"host": ..., "method": ..., "path": ..., "user_agent": ..., "cookie": ..., "referer": ..., "accept": ...,
-#      "t": <unix time>, "listen": "127.0.0.80:80"}
+#      "t": <unix time>, "listen": "127.0.0.80:80", "content_type": ..., "body": ..., "form": {...},
+#      "authorization": ...}
 # (a header the request did not send is null) under an exclusive lock, so the two servers can share the file and
-# a line is never torn.
+# a line is never torn. "body" is the request body as text (null when empty), "form" its fields ({name: [values]})
+# when it is application/x-www-form-urlencoded or multipart/form-data.
 #
 # Answers (any method; HEAD gets the headers only):
 #   /status/<code>        that status code
@@ -24,12 +26,15 @@
 # tracking and web sites do: a client that keeps cookies would send it back on its next request.
 
 import argparse
+import email.parser
+import email.policy
 import fcntl
 import json
 import os
 import re
 import sys
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GIF_1X1 = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
@@ -50,7 +55,23 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):   # quiet: the JSON log is the record
         pass
 
-    def _record(self):
+    def _form(self, body):
+        """The fields of a form body, {name: [values]}, or None when it is no form."""
+        ctype = self.headers.get("Content-Type") or ""
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            return urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if ctype.startswith("multipart/form-data"):
+            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+            form = {}
+            for part in msg.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                value = part.get_payload(decode=True).decode("utf-8", "replace")
+                form.setdefault(name, []).append(value)
+            return form
+        return None
+
+    def _record(self, body):
         line = json.dumps({
             "host": self.headers.get("Host"),
             "method": self.command,
@@ -61,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
             "accept": self.headers.get("Accept"),
             "t": time.time(),
             "listen": self.listen,
+            "content_type": self.headers.get("Content-Type"),
+            "body": body.decode("utf-8", "replace") if body else None,
+            "form": self._form(body) if body else None,
+            "authorization": self.headers.get("Authorization"),
         }) + "\n"
         if self.log_path:
             with open(self.log_path, "a", encoding="utf-8") as f:
@@ -70,10 +95,8 @@ class Handler(BaseHTTPRequestHandler):
                 # the lock is released when the file is closed
 
     def _answer(self):
-        self._record()
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)   # drain a request body (POST)
+        self._record(self.rfile.read(length) if length else b"")
         path = self.path.split("?", 1)[0]
 
         m = re.match(r"^/slow/(\d+)(/.*)?$", path)

@@ -72,6 +72,12 @@ test_defaults_are_the_original_model(void)
 	g_assert_cmpstr(cfg->tracking_server_header, ==, "msys-http");
 	g_assert_cmpint(cfg->max_message_size, ==, 52428800);
 	g_assert_cmpstr(cfg->pmta_reload_command, ==, "pmta reload");
+	/* unsubscribes: no share (the original's mix), a provider's order, multipart, https only */
+	g_assert_cmpfloat(cfg->unsubscribe_percent, ==, 0);
+	g_assert_cmpint(cfg->unsubscribe_method, ==, SINK_UNSUB_AUTO);
+	g_assert_cmpint(cfg->unsubscribe_post_encoding, ==, SINK_POST_MULTIPART);
+	g_assert_false(cfg->unsubscribe_allow_http);
+	g_assert_nonnull(strstr(cfg->unsubscribe_user_agent, "Gmail Actions"));
 	g_assert_cmpint(cfg->directive_max_repeats, ==, 10);
 	g_assert_nonnull(cfg->host_name);
 	g_assert_cmpstr(g_hash_table_lookup(cfg->rp_mx_allowlist, "smtp.sparkpostmail.com"), ==,
@@ -82,6 +88,23 @@ test_defaults_are_the_original_model(void)
 	g_assert_cmpfloat(cfg->fbl_feedback_weights[SINK_FEEDBACK_ABUSE], ==, 100);
 	for (int t = SINK_FEEDBACK_ABUSE + 1; t < SINK_FEEDBACK_TYPES; t++)
 		g_assert_cmpfloat(cfg->fbl_feedback_weights[t], ==, 0);
+}
+
+/* An enum key takes its values in any case. */
+static void
+test_unsubscribe_keys(void)
+{
+	g_autofree char *path = write_config("[Sink]\nUnsubscribe_Method = MailTo\nUnsubscribe_Post_Encoding = urlencoded\n"
+					     "Unsubscribe_Allow_HTTP = yes\nUnsubscribe_percent = 2.5\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load(path, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(cfg->unsubscribe_method, ==, SINK_UNSUB_MAILTO);
+	g_assert_cmpint(cfg->unsubscribe_post_encoding, ==, SINK_POST_URLENCODED);
+	g_assert_true(cfg->unsubscribe_allow_http);
+	g_assert_cmpfloat(cfg->unsubscribe_percent, ==, 2.5);
+	g_unlink(path);
 }
 
 static void
@@ -128,6 +151,9 @@ static const struct {
 	{ "timeout zero", "[Sink]\nDNS_Timeout = 0\n", "DNS_Timeout", SINK_CONFIG_ERROR_VALUE },
 	{ "bool", "[Sink]\nFetch_Allow_Private = maybe\n", "must be true or false", SINK_CONFIG_ERROR_VALUE },
 	{ "dkim mode", "[Sink]\nDKIM_Check = trust\n", "must be verify, header or off", SINK_CONFIG_ERROR_VALUE },
+	{ "unsubscribe method", "[Sink]\nUnsubscribe_Method = oneclick\n", "Unsubscribe_Method = \"oneclick\": must be one of auto, one-click, mailto, link", SINK_CONFIG_ERROR_VALUE },
+	{ "post encoding", "[Sink]\nUnsubscribe_Post_Encoding = form-data\n", "must be one of multipart, urlencoded", SINK_CONFIG_ERROR_VALUE },
+	{ "unsubscribe share", "[Sink]\nUnsubscribe_percent = 120\n", "Unsubscribe_percent = \"120\": must be between 0 and 100", SINK_CONFIG_ERROR_VALUE },
 	{ "cycle not whole weeks", "[Sink]\nWeekly_Cycle_Open_Rate = 1,1,1\n", "multiple of 7", SINK_CONFIG_ERROR_VALUE },
 	{ "cycle item", "[Sink]\nWeekly_Cycle_Bounce_Rate = 1,2,3,x,5,6,7\n", "item 4 (\"x\")", SINK_CONFIG_ERROR_VALUE },
 	{ "day 32", "[Sink]\nDigit3_days = 1,32\n", "Digit3_days = \"1,32\": \"32\" is not a day", SINK_CONFIG_ERROR_VALUE },
@@ -286,6 +312,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/original-layout-loads-unchanged", test_original_layout_loads);
 	g_test_add_func("/config/defaults-are-the-original-model", test_defaults_are_the_original_model);
+	g_test_add_func("/config/unsubscribe-keys", test_unsubscribe_keys);
 	g_test_add_func("/config/keys-match-case-insensitively", test_keys_match_case_insensitively);
 	g_test_add_func("/config/environment-overrides-redis", test_environment_overrides_redis);
 	g_test_add_func("/config/bad-values-name-file-and-key", test_bad_values_name_file_and_key);

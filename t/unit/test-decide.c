@@ -22,6 +22,9 @@ test_route_by_first_label(void)
 		{ "x@oob.sink.test", SINK_CLASS_OOB },
 		{ "x@Accept.sink.test", SINK_CLASS_ACCEPT },
 		{ "x@openclick.sink.test", SINK_CLASS_OPENCLICK },
+		{ "x@unsubscribe.sink.test", SINK_CLASS_UNSUBSCRIBE },
+		{ "x@UnSubscribe.a.sink.test", SINK_CLASS_UNSUBSCRIBE },
+		{ "x@unsubscribes.sink.test", SINK_CLASS_NONE },
 		{ "x@foo.bar.sink.test", SINK_CLASS_NONE },	/* the mix */
 		{ "x@fblx.sink.test", SINK_CLASS_NONE },
 		{ "x@sink.fbl.test", SINK_CLASS_NONE },		/* only the first label counts */
@@ -277,14 +280,14 @@ test_signals_days(void)
 }
 
 typedef struct {
-	double oob, fbl, openclick, accept, open_again, click, click_again;
+	double oob, fbl, openclick, accept, open_again, click, click_again, unsubscribe;
 } Shares;
 
 static void
 tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcpt, int n, Shares *out)
 {
 	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 42);
-	int oob = 0, fbl = 0, oc = 0, acc = 0, oa = 0, cl = 0, ca = 0;
+	int oob = 0, fbl = 0, oc = 0, acc = 0, oa = 0, cl = 0, ca = 0, un = 0;
 
 	g_date_time_unref(ctx->now);
 	ctx->now = g_date_time_ref(now);
@@ -298,6 +301,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		case SINK_CLASS_FBL: fbl++; break;
 		case SINK_CLASS_OPENCLICK: oc++; break;
 		case SINK_CLASS_ACCEPT: acc++; break;
+		case SINK_CLASS_UNSUBSCRIBE: un++; break;
 		default: g_assert_not_reached();
 		}
 		g_assert_cmpint(ctx->route, ==, SINK_ROUTE_MIX);
@@ -306,7 +310,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		ca += ctx->plan.clicks > 1;
 	}
 	*out = (Shares){ (double)oob / n, (double)fbl / n, (double)oc / n, (double)acc / n,
-			 (double)oa / n, (double)cl / n, (double)ca / n };
+			 (double)oa / n, (double)cl / n, (double)ca / n, (double)un / n };
 }
 
 /* Within five standard errors of the expected share. */
@@ -418,6 +422,135 @@ test_signals_closed_day_accepts(void)
 	g_assert_cmpfloat(s.openclick, ==, 1.0);
 }
 
+/*
+ * The draw as it was before the unsubscribe class (written again here, no
+ * code shared with decide.c): one uniform draw over OOB, FBL, openclick,
+ * accept, then open again, click and click again from the same GRand.
+ */
+static void
+original_decide(GRand *rng, const SinkModel *m, SinkClass *klass, double *draw, gboolean cond[3])
+{
+	double u = g_rand_double(rng);
+
+	*draw = u;
+	cond[0] = cond[1] = cond[2] = FALSE;
+	if (u < m->oob)
+		*klass = SINK_CLASS_OOB;
+	else if (u < m->oob + m->fbl)
+		*klass = SINK_CLASS_FBL;
+	else if (u < m->oob + m->fbl + m->open)
+		*klass = SINK_CLASS_OPENCLICK;
+	else
+		*klass = SINK_CLASS_ACCEPT;
+	if (*klass == SINK_CLASS_OPENCLICK) {
+		cond[0] = g_rand_double(rng) < m->open_again_given_open;
+		cond[1] = g_rand_double(rng) < m->click_given_open;
+		cond[2] = cond[1] && g_rand_double(rng) < m->click_again_given_click;
+	}
+}
+
+/*
+ * With Unsubscribe_percent = 0 (the default) every seeded decision is the
+ * one the draw made before the class existed, draw for draw: the shipped
+ * model, and one whose shares reach every class.
+ */
+static void
+test_no_unsubscribe_share_keeps_every_seeded_decision(void)
+{
+	g_autoptr(SinkConfig) shipped = sink_config_load(NULL, NULL);
+	g_autoptr(SinkConfig) spread = unit_config_from("[Sink]\nUpstream_Handled = 10\nOOB_percent = 9\nFBL_percent = 13\n"
+						   "Open_percent = 41\nOpen_Again_percent = 17\nClick_percent = 23\n"
+						   "Click_Again_percent = 7\nUnsubscribe_percent = 0\n"
+						   "Signals_Traffic_Prefix =\n");
+	const SinkConfig *cfgs[] = { shipped, spread };
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 10, 0, 0);	/* factor 0.1 on the shipped cycle */
+
+	for (gsize c = 0; c < G_N_ELEMENTS(cfgs); c++) {
+		int seen[SINK_CLASS_AUTOREPLY + 1] = { 0 };
+		SinkModel m;
+
+		g_assert_true(sink_model_init(&m, cfgs[c], now, NULL));
+		g_assert_cmpfloat(m.unsubscribe, ==, 0);
+		for (gint64 seed = 0; seed < 20000; seed++) {
+			g_autoptr(SinkCtx) ctx = sink_ctx_new(cfgs[c], seed);
+			g_autoptr(GRand) rng = g_rand_new_with_seed((guint32)seed);
+			SinkClass klass;
+			double draw;
+			gboolean cond[3];
+
+			ctx->rcpt = g_strdup("reader@mix.sink.test");
+			sink_decide(ctx, &m);
+			original_decide(rng, &m, &klass, &draw, cond);
+			g_assert_cmpint(ctx->klass, ==, klass);
+			g_assert_cmpfloat(ctx->draw, ==, draw);
+			g_assert_cmpint(ctx->plan.opens > 1, ==, cond[0]);
+			g_assert_cmpint(ctx->plan.clicks > 0, ==, cond[1]);
+			g_assert_cmpint(ctx->plan.clicks > 1, ==, cond[2]);
+			seen[ctx->klass]++;
+		}
+		g_test_message("config %" G_GSIZE_FORMAT ": oob %d, fbl %d, openclick %d, accept %d", c,
+			       seen[SINK_CLASS_OOB], seen[SINK_CLASS_FBL], seen[SINK_CLASS_OPENCLICK], seen[SINK_CLASS_ACCEPT]);
+		g_assert_cmpint(seen[SINK_CLASS_UNSUBSCRIBE], ==, 0);
+		if (c == 1)	/* the spread model meets every class of the old draw */
+			g_assert_true(seen[SINK_CLASS_OOB] && seen[SINK_CLASS_FBL] && seen[SINK_CLASS_OPENCLICK] &&
+				      seen[SINK_CLASS_ACCEPT]);
+	}
+}
+
+/*
+ * Unsubscribe_percent takes its share after OOB and FBL and before the
+ * open, as SPEC section 15's priority says; a share that would push the
+ * total past 1 gets what is left.
+ */
+static void
+test_unsubscribe_share(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 10\nFBL_percent = 5\n"
+						"Unsubscribe_percent = 20\nOpen_percent = 40\nOpen_Again_percent = 0\n"
+						"Click_percent = 0\nClick_Again_percent = 0\nSignals_Traffic_Prefix =\n"
+						"Weekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
+	g_autoptr(SinkConfig) full = unit_config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 50\nFBL_percent = 30\n"
+						 "Unsubscribe_percent = 40\nOpen_percent = 40\nOpen_Again_percent = 0\n"
+						 "Click_percent = 0\nClick_Again_percent = 0\nSignals_Traffic_Prefix =\n"
+						 "Weekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 25, 10, 0, 0);
+	const int n = 100000;
+	SinkModel m;
+	Shares s;
+
+	g_assert_true(sink_model_init(&m, cfg, now, NULL));
+	g_assert_cmpfloat_with_epsilon(m.unsubscribe, 0.2, 1e-12);
+	tally(cfg, &m, now, "reader@mix.sink.test", n, &s);
+	assert_share("oob", s.oob, 0.10, n);
+	assert_share("fbl", s.fbl, 0.05, n);
+	assert_share("unsubscribe", s.unsubscribe, 0.20, n);
+	assert_share("openclick", s.openclick, 0.40, n);
+	assert_share("accept", s.accept, 0.25, n);
+
+	g_assert_true(sink_model_init(&m, full, now, NULL));
+	tally(full, &m, now, "reader@mix.sink.test", n, &s);
+	assert_share("full: unsubscribe gets what is left", s.unsubscribe, 0.20, n);
+	assert_share("full: openclick", s.openclick, 0, n);
+	assert_share("full: accept", s.accept, 0, n);
+}
+
+/* The unsubscribe class takes Unsubscribe_Method and a reader's User-Agent (its link is a click). */
+static void
+test_unsubscribe_route_takes_method_and_agent(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUnsubscribe_Method = link\n");
+	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 3);
+	SinkModel m;
+
+	g_assert_true(sink_model_init(&m, cfg, ctx->now, NULL));
+	ctx->rcpt = g_strdup("reader@unsubscribe.sink.test");
+	sink_decide(ctx, &m);
+	g_assert_cmpint(ctx->klass, ==, SINK_CLASS_UNSUBSCRIBE);
+	g_assert_cmpint(ctx->route, ==, SINK_ROUTE_SUBDOMAIN);
+	g_assert_cmpint(ctx->plan.unsubscribe, ==, SINK_UNSUBSCRIBE_LINK);
+	g_assert_nonnull(ctx->user_agent);
+}
+
 static void
 test_seed_reproduces_decisions(void)
 {
@@ -506,7 +639,7 @@ test_precedence(void)
 		{ "x@mix.sink.test", "openclick", "openclick/header plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "open", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "click, clicks=0", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
-		{ "x@mix.sink.test", "unsubscribe=link", "accept/header plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=link notes=1" },
+		{ "x@mix.sink.test", "unsubscribe=link", "unsubscribe/header plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=link notes=0" },
 		{ "x@mix.sink.test", "autoreply, delay=5m", "accept/header plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=2" },
 		{ "x@mix.sink.test", "oob, feedback-type=fraud", "oob/header plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
 		{ "x@mix.sink.test", "accept, scanner", "accept/header plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
@@ -515,7 +648,7 @@ test_precedence(void)
 		{ "Complaint@sink.test", NULL, "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=0" },
 		{ "not-spam@mix.sink.test", NULL, "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=not-spam unsub=- notes=0" },
 		{ "open+x@mix.sink.test", NULL, "openclick/localpart plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
-		{ "unsubscribe@mix.sink.test", NULL, "accept/localpart plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=auto notes=1" },
+		{ "unsubscribe@mix.sink.test", NULL, "unsubscribe/localpart plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=auto notes=0" },
 		{ "ooto@mix.sink.test", NULL, "accept/localpart plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
 		{ "scanner@mix.sink.test", NULL, "accept/localpart plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
 		{ "mpp@openclick.sink.test", "opens=2", "openclick/subdomain plan=openclick persona=mpp opens=2 clicks=0 chosen ft=- unsub=- notes=0" },
@@ -577,6 +710,10 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/20k-draws-per-date-match-original", test_shares_match_original_by_date);
 	g_test_add_func("/decide/signals-closed-day-accepts", test_signals_closed_day_accepts);
 	g_test_add_func("/decide/seed-reproduces-decisions", test_seed_reproduces_decisions);
+	g_test_add_func("/decide/no-unsubscribe-share-keeps-every-seeded-decision",
+			test_no_unsubscribe_share_keeps_every_seeded_decision);
+	g_test_add_func("/decide/unsubscribe-share", test_unsubscribe_share);
+	g_test_add_func("/decide/unsubscribe-route-takes-method-and-agent", test_unsubscribe_route_takes_method_and_agent);
 	g_test_add_func("/decide/precedence-20-seeds", test_precedence);
 	g_test_add_func("/decide/mix-without-choices", test_mix_without_choices);
 	return g_test_run();

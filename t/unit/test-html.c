@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engage.h"
+#include "html.h"
 
 /* The budget for 100,000 links (and as many pixels); sanitizers slow the parser several times. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -167,6 +167,41 @@ test_huge(void)
 	g_string_free(html, TRUE);
 }
 
+/* The body's unsubscribe link: SparkPost's mark first, else the first link whose text says so. */
+static void
+test_unsubscribe_link(void)
+{
+	static const struct { const char *name, *html, *expect; } cases[] = {
+		{ "marked link wins over an earlier text match",
+		  "<a href=\"http://t.test/u-text\">Unsubscribe</a><p><a data-msys-unsubscribe=\"1\" href=\"http://t.test/u-mark\">"
+		  "leave</a>", "http://t.test/u-mark" },
+		{ "text in any case, inside other elements",
+		  "<a href=\"http://t.test/read\">Read more</a><a href=\"https://t.test/u\"><span>Click to <b>UNSUBSCRIBE</b></span></a>",
+		  "https://t.test/u" },
+		{ "the first text match", "<a href=\"http://t.test/1\">unsubscribe</a> <a href=\"http://t.test/2\">unsubscribe</a>",
+		  "http://t.test/1" },
+		{ "a mark other than 1 is no mark",
+		  "<a data-msys-unsubscribe=\"0\" href=\"http://t.test/no\">x</a><a href=\"http://t.test/u\">Unsubscribe here</a>",
+		  "http://t.test/u" },
+		{ "a mark with white space and upper-case attribute", "<A DATA-MSYS-UNSUBSCRIBE=' 1 ' HREF='http://t.test/m'>x</A>",
+		  "http://t.test/m" },
+		{ "mailto: and javascript: links are not taken",
+		  "<a href=\"mailto:u@t.test\">unsubscribe</a><a data-msys-unsubscribe=\"1\" href=\"javascript:x()\">unsubscribe</a>",
+		  NULL },
+		{ "text outside any link does not count", "<p>To unsubscribe, <a href=\"http://t.test/h\">click here</a></p>", NULL },
+		{ "an unclosed link at the end", "<a href=\"http://t.test/u\">unsubscribe", "http://t.test/u" },
+		{ "a link inside a link closes it", "<a href=\"http://t.test/a\">un<a href=\"http://t.test/b\">subscribe</a>", NULL },
+		{ "no links", "<p>hello</p>", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = sink_html_unsubscribe_link(cases[i].html, strlen(cases[i].html));
+		g_test_message("case: %s", cases[i].name);
+		g_assert_cmpstr(got, ==, cases[i].expect);
+	}
+	g_assert_null(sink_html_unsubscribe_link(NULL, 0));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,5 +211,6 @@ main(int argc, char **argv)
 	g_test_add_func("/html/length-not-nul", test_nul_and_length);
 	g_test_add_func("/html/deep-nesting-survives", test_deep_nesting);
 	g_test_add_func("/html/100000-links-under-a-second", test_huge);
+	g_test_add_func("/html/unsubscribe-link", test_unsubscribe_link);
 	return g_test_run();
 }

@@ -39,13 +39,17 @@ test_configured_shares_follow_the_draw_and_sum_to_one(void)
 	SinkModel m;
 	static const struct {
 		const char *config;
-		double accept, oob, fbl, openclick;
+		double accept, oob, fbl, openclick, unsubscribe;
 	} cases[] = {
-		{ "OOB_percent = 10\nFBL_percent = 5\nOpen_percent = 30\n", 0.55, 0.10, 0.05, 0.30 },
+		{ "OOB_percent = 10\nFBL_percent = 5\nOpen_percent = 30\n", 0.55, 0.10, 0.05, 0.30, 0 },
 		{ "OOB_percent = 0\nFBL_percent = 0\nOpen_percent = 0\nOpen_Again_percent = 0\nClick_percent = 0\n"
-		  "Click_Again_percent = 0\n", 1, 0, 0, 0 },
+		  "Click_Again_percent = 0\n", 1, 0, 0, 0, 0 },
 		/* past 1: FBL gets what OOB left, openclick nothing */
-		{ "OOB_percent = 80\nFBL_percent = 30\nOpen_percent = 40\n", 0, 0.80, 0.20, 0 },
+		{ "OOB_percent = 80\nFBL_percent = 30\nOpen_percent = 40\n", 0, 0.80, 0.20, 0, 0 },
+		/* unsubscribe after FBL, before the open */
+		{ "OOB_percent = 10\nFBL_percent = 5\nUnsubscribe_percent = 20\nOpen_percent = 30\n", 0.35, 0.10, 0.05, 0.30,
+		  0.20 },
+		{ "OOB_percent = 50\nFBL_percent = 30\nUnsubscribe_percent = 40\nOpen_percent = 40\n", 0, 0.50, 0.30, 0, 0.20 },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -54,6 +58,7 @@ test_configured_shares_follow_the_draw_and_sum_to_one(void)
 		g_assert_cmpfloat_with_epsilon(sink_shares_class_configured(&m, "oob"), cases[i].oob, 1e-9);
 		g_assert_cmpfloat_with_epsilon(sink_shares_class_configured(&m, "fbl"), cases[i].fbl, 1e-9);
 		g_assert_cmpfloat_with_epsilon(sink_shares_class_configured(&m, "openclick"), cases[i].openclick, 1e-9);
+		g_assert_cmpfloat_with_epsilon(sink_shares_class_configured(&m, "unsubscribe"), cases[i].unsubscribe, 1e-9);
 	}
 	g_assert_cmpfloat(sink_shares_class_configured(&m, "reply"), <, 0);
 }
@@ -160,7 +165,9 @@ test_error_groups(void)
 		{ "fail_dkim", 0 }, { "fail_spf", 0 },
 		{ "oob_smtp_error", 1 }, { "fbl_smtp_error", 1 }, { "oob_dns_error", 1 }, { "fbl_missing_to", 1 },
 		{ "oob_missing_return_path", 1 }, { "oob_return_path_not_sparkpost", 1 },
-		{ "open_url_not_sparkpost", 2 }, { "click_url_not_sparkpost", 2 },
+		{ "open_url_not_sparkpost", 2 }, { "click_url_not_sparkpost", 2 }, { "unsubscribe_url_not_sparkpost", 2 },
+		{ "unsubscribe_error", 3 }, { "unsubscribe_none", 3 },
+		{ "unsubscribe_one_click", -1 }, { "unsubscribe_mailto", -1 }, { "one_click_not_ready", -1 },
 		{ "accept", -1 }, { "open", -1 }, { "oob_sent", -1 }, { "fbl_sent", -1 }, { "open_url_over_limit", -1 },
 		{ "total_messages", -1 }, { "bad_message", -1 }, { "done_dropped", -1 },
 	};
