@@ -119,3 +119,24 @@ sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail)
 	}
 	return TRUE;
 }
+
+gboolean
+sink_mx_allowed(SinkCtx *ctx, const char *what, const char *whose, const char *address, char **mx_host,
+		char **fbl_addr, gboolean *tempfail)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	g_autofree char *role = g_strdup_printf("%s domain", whose);
+
+	*mx_host = *fbl_addr = NULL;
+	*mx_host = sink_mx_lookup(ctx, what, role, at ? at + 1 : NULL, tempfail);
+	if (*mx_host == NULL)
+		return FALSE;
+	*fbl_addr = sink_mx_map(ctx->cfg, *mx_host);
+	if (*fbl_addr == NULL) {
+		g_autofree char *domain = g_hostname_to_ascii(at + 1);
+		sink_ctx_error(ctx, "%s not sent: %s %s has MX %s, not an allowlisted MX", what, role, domain,
+			       *mx_host);
+		return FALSE;
+	}
+	return TRUE;
+}

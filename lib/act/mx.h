@@ -32,4 +32,16 @@ char *sink_mx_lookup(SinkCtx *ctx, const char *what, const char *role, const cha
  */
 gboolean sink_mx_resolve(SinkCtx *ctx, const char *what, gboolean *tempfail);
 
+/*
+ * sink_mx_allowed: sink_mx_lookup for `address`'s domain, then the
+ * allowlist (sink_mx_map), as for the Return-Path: TRUE with *mx_host and
+ * *fbl_addr set (g_free) when allowed; FALSE otherwise, with an error
+ * recorded in ctx (prefixed by `what`, naming the domain as `whose`'s, e.g.
+ * "mailto"); *mx_host is still set when the MX was found but is not
+ * allowed.  *tempfail is set when the look-up failed for now.  The caller
+ * counts.
+ */
+gboolean sink_mx_allowed(SinkCtx *ctx, const char *what, const char *whose, const char *address, char **mx_host,
+			 char **fbl_addr, gboolean *tempfail);
+
 #endif

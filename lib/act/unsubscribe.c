@@ -253,7 +253,6 @@ mail(SinkCtx *ctx, Plan *p)
 {
 	g_autofree char *from = sink_report_addr(ctx->rcpt);
 	g_autofree char *mx = NULL, *fbl = NULL;
-	const char *domain;
 	gboolean tempfail = FALSE;
 	GMimeMessage *msg;
 	SinkAction *a;
@@ -265,16 +264,8 @@ mail(SinkCtx *ctx, Plan *p)
 										: "no To:");
 		return;
 	}
-	domain = strrchr(p->mailto.to, '@') + 1;	/* (sink_mailto_parse checked the address) */
-	if ((mx = sink_mx_lookup(ctx, "unsubscribe mailto", "mailto domain", domain, &tempfail)) == NULL) {
+	if (!sink_mx_allowed(ctx, "unsubscribe mailto", "mailto", p->mailto.to, &mx, &fbl, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? "unsubscribe_error" : "unsubscribe_url_not_sparkpost");
-		return;
-	}
-	if ((fbl = sink_mx_map(ctx->cfg, mx)) == NULL) {	/* the reports' allowlist */
-		g_autofree char *ascii = g_hostname_to_ascii(domain);
-		sink_ctx_count(ctx, "unsubscribe_url_not_sparkpost");
-		sink_ctx_error(ctx, "unsubscribe mailto not sent: mailto domain %s has MX %s, not an allowlisted MX",
-			       ascii ? ascii : domain, mx);
 		return;
 	}
 	a = sink_ctx_action(ctx, "unsubscribe_mailto", mx);

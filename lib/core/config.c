@@ -39,8 +39,8 @@ typedef enum {
 	K_CYCLE,	/* double * + gsize, comma-separated, length a multiple of 7 */
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
-	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
 	K_FEEDBACK,	/* double[SINK_FEEDBACK_TYPES], "type:weight,..." (feedback.c) */
+	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
 
@@ -110,16 +110,16 @@ static const KeySpec keys[] = {
 	{ "Fetch_Allow_Private", K_BOOL, OFF(fetch_allow_private), "false", 0, 0 },
 	{ "Max_URLs_Per_Message", K_INT, OFF(max_urls_per_message), "50", 0, 10000 },
 	{ "Max_Redirects", K_INT, OFF(max_redirects), "4", 0, 20 },
-	{ "Unsubscribe_percent", K_DOUBLE, OFF(unsubscribe_percent), "0", 0, 100 },
-	{ "Unsubscribe_Method", K_ENUM, OFF(unsubscribe_method), "auto", 0, 0, unsub_methods },
-	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
-	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
-	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
 	{ "FBL_Feedback_Types", K_FEEDBACK, OFF(fbl_feedback_weights), "abuse:100", 0, 0 },
 	{ "CFBL", K_BOOL, OFF(cfbl), "true", 0, 0 },
 	{ "DKIM_Sign_Domain", K_STRING, OFF(dkim_sign_domain), "", 0, 0 },
 	{ "DKIM_Sign_Selector", K_STRING, OFF(dkim_sign_selector), "", 0, 0 },
 	{ "DKIM_Sign_Key", K_PATH, OFF(dkim_sign_key), "", 0, 0 },
+	{ "Unsubscribe_percent", K_DOUBLE, OFF(unsubscribe_percent), "0", 0, 100 },
+	{ "Unsubscribe_Method", K_ENUM, OFF(unsubscribe_method), "auto", 0, 0, unsub_methods },
+	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
+	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
+	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
 	{ "MPP_percent", K_DOUBLE, OFF(mpp_percent), "0", 0, 100 },
 	{ "Scanner_percent", K_DOUBLE, OFF(scanner_percent), "0", 0, 100 },
 	{ "Persona_Salt", K_STRING, OFF(persona_salt), "", 0, 0 },
@@ -320,6 +320,12 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		else
 			return bad_value(error, file, k, value, "must be verify, header or off");
 		break;
+	case K_FEEDBACK: {
+		g_autofree char *why = NULL;
+		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
+			return bad_value(error, file, k, value, why);
+		break;
+	}
 	case K_ENUM: {
 		int i = 0;
 		while (k->choices[i] && g_ascii_strcasecmp(value, k->choices[i]) != 0)
@@ -330,12 +336,6 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 			return bad_value(error, file, k, value, why);
 		}
 		*FIELD(cfg, k, int) = i;
-		break;
-	}
-	case K_FEEDBACK: {
-		g_autofree char *why = NULL;
-		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
-			return bad_value(error, file, k, value, why);
 		break;
 	}
 	case K_OBSOLETE:

@@ -32,6 +32,17 @@ typedef struct {
 	char **headers;		/* h=: the field names it signs, lower case, NULL-terminated */
 } SinkDkimSig;
 
+/* A complaint's look at the message's CFBL-Address (RFC 9477; act/cfbl.c). */
+typedef struct {
+	gboolean checked;	/* a complaint ran and looked (its route is in the record) */
+	gboolean present;	/* the message carries CFBL-Address */
+	gboolean honoured;	/* it meets RFC 9477: the complaint goes to `address` */
+	char *address;		/* the addr-spec, once read */
+	char *feedback_id;	/* CFBL-Feedback-ID, white space taken out; NULL when none */
+	char *report;		/* "arf" or "xarf" as the sender asked; NULL when not said */
+	char *reason;		/* why it is not honoured; NULL when it is */
+} SinkCfbl;
+
 /*
  * The message's List-Unsubscribe (RFC 2369) and RFC 8058's one-click
  * verdict on it (oneclick.h); ctx->unsub is NULL when the message has no
@@ -45,17 +56,6 @@ typedef struct {
 	char *detail;		/* the verdict in words: every failing check, or where the POST goes */
 	char *post_uri;		/* where a one-click POST goes: the first https URI (http when allowed); may be NULL */
 } SinkUnsub;
-
-/* A complaint's look at the message's CFBL-Address (RFC 9477; act/cfbl.c). */
-typedef struct {
-	gboolean checked;	/* a complaint ran and looked (its route is in the record) */
-	gboolean present;	/* the message carries CFBL-Address */
-	gboolean honoured;	/* it meets RFC 9477: the complaint goes to `address` */
-	char *address;		/* the addr-spec, once read */
-	char *feedback_id;	/* CFBL-Feedback-ID, white space taken out; NULL when none */
-	char *report;		/* "arf" or "xarf" as the sender asked; NULL when not said */
-	char *reason;		/* why it is not honoured; NULL when it is */
-} SinkCfbl;
 
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
