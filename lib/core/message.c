@@ -130,6 +130,24 @@ close_comments(const char *value)
 	return g_strconcat(value, value[n - 1] == '\\' ? " " : "", closes, NULL);
 }
 
+/* Past the comment that starts at `p` (on its '('), nested ones and quoted pairs included. */
+static const char *
+past_comment(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		p++;
+	} while (*p && depth > 0);
+	return p;
+}
+
 const char *
 sink_skip_cfws(const char *p)
 {
@@ -138,16 +156,7 @@ sink_skip_cfws(const char *p)
 			p++;
 		if (*p != '(')
 			return p;
-		int depth = 0;
-		do {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')')
-				depth--;
-			p++;
-		} while (*p && depth > 0);
+		p = past_comment(p);
 	}
 }
 
@@ -245,24 +254,6 @@ sink_received_ip(const char *value)
 			return ip;
 	}
 	return NULL;
-}
-
-/* Past the comment that starts at `p` (on its '('), nested ones and quoted pairs included. */
-static const char *
-past_comment(const char *p)
-{
-	int depth = 0;
-
-	do {
-		if (*p == '\\' && p[1])
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')')
-			depth--;
-		p++;
-	} while (*p && depth > 0);
-	return p;
 }
 
 /* Past the quoted string (on its '"') or angle address (on its '<') that starts at `p`. */
