@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "html.h"
+#include "unit.h"
 
 /* The budget for 100,000 links (and as many pixels); sanitizers slow the parser several times. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -14,16 +15,6 @@
 #else
 #define HUGE_SECONDS_MAX 1.0
 #endif
-
-/* Join an array as "a|b|c" for one comparison per case. */
-static char *
-joined(GPtrArray *a)
-{
-	g_ptr_array_add(a, NULL);
-	char *s = g_strjoinv("|", (char **)a->pdata);
-	g_ptr_array_remove_index(a, a->len - 1);
-	return s;
-}
 
 static void
 test_table(void)
@@ -88,8 +79,8 @@ test_table(void)
 
 		g_test_message("case: %s", cases[i].name);
 		sink_html_urls(cases[i].html, strlen(cases[i].html), imgs, links);
-		g_autofree char *got_imgs = joined(imgs);
-		g_autofree char *got_links = joined(links);
+		g_autofree char *got_imgs = unit_joined(imgs);
+		g_autofree char *got_links = unit_joined(links);
 		g_assert_cmpstr(got_imgs, ==, cases[i].imgs);
 		g_assert_cmpstr(got_links, ==, cases[i].links);
 	}

@@ -11,16 +11,6 @@
 #include "oneclick.h"
 #include "unit.h"
 
-/* Join an array as "a|b|c" for one comparison per case. */
-static char *
-joined(GPtrArray *a)
-{
-	g_ptr_array_add(a, NULL);
-	char *s = g_strjoinv("|", (char **)a->pdata);
-	g_ptr_array_remove_index(a, a->len - 1);
-	return s;
-}
-
 static void
 test_parse_table(void)
 {
@@ -77,8 +67,8 @@ test_parse_table(void)
 
 		g_test_message("case: %s", cases[i].name);
 		n = sink_list_unsub_parse(cases[i].value, uris, problems);
-		got = joined(uris);
-		said = joined(problems);
+		got = unit_joined(uris);
+		said = unit_joined(problems);
 		g_assert_cmpuint(n, ==, uris->len);
 		g_assert_cmpstr(got, ==, cases[i].uris);
 		if (cases[i].problem == NULL)

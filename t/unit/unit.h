@@ -29,4 +29,14 @@ unit_config_from(const char *text)
 	return cfg;
 }
 
+/* unit_joined: an array as "a|b|c", for one comparison per case.  g_free. */
+static inline char *
+unit_joined(GPtrArray *a)
+{
+	g_ptr_array_add(a, NULL);
+	char *s = g_strjoinv("|", (char **)a->pdata);
+	g_ptr_array_remove_index(a, a->len - 1);
+	return s;
+}
+
 #endif
