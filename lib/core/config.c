@@ -621,8 +621,8 @@ static struct {
  * again within its timestamps' granularity unseen (as git's "racy" entries). */
 #define RACY_SECONDS 2
 
-static gboolean
-same_file(const struct stat *a, const struct stat *b)
+gboolean
+sink_same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
@@ -669,7 +669,7 @@ sink_config_get(const char *path, GError **error)
 
 	if (cached.reusable && have_st && g_strcmp0(cached.path, path) == 0 && g_strcmp0(cached.cwd, cwd) == 0 &&
 	    g_strcmp0(cached.redis_url, redis_url) == 0 && g_strcmp0(cached.results_key, results_key) == 0 &&
-	    g_strcmp0(cached.host_name, host_name) == 0 && (path == NULL || same_file(&cached.st, &st)))
+	    g_strcmp0(cached.host_name, host_name) == 0 && (path == NULL || sink_same_file(&cached.st, &st)))
 		return cached.cfg;
 	cache_clear();
 	if ((cached.cfg = sink_config_load(path, error)) == NULL)

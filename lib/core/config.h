@@ -8,6 +8,8 @@
 #ifndef SINK_CONFIG_H
 #define SINK_CONFIG_H
 
+#include <sys/stat.h>
+
 #include <glib.h>
 
 #include "feedback.h"
@@ -171,5 +173,12 @@ gsize sink_weekly_index(gsize len, GDateTime *when);
 
 /* sink_config_key_prefix: "consume-mail:<results_key>:"; free with g_free. */
 char *sink_config_key_prefix(const SinkConfig *cfg);
+
+/*
+ * sink_same_file: whether two stat results are of the same file, unchanged
+ * (device, inode, size, mtime and ctime to the nanosecond): the config
+ * cache and the signing key's reuse rule.
+ */
+gboolean sink_same_file(const struct stat *a, const struct stat *b);
 
 #endif

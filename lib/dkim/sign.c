@@ -51,14 +51,6 @@ static struct {
 	char *pem;	/* NUL-terminated, as dkim_sign takes it */
 } key;
 
-static gboolean
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* The error for the key file: "<config>: [Sink] DKIM_Sign_Key = "<path>": <why>". */
 static gboolean
 key_error(GError **error, const SinkConfig *cfg, const char *why)
@@ -100,7 +92,7 @@ key_get(const SinkConfig *cfg, GError **error)
 		key_error(error, cfg, "not a file");
 		return NULL;
 	}
-	if (key.pem && g_strcmp0(key.path, cfg->dkim_sign_key) == 0 && same_file(&key.st, &st)) {
+	if (key.pem && g_strcmp0(key.path, cfg->dkim_sign_key) == 0 && sink_same_file(&key.st, &st)) {
 		close(fd);
 		return key.pem;
 	}
