@@ -28,16 +28,6 @@ config() {
 	sink_config DKIM_Check=off User_Agents_File="$UA_FILE" "$@"
 }
 
-# pixels N [PREFIX]: N <img> tags http://track.test/PREFIXq/pK; links M: M <a> tags http://track.test/l/K
-pixels() {
-	local i
-	for ((i = 1; i <= $1; i++)); do printf '<img src="http://track.test/%sq/p%d" width="1" height="1">' "${2:-}" "$i"; done
-}
-links() {
-	local i
-	for ((i = 1; i <= $1; i++)); do printf '<p><a href="http://track.test/l/%d">link %d</a></p>' "$i" "$i"; done
-}
-
 # requests PATH-REGEX: how many logged requests have a path matching PATH-REGEX
 requests() {
 	jq -r .path "$HTTP_LOG" | grep -cE -- "$1" || true

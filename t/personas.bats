@@ -34,16 +34,6 @@ config() {
 	sink_config DKIM_Check=off "$@"
 }
 
-# pixels N [PREFIX]: N <img> tags http://track.test/PREFIXq/pK; links M: M <a> tags http://track.test/l/K
-pixels() {
-	local i
-	for ((i = 1; i <= $1; i++)); do printf '<img src="http://track.test/%sq/p%d" width="1" height="1">' "${2:-}" "$i"; done
-}
-links() {
-	local i
-	for ((i = 1; i <= $1; i++)); do printf '<p><a href="http://track.test/l/%d">link %d</a></p>' "$i" "$i"; done
-}
-
 # requests METHOD PATH-REGEX: how many logged requests of METHOD (- for any) have a path matching PATH-REGEX
 requests() {
 	jq -r --arg m "$1" 'select($m == "-" or .method == $m) | .path' "$HTTP_LOG" | grep -cE -- "$2" || true

@@ -65,3 +65,13 @@ counter() {
 log_lines() {
 	cat "$SINK_LOG".$(date -u +%F) 2>/dev/null
 }
+
+# pixels N [PREFIX]: N <img> tags http://track.test/PREFIXq/pK; links M: M <a> tags http://track.test/l/K
+pixels() {
+	local i
+	for ((i = 1; i <= $1; i++)); do printf '<img src="http://track.test/%sq/p%d" width="1" height="1">' "${2:-}" "$i"; done
+}
+links() {
+	local i
+	for ((i = 1; i <= $1; i++)); do printf '<p><a href="http://track.test/l/%d">link %d</a></p>' "$i" "$i"; done
+}
