@@ -29,5 +29,6 @@ const SinkActModule sink_act_module = {
 	.complaint_run = sink_complaint_run,
 	.engage_run = sink_engage_run,
 	.unsubscribe_run = sink_unsubscribe_run,
+	.reader_run = sink_engage_reader_run,
 	.warm = act_warm,
 };

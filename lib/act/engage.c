@@ -36,9 +36,15 @@
  *
  * With --dry-run the steps and their URLs are recorded as actions without
  * any probe, cache look-up or fetch.
+ *
+ * The reader's steps may wait (Open_Delay, Click_Delay: delay.h): then the
+ * URLs go into a job, and a worker runs the steps later through
+ * sink_engage_reader_run, with the same User-Agent; the personas' machine
+ * traffic is on delivery, never delayed.
  */
 #include <string.h>
 
+#include "delay.h"
 #include "engage.h"
 #include "fetch.h"
 #include "html.h"
@@ -314,6 +320,79 @@ unsubscribe_urls(SinkCtx *ctx)
 	return http;
 }
 
+/* The fetch options every step starts from. */
+static SinkFetchOptions
+common_options(const SinkCtx *ctx)
+{
+	SinkFetchOptions common = {
+		.timeout_ms = ctx->cfg->open_click_timeout * 1000,
+		.deadline = ctx->deadline,
+		.allow_private = ctx->cfg->fetch_allow_private,
+		.max_redirects = ctx->cfg->max_redirects,
+	};
+	return common;
+}
+
+/* The reader's User-Agent, picked once per message (a person keeps their mail client). */
+static void
+reader_agent(SinkCtx *ctx)
+{
+	if (ctx->user_agent == NULL) {
+		g_autofree char *why = NULL;
+		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);
+		if (why)
+			sink_ctx_note(ctx, "%s", why);
+	}
+}
+
+/* The reader's opens (when `opens`) and clicks (when `clicks`), as the plan counts them. */
+static void
+reader_steps(SinkCtx *ctx, const EngageKind *pixels, const EngageKind *links, gboolean mpp, gboolean opens,
+	     gboolean clicks)
+{
+	SinkFetchOptions as_reader = common_options(ctx);
+
+	as_reader.user_agent = ctx->user_agent;
+	for (int i = 0; opens && i < ctx->plan.opens; i++)
+		reader_step(ctx, i == 0 ? "open" : "open_again", pixels, &as_reader, mpp);
+	for (int i = 0; clicks && i < ctx->plan.clicks; i++)
+		reader_step(ctx, i == 0 ? "click" : "click_again", links, &as_reader, FALSE);
+}
+
+/* A NULL-terminated list's items into a new array. */
+static GPtrArray *
+array_of(char **v)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+	for (; v && *v; v++)
+		g_ptr_array_add(a, g_strdup(*v));
+	return a;
+}
+
+void
+sink_engage_reader_run(SinkCtx *ctx, char **pixel_urls, char **link_urls, gboolean opens, gboolean clicks)
+{
+	g_autoptr(GPtrArray) imgs = array_of(pixel_urls), links = array_of(link_urls);
+	g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func(sink_track_host_free);
+	g_autoptr(GHashTable) host_index = g_hash_table_new(g_str_hash, g_str_equal);
+	EngageKind pixels = { NULL, 0 }, clicked = { NULL, 0 };
+	int cap = ctx->cfg->max_urls_per_message;
+
+	if (!opens)	/* (a click job's opens ran before it) */
+		g_ptr_array_set_size(imgs, 0);
+	if (!clicks)
+		g_ptr_array_set_size(links, 0);
+	kind_init(&pixels, imgs, host_index, hosts, cap);
+	kind_init(&clicked, links, host_index, hosts, cap);
+	if (!ctx->dry_run && hosts->len)
+		sink_track_resolve(ctx, hosts);
+	reader_agent(ctx);
+	reader_steps(ctx, &pixels, &clicked, (ctx->persona & SINK_PERSONA_MPP) != 0, opens, clicks);
+	g_array_unref(pixels.urls);
+	g_array_unref(clicked.urls);
+}
+
 void
 sink_engage_run(SinkCtx *ctx)
 {
@@ -329,12 +408,7 @@ sink_engage_run(SinkCtx *ctx)
 	g_autoptr(GHashTable) host_index = g_hash_table_new(g_str_hash, g_str_equal);
 	EngageKind pixels = { NULL, 0 }, clicks = { NULL, 0 }, unsubscribe = { NULL, 0 };
 	int cap = cfg->max_urls_per_message;
-	SinkFetchOptions common = {
-		.timeout_ms = cfg->open_click_timeout * 1000,
-		.deadline = ctx->deadline,
-		.allow_private = cfg->fetch_allow_private,
-		.max_redirects = cfg->max_redirects,
-	};
+	SinkFetchOptions common = common_options(ctx);
 
 	html = sink_message_html(ctx);
 	if (html == NULL && reader)
@@ -385,24 +459,16 @@ sink_engage_run(SinkCtx *ctx)
 	}
 
 	if (reader && html) {
-		SinkFetchOptions as_reader = common;
+		gboolean open_now, click_now;
 
-		if (ctx->user_agent == NULL) {
-			g_autofree char *why = NULL;
-			ctx->user_agent = sink_persona_reader_agent(cfg, ctx->rcpt, ctx->rng, &why);
-			if (why)
-				sink_ctx_note(ctx, "%s", why);
-		}
-		as_reader.user_agent = ctx->user_agent;
+		reader_agent(ctx);
 		/* steps a sender asked for that find nothing to fetch are said in the plan, too */
 		if (ctx->plan.steps_chosen && pixels.found == 0)
 			sink_plan_note(&ctx->plan, "open: no pixels in the message");
 		if (ctx->plan.steps_chosen && ctx->plan.clicks > 0 && clicks.found == 0)
 			sink_plan_note(&ctx->plan, "click: no links in the message");
-		for (int i = 0; i < ctx->plan.opens; i++)
-			reader_step(ctx, i == 0 ? "open" : "open_again", &pixels, &as_reader, mpp);
-		for (int i = 0; i < ctx->plan.clicks; i++)
-			reader_step(ctx, i == 0 ? "click" : "click_again", &clicks, &as_reader, FALSE);
+		sink_delay_reader(ctx, imgs, links, &open_now, &click_now);
+		reader_steps(ctx, &pixels, &clicks, mpp, open_now, click_now);
 	}
 	g_array_unref(pixels.urls);
 	g_array_unref(clicks.urls);

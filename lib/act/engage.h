@@ -18,4 +18,13 @@
  */
 void sink_engage_run(SinkCtx *ctx);
 
+/*
+ * sink_engage_reader_run: a delayed job's reader steps (delay.h): the
+ * opens over `pixels` when `opens`, then the clicks over `links` when
+ * `clicks` (NULL-terminated URLs as the HTML part gave them, or NULL), as
+ * ctx's plan counts them and with its User-Agent; the tracking hosts
+ * verified as on delivery.
+ */
+void sink_engage_reader_run(SinkCtx *ctx, char **pixels, char **links, gboolean opens, gboolean clicks);
+
 #endif

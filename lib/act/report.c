@@ -493,7 +493,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	data = g_bytes_get_data(ctx->raw, &len);
 	if (data == NULL || len == 0)
 		return;
-	if ((gint64)len > ctx->cfg->report_original_max)
+	if ((gint64)len > ctx->cfg->report_original_max || ctx->raw_headers_only)
 		headers_only = TRUE;
 	/* an original no MX would take as it is goes back as its headers,
 	 * quoted-printable (message/rfc822 may not be re-encoded) */

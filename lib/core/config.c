@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "plan.h"
 #include "redisurl.h"
 #include "sink-build.h"
 
@@ -40,6 +41,8 @@ typedef enum {
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
 	K_DKIM,		/* SinkDkimMode */
 	K_FEEDBACK,	/* double[SINK_FEEDBACK_TYPES], "type:weight,..." (feedback.c) */
+	K_DELAY,	/* SinkDelayRange, "MIN-MAX" or one duration (duration.c) */
+	K_DURATION,	/* gint64 seconds, one duration from min to max */
 	K_ENUM,		/* an int enum: the index of the value in `choices` (case-insensitive) */
 	K_OBSOLETE,	/* accepted with a warning, ignored */
 } KeyType;
@@ -128,6 +131,15 @@ static const KeySpec keys[] = {
 	{ "Directive_Max_Repeats", K_INT, OFF(directive_max_repeats), "10", 1, 100 },
 	{ "Max_Message_Size", K_INT64, OFF(max_message_size), "52428800", 1024, 1073741824.0 },
 	{ "Report_Original_Max", K_INT64, OFF(report_original_max), "1048576", 0, 1073741824.0 },
+	{ "Open_Delay", K_DELAY, OFF(delays[SINK_STEP_OPEN]), "0", 0, 0 },
+	{ "Click_Delay", K_DELAY, OFF(delays[SINK_STEP_CLICK]), "0", 0, 0 },
+	{ "OOB_Delay", K_DELAY, OFF(delays[SINK_STEP_OOB]), "0", 0, 0 },
+	{ "FBL_Delay", K_DELAY, OFF(delays[SINK_STEP_FBL]), "0", 0, 0 },
+	{ "Unsubscribe_Delay", K_DELAY, OFF(delays[SINK_STEP_UNSUBSCRIBE]), "0", 0, 0 },
+	{ "Autoreply_Delay", K_DELAY, OFF(delays[SINK_STEP_AUTOREPLY]), "0", 0, 0 },
+	{ "Delay_Queue_Max", K_INT64, OFF(delay_queue_max), "1000000", 0, 1e12 },
+	{ "Delay_Job_Max_Size", K_INT64, OFF(delay_job_max_size), "2097152", 1024, 1073741824.0 },
+	{ "Delay_Job_Max_Age", K_DURATION, OFF(delay_job_max_age), "31d", 60, 366 * 86400.0 },
 	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 0, 0 },
 	{ "PMTA_Reload_Command", K_STRING, OFF(pmta_reload_command), "pmta reload", 0, 0 },
 };
@@ -324,6 +336,23 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		g_autofree char *why = NULL;
 		if (!sink_feedback_weights_parse(value, FIELD(cfg, k, double), &why))
 			return bad_value(error, file, k, value, why);
+		break;
+	}
+	case K_DELAY: {
+		g_autofree char *why = NULL;
+		if (!sink_delay_range_parse(value, FIELD(cfg, k, SinkDelayRange), &why))
+			return bad_value(error, file, k, value, why);
+		break;
+	}
+	case K_DURATION: {
+		gint64 s;
+		if (!sink_duration_parse(value, (gint64)k->max, &s) || s < (gint64)k->min) {
+			g_autofree char *lo = sink_duration_text((gint64)k->min), *hi = sink_duration_text((gint64)k->max);
+			g_autofree char *why = g_strdup_printf("must be a duration from %s to %s (such as 90s, 10m, 6h, 7d)",
+							       lo, hi);
+			return bad_value(error, file, k, value, why);
+		}
+		*FIELD(cfg, k, gint64) = s;
 		break;
 	}
 	case K_ENUM: {

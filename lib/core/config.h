@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "duration.h"
 #include "feedback.h"
 
 #define SINK_CONFIG_ERROR (sink_config_error_quark())
@@ -119,6 +120,12 @@ typedef struct {
 	int smtp_timeout;
 	int smtp_port;
 	int message_timeout;
+
+	/* delayed steps (SPEC section 20): <Step>_Delay, and the queue's bounds */
+	SinkDelayRange delays[SINK_STEPS];	/* by SinkStep; 0-0 = at once */
+	gint64 delay_queue_max;		/* jobs waiting or running at most; past it a step runs at once */
+	gint64 delay_job_max_size;	/* a job's payload in bytes at most; past it the step runs at once */
+	gint64 delay_job_max_age;	/* seconds: a job older than this is dropped (jobs_expired) */
 
 	/* sizes */
 	gint64 max_message_size;

@@ -85,6 +85,7 @@ sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 
 	ctx->cfg = cfg;
 	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : g_rand_new();
+	ctx->seed = seed;
 	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
 	ctx->draw = -1;
@@ -104,6 +105,10 @@ sink_ctx_free(SinkCtx *ctx)
 		return;
 	if (ctx->rng)
 		g_rand_free(ctx->rng);
+	if (ctx->delay_rng)
+		g_rand_free(ctx->delay_rng);
+	if (ctx->delayed)
+		g_ptr_array_unref(ctx->delayed);
 	if (ctx->now)
 		g_date_time_unref(ctx->now);
 	g_clear_object(&ctx->mime);	/* before the bytes its streams point into */

@@ -13,6 +13,7 @@
 #include <gmime/gmime.h>
 
 #include "config.h"
+#include "duration.h"
 #include "plan.h"
 
 /* The X-Bouncy-Sink directives a message carries (directive.h). */
@@ -70,6 +71,14 @@ typedef struct {
 	GArray *hops;	/* SinkHop: the redirects followed, in order; NULL when none */
 } SinkAction;
 
+/* A step put off to a job in Redis (delay.c), for the record. */
+typedef struct {
+	SinkStep step;
+	gint64 delay;		/* seconds */
+	gint64 due;		/* unix seconds, by this host's clock */
+	char *job;		/* the job's id; NULL with --dry-run */
+} SinkDelayed;
+
 typedef struct {
 	const SinkConfig *cfg;	/* borrowed */
 
@@ -77,6 +86,8 @@ typedef struct {
 	gboolean dry_run;
 	int verbose;
 	GRand *rng;		/* seeded by --seed or randomly */
+	gint64 seed;		/* --seed; -1 when random */
+	GRand *delay_rng;	/* the steps' delays (delay.c): apart from rng, so that they change no other draw */
 	GDateTime *now;		/* UTC; fixed for the whole message */
 	gint64 deadline;	/* g_get_monotonic_time() limit from Message_Timeout */
 
@@ -85,6 +96,7 @@ typedef struct {
 	GByteArray *raw_buf;	/* the same bytes, for GMime's stream (not a copy) */
 	gsize raw_total;	/* bytes seen on stdin, including any drained */
 	gboolean truncated;	/* raw holds less than raw_total */
+	gboolean raw_headers_only;	/* raw is the header block alone (a delayed report's original past Report_Original_Max) */
 	GMimeObject *mime;	/* the top entity, all its headers; NULL when unparseable */
 
 	/* envelope and headers; NULL when absent */
@@ -127,6 +139,8 @@ typedef struct {
 	char *user_agent;
 	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
 	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */
+	gint64 step_delay[SINK_STEPS];	/* seconds each step of this message waits (delay.c); 0: at once */
+	GPtrArray *delayed;	/* SinkDelayed*: the steps that became jobs (or would, with --dry-run); NULL when none */
 
 	/* outcome */
 	GPtrArray *actions;	/* SinkAction* */

@@ -254,14 +254,8 @@ plan_details(SinkCtx *ctx, const SinkDirectives *hdr, const char *keyword, const
 		plan->persona = kw->persona;
 		plan->persona_asked = TRUE;
 	}
-	if (hdr && hdr->delay >= 0) {
+	if (hdr && hdr->delay >= 0)	/* the first step's delay (delay.c) */
 		plan->delay = hdr->delay;
-		if (hdr->delay > 0) {
-			g_autofree char *d = sink_duration_text(hdr->delay);
-			sink_plan_note(plan, "delay=%s: delayed steps are not available in this version; "
-				       "the steps run at once", d);
-		}
-	}
 }
 
 /*

@@ -30,6 +30,8 @@ typedef struct {
 	void (*complaint_run)(SinkCtx *ctx);
 	void (*engage_run)(SinkCtx *ctx);	/* the personas' machine traffic, then the openclick steps */
 	void (*unsubscribe_run)(SinkCtx *ctx);
+	/* a delayed job's reader steps: the opens over the pixels, the clicks over the links (engage.h) */
+	void (*reader_run)(SinkCtx *ctx, char **pixels, char **links, gboolean opens, gboolean clicks);
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 

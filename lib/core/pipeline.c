@@ -3,6 +3,10 @@
  *
  *   parse -> sanity -> DKIM -> one-click verdict -> decide -> (SPF, MX) -> act -> store -> count
  *
+ * A step that waits (a <Step>_Delay, or delay=: delay.h) is not run but
+ * queued as a job in Redis, for a worker to run when it is due; the
+ * message is done all the same.
+ *
  * Each stage reads what earlier ones left in the context and adds its own
  * part.  By the time the pipeline runs the whole message has been read, so
  * the outcome is "done" (exit 0), whatever the checks and actions found.
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "delay.h"
 #include "authres.h"
 #include "directive.h"
 #include "exitcode.h"
@@ -114,6 +119,7 @@ act(SinkCtx *ctx)
 		defer(ctx, "DKIM signing", error);
 		return FALSE;
 	}
+	sink_delay_plan(ctx);
 	switch (ctx->klass) {
 	case SINK_CLASS_ACCEPT:
 		sink_ctx_count(ctx, "accept");
@@ -123,13 +129,13 @@ act(SinkCtx *ctx)
 			m->engage_run(ctx);
 		break;
 	case SINK_CLASS_OOB:
-		if (spf_allows(ctx, m))
+		if (spf_allows(ctx, m) && !sink_delay_report(ctx, SINK_STEP_OOB))
 			m->bounce_run(ctx);
 		break;
 	case SINK_CLASS_FBL:
 		if (machine)
 			m->engage_run(ctx);
-		if (spf_allows(ctx, m))
+		if (spf_allows(ctx, m) && !sink_delay_report(ctx, SINK_STEP_FBL))
 			m->complaint_run(ctx);
 		break;
 	case SINK_CLASS_OPENCLICK:
@@ -138,7 +144,8 @@ act(SinkCtx *ctx)
 	case SINK_CLASS_UNSUBSCRIBE:	/* a gateway scans the message before its reader unsubscribes */
 		if (machine)
 			m->engage_run(ctx);
-		m->unsubscribe_run(ctx);
+		if (!sink_delay_report(ctx, SINK_STEP_UNSUBSCRIBE))
+			m->unsubscribe_run(ctx);
 		break;
 	case SINK_CLASS_AUTOREPLY:	/* planned only: sink_decide runs it as accept */
 	case SINK_CLASS_NONE:

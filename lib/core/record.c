@@ -235,6 +235,21 @@ sink_record_json(SinkCtx *ctx)
 	if (ctx->signals_blocked)
 		kv_bool(out, "signals_closed_day", TRUE);
 	kv_bool(out, "dry_run", ctx->dry_run);
+	key(out, "delayed");	/* the steps put off to a job (delay.c), each with its due time */
+	g_string_append_c(out, '[');
+	for (guint i = 0; ctx->delayed && i < ctx->delayed->len; i++) {
+		const SinkDelayed *d = ctx->delayed->pdata[i];
+		g_autoptr(GDateTime) due = g_date_time_new_from_unix_utc(d->due);
+		g_autofree char *when = due ? g_date_time_format(due, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+		g_string_append(out, i ? ",{" : "{");
+		kv_str(out, "step", sink_step_name(d->step));
+		key(out, "delay");
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, d->delay);
+		kv_str(out, "due", when);
+		kv_text(out, "job", d->job);
+		g_string_append_c(out, '}');
+	}
+	g_string_append_c(out, ']');
 
 	key(out, "actions");
 	g_string_append_c(out, '[');

@@ -1,0 +1,504 @@
+/*
+ * worker.c - the delay queue's worker (worker.h): claim a due job, run it
+ * through the action module, end it with its counters, once.
+ *
+ * Design rationale: a process per job would pay the libraries' start-up
+ * on every job, and threads would share curl's and GMime's state between
+ * jobs; so a worker is a loop in one process, and --concurrency forks
+ * several such loops, each claiming its own jobs (a crash takes one job,
+ * whose lease then ends).  Waiting is a sleep until the next due time the
+ * claim script reports (at most a second, so a job added meanwhile waits
+ * no longer than that).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "account.h"
+#include "delay.h"
+#include "job.h"
+#include "log.h"
+#include "module.h"
+#include "queue.h"
+#include "worker.h"
+
+/*
+ * KEYS: due, lease, data, tries; ARGV: lease in ms, jobs at most.  Takes
+ * the jobs whose lease ended (their worker died) first, then the due ones;
+ * each moved to the lease set, its claims counted.  Returns Redis's now,
+ * the next due time or lease end when nothing was taken (else -1), then
+ * id, lease end, claims, job for each job taken.
+ */
+static const char claim_script[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local n = tonumber(ARGV[2])\n"
+	"local out = {string.format('%.0f', now), '-1'}\n"
+	"local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, n)\n"
+	"if #ids < n then\n"
+	"  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n - #ids)) do\n"
+	"    ids[#ids + 1] = id\n"
+	"  end\n"
+	"end\n"
+	"local lease = now + tonumber(ARGV[1])\n"
+	"for _, id in ipairs(ids) do\n"
+	"  redis.call('ZREM', KEYS[1], id)\n"
+	"  redis.call('ZADD', KEYS[2], lease, id)\n"
+	"  out[#out + 1] = id\n"
+	"  out[#out + 1] = string.format('%.0f', lease)\n"
+	"  out[#out + 1] = tostring(redis.call('HINCRBY', KEYS[4], id, 1))\n"
+	"  out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''\n"
+	"end\n"
+	"if #ids == 0 then\n"
+	"  for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
+	"    local first = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
+	"    if first[2] and (out[2] == '-1' or tonumber(first[2]) < tonumber(out[2])) then\n"
+	"      out[2] = string.format('%.0f', tonumber(first[2]))\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
+
+/*
+ * KEYS: lease, data, tries, due, then the counters' keys; ARGV: id, lease
+ * end as claimed, the next job's id ('' when none), its delay in ms, the
+ * next job, then a field ('' for INCRBY) and a count per counter key.
+ * Nothing happens unless the lease is still the one claimed (another
+ * worker took the job after it ended): returns 1 when the job was ended
+ * here, 0 when not.
+ */
+static const char end_script[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+	"if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end\n"
+	"redis.call('ZREM', KEYS[1], ARGV[1])\n"
+	"redis.call('HDEL', KEYS[2], ARGV[1])\n"
+	"redis.call('HDEL', KEYS[3], ARGV[1])\n"
+	"if ARGV[3] ~= '' then\n"
+	"  local t = redis.call('TIME')\n"
+	"  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"  redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])\n"
+	"  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), ARGV[3])\n"
+	"end\n"
+	"for i = 5, #KEYS do\n"
+	"  local f, n = ARGV[6 + 2 * (i - 5)], ARGV[7 + 2 * (i - 5)]\n"
+	"  if f == '' then redis.call('INCRBY', KEYS[i], n) else redis.call('HINCRBY', KEYS[i], f, n) end\n"
+	"end\n"
+	"return 1\n";
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* One claimed job, as the claim script returned it. */
+typedef struct {
+	const char *id;
+	const char *lease;	/* the lease's end, as Redis scored it: the end script's proof */
+	gint64 tries;
+	GBytes *data;
+} Claim;
+
+/* The counters a job's end bumps, and the job that follows it. */
+typedef struct {
+	GPtrArray *keys;	/* char* */
+	GPtrArray *fields;	/* char*, "" for INCRBY */
+	GPtrArray *counts;	/* char* */
+	SinkJob *next;		/* NULL when none */
+	gint64 next_delay;	/* seconds */
+} Ending;
+
+static void
+ending_clear(Ending *e)
+{
+	g_ptr_array_unref(e->keys);
+	g_ptr_array_unref(e->fields);
+	g_ptr_array_unref(e->counts);
+	sink_job_free(e->next);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Ending, ending_clear)
+
+static void
+ending_init(Ending *e)
+{
+	e->keys = g_ptr_array_new_with_free_func(g_free);
+	e->fields = g_ptr_array_new_with_free_func(g_free);
+	e->counts = g_ptr_array_new_with_free_func(g_free);
+	e->next = NULL;
+	e->next_delay = 0;
+}
+
+/* Bump counter `name` n times at the job's end, with its field of this minute's tso_ hash (account.h). */
+static void
+ending_count(Ending *e, const SinkConfig *cfg, const char *name, guint n, gint64 minute)
+{
+	g_autofree char *prefix = sink_config_key_prefix(cfg);
+
+	g_ptr_array_add(e->keys, g_strdup_printf("%sint_%s", prefix, name));
+	g_ptr_array_add(e->fields, g_strdup(""));
+	g_ptr_array_add(e->counts, g_strdup_printf("%u", n));
+	g_ptr_array_add(e->keys, g_strdup_printf("%stso_%" G_GINT64_FORMAT, prefix, minute));
+	g_ptr_array_add(e->fields, g_strdup(name));
+	g_ptr_array_add(e->counts, g_strdup_printf("%u", n));
+}
+
+/* The job's end (end_script): TRUE when it was this worker's to end; FALSE with error when Redis failed. */
+static gboolean
+end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e, gboolean *ended, GError **error)
+{
+	g_autofree char *lease = sink_queue_key(cfg, "lease"), *data = sink_queue_key(cfg, "data");
+	g_autofree char *tries = sink_queue_key(cfg, "tries"), *due = sink_queue_key(cfg, "due");
+	g_autoptr(GBytes) next = e->next ? sink_job_encode(e->next) : NULL;
+	g_autofree char *delay = g_strdup_printf("%" G_GINT64_FORMAT, e->next_delay * 1000);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+	const char *fixed[] = { lease, data, tries, due };
+	redisReply *r;
+	gsize next_len = 0;
+	const char *next_data = next ? g_bytes_get_data(next, &next_len) : "";
+	size_t len;
+
+#define ARG(s, n) (g_ptr_array_add(argv, (gpointer)(s)), len = (n), g_array_append_val(lens, len))
+	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
+		ARG(fixed[i], strlen(fixed[i]));
+	for (guint i = 0; i < e->keys->len; i++)
+		ARG(e->keys->pdata[i], strlen(e->keys->pdata[i]));
+	ARG(cl->id, strlen(cl->id));
+	ARG(cl->lease, strlen(cl->lease));
+	ARG(e->next ? e->next->id : "", e->next ? strlen(e->next->id) : 0);
+	ARG(delay, strlen(delay));
+	ARG(next_data ? next_data : "", next_len);
+	for (guint i = 0; i < e->keys->len; i++) {
+		ARG(e->fields->pdata[i], strlen(e->fields->pdata[i]));
+		ARG(e->counts->pdata[i], strlen(e->counts->pdata[i]));
+	}
+#undef ARG
+	r = sink_redis_eval(c, end_script, 4 + (int)e->keys->len, (int)argv->len, (const char *const *)argv->pdata,
+			    (const size_t *)(void *)lens->data);
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Redis: %s",
+			    r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		if (r)
+			freeReplyObject(r);
+		return FALSE;
+	}
+	*ended = r->integer == 1;
+	freeReplyObject(r);
+	return TRUE;
+}
+
+/* Print and log a line that is about the worker or a job it could not run. */
+static void
+say(const SinkConfig *cfg, const SinkWorkerOptions *o, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void
+say(const SinkConfig *cfg, const SinkWorkerOptions *o, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree char *when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree char *line = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	line = g_strdup_printf("%s,%s,warning,\"%s\"", when, o->program, text);
+	fprintf(stderr, "%s: %s\n", o->program, text);
+	if (cfg)
+		sink_log_append(cfg, now, line, NULL);
+}
+
+/* The steps a job runs, by SinkStep, through the action module; NULL: not in this version. */
+typedef void (*StepRunner)(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e);
+
+static void
+run_open(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	gboolean clicks_now = job->clicks > 0 && job->click_delay <= 0;
+
+	m->reader_run(ctx, job->pixels, job->links, TRUE, clicks_now);
+	if (job->clicks > 0 && !clicks_now) {	/* the clicks follow the opens, by Click_Delay */
+		SinkJob *next = sink_job_new(SINK_STEP_CLICK);
+		g_autofree char *id = g_steal_pointer(&next->id);
+		g_autoptr(GBytes) bytes = sink_job_encode(job);
+
+		sink_job_free(next);
+		next = sink_job_decode(bytes, NULL);	/* a copy */
+		g_free(next->id);
+		next->id = g_steal_pointer(&id);
+		next->step = SINK_STEP_CLICK;
+		next->opens = 0;
+		g_clear_pointer(&next->pixels, g_strfreev);
+		e->next = next;
+		e->next_delay = job->click_delay;
+		sink_ctx_note(ctx, "click delayed %" G_GINT64_FORMAT "s: job %s", job->click_delay, next->id);
+	}
+}
+
+static void
+run_click(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	m->reader_run(ctx, NULL, job->links, FALSE, TRUE);
+}
+
+static void
+run_oob(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	m->bounce_run(ctx);
+}
+
+static void
+run_fbl(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	m->complaint_run(ctx);
+}
+
+static void
+run_unsubscribe(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	m->unsubscribe_run(ctx);
+}
+
+static const StepRunner runners[SINK_STEPS] = {
+	[SINK_STEP_OPEN] = run_open,
+	[SINK_STEP_CLICK] = run_click,
+	[SINK_STEP_OOB] = run_oob,
+	[SINK_STEP_FBL] = run_fbl,
+	[SINK_STEP_UNSUBSCRIBE] = run_unsubscribe,
+	[SINK_STEP_AUTOREPLY] = NULL,	/* the autoreply class's action joins here */
+};
+
+/* One claimed job: run, counted and ended; FALSE when Redis failed at its end (the lease will give it again). */
+static gboolean
+run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, const Claim *cl)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkJob) job = sink_job_decode(cl->data, &error);
+	g_auto(Ending) e = { NULL };
+	g_autoptr(SinkCtx) ctx = NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	gint64 minute = g_date_time_to_unix(now) / 60 * 60;
+	const SinkActModule *m = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	gboolean ended = FALSE;
+	g_autofree char *line = NULL;
+
+	ending_init(&e);
+	if (job == NULL) {
+		say(cfg, o, "job %s: cannot be read: %s; removed, counted jobs_failed", cl->id, error->message);
+		ending_count(&e, cfg, "jobs_failed", 1, minute);
+		return end_job(c, cfg, cl, &e, &ended, &error);
+	}
+	if (cl->tries > SINK_WORKER_MAX_TRIES) {
+		say(cfg, o, "job %s (%s to %s): claimed %" G_GINT64_FORMAT " times without ending (its workers died); "
+		    "removed, counted jobs_failed", job->id, sink_step_name(job->step), job->rcpt, cl->tries - 1);
+		ending_count(&e, cfg, "jobs_failed", 1, minute);
+		return end_job(c, cfg, cl, &e, &ended, &error);
+	}
+	if (g_date_time_to_unix(now) - job->created > cfg->delay_job_max_age) {
+		say(cfg, o, "job %s (%s to %s): older than Delay_Job_Max_Age; removed, counted jobs_expired", job->id,
+		    sink_step_name(job->step), job->rcpt);
+		ending_count(&e, cfg, "jobs_expired", 1, minute);
+		return end_job(c, cfg, cl, &e, &ended, &error);
+	}
+	if (runners[job->step] == NULL) {
+		say(cfg, o, "job %s: step %s cannot run in this version; removed, counted jobs_failed", job->id,
+		    sink_step_name(job->step));
+		ending_count(&e, cfg, "jobs_failed", 1, minute);
+		return end_job(c, cfg, cl, &e, &ended, &error);
+	}
+	if ((m = sink_module_act(&error)) == NULL ||
+	    (job->step <= SINK_STEP_FBL && job->step >= SINK_STEP_OOB && cfg->dkim_sign_key &&
+	     sink_module_dkim(&error) == NULL)) {
+		/* an install being mended: the job stays, and its lease gives it again */
+		say(cfg, o, "job %s: cannot run: %s; left for a later claim", job->id, error->message);
+		return TRUE;
+	}
+
+	ctx = sink_ctx_new(cfg, job->seed);
+	sink_job_restore(ctx, job);
+	sink_ctx_note(ctx, "job %s: %s, claim %" G_GINT64_FORMAT, job->id, sink_step_name(job->step), cl->tries);
+	runners[job->step](ctx, m, job, &e);
+	for (guint i = 0; i < ctx->counters->len; i++) {
+		const char *name = ctx->counters->pdata[i];
+		guint n = 0;
+		if (!g_hash_table_add(seen, (gpointer)name))
+			continue;
+		for (guint j = i; j < ctx->counters->len; j++)
+			n += strcmp(name, ctx->counters->pdata[j]) == 0;
+		ending_count(&e, cfg, name, n, minute);
+	}
+	ending_count(&e, cfg, "jobs_run", 1, minute);
+	if (e.next)
+		ending_count(&e, cfg, "jobs_scheduled", 1, minute);
+	if (!end_job(c, cfg, cl, &e, &ended, &error))
+		sink_ctx_redis_error(ctx, "job not ended (%s): run again when its lease ends", error->message);
+	else if (!ended)
+		sink_ctx_error(ctx, "job's lease ended before the job: another worker took it; not counted here");
+	line = sink_log_line(ctx, o->program);
+	if (!sink_log_append(cfg, ctx->now, line, &error))
+		fprintf(stderr, "%s: log not written: %s\n", o->program, error->message);
+	if (o->verbose)
+		fprintf(stderr, "%s\n", line);
+	return error == NULL || ended;
+}
+
+/* Sleep `ms` milliseconds, or less when a signal comes. */
+static void
+nap(gint64 ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	if (!stopping)
+		nanosleep(&ts, NULL);
+}
+
+/* The loop of one process. */
+static int
+worker_loop(const SinkWorkerOptions *o)
+{
+	redisContext *c = NULL;
+	gboolean said_down = FALSE;
+	int status = 0;
+
+	while (!stopping) {
+		g_autoptr(GError) error = NULL;
+		const SinkConfig *cfg = sink_config_get(o->config_path, &error);
+		g_autofree char *due = NULL, *lease = NULL, *data = NULL, *tries = NULL, *lease_ms = NULL;
+		redisReply *r;
+
+		if (cfg == NULL) {
+			fprintf(stderr, "%s: config: %s\n", o->program, error->message);
+			status = 75;
+			break;
+		}
+		if (c == NULL && (c = sink_redis_connect(cfg, 2000, &error)) == NULL) {
+			if (!said_down)
+				say(cfg, o, "Redis unreachable: %s; trying again every second", error->message);
+			said_down = TRUE;
+			if (o->once) {
+				status = 75;
+				break;
+			}
+			nap(1000);
+			continue;
+		}
+		said_down = FALSE;
+		due = sink_queue_key(cfg, "due");
+		lease = sink_queue_key(cfg, "lease");
+		data = sink_queue_key(cfg, "data");
+		tries = sink_queue_key(cfg, "tries");
+		lease_ms = g_strdup_printf("%d", (cfg->message_timeout + SINK_WORKER_LEASE_MARGIN) * 1000);
+		{
+			const char *argv[] = { due, lease, data, tries, lease_ms, "1" };
+			r = sink_redis_eval(c, claim_script, 4, G_N_ELEMENTS(argv), argv, NULL);
+		}
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 4 != 0) {
+			say(cfg, o, "Redis: claim failed: %s", r == NULL ? c->errstr
+				    : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			if (r)
+				freeReplyObject(r);
+			redisFree(c);
+			c = NULL;
+			nap(1000);
+			continue;
+		}
+		if (r->elements == 2) {	/* nothing due: sleep until the next one is (a second at most) */
+			gint64 now = g_ascii_strtoll(r->element[0]->str, NULL, 10);
+			gint64 next = g_ascii_strtoll(r->element[1]->str, NULL, 10);
+			freeReplyObject(r);
+			if (o->once)
+				break;
+			nap(next < 0 ? 1000 : CLAMP(next - now, 5, 1000));
+			continue;
+		}
+		for (size_t i = 2; i + 3 < r->elements; i += 4) {
+			Claim cl = {
+				r->element[i]->str, r->element[i + 1]->str,
+				g_ascii_strtoll(r->element[i + 2]->str, NULL, 10),
+				g_bytes_new(r->element[i + 3]->str, r->element[i + 3]->len),
+			};
+			if (!run_claim(c, cfg, o, &cl)) {
+				redisFree(c);
+				c = NULL;
+			}
+			g_bytes_unref(cl.data);
+			if (c == NULL)
+				break;
+		}
+		freeReplyObject(r);
+	}
+	if (c)
+		redisFree(c);
+	return status;
+}
+
+static void
+catch_stop(void)
+{
+	struct sigaction sa = { 0 };
+	sigset_t set;
+
+	sa.sa_handler = on_stop;	/* no SA_RESTART: a sleep ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+sink_worker_run(const SinkWorkerOptions *o)
+{
+	g_autofree pid_t *pids = NULL;
+	int status = 0;
+
+	catch_stop();
+	if (o->processes <= 1 || o->once)
+		return worker_loop(o);
+	pids = g_new0(pid_t, o->processes);
+	for (guint i = 0; i < o->processes; i++) {
+		if ((pids[i] = fork()) == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			_exit(worker_loop(o));
+		}
+	}
+	for (guint i = 0; i < o->processes; i++) {
+		int st;
+		while (pids[i] > 0 && waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
+			if (stopping)	/* pass it on; each child finishes its job */
+				for (guint j = 0; j < o->processes; j++)
+					if (pids[j] > 0)
+						kill(pids[j], SIGTERM);
+		if (pids[i] > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			status = WEXITSTATUS(st);
+	}
+	return status;
+}
+
+pid_t
+sink_worker_spawn(const SinkWorkerOptions *o)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		_exit(sink_worker_run(o));
+	}
+	return pid;
+}
