@@ -80,3 +80,212 @@ requests() {
 	assert_equal "$(rcli HLEN "${P}jobs:data")" 0
 	log_lines | grep -q '^[^,]*,sink-worker,.*open '
 }
+
+@test "Open_Delay and Click_Delay: the click job follows its open by Click_Delay, chained by the worker" {
+	config "${OPEN_CLICK[@]}" Open_Delay=1s Click_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)$(links 1)</body></html>"
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '[.delayed[].step] == ["open", "click"] and .delayed[0].job == .delayed[1].job'
+	worker
+	wait_for 6 has 1 counter click
+	local o c
+	o=$(jq -r 'select(.path == "/q/p1") | .t' "$HTTP_LOG")
+	c=$(jq -r 'select(.path == "/l/1") | .t' "$HTTP_LOG")
+	awk -v o="$o" -v c="$c" 'BEGIN { exit !(c - o >= 0.95 && c - o <= 2.2) }'
+	assert_equal "$(counter open)" 1
+	assert_equal "$(counter jobs_run)" 2
+	assert_equal "$(counter jobs_scheduled)" 2
+}
+
+@test "X-Bouncy-Sink: delay= sets the first step's delay; a delayed OOB goes out from the worker with the original" {
+	config OOB_Delay=0
+	make_msg "$MSG" to=x@oob.sink.test extra_header="X-Bouncy-Sink: delay=1s"
+	run filter --client-ip 192.0.2.10 --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.plan.delay == 1 and .delayed[0].step == "oob"'
+	assert_equal "$(smtp_messages)" 0
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(smtp_messages)" 0	# not due yet
+	sleep 1.1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(smtp_messages)" 1
+	assert_equal "$(counter oob_sent)" 1
+	grep -qi '^Status: 5.1.1' "$(smtp_eml 1)"
+}
+
+@test "Redis down when the step is scheduled: it runs at once, and the log says why" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1h
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	REDIS_URL=unix:/nonexistent/redis.sock run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.delayed == [] and ([.actions[].type] == ["open"])'
+	echo "$output" | jq -e '[.notes[] | select(test("open not delayed: Redis unreachable; run at once"))] | length == 1'
+	assert_equal "$(requests '^/q/p1$')" 1
+}
+
+@test "Delay_Queue_Max: past it the step runs at once, with a note; jobs_not_delayed counts it" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1h Delay_Queue_Max=1
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter >/dev/null <"$MSG"
+	run filter --json <"$MSG"
+	echo "$output" | jq -e '[.notes[] | select(test("queue holds Delay_Queue_Max"))] | length == 1'
+	assert_equal "$(requests '^/q/p1$')" 1
+	assert_equal "$(counter jobs_not_delayed)" 1
+	assert_equal "$(queued)" 1
+}
+
+@test "a corrupt job gets a clear log line, is counted failed and removed; the worker goes on with the next" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	rcli HSET "${P}jobs:data" bad1 'not a job at all' >/dev/null
+	rcli ZADD "${P}jobs:due" 0 bad1 >/dev/null
+	sleep 1.1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_output --partial "job bad1: cannot be read: not a job"
+	assert_equal "$(counter jobs_failed)" 1
+	assert_equal "$(counter jobs_run)" 1
+	assert_equal "$(counter open)" 1
+	assert_equal "$(queued)" 0
+	log_lines | grep -q 'sink-worker,warning,"job bad1: cannot be read'
+}
+
+@test "a job whose host now stalls ends within Open_Click_Timeout" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Open_Click_Timeout=2
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/20000/q/p1"></body></html>'
+	filter <"$MSG"
+	sleep 1
+	local t0=$EPOCHREALTIME
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	local took=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	((took < 3500))
+	assert_equal "$(counter jobs_run)" 1
+	assert_equal "$(queued)" 0
+	log_lines | grep 'sink-worker' | grep -q '!open '
+}
+
+@test "a worker killed in the middle of a job: another runs it once after the lease (Message_Timeout + 2 s)" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout=2 Open_Click_Timeout=2
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/1500/q/p1"></body></html>'
+	filter <"$MSG"
+	worker
+	local first=$!
+	wait_for 5 has 1 requests '^/slow/'
+	kill -KILL "$first"
+	local killed=$EPOCHREALTIME
+	assert_equal "$(counter open)" 0
+	assert_equal "$(rcli ZCARD "${P}jobs:lease")" 1
+	worker
+	wait_for 8 has 1 counter jobs_run
+	assert_equal "$(requests '^/slow/')" 2
+	local t
+	t=$(jq -r 'select(.path | startswith("/slow/")) | .t' "$HTTP_LOG" | tail -1)
+	awk -v t="$t" -v k="$killed" 'BEGIN { exit !(t - k >= 2.5) }'	# not before the lease ended
+	wait_for 3 has 1 counter open
+	sleep 0.5
+	assert_equal "$(counter open)" 1
+	assert_equal "$(queued)" 0
+}
+
+@test "Redis restarted while jobs wait (appendonly): none is lost, each runs once" {
+	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
+	mkdir -p "$dir"
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" \
+		>/dev/null 2>&1 &
+	local rpid=$!
+	wait_for 5 test -S "$sock"
+	config "${OPEN_ONLY[@]}" Open_Delay=2s
+	local REDIS_URL=unix:$sock	# (the environment's wins over the config's)
+	local i
+	for i in 1 2 3 4 5; do
+		make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1 "r$i")</body></html>"
+		filter <"$MSG"
+	done
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:due")" 5
+	redis-cli -s "$sock" SHUTDOWN >/dev/null 2>&1 || true
+	wait "$rpid" || true
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --dir "$dir" >/dev/null 2>&1 &
+	rpid=$!
+	wait_for 5 test -S "$sock"
+	wait_for 5 redis-cli -s "$sock" PING
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:due")" 5
+	sleep 2
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(redis-cli -s "$sock" GET "${P}int_open")" 5
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:due")" 0
+	assert_equal "$(requests '^/r[0-9]q/p1$')" 5
+	redis-cli -s "$sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+	wait "$rpid" || true
+}
+
+@test "500 messages with delayed opens and clicks, 2 workers: the counters the seeded decisions predict, each request inside its window" {
+	local n=${DELAY_ACCEPTANCE_N:-500}
+	config Open_percent=50 Open_Again_percent=10 Click_percent=25 Click_Again_percent=5 Upstream_Handled=0 \
+		OOB_percent=0 FBL_percent=0 Open_Delay=1s-2s Click_Delay=1s-2s Tracking_Domains_Allowlist=track.test
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/PFXq/p1"><a href="http://track.test/PFXl/1">go</a></body></html>'
+	local tmpl i out=$BATS_TEST_TMPDIR/records times=$BATS_TEST_TMPDIR/times
+	tmpl=$(<"$MSG")
+	"$SINK_WORKER" -c "$SINK_INI" -v 2>"$BATS_TEST_TMPDIR/w1.err" &
+	WORKERS+=($!)
+	"$SINK_WORKER" -c "$SINK_INI" -v 2>"$BATS_TEST_TMPDIR/w2.err" &
+	WORKERS+=($!)
+	for ((i = 1; i <= n; i++)); do
+		filter --seed "$i" --json <<<"${tmpl//PFX/m$i}" >>"$out"
+		echo "$i $EPOCHREALTIME" >>"$times"
+	done
+	# the prediction: each record's plan (sink-filter with the same --seed and --dry-run plans the same)
+	for i in 1 2 3 17 250; do
+		assert_equal "$(filter --seed "$i" --dry-run --json <<<"${tmpl//PFX/m$i}" | jq -c '[.plan, [.delayed[] | [.step, .delay]]]')" \
+			"$(sed -n "${i}p" "$out" | jq -c '[.plan, [.delayed[] | [.step, .delay]]]')"
+	done
+	local want_jobs
+	want_jobs=$(jq -s '[.[] | .delayed | length] | add' "$out")
+	((want_jobs > n / 4))
+	wait_for 20 has "$want_jobs" counter jobs_run
+	assert_equal "$(queued)" 0
+	for c in open open_again click click_again; do
+		assert_equal "$(counter $c)" "$(jq -s --arg c $c '[.[] | .plan |
+			if $c == "open" then (if .opens > 0 then 1 else 0 end) elif $c == "open_again" then ([.opens - 1, 0] | max)
+			elif $c == "click" then (if .clicks > 0 then 1 else 0 end) else ([.clicks - 1, 0] | max) end] | add' "$out")"
+	done
+	assert_equal "$(counter jobs_failed)" 0
+	# both workers ran jobs, and each request came inside its window
+	grep -q sink-worker "$BATS_TEST_TMPDIR/w1.err"
+	grep -q sink-worker "$BATS_TEST_TMPDIR/w2.err"
+	"$PY" - "$out" "$times" "$HTTP_LOG" <<'PYEOF'
+import json, sys, re
+records = [json.loads(l) for l in open(sys.argv[1])]
+done = {int(l.split()[0]): float(l.split()[1]) for l in open(sys.argv[2])}
+first = {}
+count = {}
+for l in open(sys.argv[3]):
+    r = json.loads(l)
+    m = re.match(r"^/m(\d+)([ql])/", r["path"])
+    if m:
+        k = (int(m.group(1)), m.group(2))
+        first.setdefault(k, r["t"])
+        count[k] = count.get(k, 0) + 1
+bad = []
+for i, rec in enumerate(records, 1):
+    p, d = rec["plan"], {x["step"]: x["delay"] for x in rec["delayed"]}
+    if count.get((i, "q"), 0) != p["opens"] or count.get((i, "l"), 0) != p["clicks"]:
+        bad.append("%d: %s pixel and %s link requests for %d opens, %d clicks" % (i, count.get((i, "q")), count.get((i, "l")), p["opens"], p["clicks"]))
+        continue
+    if p["opens"]:
+        lag = first[(i, "q")] - done[i]
+        if not d["open"] - 0.1 <= lag <= d["open"] + 2.0:
+            bad.append("%d: open %.2f s after sink-filter, delay %d" % (i, lag, d["open"]))
+    if p["clicks"]:
+        lag = first[(i, "l")] - first[(i, "q")]
+        if not d["click"] - 0.1 <= lag <= d["click"] + 2.0:
+            bad.append("%d: click %.2f s after its open, delay %d" % (i, lag, d["click"]))
+print("\n".join(bad[:20]))
+sys.exit(1 if bad else 0)
+PYEOF
+}
