@@ -289,3 +289,26 @@ print("\n".join(bad[:20]))
 sys.exit(1 if bad else 0)
 PYEOF
 }
+
+@test "sink-stats shows the queue's depth, the oldest due job's lag and the jobs run, failed and expired (JSON, Prometheus, HTML)" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	filter <"$MSG"
+	rcli ZADD "${P}jobs:lease" 1 gone >/dev/null	# a job a dead worker left
+	sleep 1.5
+	run "$SINK_STATS" -c "$SINK_INI" --json
+	assert_success
+	echo "$output" | jq -e '.jobs_waiting == 2 and .jobs_running == 1 and .jobs_due_lag_seconds >= 0 and .jobs_scheduled == 2'
+	run "$SINK_STATS" -c "$SINK_INI" --prometheus
+	assert_success
+	assert_output --partial 'bouncy_sink_delay_jobs{results_key="0",state="waiting"} 2'
+	echo "$output" | awk '/^bouncy_sink_delay_due_lag_seconds/ { lag = $2 } END { exit !(lag >= 0.4) }'
+	if command -v promtool >/dev/null; then
+		echo "$output" | promtool check metrics
+	fi
+	run "$SINK_STATS" -c "$SINK_INI" --html
+	assert_success
+	assert_output --partial 'Delayed steps'
+	assert_output --partial 'jobs waiting</td><td class="n">2'
+}

@@ -20,6 +20,10 @@
 
 #include "config.h"
 
+/* The keys' names after the prefix (sink-stats reads the sets by these). */
+#define SINK_QUEUE_DUE "jobs:due"
+#define SINK_QUEUE_LEASE "jobs:lease"
+
 /* sink_queue_key: "<prefix>jobs:<which>" (due, lease, data, tries).  g_free. */
 char *sink_queue_key(const SinkConfig *cfg, const char *which);
 

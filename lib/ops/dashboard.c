@@ -226,6 +226,30 @@ counters_table(GString *out, const SinkStats *stats)
 	g_string_append(out, "</tbody>\n</table></div>\n");
 }
 
+/* The delay queue (SPEC 20): its depth, the oldest due job's lag, and the jobs run, failed and expired. */
+static void
+queue_table(GString *out, const SinkStats *stats)
+{
+	static const char *const counted[] = { "jobs_scheduled", "jobs_run", "jobs_failed", "jobs_expired",
+					       "jobs_not_delayed" };
+
+	g_string_append(out, "<h2 id=\"queue\">Delayed steps</h2>\n<div class=\"scroll\"><table class=\"counters\">\n"
+			"<thead><tr><th>delay queue</th><th>value</th></tr></thead>\n<tbody>\n");
+	g_string_append_printf(out, "<tr><td>jobs waiting</td><td class=\"n\">%" G_GINT64_FORMAT "</td></tr>\n"
+			       "<tr><td>jobs running</td><td class=\"n\">%" G_GINT64_FORMAT "</td></tr>\n"
+			       "<tr><td>oldest due job's lag</td><td class=\"n\">%.1f s</td></tr>\n",
+			       stats->jobs_waiting, stats->jobs_running, stats->due_lag_ms / 1000.0);
+	for (gsize k = 0; k < G_N_ELEMENTS(counted); k++) {
+		gint64 v = 0;
+		for (guint i = 0; i < stats->counters->len; i++)
+			if (strcmp(g_array_index(stats->counters, SinkCounter, i).name, counted[k]) == 0)
+				v = g_array_index(stats->counters, SinkCounter, i).value;
+		g_string_append_printf(out, "<tr><td>%s</td><td class=\"n\">%" G_GINT64_FORMAT "</td></tr>\n",
+				       counted[k], v);
+	}
+	g_string_append(out, "</tbody>\n</table></div>\n");
+}
+
 /* ---- the page ------------------------------------------------------------------------------------------- */
 
 static const char html_style[] =
@@ -303,6 +327,8 @@ sink_dashboard_html(const SinkStats *stats, const SinkModel *model, const char *
 
 	g_string_append(out, "<h2 id=\"errors\">Errors</h2>\n");
 	errors_table(out, shares);
+	if (stats->queue_used)
+		queue_table(out, stats);
 
 	g_string_append(out, "<h2 id=\"minutes\">Messages per minute</h2>\n<p class=\"meta\">");
 	if (minutes->len) {

@@ -25,6 +25,10 @@ sink_stats_json(const SinkStats *stats)
 		sink_json_string(out, c->name);
 		g_string_append_printf(out, ": %" G_GINT64_FORMAT, c->value);
 	}
+	if (stats->queue_used)	/* the delay queue, once it is in use (gauges, not int_ counters) */
+		g_string_append_printf(out, ", \"jobs_waiting\": %" G_GINT64_FORMAT ", \"jobs_running\": %"
+				       G_GINT64_FORMAT ", \"jobs_due_lag_seconds\": %" G_GINT64_FORMAT,
+				       stats->jobs_waiting, stats->jobs_running, stats->due_lag_ms / 1000);
 	g_string_append(out, "}\n");
 	return g_string_free(out, FALSE);
 }
@@ -62,6 +66,8 @@ sink_stats_ts_json(const SinkStats *stats)
 #define METRIC_MESSAGES "bouncy_sink_messages_total"
 #define METRIC_EVENTS "bouncy_sink_events_total"
 #define METRIC_STARTED "bouncy_sink_started_timestamp_seconds"
+#define METRIC_JOBS "bouncy_sink_delay_jobs"
+#define METRIC_LAG "bouncy_sink_delay_due_lag_seconds"
 
 /* A label value: backslash, double quote and newline escaped. */
 static void
@@ -130,6 +136,17 @@ sink_stats_prometheus(const SinkStats *stats)
 			prom_label(out, "event", c->name);
 			g_string_append_printf(out, "} %" G_GINT64_FORMAT "\n", c->value);
 		}
+	}
+	if (stats->queue_used) {
+		prom_family(out, METRIC_JOBS, "gauge",
+			    "Delayed steps' jobs in the Redis queue: waiting for their due time, or claimed by a worker.");
+		g_string_append_printf(out, METRIC_JOBS "{%s,state=\"waiting\"} %" G_GINT64_FORMAT "\n", key->str,
+				       stats->jobs_waiting);
+		g_string_append_printf(out, METRIC_JOBS "{%s,state=\"running\"} %" G_GINT64_FORMAT "\n", key->str,
+				       stats->jobs_running);
+		prom_family(out, METRIC_LAG, "gauge",
+			    "How long the oldest due job has waited past its due time, in seconds (0: none is late).");
+		g_string_append_printf(out, METRIC_LAG "{%s} %.3f\n", key->str, stats->due_lag_ms / 1000.0);
 	}
 	if (started >= 0) {
 		prom_family(out, METRIC_STARTED, "gauge",

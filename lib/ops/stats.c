@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "queue.h"
 #include "stats.h"
 
 G_DEFINE_QUARK(sink-stats-error-quark, sink_stats_error)
@@ -375,6 +376,46 @@ read_started(redisContext *c, SinkStats *stats, const char *prefix, GError **err
 static gboolean read_outcomes(redisContext *c, const char *prefix, SinkStats *stats, GDateTime *now,
 			      GError **error);
 
+/* The delay queue's depth and the oldest due job's lag, in one round trip (Redis's clock, as the worker's). */
+static gboolean
+read_queue(redisContext *c, SinkStats *stats, const char *prefix, GError **error)
+{
+	g_autofree char *due = g_strconcat(prefix, SINK_QUEUE_DUE, NULL);
+	g_autofree char *lease = g_strconcat(prefix, SINK_QUEUE_LEASE, NULL);
+	redisReply *r[4] = { NULL };
+	gboolean ok = TRUE;
+
+	redisAppendCommand(c, "ZCARD %s", due);
+	redisAppendCommand(c, "ZCARD %s", lease);
+	redisAppendCommand(c, "ZRANGE %s 0 0 WITHSCORES", due);
+	redisAppendCommand(c, "TIME");
+	for (int i = 0; i < 4; i++) {
+		if (redisGetReply(c, (void **)&r[i]) != REDIS_OK || r[i] == NULL) {
+			reply_failed(c, NULL, "ZCARD", error);
+			ok = FALSE;
+			break;
+		}
+	}
+	if (ok && (r[0]->type != REDIS_REPLY_INTEGER || r[1]->type != REDIS_REPLY_INTEGER ||
+		   r[2]->type != REDIS_REPLY_ARRAY || r[3]->type != REDIS_REPLY_ARRAY || r[3]->elements != 2)) {
+		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped the delay queue (%s%s): not sorted sets",
+								 prefix, SINK_QUEUE_DUE));
+	} else if (ok) {
+		gint64 now = g_ascii_strtoll(r[3]->element[0]->str, NULL, 10) * 1000 +
+			     g_ascii_strtoll(r[3]->element[1]->str, NULL, 10) / 1000;
+		stats->jobs_waiting = r[0]->integer;
+		stats->jobs_running = r[1]->integer;
+		if (r[2]->elements == 2) {
+			gint64 first = (gint64)g_ascii_strtod(r[2]->element[1]->str, NULL);
+			stats->due_lag_ms = MAX(0, now - first);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		if (r[i])
+			freeReplyObject(r[i]);
+	return ok;
+}
+
 SinkStats *
 sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GDateTime *now, SinkStatsParts parts,
 		GError **error)
@@ -385,6 +426,8 @@ sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GD
 	if ((parts & SINK_STATS_COUNTERS) &&
 	    (!read_started(c, stats, prefix, error) || !read_family(c, &rd, prefix, "int_", take_counter, error)))
 		return NULL;
+	if ((parts & SINK_STATS_COUNTERS) && !read_queue(c, stats, prefix, error))
+		return NULL;
 	if ((parts & SINK_STATS_MINUTES) && !read_family(c, &rd, prefix, "ts_", take_minute, error))
 		return NULL;
 	if (rd.left_out > LEFT_OUT_NAMED)
@@ -393,6 +436,10 @@ sink_stats_read(redisContext *c, const char *prefix, const char *results_key, GD
 	if ((parts & SINK_STATS_OUTCOMES) && !read_outcomes(c, prefix, stats, now, error))
 		return NULL;
 	sink_stats_sort(stats);
+	for (guint i = 0; i < stats->counters->len; i++)
+		if (g_str_has_prefix(g_array_index(stats->counters, SinkCounter, i).name, "jobs_"))
+			stats->queue_used = TRUE;
+	stats->queue_used |= stats->jobs_waiting > 0 || stats->jobs_running > 0;
 	return g_steal_pointer(&stats);
 }
 

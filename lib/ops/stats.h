@@ -51,6 +51,12 @@ typedef struct {
 	GArray *minutes;	/* SinkMinute, sorted by time after sink_stats_sort */
 	GArray *outcomes;	/* SinkOutcome, sorted by time, then name, after sink_stats_sort */
 	GPtrArray *warnings;	/* char*: keys skipped (not an integer, bad name, wrong type, out of the chart) */
+
+	/* the delay queue (core/queue.h), read with the counters */
+	gboolean queue_used;	/* jobs wait or run, or some were ever scheduled: the formats show the queue */
+	gint64 jobs_waiting;	/* in the due set: not yet claimed */
+	gint64 jobs_running;	/* in the lease set: claimed by a worker (or left by a dead one) */
+	gint64 due_lag_ms;	/* how long the oldest due job has waited past its due time; 0 when none is due */
 } SinkStats;
 
 /* sink_stats_new: an empty set for `results_key`.  Free with sink_stats_free. */
