@@ -17,9 +17,15 @@
  * (lib/server/spool.c), once over or, with --watch, until SIGTERM.  Each
  * run is sink-filter's with -c, --json, -v and --seed as given, the
  * recipient taken from the top Received: header (--to-from-received).
+ *
+ * With --worker it also runs the delayed steps' jobs when they are due
+ * (lib/server/worker.c), in a child of its own under the config -c names,
+ * as sink-worker would; that child ends with the server.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <sysexits.h>
 
@@ -31,11 +37,12 @@
 #include "server.h"
 #include "sink-build.h"
 #include "spool.h"
+#include "worker.h"
 
 static char *opt_socket, *opt_spool, *opt_config;
 static int opt_max = -1, opt_spare = -1, opt_runs = 1000;	/* -1: not given */
 static gint64 opt_seed = -1;
-static gboolean opt_version, opt_watch, opt_json, opt_verbose;
+static gboolean opt_version, opt_watch, opt_json, opt_verbose, opt_worker;
 
 static const GOptionEntry entries[] = {
 	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket, "Listen on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
@@ -48,11 +55,12 @@ static const GOptionEntry entries[] = {
 	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "With --spool: print each message's decision record, one JSON object a line", NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "With --spool: also print each message's log line on stderr", NULL },
 	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "With --spool: seed every run's random choices", "N" },
+	{ "worker", 0, 0, G_OPTION_ARG_NONE, &opt_worker, "Also run the delayed steps' jobs when due, as sink-worker (with -c: its config)", NULL },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
 	{ NULL }
 };
 
-#define USAGE "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N]\n" \
+#define USAGE "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N] [--worker [-c FILE]]\n" \
 	"       sink-filterd --spool DIR [-j N] [--watch] [-c FILE] [--json] [-v] [--seed N] [--runs-per-child N]\n"
 
 static void
@@ -144,6 +152,8 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	SinkServerOptions o = { .run = sink_filter_main, .log = log_line };
 	const char *bad_usage = NULL;
+	pid_t worker = -1;
+	gboolean ok;
 	int fd;
 
 	/*
@@ -167,8 +177,11 @@ main(int argc, char **argv)
 	if (bad_usage == NULL && (opt_max < 1 || opt_max > 4096 || (opt_spare != -1 && (opt_spare < 1 || opt_spare > opt_max)) ||
 				  opt_runs < 1))
 		bad_usage = "--max-children must be 1 to 4096, --spare 1 to --max-children, --runs-per-child 1 or more";
-	else if (bad_usage == NULL && opt_spool == NULL && (opt_watch || opt_config || opt_json || opt_verbose || opt_seed != -1))
-		bad_usage = "--watch, -c, --json, -v and --seed go with --spool";
+	else if (bad_usage == NULL && opt_spool == NULL &&
+		 (opt_watch || (opt_config && !opt_worker) || opt_json || opt_verbose || opt_seed != -1))
+		bad_usage = "--watch, -c, --json, -v and --seed go with --spool (-c with --worker too)";
+	else if (bad_usage == NULL && opt_spool && opt_worker)
+		bad_usage = "--worker goes with the server, not --spool";
 	else if (bad_usage == NULL && opt_spool && (opt_socket || opt_spare != -1))
 		bad_usage = "--spool runs its own pool: no --socket or --spare";
 	else if (bad_usage == NULL && opt_spool && (*opt_spool == '\0' || (opt_config && *opt_config == '\0')))
@@ -198,7 +211,20 @@ main(int argc, char **argv)
 		return EX_CANTCREAT;
 	}
 	fprintf(stderr, "sink-filterd: listening on %s (up to %u messages at once)\n", o.socket_path, o.max_children);
-	if (!sink_server_run(&o, fd, &error)) {
+	if (opt_worker) {
+		SinkWorkerOptions w = {
+			.config_path = opt_config ? opt_config : sink_config_default_path(),
+			.processes = 1, .program = "sink-filterd",
+		};
+		if ((worker = sink_worker_spawn(&w)) < 0)
+			log_line("the worker cannot start: fork failed");
+	}
+	ok = sink_server_run(&o, fd, &error);
+	if (worker > 0) {	/* it finishes its job, and stops */
+		kill(worker, SIGTERM);
+		waitpid(worker, NULL, 0);
+	}
+	if (!ok) {
 		log_line(error->message);
 		return EX_OSERR;
 	}

@@ -312,3 +312,17 @@ PYEOF
 	assert_output --partial 'Delayed steps'
 	assert_output --partial 'jobs waiting</td><td class="n">2'
 }
+
+@test "sink-filterd --worker runs the due jobs too, and its worker stops with it" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	"$SINK_BUILD/bin/sink-filterd" -s "$BATS_TEST_TMPDIR/s.sock" --worker -c "$SINK_INI" 2>"$BATS_TEST_TMPDIR/d.err" &
+	local d=$!
+	WORKERS+=($d)
+	wait_for 5 has 1 counter jobs_run
+	assert_equal "$(counter open)" 1
+	kill -TERM "$d"
+	wait_for 5 bash -c "! kill -0 $d 2>/dev/null"
+	! pgrep -f "s.sock --worker" >/dev/null
+}
