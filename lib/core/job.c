@@ -12,6 +12,7 @@
 #include "oneclick.h"
 
 #define SIG_TYPE "(sssas)"
+#define SIG_FORMAT "(sss^as)"	/* the same, the array as a string vector */
 
 SinkJob *
 sink_job_new(SinkStep step)
@@ -172,7 +173,7 @@ sink_job_encode(const SinkJob *job)
 	for (guint i = 0; job->sigs && i < job->sigs->len; i++) {
 		const SinkDkimSig *s = job->sigs->pdata[i];
 		const char *const none[] = { NULL };
-		g_variant_builder_add(&sigs, SIG_TYPE, s->domain ? s->domain : "", s->selector ? s->selector : "",
+		g_variant_builder_add(&sigs, SIG_FORMAT, s->domain ? s->domain : "", s->selector ? s->selector : "",
 				      s->result ? s->result : "", s->headers ? (const char *const *)s->headers : none);
 	}
 	g_variant_dict_insert_value(&d, "sigs", g_variant_builder_end(&sigs));
@@ -214,7 +215,7 @@ sink_job_decode(GBytes *bytes, GError **error)
 	g_autoptr(GVariantIter) sigs = NULL;
 	g_autofree char *step = NULL, *klass = NULL, *route = NULL, *unsub = NULL;
 	guint32 version = 0;
-	const char *sd, *ss, *sr;
+	char *sd, *ss, *sr;
 	char **sh;
 
 	v = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
@@ -270,11 +271,11 @@ sink_job_decode(GBytes *bytes, GError **error)
 	unsub = get_str(d, "unsubscribe");
 	job->unsubscribe = (SinkUnsubscribeMethod)named(unsub, unsub_namer, SINK_UNSUBSCRIBE_LINK);
 	if (g_variant_dict_lookup(d, "sigs", "a" SIG_TYPE, &sigs)) {
-		while (g_variant_iter_next(sigs, SIG_TYPE, &sd, &ss, &sr, &sh)) {
+		while (g_variant_iter_next(sigs, SIG_FORMAT, &sd, &ss, &sr, &sh)) {
 			SinkDkimSig *s = g_new0(SinkDkimSig, 1);
-			s->domain = g_strdup(sd);
-			s->selector = g_strdup(ss);
-			s->result = g_strdup(sr);
+			s->domain = sd;
+			s->selector = ss;
+			s->result = sr;
 			s->headers = sh;
 			g_ptr_array_add(job->sigs, s);
 		}
