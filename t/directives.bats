@@ -287,10 +287,13 @@ EOF
 	jq -e '.plan.notes == []' <<<"$output"
 }
 
-@test "X-Bouncy-Sink: delay=<duration> is planned, and the steps run at once with a note" {
+@test "X-Bouncy-Sink: delay=<duration> puts the class's step off to a job (t/delay.bats runs it)" {
 	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: oob, delay=1h30m'
-	twenty "oob/header plan=oob:none:0:0:- label=- $BOUNCED"
-	jq -e '.plan.delay == 5400 and .plan.notes == ["delay=90m: delayed steps are not available in this version; the steps run at once"]' <<<"$output"
+	run filter --client-ip 192.0.2.10 --json <"$MSG"
+	assert_success
+	jq -e '.class == "oob" and .plan.delay == 5400 and .plan.notes == [] and
+		([.delayed[] | [.step, .delay]] == [["oob", 5400]]) and .actions == []' <<<"$output"
+	assert_equal "$(smtp_messages)" 0
 }
 
 @test "X-Bouncy-Sink: store-done keeps a copy, with the other directives and alone (the mix decides)" {
@@ -387,8 +390,8 @@ EOF
 	assert_success
 	jq -e '.plan == {"class": "openclick", "route": "localpart", "label": "ci-7", "persona": "mpp", "opens": 2,
 		"clicks": 1, "steps_chosen": true, "feedback_type": null, "unsubscribe_method": null, "delay": 600,
-		"store_done": false, "notes": [
-		"delay=10m: delayed steps are not available in this version; the steps run at once"]}' <<<"$output"
+		"store_done": false, "notes": []}' <<<"$output"
+	jq -e '[.delayed[] | [.step, .delay, .job]] == [["open", 600, null]]' <<<"$output"
 	# (an MPP reader's opens are served from the proxy's cache: one action a step, nothing fetched)
 	assert_equal "$(jq -r '[.actions[] | "\(.type)/\(.by)"] | join(" ")' <<<"$output")" \
 		"open/mpp open/mpp open/reader open_again/reader click/reader click/reader"
