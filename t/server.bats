@@ -1078,7 +1078,7 @@ a_finished_b_ran_itself_server_stopped() {
 		[ "$status" -eq 64 ]
 		[ "${lines[0]:0:14}" = "sink-filterd: " ]
 		[ "${#lines[0]}" -gt 20 ]
-		assert_line "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N]"
+		assert_line "usage: sink-filterd [-s SOCKET] [-j N] [--spare N] [--runs-per-child N] [--worker [-c FILE]]"
 		[ ! -e "$M/x.sock" ]
 	done
 	run "$SINK_FILTERD" -s "$M/x.sock" extra
