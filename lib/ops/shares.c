@@ -16,7 +16,7 @@
 
 const char *const sink_shares_error_groups[] = {
 	"DKIM or SPF failed: nothing done",
-	"reports not sent",
+	"reports and replies not sent",
 	"URLs not on a tracking host",
 	"unsubscribes not done",
 	NULL,
