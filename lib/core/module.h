@@ -30,6 +30,7 @@ typedef struct {
 	void (*complaint_run)(SinkCtx *ctx);
 	void (*engage_run)(SinkCtx *ctx);	/* the personas' machine traffic, then the openclick steps */
 	void (*unsubscribe_run)(SinkCtx *ctx);
+	void (*autoreply_run)(SinkCtx *ctx);	/* an RFC 3834 out-of-office reply, unless a loop guard says no */
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 

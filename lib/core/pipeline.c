@@ -102,14 +102,16 @@ act(SinkCtx *ctx)
 	const SinkActModule *m = NULL;
 	gboolean machine = machine_traffic(ctx);
 	gboolean acts = ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL ||
-			ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE;
+			ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE ||
+			ctx->klass == SINK_CLASS_AUTOREPLY;
 
 	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
-	/* a report that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
-	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL) && ctx->cfg->dkim_sign_key &&
+	/* a report or reply that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
+	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL || ctx->klass == SINK_CLASS_AUTOREPLY) &&
+	    ctx->cfg->dkim_sign_key &&
 	    !ctx->dry_run && sink_module_dkim(&error) == NULL) {
 		defer(ctx, "DKIM signing", error);
 		return FALSE;
@@ -140,7 +142,11 @@ act(SinkCtx *ctx)
 			m->engage_run(ctx);
 		m->unsubscribe_run(ctx);
 		break;
-	case SINK_CLASS_AUTOREPLY:	/* planned only: sink_decide runs it as accept */
+	case SINK_CLASS_AUTOREPLY:	/* delivered: the mailbox's machine traffic, then the reply */
+		if (machine)
+			m->engage_run(ctx);
+		m->autoreply_run(ctx);
+		break;
 	case SINK_CLASS_NONE:
 		break;
 	}
