@@ -116,6 +116,41 @@ requests() {
 	grep -qi '^Status: 5.1.1' "$(smtp_eml 1)"
 }
 
+@test "FBL_Delay and Autoreply_Delay: the complaint and the out-of-office reply leave from the worker, signed, the reply once per pair" {
+	SINK_SIGNING=1 config FBL_Delay=1s Autoreply_Delay=1s Autoreply_Interval_Days=7
+	make_msg "$BATS_TEST_TMPDIR/fbl.raw" to=x@fbl.sink.test
+	sign_msg "$BATS_TEST_TMPDIR/fbl.raw" "$BATS_TEST_TMPDIR/fbl.eml"
+	make_msg "$BATS_TEST_TMPDIR/ooto.raw" to=x@autoreply.sink.test subject="Quarterly report"
+	sign_msg "$BATS_TEST_TMPDIR/ooto.raw" "$BATS_TEST_TMPDIR/ooto.eml"
+	run filter --client-ip 192.0.2.10 --json <"$BATS_TEST_TMPDIR/fbl.eml"
+	assert_success
+	echo "$output" | jq -e '.class == "fbl" and .delayed[0].step == "fbl"'
+	for _ in 1 2; do	# the second of the pair: queued too, and skipped by the interval when it runs
+		run filter --client-ip 192.0.2.10 --json <"$BATS_TEST_TMPDIR/ooto.eml"
+		assert_success
+		echo "$output" | jq -e '.class == "autoreply" and .delayed[0].step == "autoreply"'
+	done
+	assert_equal "$(smtp_messages)" 0
+	assert_equal "$(counter fbl_sent)" 0
+	assert_equal "$(queued)" 3
+	sleep 1.1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(queued)" 0
+	assert_equal "$(smtp_messages)" 2
+	assert_equal "$(counter fbl_sent)" 1
+	assert_equal "$(counter autoreply_sent)" 1
+	assert_equal "$(counter autoreply_skipped)" 1
+	assert_equal "$(counter jobs_run)" 3
+	smtp_all_signed sink.test
+	local arf reply
+	arf=$(grep -l 'report-type=feedback-report' "$SMTP_SPOOL"/*.eml)
+	reply=$(grep -il '^Auto-Submitted: auto-replied' "$SMTP_SPOOL"/*.eml)
+	grep -q '^Feedback-Type: abuse' "$arf"
+	grep -q '^Subject: Auto: Quarterly report' "$reply"
+	assert_equal "$(jq -r .mail_from "${reply%.eml}.json")" "<>"
+}
+
 @test "Redis down when the step is scheduled: it runs at once, and the log says why" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1h
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"

@@ -98,6 +98,7 @@ twenty() {
 
 ACCEPT="smtp=0:- http=0:0 redis=1,0,0,0,0,0,0"
 BOUNCED="smtp=1:Status:5.1.1 http=0:0 redis=0,1,0,0,0,0,0"
+AUTOREPLIED="smtp=1: http=0:0 redis=0,0,0,0,0,0,0"	# (a reply has no Status or Feedback-Type)
 complained() { echo "smtp=1:Feedback-Type:$1 http=0:0 redis=0,0,1,0,0,0,0"; }
 
 @test "success@ and accept@: accepted, nothing sent or fetched" {
@@ -154,15 +155,15 @@ UNSUBSCRIBED="smtp=0:- http=0:0 redis=0,0,0,0,0,0,0"
 	assert_equal "$(counter unsubscribe_one_click)" 20
 }
 
-@test "ooto@ and autoreply@: planned, said to be not available in this version, accepted" {
+@test "ooto@ and autoreply@: an out-of-office reply to the Return-Path, every time with Autoreply_Interval_Days = 0" {
+	config Autoreply_Interval_Days=0
 	for kw in ooto autoreply; do
 		msg to=$kw+ci-42@mix.sink.test
-		twenty "accept/localpart plan=autoreply:none:0:0:- label=ci-42 $ACCEPT"
-		jq -e '.plan.notes == ["class autoreply: not available in this version; accepted"]' <<<"$output"
-		jq -e '.plan.unsubscribe_method == null' <<<"$output"
+		twenty "autoreply/localpart plan=autoreply:none:0:0:- label=ci-42 $AUTOREPLIED"
+		jq -e '.plan.notes == [] and .plan.unsubscribe_method == null and .counters == ["autoreply_sent"]' <<<"$output"
 	done
 	run log_lines
-	assert_output --partial ",accept/localpart,label=ci-42,dkim=pass,class autoreply: not available in this version; accepted"
+	assert_output --partial ",autoreply/localpart,label=ci-42,dkim=pass,autoreply smtp.sparkpostmail.com 250 "
 }
 
 @test "mpp@ and scanner@: the mailbox's persona does its machine traffic; the reader does nothing" {
@@ -272,9 +273,12 @@ EOF
 	done
 }
 
-@test "X-Bouncy-Sink: autoreply: planned, not available, accepted" {
+@test "X-Bouncy-Sink: autoreply: an out-of-office reply; with the interval, the first of the pair only" {
 	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: autoreply'
-	twenty "accept/header plan=autoreply:none:0:0:- label=- $ACCEPT"
+	filter --json --client-ip 192.0.2.10 <"$MSG" | jq -e '.class == "autoreply" and .route == "header" and
+		.counters == ["autoreply_sent"] and .plan.notes == []'
+	filter --json --client-ip 192.0.2.10 <"$MSG" | jq -e '.class == "autoreply" and .autoreply.skipped == "interval"'
+	assert_equal "$(smtp_messages)" 1
 }
 
 @test "X-Bouncy-Sink: mpp, scanner, human: the persona on top of the class (oob gets no machine traffic), human clears it" {

@@ -1,12 +1,14 @@
 /*
  * act.c - the action module's table: SPF, bounces, complaints, opens and
- * clicks, unsubscribes and the personas' machine traffic, with libspf2,
+ * clicks, unsubscribes, out-of-office replies and the personas' machine
+ * traffic, with libspf2,
  * libcurl, libxml2 and libpsl, built as
  * libbouncysink-act.so and loaded by the core on first use (module.h).
  */
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "autoreply.h"
 #include "cfbl.h"
 #include "engage.h"
 #include "module.h"
@@ -30,5 +32,6 @@ const SinkActModule sink_act_module = {
 	.engage_run = sink_engage_run,
 	.unsubscribe_run = sink_unsubscribe_run,
 	.reader_run = sink_engage_reader_run,
+	.autoreply_run = sink_autoreply_run,
 	.warm = act_warm,
 };

@@ -61,15 +61,22 @@ GMimeMessage *sink_mail_new(SinkCtx *ctx, const char *from_name, const char *fro
 			    const char *subject);
 
 /*
+ * sink_mail_answers: mark `msg` as the sink's automatic answer to the
+ * received message: In-Reply-To and References to the original's
+ * Message-ID when it is a clean one (none otherwise), Auto-Submitted:
+ * `auto_submitted` (RFC 3834), MIME-Version.
+ */
+void sink_mail_answers(SinkCtx *ctx, GMimeMessage *msg, const char *auto_submitted);
+
+/*
  * sink_text_part: a text/plain part holding `text` (UTF-8), 7bit when it
  * can travel so, else quoted-printable.  g_object_unref.
  */
 GMimeObject *sink_text_part(const char *text);
 
 /*
- * sink_report_new: a report message (sink_mail_new's headers and)
- * In-Reply-To/References to the original's id when it is a clean one,
- * Auto-Submitted, MIME-Version, and an empty multipart/report body with
+ * sink_report_new: a report message (sink_mail_new's headers and
+ * sink_mail_answers') and an empty multipart/report body with
  * `report_type`, returned in *report (owned by the message).  g_object_unref.
  */
 GMimeMessage *sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to,

@@ -350,13 +350,10 @@ sink_mail_new(SinkCtx *ctx, const char *from_name, const char *from, const char 
 	return msg;
 }
 
-GMimeMessage *
-sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject,
-		const char *auto_submitted, const char *report_type, GMimeMultipart **report)
+void
+sink_mail_answers(SinkCtx *ctx, GMimeMessage *msg, const char *auto_submitted)
 {
-	GMimeMessage *msg = sink_mail_new(ctx, from_name, from, to, subject);
 	GMimeObject *obj = GMIME_OBJECT(msg);
-	GMimeMultipart *mp;
 	g_autofree char *orig_id = clean_message_id(ctx->message_id);
 
 	if (orig_id) {
@@ -366,7 +363,16 @@ sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const cha
 	}
 	g_mime_object_set_header(obj, "Auto-Submitted", auto_submitted, NULL);
 	g_mime_object_set_header(obj, "MIME-Version", "1.0", NULL);
+}
 
+GMimeMessage *
+sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const char *to, const char *subject,
+		const char *auto_submitted, const char *report_type, GMimeMultipart **report)
+{
+	GMimeMessage *msg = sink_mail_new(ctx, from_name, from, to, subject);
+	GMimeMultipart *mp;
+
+	sink_mail_answers(ctx, msg, auto_submitted);
 	mp = g_mime_multipart_new_with_subtype("report");
 	g_mime_object_set_content_type_parameter(GMIME_OBJECT(mp), "report-type", report_type);
 	g_mime_message_set_mime_part(msg, GMIME_OBJECT(mp));

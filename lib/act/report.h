@@ -24,7 +24,7 @@ GMimeMessage *sink_bounce_build(SinkCtx *ctx, GError **error);
 GMimeMessage *sink_complaint_build(SinkCtx *ctx, GError **error);
 
 /*
- * sink_smtp_send: deliver `msg` from `mail_from` to `rcpt_to` via host
+ * sink_smtp_send: deliver `msg` from `mail_from` ("": the null sender, <>) to `rcpt_to` via host
  * `mx` (port cfg->smtp_port) with libcurl, CRLF line endings.  Fills the
  * action's status, reply and error.  TRUE when the MX accepted it.
  */

@@ -2,7 +2,8 @@
  * smtp.c - mailing a report: the checks before it (addresses, the route:
  * the Return-Path MX allowlist or a CFBL-Address), its delivery over SMTP
  * with libcurl, and the counters after it.  Shared by the oob (bounce.c)
- * and fbl (complaint.c) actions through sink_report_run.
+ * and fbl (complaint.c) actions and the out-of-office reply (autoreply.c)
+ * through sink_report_run.
  *
  * One attempt, no retries: the sink is the end of the line, and PMTA never
  * sees how the report went.  curl connects to the host in the URL, so the
@@ -297,6 +298,8 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 			       ctx->mx_host ? ctx->mx_host : "(none)");
 		return;
 	}
+	if (k->gate && !k->gate(ctx, from, rcpt_to))
+		return;
 	a = sink_ctx_action(ctx, k->action, ctx->mx_host);
 	msg = k->build(ctx, &error);
 	if (msg == NULL) {
@@ -310,7 +313,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run) {
-		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, from, rcpt_to, msg);
+		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, k->null_sender ? "" : from, rcpt_to, msg);
 
 		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
 		if (sent && k->also_sent)

@@ -8,7 +8,7 @@
 #include "report.h"
 
 /*
- * One kind of report, its route and its counters (static strings).
+ * One kind of report (or reply), its route and its counters (static strings).
  * Counters, per report sent or not:
  *   <x>_missing_to                 no (usable) recipient: nothing sent
  *   <x>_missing_return_path        no (usable) Return-Path: nothing sent
@@ -25,8 +25,8 @@
  * <x>_smtp_error.
  */
 typedef struct {
-	const char *what;	/* "OOB" or "FBL", the prefix of error texts */
-	const char *action;	/* the action type, "oob" or "fbl" */
+	const char *what;	/* "OOB", "FBL" or "autoreply", the prefix of error texts */
+	const char *action;	/* the action type, "oob", "fbl" or "autoreply" */
 	const char *missing_to;
 	const char *missing_return_path;
 	const char *not_allowed;
@@ -38,6 +38,12 @@ typedef struct {
 	/* where it goes: sets ctx->mx_host (and ctx->fbl_addr); FALSE with the error recorded (mx.c, cfbl.c) */
 	gboolean (*route)(SinkCtx *ctx, const char *what, gboolean *tempfail);
 	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
+	gboolean null_sender;	/* MAIL FROM:<> (RFC 3834's auto-reply), else the recipient */
+	/*
+	 * once the route is found, before the report is built: FALSE leaves it
+	 * unsent (the gate counts and says why); may be NULL
+	 */
+	gboolean (*gate)(SinkCtx *ctx, const char *from, const char *rcpt_to);
 } SinkReportKind;
 
 /* sink_report_run: check, build, send and count one report. */

@@ -66,6 +66,10 @@ static const char *const post_encodings[] = { "multipart", "urlencoded", NULL };
  * The one-click POST's User-Agent: what senders see in their logs of
  * Gmail's unsubscribe requests (Google does not document it).
  */
+/* An out-of-office reply's body, as a person leaves one (Autoreply_Text; "\n" breaks a line). */
+#define AUTOREPLY_TEXT "I am out of the office and will be back soon, with limited access to e-mail.\\n" \
+	"I will read your message when I return.\\n"
+
 #define GMAIL_ACTIONS_AGENT "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/1.0 (KHTML, like Gecko; Gmail Actions)"
 
 /* The defaults are the original's shipped consume-mail.ini model. */
@@ -123,6 +127,10 @@ static const KeySpec keys[] = {
 	{ "Unsubscribe_Post_Encoding", K_ENUM, OFF(unsubscribe_post_encoding), "multipart", 0, 0, post_encodings },
 	{ "Unsubscribe_Allow_HTTP", K_BOOL, OFF(unsubscribe_allow_http), "false", 0, 0 },
 	{ "Unsubscribe_User_Agent", K_STRING, OFF(unsubscribe_user_agent), GMAIL_ACTIONS_AGENT, 0, 0 },
+	{ "Autoreply_percent", K_DOUBLE, OFF(autoreply_percent), "0", 0, 100 },
+	{ "Autoreply_Text", K_STRING, OFF(autoreply_text), AUTOREPLY_TEXT, 0, 0 },
+	{ "Autoreply_Skip_Lists", K_BOOL, OFF(autoreply_skip_lists), "true", 0, 0 },
+	{ "Autoreply_Interval_Days", K_INT, OFF(autoreply_interval_days), "7", 0, 3650 },
 	{ "MPP_percent", K_DOUBLE, OFF(mpp_percent), "0", 0, 100 },
 	{ "Scanner_percent", K_DOUBLE, OFF(scanner_percent), "0", 0, 100 },
 	{ "Persona_Salt", K_STRING, OFF(persona_salt), "", 0, 0 },

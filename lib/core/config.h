@@ -56,6 +56,7 @@ typedef struct {
 	double click_percent;
 	double click_again_percent;
 	double unsubscribe_percent;
+	double autoreply_percent;
 	double upstream_handled;
 
 	/* files */
@@ -79,6 +80,11 @@ typedef struct {
 	SinkPostEncoding unsubscribe_post_encoding;
 	gboolean unsubscribe_allow_http;	/* one-click to http URIs too (tests) */
 	char *unsubscribe_user_agent;		/* the one-click POST's User-Agent */
+
+	/* out-of-office replies (RFC 3834) */
+	char *autoreply_text;		/* the reply's text/plain body; "\n" in it is a line break */
+	gboolean autoreply_skip_lists;	/* no reply to list or bulk mail (List-Id, Precedence) */
+	int autoreply_interval_days;	/* one reply per (recipient, sender) per so many days; 0 = every time */
 
 	/* personas: what every message to an address meets (persona.c) */
 	double mpp_percent;		/* share of addresses behind Apple Mail Privacy Protection */

@@ -159,6 +159,7 @@ sink_ctx_free(SinkCtx *ctx)
 		g_ptr_array_unref(ctx->dkim_sigs);
 	sink_unsub_free(ctx->unsub);
 	g_free(ctx->unsub_target);
+	g_free(ctx->autoreply.detail);
 	g_free(ctx);
 }
 

@@ -58,6 +58,16 @@ typedef struct {
 	char *post_uri;		/* where a one-click POST goes: the first https URI (http when allowed); may be NULL */
 } SinkUnsub;
 
+/* The autoreply class's outcome (act/autoreply.c), for the record and the log line. */
+typedef struct {
+	const char *skipped;	/* static: why no reply went ("auto_submitted", "null_sender", "report", "list",
+				 * "interval"); NULL when one was (or tried to be) sent */
+	char *detail;		/* the skip in words ("Auto-Submitted: auto-generated"); NULL when none */
+	const char *interval;	/* static: the interval check: "first" (no reply in it yet), "replied" (one was),
+				 * "off" (Autoreply_Interval_Days = 0), "unchecked" (Redis unreachable); NULL: not
+				 * reached */
+} SinkAutoreply;
+
 /* One thing the sink did (or, with --dry-run, would do). */
 typedef struct {
 	const char *type;	/* "open", "open_again", "click", "click_again", "oob", "fbl", "unsubscribe_one_click", ... */
@@ -129,13 +139,14 @@ typedef struct {
 	SinkCfbl cfbl;
 
 	/* decision */
-	SinkClass klass;	/* the class that runs (plan.klass, or accept when this version cannot act on that) */
+	SinkClass klass;	/* the class that runs (plan.klass) */
 	SinkRoute route;	/* the rule that chose it */
 	SinkPlan plan;		/* what was chosen, in full (plan.h) */
 	double draw;		/* the mix's uniform draw; -1 when not drawn */
 	gboolean signals_blocked;	/* a Signals address on a closed day */
 	const char *unsub_used;		/* static: the method it took ("one-click", "mailto", "link", "none"); NULL before */
 	char *unsub_target;		/* the URL it requested or the address it wrote to; NULL when none */
+	SinkAutoreply autoreply;	/* the autoreply class's outcome */
 	char *user_agent;
 	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic */
 	char *scanner_agent;	/* the gateway's User-Agent, when it scans this message */

@@ -2,12 +2,12 @@
  * decide.c - what this recipient "does": the subdomain it was sent to, or
  * the statistical mix of SPEC section 5.
  *
- * The mix makes one uniform draw over OOB, FBL, unsubscribe, openclick and
- * accept in that priority order, so each configured share is the expected
- * share of traffic (a share that would push the total past 1 gets what is
- * left).  The thresholds are running sums in that order: with
- * Unsubscribe_percent = 0 each is the original's sum to the bit (x + 0 is
- * x), so every seeded decision stays what it was.
+ * The mix makes one uniform draw over OOB, FBL, unsubscribe, autoreply,
+ * openclick and accept in that priority order, so each configured share is
+ * the expected share of traffic (a share that would push the total past 1
+ * gets what is left).  The thresholds are running sums in that order: with
+ * Unsubscribe_percent and Autoreply_percent 0 each is the original's sum to
+ * the bit (x + 0 is x), so every seeded decision stays what it was.
  * Open-type shares follow today's Weekly_Cycle_Open_Rate divided by the
  * Signals active-digit density (Signals addresses only open on their
  * digit's days), that multiplier clipped to at most 1, then each share
@@ -96,6 +96,7 @@ sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GError **er
 	m->oob = clip01(cfg->oob_percent / 100.0 / app);
 	m->fbl = clip01(cfg->fbl_percent / 100.0 / app);
 	m->unsubscribe = clip01(cfg->unsubscribe_percent / 100.0 / app);
+	m->autoreply = clip01(cfg->autoreply_percent / 100.0 / app);
 	m->open_factor = cfg->weekly_open_rate[sink_weekly_index(cfg->weekly_open_rate_len, now)];
 	m->density = signals_density(cfg);
 	scale = MIN(1.0, m->open_factor / m->density);
@@ -126,6 +127,8 @@ sink_route_class(const char *rcpt)
 		{ "fbl", SINK_CLASS_FBL },
 		{ "openclick", SINK_CLASS_OPENCLICK },
 		{ "unsubscribe", SINK_CLASS_UNSUBSCRIBE },
+		{ "autoreply", SINK_CLASS_AUTOREPLY },
+		{ "ooto", SINK_CLASS_AUTOREPLY },
 	};
 	const char *at, *dot;
 	size_t n;
@@ -183,13 +186,6 @@ local_keyword(const SinkCtx *ctx, SinkDirectives *kw)
 	if (prefix && *prefix && strlen(prefix) == n && strncmp(rcpt, prefix, n) == 0)
 		return NULL;
 	return sink_keyword_read(rcpt, n, kw);
-}
-
-/* Whether this version acts on class k (the others are planned and accepted). */
-static gboolean
-class_available(SinkClass k)
-{
-	return k != SINK_CLASS_AUTOREPLY;
 }
 
 /* Unsubscribe_Method as the plan says it (config.h's order is the plan's, from auto on). */
@@ -312,6 +308,7 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	} else {
 		double u = g_rand_double(ctx->rng);
 		double upto_fbl = m->oob + m->fbl, upto_unsub = upto_fbl + m->unsubscribe;
+		double upto_auto = upto_unsub + m->autoreply;
 		ctx->route = SINK_ROUTE_MIX;
 		ctx->draw = u;
 		if (u < m->oob)
@@ -320,7 +317,9 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 			k = SINK_CLASS_FBL;
 		else if (u < upto_unsub)
 			k = SINK_CLASS_UNSUBSCRIBE;
-		else if (u < upto_unsub + m->open) {
+		else if (u < upto_auto)
+			k = SINK_CLASS_AUTOREPLY;
+		else if (u < upto_auto + m->open) {
 			k = SINK_CLASS_OPENCLICK;
 			if (!sink_signals_open_allowed(ctx->cfg, ctx->rcpt, ctx->now)) {
 				ctx->signals_blocked = TRUE;
@@ -339,10 +338,6 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	if (k == SINK_CLASS_OPENCLICK)
 		plan_steps(ctx, m, hdr, keyword, &kw);
 	ctx->klass = k;
-	if (!class_available(k)) {
-		sink_plan_note(&ctx->plan, "class %s: not available in this version; accepted", sink_class_name(k));
-		ctx->klass = SINK_CLASS_ACCEPT;
-	}
 	if (ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE) {
 		g_autofree char *why = NULL;
 		ctx->user_agent = sink_persona_reader_agent(ctx->cfg, ctx->rcpt, ctx->rng, &why);

@@ -13,12 +13,12 @@
  *
  * The mix's probabilities follow from the config and the UTC day; see
  * SPEC sections 5 and 15.  One uniform draw picks OOB, else FBL, else
- * unsubscribe, else openclick, else accept; conditional draws pick
+ * unsubscribe, else autoreply, else openclick, else accept; conditional draws pick
  * open-again, click and click-again, for the mix and the openclick
  * subdomain, unless the sender asked for the steps.  A message with
  * neither header nor keyword is decided, draw for draw, as before either
- * existed (and, with Unsubscribe_percent = 0, as before the unsubscribe
- * class).
+ * existed (and, with Unsubscribe_percent and Autoreply_percent 0, as
+ * before those classes).
  */
 #ifndef SINK_DECIDE_H
 #define SINK_DECIDE_H
@@ -26,7 +26,7 @@
 #include "context.h"
 
 typedef struct {
-	double oob, fbl, unsubscribe, open, open_again, click, click_again;	/* clipped shares */
+	double oob, fbl, unsubscribe, autoreply, open, open_again, click, click_again;	/* clipped shares */
 	double open_again_given_open;
 	double click_given_open;
 	double click_again_given_click;
@@ -43,7 +43,8 @@ gboolean sink_model_init(SinkModel *m, const SinkConfig *cfg, GDateTime *now, GE
 
 /*
  * sink_route_class: the class a recipient's first domain label names
- * ("accept", "oob", "fbl", "openclick", "unsubscribe", any case), or
+ * ("accept", "oob", "fbl", "openclick", "unsubscribe", "autoreply" or
+ * "ooto", any case), or
  * SINK_CLASS_NONE.
  */
 SinkClass sink_route_class(const char *rcpt);

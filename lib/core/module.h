@@ -32,6 +32,7 @@ typedef struct {
 	void (*unsubscribe_run)(SinkCtx *ctx);
 	/* a delayed job's reader steps: the opens over the pixels, the clicks over the links (engage.h) */
 	void (*reader_run)(SinkCtx *ctx, char **pixels, char **links, gboolean opens, gboolean clicks);
+	void (*autoreply_run)(SinkCtx *ctx);	/* an RFC 3834 out-of-office reply, unless a loop guard says no */
 	void (*warm)(void);	/* one-time library set-up, for a process that forks runs (sink-filterd) */
 } SinkActModule;
 

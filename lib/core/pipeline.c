@@ -107,14 +107,16 @@ act(SinkCtx *ctx)
 	const SinkActModule *m = NULL;
 	gboolean machine = machine_traffic(ctx);
 	gboolean acts = ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL ||
-			ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE;
+			ctx->klass == SINK_CLASS_OPENCLICK || ctx->klass == SINK_CLASS_UNSUBSCRIBE ||
+			ctx->klass == SINK_CLASS_AUTOREPLY;
 
 	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
 		defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
-	/* a report that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
-	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL) && ctx->cfg->dkim_sign_key &&
+	/* a report or reply that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
+	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL || ctx->klass == SINK_CLASS_AUTOREPLY) &&
+	    ctx->cfg->dkim_sign_key &&
 	    !ctx->dry_run && sink_module_dkim(&error) == NULL) {
 		defer(ctx, "DKIM signing", error);
 		return FALSE;
@@ -147,7 +149,12 @@ act(SinkCtx *ctx)
 		if (!sink_delay_report(ctx, SINK_STEP_UNSUBSCRIBE))
 			m->unsubscribe_run(ctx);
 		break;
-	case SINK_CLASS_AUTOREPLY:	/* planned only: sink_decide runs it as accept */
+	case SINK_CLASS_AUTOREPLY:	/* delivered: the mailbox's machine traffic, then the reply */
+		if (machine)
+			m->engage_run(ctx);
+		if (!sink_delay_report(ctx, SINK_STEP_AUTOREPLY))
+			m->autoreply_run(ctx);
+		break;
 	case SINK_CLASS_NONE:
 		break;
 	}

@@ -7,9 +7,9 @@
  *
  * The plan is what `--dry-run --json` shows a user checking an address
  * before sending to it.  It can hold what this version cannot act on yet
- * (the unsubscribe and autoreply classes, delays): such a plan is recorded as asked, a note says what was left out,
- * and the class that runs (SinkCtx.klass) is accept.  The issues that add
- * that behaviour only have to act on what is here.
+ * (delays): such a plan is recorded as asked and a note says what was left
+ * out.  The issues that add that behaviour only have to act on what is
+ * here.
  */
 #ifndef SINK_PLAN_H
 #define SINK_PLAN_H
@@ -22,8 +22,8 @@ typedef enum {
 	SINK_CLASS_OOB,
 	SINK_CLASS_FBL,
 	SINK_CLASS_OPENCLICK,
-	SINK_CLASS_UNSUBSCRIBE,	/* SPEC 16: planned, not acted on in this version */
-	SINK_CLASS_AUTOREPLY,	/* SPEC 17: likewise */
+	SINK_CLASS_UNSUBSCRIBE,	/* SPEC 16: the reader unsubscribes */
+	SINK_CLASS_AUTOREPLY,	/* SPEC 17: an RFC 3834 out-of-office reply */
 } SinkClass;
 
 /* The rule that chose the class, in SPEC 19's order of precedence. */
@@ -48,7 +48,7 @@ typedef enum {
 #define SINK_PLAN_NOTES_MAX 16
 
 typedef struct {
-	SinkClass klass;	/* as chosen, perhaps one this version cannot act on */
+	SinkClass klass;	/* as chosen */
 	guint persona;		/* SinkPersona flags (persona.h): the mailbox's machine traffic, as decided */
 	gboolean persona_asked;	/* a directive or keyword named it: mpp, scanner added; human, none */
 	int opens;		/* openclick: times the pixels are fetched (the first counts open, the others open_again) */

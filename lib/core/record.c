@@ -228,6 +228,14 @@ sink_record_json(SinkCtx *ctx)
 		g_string_append_c(out, '}');
 		kv_text(out, "user_agent", ctx->user_agent);
 	}
+	if (ctx->klass == SINK_CLASS_AUTOREPLY) {	/* whether a reply went, why not, and the interval's verdict */
+		key(out, "autoreply");
+		g_string_append_c(out, '{');
+		kv_str(out, "skipped", ctx->autoreply.skipped);
+		kv_text(out, "detail", ctx->autoreply.detail);
+		kv_str(out, "interval", ctx->autoreply.interval);
+		g_string_append_c(out, '}');
+	}
 	if (ctx->unsub)
 		unsub_record(out, ctx->unsub);
 	if (ctx->scanner_agent)

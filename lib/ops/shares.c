@@ -16,14 +16,14 @@
 
 const char *const sink_shares_error_groups[] = {
 	"DKIM or SPF failed: nothing done",
-	"reports not sent",
+	"reports and replies not sent",
 	"URLs not on a tracking host",
 	"unsubscribes not done",
 	NULL,
 };
 
 /* The classes the model draws, in the draw's order, and the steps given the step before. */
-static const char *const model_classes[] = { "accept", "oob", "fbl", "unsubscribe", "openclick" };
+static const char *const model_classes[] = { "accept", "oob", "fbl", "unsubscribe", "autoreply", "openclick" };
 static const struct {
 	const char *name, *given, *of_what;
 } steps[] = {
@@ -35,9 +35,11 @@ static const struct {
 double
 sink_shares_class_configured(const SinkModel *m, const char *name)
 {
-	/* the draw: u < oob, then < oob + fbl, then < ... + unsubscribe, then < ... + open, else accept */
+	/* the draw: u < oob, then < oob + fbl, then < ... + unsubscribe, then < ... + autoreply, then < ... + open,
+	 * else accept */
 	double a = MIN(m->oob, 1.0), b = MIN(m->oob + m->fbl, 1.0), u = MIN(m->oob + m->fbl + m->unsubscribe, 1.0);
-	double c = MIN(m->oob + m->fbl + m->unsubscribe + m->open, 1.0);
+	double r = MIN(m->oob + m->fbl + m->unsubscribe + m->autoreply, 1.0);
+	double c = MIN(m->oob + m->fbl + m->unsubscribe + m->autoreply + m->open, 1.0);
 
 	if (strcmp(name, "oob") == 0)
 		return a;
@@ -45,8 +47,10 @@ sink_shares_class_configured(const SinkModel *m, const char *name)
 		return b - a;
 	if (strcmp(name, "unsubscribe") == 0)
 		return u - b;
+	if (strcmp(name, "autoreply") == 0)
+		return r - u;
 	if (strcmp(name, "openclick") == 0)
-		return c - u;
+		return c - r;
 	if (strcmp(name, "accept") == 0)
 		return 1.0 - c;
 	return -1;
@@ -71,7 +75,8 @@ sink_shares_error_group(const char *name)
 		return sink_shares_error_groups[2];
 	if (strcmp(name, "unsubscribe_error") == 0 || strcmp(name, "unsubscribe_none") == 0)
 		return sink_shares_error_groups[3];
-	if ((g_str_has_prefix(name, "oob_") || g_str_has_prefix(name, "fbl_")) &&
+	if ((g_str_has_prefix(name, "oob_") || g_str_has_prefix(name, "fbl_") ||
+	     g_str_has_prefix(name, "autoreply_")) &&
 	    (g_str_has_suffix(name, "_error") || strstr(name, "_missing_") || g_str_has_suffix(name, "_not_sparkpost")))
 		return sink_shares_error_groups[1];
 	return NULL;

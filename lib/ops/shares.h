@@ -33,7 +33,8 @@ typedef struct {
 
 /* One outcome: a class of the mix, or an engagement step given the step before. */
 typedef struct {
-	char *name;		/* "accept", "oob", "fbl", "unsubscribe", "openclick", a class the model does not know, or
+	char *name;		/* "accept", "oob", "fbl", "unsubscribe", "autoreply", "openclick", a class the model does
+				 * not know, or
 				 * "open_again", "click", "click_again" */
 	const char *of_what;	/* "of the mix", "of opens", "of clicks" */
 	double configured;	/* the share the config asks for, 0..1; < 0 when it asks for none */
@@ -82,8 +83,8 @@ SinkShareVerdict sink_shares_verdict(const SinkShare *s, int w);
 
 /*
  * sink_shares_class_configured: the share of the mix that class `name`
- * gets from `model`: the draw's order (OOB, FBL, unsubscribe, openclick,
- * then accept) with a share past 1 cut to what is left; -1 for a class
+ * gets from `model`: the draw's order (OOB, FBL, unsubscribe, autoreply,
+ * openclick, then accept) with a share past 1 cut to what is left; -1 for a class
  * the model does not draw.
  */
 double sink_shares_class_configured(const SinkModel *model, const char *name);

@@ -271,13 +271,19 @@ run_unsubscribe(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending
 	m->unsubscribe_run(ctx);
 }
 
+static void
+run_autoreply(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+{
+	m->autoreply_run(ctx);
+}
+
 static const StepRunner runners[SINK_STEPS] = {
 	[SINK_STEP_OPEN] = run_open,
 	[SINK_STEP_CLICK] = run_click,
 	[SINK_STEP_OOB] = run_oob,
 	[SINK_STEP_FBL] = run_fbl,
 	[SINK_STEP_UNSUBSCRIBE] = run_unsubscribe,
-	[SINK_STEP_AUTOREPLY] = NULL,	/* the autoreply class's action joins here */
+	[SINK_STEP_AUTOREPLY] = run_autoreply,
 };
 
 /* One claimed job: run, counted and ended; FALSE when Redis failed at its end (the lease will give it again). */

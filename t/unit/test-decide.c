@@ -280,14 +280,14 @@ test_signals_days(void)
 }
 
 typedef struct {
-	double oob, fbl, openclick, accept, open_again, click, click_again, unsubscribe;
+	double oob, fbl, openclick, accept, open_again, click, click_again, unsubscribe, autoreply;
 } Shares;
 
 static void
 tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcpt, int n, Shares *out)
 {
 	g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 42);
-	int oob = 0, fbl = 0, oc = 0, acc = 0, oa = 0, cl = 0, ca = 0, un = 0;
+	int oob = 0, fbl = 0, oc = 0, acc = 0, oa = 0, cl = 0, ca = 0, un = 0, ar = 0;
 
 	g_date_time_unref(ctx->now);
 	ctx->now = g_date_time_ref(now);
@@ -302,6 +302,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		case SINK_CLASS_OPENCLICK: oc++; break;
 		case SINK_CLASS_ACCEPT: acc++; break;
 		case SINK_CLASS_UNSUBSCRIBE: un++; break;
+		case SINK_CLASS_AUTOREPLY: ar++; break;
 		default: g_assert_not_reached();
 		}
 		g_assert_cmpint(ctx->route, ==, SINK_ROUTE_MIX);
@@ -310,7 +311,7 @@ tally(const SinkConfig *cfg, const SinkModel *m, GDateTime *now, const char *rcp
 		ca += ctx->plan.clicks > 1;
 	}
 	*out = (Shares){ (double)oob / n, (double)fbl / n, (double)oc / n, (double)acc / n,
-			 (double)oa / n, (double)cl / n, (double)ca / n, (double)un / n };
+			 (double)oa / n, (double)cl / n, (double)ca / n, (double)un / n, (double)ar / n };
 }
 
 /* Within five standard errors of the expected share. */
@@ -450,8 +451,9 @@ original_decide(GRand *rng, const SinkModel *m, SinkClass *klass, double *draw, 
 }
 
 /*
- * With Unsubscribe_percent = 0 (the default) every seeded decision is the
- * one the draw made before the class existed, draw for draw: the shipped
+ * With Unsubscribe_percent and Autoreply_percent 0 (the defaults) every
+ * seeded decision is the one the draw made before those classes existed,
+ * draw for draw: the shipped
  * model, and one whose shares reach every class.
  */
 static void
@@ -461,7 +463,7 @@ test_no_unsubscribe_share_keeps_every_seeded_decision(void)
 	g_autoptr(SinkConfig) spread = unit_config_from("[Sink]\nUpstream_Handled = 10\nOOB_percent = 9\nFBL_percent = 13\n"
 						   "Open_percent = 41\nOpen_Again_percent = 17\nClick_percent = 23\n"
 						   "Click_Again_percent = 7\nUnsubscribe_percent = 0\n"
-						   "Signals_Traffic_Prefix =\n");
+						   "Autoreply_percent = 0\nSignals_Traffic_Prefix =\n");
 	const SinkConfig *cfgs[] = { shipped, spread };
 	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 10, 0, 0);	/* factor 0.1 on the shipped cycle */
 
@@ -471,6 +473,7 @@ test_no_unsubscribe_share_keeps_every_seeded_decision(void)
 
 		g_assert_true(sink_model_init(&m, cfgs[c], now, NULL));
 		g_assert_cmpfloat(m.unsubscribe, ==, 0);
+		g_assert_cmpfloat(m.autoreply, ==, 0);
 		for (gint64 seed = 0; seed < 20000; seed++) {
 			g_autoptr(SinkCtx) ctx = sink_ctx_new(cfgs[c], seed);
 			g_autoptr(GRand) rng = g_rand_new_with_seed((guint32)seed);
@@ -491,6 +494,7 @@ test_no_unsubscribe_share_keeps_every_seeded_decision(void)
 		g_test_message("config %" G_GSIZE_FORMAT ": oob %d, fbl %d, openclick %d, accept %d", c,
 			       seen[SINK_CLASS_OOB], seen[SINK_CLASS_FBL], seen[SINK_CLASS_OPENCLICK], seen[SINK_CLASS_ACCEPT]);
 		g_assert_cmpint(seen[SINK_CLASS_UNSUBSCRIBE], ==, 0);
+		g_assert_cmpint(seen[SINK_CLASS_AUTOREPLY], ==, 0);
 		if (c == 1)	/* the spread model meets every class of the old draw */
 			g_assert_true(seen[SINK_CLASS_OOB] && seen[SINK_CLASS_FBL] && seen[SINK_CLASS_OPENCLICK] &&
 				      seen[SINK_CLASS_ACCEPT]);
@@ -532,6 +536,52 @@ test_unsubscribe_share(void)
 	assert_share("full: unsubscribe gets what is left", s.unsubscribe, 0.20, n);
 	assert_share("full: openclick", s.openclick, 0, n);
 	assert_share("full: accept", s.accept, 0, n);
+}
+
+/*
+ * Autoreply_percent takes its share after unsubscribe and before the open
+ * (SPEC section 15's priority); past 1, it gets what is left; the
+ * subdomains autoreply. and ooto. route to it.
+ */
+static void
+test_autoreply_share(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 10\nFBL_percent = 5\n"
+						"Unsubscribe_percent = 20\nAutoreply_percent = 15\nOpen_percent = 40\n"
+						"Open_Again_percent = 0\nClick_percent = 0\nClick_Again_percent = 0\n"
+						"Signals_Traffic_Prefix =\nWeekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
+	g_autoptr(SinkConfig) full = unit_config_from("[Sink]\nUpstream_Handled = 0\nOOB_percent = 50\nFBL_percent = 30\n"
+						 "Autoreply_percent = 40\nOpen_percent = 40\nOpen_Again_percent = 0\n"
+						 "Click_percent = 0\nClick_Again_percent = 0\nSignals_Traffic_Prefix =\n"
+						 "Weekly_Cycle_Open_Rate = 1,1,1,1,1,1,1\n");
+	g_autoptr(SinkConfig) half = unit_config_from("[Sink]\nUpstream_Handled = 50\nAutoreply_percent = 25\n");
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 25, 10, 0, 0);
+	const int n = 100000;
+	SinkModel m;
+	Shares s;
+
+	g_assert_true(sink_model_init(&m, cfg, now, NULL));
+	g_assert_cmpfloat_with_epsilon(m.autoreply, 0.15, 1e-12);
+	tally(cfg, &m, now, "reader@mix.sink.test", n, &s);
+	assert_share("oob", s.oob, 0.10, n);
+	assert_share("fbl", s.fbl, 0.05, n);
+	assert_share("unsubscribe", s.unsubscribe, 0.20, n);
+	assert_share("autoreply", s.autoreply, 0.15, n);
+	assert_share("openclick", s.openclick, 0.40, n);
+	assert_share("accept", s.accept, 0.10, n);
+
+	g_assert_true(sink_model_init(&m, full, now, NULL));
+	tally(full, &m, now, "reader@mix.sink.test", n, &s);
+	assert_share("full: autoreply gets what is left", s.autoreply, 0.20, n);
+	assert_share("full: openclick", s.openclick, 0, n);
+
+	g_assert_true(sink_model_init(&m, half, now, NULL));	/* a share of what the sink handles */
+	g_assert_cmpfloat_with_epsilon(m.autoreply, 0.5, 1e-12);
+
+	g_assert_cmpint(sink_route_class("x@autoreply.sink.test"), ==, SINK_CLASS_AUTOREPLY);
+	g_assert_cmpint(sink_route_class("x@OOTO.a.sink.test"), ==, SINK_CLASS_AUTOREPLY);
+	g_assert_cmpint(sink_route_class("x@ootoo.sink.test"), ==, SINK_CLASS_NONE);
+	g_assert_cmpint(sink_route_class("x@autoreply"), ==, SINK_CLASS_NONE);
 }
 
 /* The unsubscribe class takes Unsubscribe_Method and a reader's User-Agent (its link is a click). */
@@ -640,7 +690,7 @@ test_precedence(void)
 		{ "x@mix.sink.test", "open", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "click, clicks=0", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "unsubscribe=link", "unsubscribe/header plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=link notes=0" },
-		{ "x@mix.sink.test", "autoreply, delay=5m", "accept/header plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },	/* (the delay is acted on: no note here; delay.c notes a class with no step to delay) */
+		{ "x@mix.sink.test", "autoreply, delay=5m", "autoreply/header plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },	/* (the delay is acted on: no note) */
 		{ "x@mix.sink.test", "oob, feedback-type=fraud", "oob/header plan=oob persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
 		{ "x@mix.sink.test", "accept, scanner", "accept/header plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
 		/* the local part alone; the label after the + changes nothing */
@@ -649,7 +699,9 @@ test_precedence(void)
 		{ "not-spam@mix.sink.test", NULL, "fbl/localpart plan=fbl persona=none opens=0 clicks=0 ft=not-spam unsub=- notes=0" },
 		{ "open+x@mix.sink.test", NULL, "openclick/localpart plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "unsubscribe@mix.sink.test", NULL, "unsubscribe/localpart plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=auto notes=0" },
-		{ "ooto@mix.sink.test", NULL, "accept/localpart plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "ooto@mix.sink.test", NULL, "autoreply/localpart plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },
+		{ "x@ooto.sink.test", NULL, "autoreply/subdomain plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },
+		{ "x@AutoReply.sink.test", "fbl", "autoreply/subdomain plan=autoreply persona=none opens=0 clicks=0 ft=- unsub=- notes=1" },
 		{ "scanner@mix.sink.test", NULL, "accept/localpart plan=accept persona=scanner opens=0 clicks=0 ft=- unsub=- notes=0" },
 		{ "mpp@openclick.sink.test", "opens=2", "openclick/subdomain plan=openclick persona=mpp opens=2 clicks=0 chosen ft=- unsub=- notes=0" },
 	};
@@ -713,6 +765,7 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/no-unsubscribe-share-keeps-every-seeded-decision",
 			test_no_unsubscribe_share_keeps_every_seeded_decision);
 	g_test_add_func("/decide/unsubscribe-share", test_unsubscribe_share);
+	g_test_add_func("/decide/autoreply-share", test_autoreply_share);
 	g_test_add_func("/decide/unsubscribe-route-takes-method-and-agent", test_unsubscribe_route_takes_method_and_agent);
 	g_test_add_func("/decide/precedence-20-seeds", test_precedence);
 	g_test_add_func("/decide/mix-without-choices", test_mix_without_choices);
