@@ -8,6 +8,19 @@
 
 #include "authres.h"
 
+#ifdef SINK_STATIC_DKIM
+/*
+ * What OpenSSL is asked to set up before libopendkim starts it (meson
+ * option static_dkim): no openssl.cnf, and none of the legacy tables that
+ * libopendkim's own start-up asks for (every cipher and digest by name, the
+ * error strings): it names its algorithms with EVP_sha1()/EVP_sha256(),
+ * which need no table, and filling them cost more than the verification.
+ * Asked first, the NO_ flags make the later requests no-ops.
+ */
+#define SINK_OPENSSL_INIT (OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | \
+			   OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS)
+#endif
+
 /* sink_dkim_verify: verify ctx's message's signatures; the verdict into ctx. */
 void sink_dkim_verify(SinkCtx *ctx);
 

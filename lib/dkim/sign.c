@@ -167,7 +167,7 @@ sink_dkim_sign(const SinkConfig *cfg, const char *data, gsize len, GError **erro
 		return NULL;
 	}
 #ifdef SINK_STATIC_DKIM
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);	/* before the key is read: no openssl.cnf (dkim.c) */
+	OPENSSL_init_crypto(SINK_OPENSSL_INIT, NULL);	/* before the key is read: no openssl.cnf (dkim.h) */
 #endif
 	if ((pem = key_get(cfg, error)) == NULL)
 		return NULL;
