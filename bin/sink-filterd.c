@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sysexits.h>
@@ -67,6 +68,49 @@ static void
 log_line(const char *line)
 {
 	fprintf(stderr, "sink-filterd: %s\n", line);
+}
+
+/*
+ * --worker: the worker child, started again when it ends while the server
+ * runs (a crash, a config it could not load); one that ended within
+ * WORKER_QUICK_S of its start waits that long before it starts again.
+ */
+#define WORKER_QUICK_S 10
+
+static SinkWorkerOptions worker_opts;
+static pid_t worker = -1;
+static gint64 worker_started;	/* monotonic, us */
+
+static void
+worker_start(guint pause_s)
+{
+	worker_opts.pause_s = pause_s;
+	worker_started = g_get_monotonic_time() + (gint64)pause_s * G_USEC_PER_SEC;
+	g_autofree char *line = NULL;
+
+	if ((worker = sink_worker_spawn(&worker_opts)) < 0) {
+		log_line("the worker cannot start: fork failed");
+		return;
+	}
+	line = g_strdup_printf("the worker runs the delayed steps' jobs (pid %ld)", (long)worker);
+	log_line(line);
+}
+
+static void
+worker_exit(pid_t pid, int status)
+{
+	gboolean quick = g_get_monotonic_time() - worker_started < WORKER_QUICK_S * G_USEC_PER_SEC;
+	g_autofree char *how = WIFSIGNALED(status) ? g_strdup_printf("died of signal %d (%s)", WTERMSIG(status),
+								      strsignal(WTERMSIG(status)))
+				: g_strdup_printf("exited %d", WEXITSTATUS(status));
+	g_autofree char *line = NULL;
+
+	if (pid != worker)
+		return;
+	line = g_strdup_printf("the worker (pid %ld) %s; started again%s", (long)pid, how,
+			       quick ? " in " G_STRINGIFY(WORKER_QUICK_S) " s" : "");
+	log_line(line);
+	worker_start(quick ? WORKER_QUICK_S : 0);
 }
 
 /* Load and set up what every run would otherwise load and set up for itself. */
@@ -150,9 +194,8 @@ main(int argc, char **argv)
 {
 	g_autoptr(GOptionContext) octx = g_option_context_new("- run sink-filter's messages without their start-up cost");
 	g_autoptr(GError) error = NULL;
-	SinkServerOptions o = { .run = sink_filter_main, .log = log_line };
+	SinkServerOptions o = { .run = sink_filter_main, .log = log_line, .other_exit = worker_exit };
 	const char *bad_usage = NULL;
-	pid_t worker = -1;
 	gboolean ok;
 	int fd;
 
@@ -212,17 +255,19 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr, "sink-filterd: listening on %s (up to %u messages at once)\n", o.socket_path, o.max_children);
 	if (opt_worker) {
-		SinkWorkerOptions w = {
+		worker_opts = (SinkWorkerOptions){
 			.config_path = opt_config ? opt_config : sink_config_default_path(),
 			.processes = 1, .program = "sink-filterd",
 		};
-		if ((worker = sink_worker_spawn(&w)) < 0)
-			log_line("the worker cannot start: fork failed");
+		worker_start(0);
 	}
 	ok = sink_server_run(&o, fd, &error);
 	if (worker > 0) {	/* it finishes its job, and stops */
-		kill(worker, SIGTERM);
-		waitpid(worker, NULL, 0);
+		pid_t last = worker;
+
+		worker = -1;	/* not started again */
+		kill(last, SIGTERM);
+		waitpid(last, NULL, 0);
 	}
 	if (!ok) {
 		log_line(error->message);

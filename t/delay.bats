@@ -348,7 +348,7 @@ PYEOF
 	assert_output --partial 'jobs waiting</td><td class="n">2'
 }
 
-@test "sink-filterd --worker runs the due jobs too, and its worker stops with it" {
+@test "sink-filterd --worker runs the due jobs too, starts its worker again when it dies, and stops it with itself" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1s
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
 	filter <"$MSG"
@@ -357,6 +357,16 @@ PYEOF
 	WORKERS+=($d)
 	wait_for 5 has 1 counter jobs_run
 	assert_equal "$(counter open)" 1
+	# its worker killed soon after its start: started again after a pause of 10 s, and it runs the next job
+	local w
+	w=$(sed -n 's/.*the worker runs the delayed steps. jobs (pid \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/d.err")
+	[[ -n $w ]]
+	kill -KILL "$w"
+	wait_for 5 grep -q "the worker (pid $w) died of signal 9 (Killed); started again in 10 s" "$BATS_TEST_TMPDIR/d.err"
+	filter <"$MSG"
+	wait_for 15 has 2 counter jobs_run
+	assert_equal "$(counter open)" 2
+	assert_equal "$(grep -c 'the worker runs the delayed' "$BATS_TEST_TMPDIR/d.err")" 2
 	kill -TERM "$d"
 	wait_for 5 bash -c "! kill -0 $d 2>/dev/null"
 	! pgrep -f "s.sock --worker" >/dev/null

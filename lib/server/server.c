@@ -628,8 +628,11 @@ reap(Server *s)
 	gboolean busy;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((slot = slot_of(s, pid)) == s->o->max_children)
+		if ((slot = slot_of(s, pid)) == s->o->max_children) {
+			if (s->o->other_exit)
+				s->o->other_exit(pid, status);
 			continue;
+		}
 		busy = slot_get(s, slot) == SLOT_BUSY;
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGIO && busy)
 			say(s, "pid %ld: its client went away, which ended the run", (long)pid);

@@ -26,6 +26,8 @@ typedef struct {
 	guint runs_per_child;		/* messages a child runs before it exits (1: a fresh fork for each) */
 	int (*run)(int argc, char **argv);	/* one message, in the child; returns its exit status */
 	void (*log)(const char *line);	/* one line per event worth an operator's eye */
+	/* a child the server did not start itself ended (sink-filterd --worker's): its pid and wait status; may be NULL */
+	void (*other_exit)(pid_t pid, int status);
 } SinkServerOptions;
 
 /*

@@ -501,9 +501,17 @@ pid_t
 sink_worker_spawn(const SinkWorkerOptions *o)
 {
 	pid_t pid = fork();
+	sigset_t none;
 
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* none of the server's descriptors: its listening socket, or the pipe whose EOF stops its children */
+		closefrom(3);
+		/* nor its blocked signals (it reads them on a signalfd): SIGTERM must end a pause */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (o->pause_s)	/* (SIGTERM's default ends it here: it holds no job yet) */
+			sleep(o->pause_s);
 		_exit(sink_worker_run(o));
 	}
 	return pid;

@@ -33,6 +33,7 @@ typedef struct {
 	gboolean once;			/* run what is due now, then return */
 	gboolean verbose;		/* each job's log line on stderr too */
 	const char *program;		/* the log lines' program field */
+	guint pause_s;			/* sink_worker_spawn: the child waits this long before it starts (a restart) */
 } SinkWorkerOptions;
 
 /*
@@ -46,7 +47,10 @@ int sink_worker_run(const SinkWorkerOptions *o);
 
 /*
  * sink_worker_spawn: sink_worker_run in a child process that ends with its
- * parent (sink-filterd --worker).  Returns its pid, or -1 with errno.
+ * parent (sink-filterd --worker), after o->pause_s seconds; the child
+ * closes every descriptor above 2 and unblocks every signal, so that it may
+ * be forked from inside the server's loop.  Returns its pid, or -1 with
+ * errno.
  */
 pid_t sink_worker_spawn(const SinkWorkerOptions *o);
 
