@@ -151,6 +151,26 @@ requests() {
 	assert_equal "$(jq -r .mail_from "${reply%.eml}.json")" "<>"
 }
 
+@test "Unsubscribe_Delay: the one-click POST comes from the worker, the message's signature still judged eligible" {
+	config Unsubscribe_Allow_HTTP=true Unsubscribe_Delay=1s DKIM_Check=verify
+	make_msg "$BATS_TEST_TMPDIR/u.raw" to=x@unsubscribe.sink.test \
+		'extra_header=List-Unsubscribe: <http://track.test/u/1?id=42>' \
+		'extra_header=List-Unsubscribe-Post: List-Unsubscribe=One-Click'
+	SIGN_HEADERS=from:to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post \
+		sign_msg "$BATS_TEST_TMPDIR/u.raw" "$BATS_TEST_TMPDIR/u.eml"
+	run filter --client-ip 192.0.2.10 --json <"$BATS_TEST_TMPDIR/u.eml"
+	assert_success
+	echo "$output" | jq -e '.class == "unsubscribe" and .one_click.eligible == true and .delayed[0].step == "unsubscribe"'
+	assert_equal "$(requests '^/u/')" 0
+	sleep 1.1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(jq -c 'select(.path | startswith("/u/")) | [.method, .path, .form]' "$HTTP_LOG")" \
+		'["POST","/u/1?id=42",{"List-Unsubscribe":["One-Click"]}]'
+	assert_equal "$(counter unsubscribe_one_click)" 1
+	assert_equal "$(counter jobs_run)" 1
+}
+
 @test "Redis down when the step is scheduled: it runs at once, and the log says why" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1h
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
