@@ -22,9 +22,7 @@ setup() {
 }
 
 teardown() {
-	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
-		smtp_all_signed sink.test
-	fi
+	all_sent_signed
 }
 
 # msg NAME [make_msg key=value ...]: $M/NAME.eml to x@autoreply.sink.test unless given, signed by sender.test.

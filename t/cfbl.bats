@@ -26,9 +26,7 @@ setup() {
 }
 
 teardown() {
-	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
-		smtp_all_signed sink.test
-	fi
+	all_sent_signed
 }
 
 # msg NAME SIGNERS [make_msg key=value ...]: $M/NAME.eml, to x@fbl.sink.test from news@cfbl.test (Return-Path

@@ -19,10 +19,7 @@ setup() {
 }
 
 teardown() {
-	# whatever a test sent under a config that signs must verify (a test that turns signing off is left alone)
-	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
-		smtp_all_signed sink.test
-	fi
+	all_sent_signed
 }
 
 # signed NAME [make_msg key=value ...]: $BATS_TEST_TMPDIR/NAME.eml, DKIM-signed by sender.test (or by the

@@ -8,6 +8,8 @@
 #                               over 998 octets
 #   raw_header IN OUT LINE      IN with the header line LINE (Python string escapes: \r, \x00, ...) put in
 #                               byte for byte after the trace headers on top (Return-Path:, Received:)
+#   all_sent_signed             under a config that signs (DKIM_Sign_Key set), every message the SMTP sink took
+#                               verifies with python3-dkim against sink.test's key (a teardown's check)
 
 # facts EML: what a receiver's parser sees in a report, one "key=value" per line:
 #   envelope from the .json next to it, top-level headers, the part types, the delivery-status or
@@ -81,4 +83,12 @@ while n < len(lines) and re.match(rb"(?i)(return-path|received):", lines[n]):
 lines.insert(n, line)
 open(out, "wb").write(b"\n".join(lines))
 EOF
+}
+
+# all_sent_signed: whatever a test sent under a config that signs must verify (a test that turns signing off
+# is left alone)
+all_sent_signed() {
+	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
+		smtp_all_signed sink.test
+	fi
 }
