@@ -168,7 +168,7 @@ test_build(void)
 	GMimeObject *obj;
 	g_autofree char *wire = NULL;
 
-	ctx->rcpt = g_strdup("x@autoreply.sink.test");
+	g_assert_cmpstr(ctx->rcpt, ==, "x@autoreply.sink.test");	/* from To: */
 	msg = sink_autoreply_build(ctx, &error);
 	g_assert_no_error(error);
 	obj = GMIME_OBJECT(msg);
