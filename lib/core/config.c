@@ -136,7 +136,7 @@ static const KeySpec keys[] = {
 	{ "Persona_Salt", K_STRING, OFF(persona_salt), "", 0, 0 },
 	{ "User_Agent_Per_Address", K_BOOL, OFF(user_agent_per_address), "false", 0, 0 },
 	{ "Scanner_User_Agents_File", K_PATH, OFF(scanner_user_agents_file), "", 0, 0 },
-	{ "Directive_Max_Repeats", K_INT, OFF(directive_max_repeats), "10", 1, 100 },
+	{ "Directive_Max_Repeats", K_INT, OFF(directive_max_repeats), "10", 1, SINK_REPEATS_CEILING },
 	{ "Max_Message_Size", K_INT64, OFF(max_message_size), "52428800", 1024, 1073741824.0 },
 	{ "Report_Original_Max", K_INT64, OFF(report_original_max), "1048576", 0, 1073741824.0 },
 	{ "Open_Delay", K_DELAY, OFF(delays[SINK_STEP_OPEN]), "0", 0, 0 },

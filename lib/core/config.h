@@ -74,6 +74,7 @@ typedef struct {
 	int max_urls_per_message;
 	int max_redirects;		/* redirects an open or click follows */
 	int directive_max_repeats;	/* the most opens=N or clicks=N a sender may ask (X-Bouncy-Sink) */
+#define SINK_REPEATS_CEILING 100	/* the most Directive_Max_Repeats may be: no plan repeats a step more */
 
 	/* unsubscribes */
 	SinkUnsubMethod unsubscribe_method;

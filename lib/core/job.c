@@ -285,6 +285,13 @@ sink_job_decode(GBytes *bytes, GError **error)
 			    job->id);
 		return NULL;
 	}
+	if (job->opens < 0 || job->opens > SINK_REPEATS_CEILING || job->clicks < 0 ||
+	    job->clicks > SINK_REPEATS_CEILING || job->click_delay < 0) {	/* no plan makes these */
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "job %s: %d opens, %d clicks %" G_GINT64_FORMAT " s apart: out of range", job->id,
+			    job->opens, job->clicks, job->click_delay);
+		return NULL;
+	}
 	return g_steal_pointer(&job);
 }
 

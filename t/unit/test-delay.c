@@ -151,6 +151,22 @@ test_not_a_job(void)
 		b = g_variant_get_data_as_bytes(v);
 		g_assert_null(sink_job_decode(b, &error));
 		g_assert_nonnull(strstr(error->message, "job format"));
+		g_clear_error(&error);
+	}
+	/* repeats no plan makes (a corrupt or forged job would have a worker fetch forever) */
+	for (int i = 0; i < 4; i++) {
+		g_autoptr(SinkJob) job = sink_job_new(SINK_STEP_OPEN);
+		g_autoptr(GBytes) b = NULL;
+
+		job->rcpt = g_strdup("x@openclick.sink.test");
+		job->klass = SINK_CLASS_OPENCLICK;
+		job->opens = i == 0 ? -1 : i == 1 ? SINK_REPEATS_CEILING + 1 : 1;
+		job->clicks = i == 2 ? G_MAXINT : 1;
+		job->click_delay = i == 3 ? -5 : 0;
+		b = sink_job_encode(job);
+		g_assert_null(sink_job_decode(b, &error));
+		g_assert_nonnull(strstr(error->message, "out of range"));
+		g_clear_error(&error);
 	}
 }
 
