@@ -11,8 +11,13 @@
 #include "message.h"
 #include "oneclick.h"
 
-#define SIG_TYPE "(sssas)"
-#define SIG_FORMAT "(sss^as)"	/* the same, the array as a string vector */
+/*
+ * Every text is a byte string (ay, NUL-terminated), not a GVariant string
+ * (s), which must be UTF-8: an envelope address PMTA passes, a Message-ID
+ * or a label may hold any bytes, and the job carries them as they are.
+ */
+#define SIG_TYPE "(ayayayaay)"
+#define SIG_FORMAT "(^ay^ay^ay^aay)"	/* the same, as C strings and a string vector */
 
 SinkJob *
 sink_job_new(SinkStep step)
@@ -121,14 +126,14 @@ static void
 put_str(GVariantDict *d, const char *key, const char *value)
 {
 	if (value)
-		g_variant_dict_insert_value(d, key, g_variant_new_string(value));
+		g_variant_dict_insert_value(d, key, g_variant_new_bytestring(value));
 }
 
 static void
 put_strv(GVariantDict *d, const char *key, char **value)
 {
 	if (value)
-		g_variant_dict_insert_value(d, key, g_variant_new_strv((const char *const *)value, -1));
+		g_variant_dict_insert_value(d, key, g_variant_new_bytestring_array((const char *const *)value, -1));
 }
 
 GBytes *
@@ -201,7 +206,7 @@ get_str(GVariantDict *d, const char *key)
 {
 	char *s = NULL;
 
-	g_variant_dict_lookup(d, key, "s", &s);
+	g_variant_dict_lookup(d, key, "^ay", &s);
 	return s;
 }
 
@@ -260,8 +265,8 @@ sink_job_decode(GBytes *bytes, GError **error)
 	g_variant_dict_lookup(d, "opens", "i", &job->opens);
 	g_variant_dict_lookup(d, "clicks", "i", &job->clicks);
 	g_variant_dict_lookup(d, "click_delay", "x", &job->click_delay);
-	g_variant_dict_lookup(d, "pixels", "^as", &job->pixels);
-	g_variant_dict_lookup(d, "links", "^as", &job->links);
+	g_variant_dict_lookup(d, "pixels", "^aay", &job->pixels);
+	g_variant_dict_lookup(d, "links", "^aay", &job->links);
 	if ((original = g_variant_dict_lookup_value(d, "original", G_VARIANT_TYPE_BYTESTRING)) != NULL) {
 		job->original = g_variant_get_data_as_bytes(original);
 		g_variant_dict_lookup(d, "headers_only", "b", &job->headers_only);

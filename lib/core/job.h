@@ -6,8 +6,9 @@
  * with a version number: GLib is the core's already, its reader is made
  * for untrusted bytes (it never reads out of bounds, and a corrupt job is
  * told from a good one by g_variant_is_normal_form), and binary fields
- * (the original message) need no escaping.  `redis-cli HGET` shows it
- * readably enough: the strings are in clear.
+ * (the original message) need no escaping.  Texts are byte strings, so
+ * that a non-UTF-8 envelope address goes through as it came.  `redis-cli
+ * HGET` shows a job readably enough: the texts are in clear.
  */
 #ifndef SINK_JOB_H
 #define SINK_JOB_H

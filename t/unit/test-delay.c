@@ -89,6 +89,7 @@ test_job_round_trip(void)
 	job->created = 1700000000;
 	job->seed = 42;
 	job->rcpt = g_strdup("x@openclick.sink.test");
+	job->env_from = g_strdup("b\xe9\xff@sender.test");	/* not UTF-8: PMTA passes any bytes */
 	job->klass = SINK_CLASS_OPENCLICK;
 	job->route = SINK_ROUTE_MIX;
 	job->persona = 1;
@@ -115,6 +116,7 @@ test_job_round_trip(void)
 	g_assert_cmpint(back->created, ==, 1700000000);
 	g_assert_cmpint(back->seed, ==, 42);
 	g_assert_cmpstr(back->rcpt, ==, "x@openclick.sink.test");
+	g_assert_cmpstr(back->env_from, ==, "b\xe9\xff@sender.test");
 	g_assert_cmpint(back->klass, ==, SINK_CLASS_OPENCLICK);
 	g_assert_cmpint(back->route, ==, SINK_ROUTE_MIX);
 	g_assert_cmpint(back->persona, ==, 1);
