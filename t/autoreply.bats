@@ -43,18 +43,6 @@ raw() {
 	sign_msg "$M/$name.unsigned" "$M/$name.eml"
 }
 
-# send NAME [ARGS...]: sink-filter on $M/NAME.eml with --json from an SPF-authorized client.
-send() {
-	local name=$1
-	shift
-	run timed filter --client-ip 192.0.2.10 --json "$@" <"$M/$name.eml"
-}
-
-# rec JQ: jq -e JQ on the record of the last send
-rec() {
-	jq -e "$1" <<<"$output"
-}
-
 # reply N: what the receiving side reads in the Nth message the SMTP sink took, one "key=value" a line.
 reply() {
 	"$PY" - "$(smtp_eml "$1")" <<'EOF'

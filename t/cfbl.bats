@@ -46,18 +46,6 @@ msg() {
 	cp "$in" "$M/$name.eml"
 }
 
-# send NAME [ARGS...]: sink-filter on $M/NAME.eml with --json, from an SPF-authorized client.
-send() {
-	local name=$1
-	shift
-	run timed filter --client-ip 192.0.2.10 --json "$@" <"$M/$name.eml"
-}
-
-# rec JQ: jq -e JQ on the record of the last send (fails when false or null)
-rec() {
-	jq -e "$1" <<<"$output"
-}
-
 @test "a CFBL-Address of the From: domain, signed over it and CFBL-Feedback-ID, gets the complaint at its MX, which no allowlist names" {
 	# without the header the complaint has nowhere to go: cfbl.test's MX is on no allowlist
 	msg plain cfbl.test

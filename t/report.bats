@@ -34,14 +34,6 @@ signed() {
 	sign_msg "$BATS_TEST_TMPDIR/$name.unsigned" "$BATS_TEST_TMPDIR/$name.eml" "$domain"
 }
 
-# send NAME [ARGS...]: run sink-filter on NAME.eml as PMTA would (client IP in the SPF range), with --json,
-# under `timed` (took_ms says how long it took).
-send() {
-	local name=$1
-	shift
-	run timed filter --client-ip 192.0.2.10 --json "$@" <"$BATS_TEST_TMPDIR/$name.eml"
-}
-
 json_field() {	# json_field EXPR < record   (EXPR indexes the record, e.g. '["actions"][0]["status"]')
 	"$PY" -c 'import json,sys; v=eval("json.load(sys.stdin)"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(list,dict)) or v is None else v)' "$1"
 }

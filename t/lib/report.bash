@@ -8,6 +8,9 @@
 #                               over 998 octets
 #   raw_header IN OUT LINE      IN with the header line LINE (Python string escapes: \r, \x00, ...) put in
 #                               byte for byte after the trace headers on top (Return-Path:, Received:)
+#   send NAME [ARGS...]         sink-filter --json (timed, under `run`) on $BATS_TEST_TMPDIR/NAME.eml from a client
+#                               that sender.test's SPF authorizes
+#   rec JQ                      jq -e JQ on the record of the last send (fails when false or null)
 #   all_sent_signed             under a config that signs (DKIM_Sign_Key set), every message the SMTP sink took
 #                               verifies with python3-dkim against sink.test's key (a teardown's check)
 
@@ -91,4 +94,17 @@ all_sent_signed() {
 	if grep -q '^DKIM_Sign_Key = ' "$SINK_INI"; then
 		smtp_all_signed sink.test
 	fi
+}
+
+# send NAME [ARGS...]: sink-filter --json on $BATS_TEST_TMPDIR/NAME.eml as PMTA would (client IP in
+# sender.test's SPF range), under `run` and `timed` (took_ms says how long it took)
+send() {
+	local name=$1
+	shift
+	run timed filter --client-ip 192.0.2.10 --json "$@" <"$BATS_TEST_TMPDIR/$name.eml"
+}
+
+# rec JQ: jq -e JQ on the record of the last send (fails when false or null)
+rec() {
+	jq -e "$1" <<<"$output"
 }
