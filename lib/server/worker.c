@@ -220,9 +220,7 @@ say(const SinkConfig *cfg, const SinkWorkerOptions *o, const char *fmt, ...)
 		sink_log_append(cfg, now, line, NULL);
 }
 
-/* The steps a job runs, by SinkStep, through the action module; NULL: not in this version. */
-typedef void (*StepRunner)(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e);
-
+/* An open job: the pixels fetched, and its clicks now or, by Click_Delay, as a job of their own. */
 static void
 run_open(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
 {
@@ -230,14 +228,12 @@ run_open(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
 
 	m->reader_run(ctx, job->pixels, job->links, TRUE, clicks_now);
 	if (job->clicks > 0 && !clicks_now) {	/* the clicks follow the opens, by Click_Delay */
-		SinkJob *next = sink_job_new(SINK_STEP_CLICK);
-		g_autofree char *id = g_steal_pointer(&next->id);
 		g_autoptr(GBytes) bytes = sink_job_encode(job);
+		g_autoptr(SinkJob) fresh = sink_job_new(SINK_STEP_CLICK);	/* for a new id */
+		SinkJob *next = sink_job_decode(bytes, NULL);	/* this job, copied */
 
-		sink_job_free(next);
-		next = sink_job_decode(bytes, NULL);	/* a copy */
 		g_free(next->id);
-		next->id = g_steal_pointer(&id);
+		next->id = g_steal_pointer(&fresh->id);
 		next->step = SINK_STEP_CLICK;
 		next->opens = 0;
 		g_clear_pointer(&next->pixels, g_strfreev);
@@ -247,44 +243,20 @@ run_open(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
 	}
 }
 
+/* The job's step, through the action module as sink-filter would have run it at once. */
 static void
-run_click(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
+run_step(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
 {
-	m->reader_run(ctx, NULL, job->links, FALSE, TRUE);
+	switch (job->step) {
+	case SINK_STEP_OPEN: run_open(ctx, m, job, e); break;
+	case SINK_STEP_CLICK: m->reader_run(ctx, NULL, job->links, FALSE, TRUE); break;
+	case SINK_STEP_OOB: m->bounce_run(ctx); break;
+	case SINK_STEP_FBL: m->complaint_run(ctx); break;
+	case SINK_STEP_UNSUBSCRIBE: m->unsubscribe_run(ctx); break;
+	case SINK_STEP_AUTOREPLY: m->autoreply_run(ctx); break;
+	case SINK_STEPS: g_assert_not_reached();	/* sink_job_decode refuses an unknown step */
+	}
 }
-
-static void
-run_oob(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
-{
-	m->bounce_run(ctx);
-}
-
-static void
-run_fbl(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
-{
-	m->complaint_run(ctx);
-}
-
-static void
-run_unsubscribe(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
-{
-	m->unsubscribe_run(ctx);
-}
-
-static void
-run_autoreply(SinkCtx *ctx, const SinkActModule *m, const SinkJob *job, Ending *e)
-{
-	m->autoreply_run(ctx);
-}
-
-static const StepRunner runners[SINK_STEPS] = {
-	[SINK_STEP_OPEN] = run_open,
-	[SINK_STEP_CLICK] = run_click,
-	[SINK_STEP_OOB] = run_oob,
-	[SINK_STEP_FBL] = run_fbl,
-	[SINK_STEP_UNSUBSCRIBE] = run_unsubscribe,
-	[SINK_STEP_AUTOREPLY] = run_autoreply,
-};
 
 /* One claimed job: run, counted and ended; FALSE when Redis failed at its end (the lease will give it again). */
 static gboolean
@@ -319,15 +291,9 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 		ending_count(&e, cfg, "jobs_expired", 1, minute);
 		return end_job(c, cfg, cl, &e, &ended, &error);
 	}
-	if (runners[job->step] == NULL) {
-		say(cfg, o, "job %s: step %s cannot run in this version; removed, counted jobs_failed", job->id,
-		    sink_step_name(job->step));
-		ending_count(&e, cfg, "jobs_failed", 1, minute);
-		return end_job(c, cfg, cl, &e, &ended, &error);
-	}
 	if ((m = sink_module_act(&error)) == NULL ||
-	    (job->step <= SINK_STEP_FBL && job->step >= SINK_STEP_OOB && cfg->dkim_sign_key &&
-	     sink_module_dkim(&error) == NULL)) {
+	    ((job->step == SINK_STEP_OOB || job->step == SINK_STEP_FBL || job->step == SINK_STEP_AUTOREPLY) &&
+	     cfg->dkim_sign_key && sink_module_dkim(&error) == NULL)) {	/* as pipeline.c: signed, or not sent */
 		/* an install being mended: the job stays, and its lease gives it again */
 		say(cfg, o, "job %s: cannot run: %s; left for a later claim", job->id, error->message);
 		return TRUE;
@@ -336,7 +302,7 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	ctx = sink_ctx_new(cfg, job->seed);
 	sink_job_restore(ctx, job);
 	sink_ctx_note(ctx, "job %s: %s, claim %" G_GINT64_FORMAT, job->id, sink_step_name(job->step), cl->tries);
-	runners[job->step](ctx, m, job, &e);
+	run_step(ctx, m, job, &e);
 	for (guint i = 0; i < ctx->counters->len; i++) {
 		const char *name = ctx->counters->pdata[i];
 		guint n = 0;
