@@ -16,8 +16,11 @@
  * it starts in about half the time of a dynamic glibc program: nothing to
  * map or relocate, and none of glibc's CPU probing, which a virtual machine
  * may trap.  A static program cannot dlopen the glibc-built core, so that
- * build runs a message here by exec'ing sink-filter-local, this same source
- * built against glibc, with --no-server in front of the arguments.
+ * build runs a message here by exec'ing, with --no-server in front of the
+ * arguments, sink-filter-static (SINK_STATIC_RUNNER: this same source with
+ * the core and the DKIM module linked in, lib/static/), else
+ * sink-filter-local (this same source built against glibc, which opens the
+ * core).
  *
  * A refusal, or a server that cannot be reached, leaves stdin untouched
  * and the message runs here.  A server that took the message and then
@@ -43,7 +46,9 @@
 #include "sink-build.h"
 #include "wire.h"
 
-#ifndef SINK_STATIC_CLIENT
+#if defined(SINK_STATIC_RUNNER)
+#include "filter.h"
+#elif !defined(SINK_STATIC_CLIENT)
 #include <dlfcn.h>
 #endif
 
@@ -70,24 +75,29 @@ beside_exe(char *path, size_t size, const char *rel)
 	return n > 0 && (size_t)n < size;
 }
 
-#ifdef SINK_STATIC_CLIENT
+#if defined(SINK_STATIC_CLIENT)
 /*
- * Run the message here: exec the glibc build of this program, which can
- * open the core library.  It sits beside this program in the build tree,
- * else in the libexec folder it was installed to.  A failed exec leaves
- * stdin untouched: 75, and PMTA retries.
+ * Run the message here: exec a glibc program that has the core.  First
+ * sink-filter-static (the core linked in, nothing to load), else
+ * sink-filter-local (the glibc build of this program, which opens the core
+ * library).  Each sits beside this program in the build tree, else in the
+ * libexec folder it was installed to.  A failed exec leaves stdin
+ * untouched: 75, and PMTA retries.
  */
 static int
 run_here(int argc, char **argv)
 {
-	char beside[4096 + 64];
-	const char *tried[2] = { NULL, SINK_LIBEXECDIR "/sink-filter-local" };
+	static const char *const names[2] = { "sink-filter-static", "sink-filter-local" };
+	char beside[2][4096 + 64];
+	const char *tried[4] = { NULL, SINK_LIBEXECDIR "/sink-filter-static", NULL,
+				 SINK_LIBEXECDIR "/sink-filter-local" };
 	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 2, sizeof *args);
-	const char *failed = tried[1];
+	const char *failed = tried[3];
 	int err = ENOENT;
 
-	if (beside_exe(beside, sizeof beside, "sink-filter-local"))
-		tried[0] = beside;
+	for (int i = 0; i < 2; i++)
+		if (beside_exe(beside[i], sizeof beside[i], names[i]))
+			tried[2 * i] = beside[i];
 	if (args == NULL) {
 		fprintf(stderr, "sink-filter: out of memory; deferred\n");
 		return EX_TEMPFAIL;
@@ -95,7 +105,7 @@ run_here(int argc, char **argv)
 	args[1] = "--no-server";
 	for (int i = 1; i < argc; i++)
 		args[i + 1] = argv[i];
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (tried[i] == NULL)
 			continue;
 		args[0] = (char *)tried[i];
@@ -108,6 +118,13 @@ run_here(int argc, char **argv)
 	fprintf(stderr, "sink-filter: cannot run the message here: %s: %s; deferred\n", failed, strerror(err));
 	free(args);
 	return EX_TEMPFAIL;
+}
+#elif defined(SINK_STATIC_RUNNER)
+/* sink-filter-static: the core is linked in (lib/static/). */
+static int
+run_here(int argc, char **argv)
+{
+	return sink_filter_main(argc, argv);
 }
 #else
 /*

@@ -10,8 +10,9 @@
 # broken file, SINK_NOW in 2001, RESULTS_KEY=9): a run that used the server's directory, umask or environment
 # instead of its client's shows at once. Tests that kill, stop or confine a server start their own (`serve`).
 #
-# Whether a run went through a server: the client is started with LD_DEBUG=files (`client`), so a client that
-# ran the message itself has its dynamic loader log the dlopen of the core library (`local_runs`).
+# Whether a run went through a server: the client is started under strace (`client`), so a client that ran the
+# message itself shows the exec of a program that has the core (sink-filter-static, sink-filter-local) or the
+# dlopen of the core library (`local_runs`).
 # Run inside the mini internet: t/netns-run bats t/server.bats
 
 load lib/common
@@ -97,20 +98,21 @@ serve() {
 	wait_for 10 grep -q "listening on $sock" "$S_LOG"
 }
 
-# client ARGS...: sink-filter -c $SINK_INI ARGS, its dynamic loader's log in $M/ld/ (see local_runs)
+# client ARGS...: sink-filter -c $SINK_INI ARGS, its execs and opens traced into $M/ld/ (see local_runs)
 # shellcheck disable=SC2153 # SINK_FILTER is lib/sink's
 client() {
-	LD_DEBUG=files LD_DEBUG_OUTPUT=$M/ld/ld "$SINK_FILTER" -c "$SINK_INI" "$@"
+	bare -c "$SINK_INI" "$@"
 }
 
 # bare ARGS...: the same without the -c
 bare() {
-	LD_DEBUG=files LD_DEBUG_OUTPUT=$M/ld/ld "$SINK_FILTER" "$@"
+	strace -f -qq -e trace=execve,openat -e signal=none -o "$(mktemp "$M/ld/trace.XXXXXX")" "$SINK_FILTER" "$@"
 }
 
-# local_runs: how many `client` runs so far loaded the core library themselves (ran the message in-process)
+# local_runs: how many `client` runs so far ran the message themselves (in-process)
 local_runs() {
-	cat "$M"/ld/ld.* 2>/dev/null | grep -c 'file=[^ ]*libbouncysink\.so\.[0-9]* .*dynamically loaded by' || true
+	grep -lE 'execve\("[^"]*/sink-filter-(static|local)"|openat\([^)]*/libbouncysink\.so\.[0-9]+", [^)]*\) = [0-9]' \
+		"$M"/ld/trace.* 2>/dev/null | wc -l
 }
 
 # norm: a --json record on stdin, without what legitimately differs between two runs (each action's time)
@@ -511,7 +513,7 @@ report_same() {
 	assert_counted 1
 }
 
-@test "a static (musl) sink-filter runs a message itself with sink-filter-local; without it: 75, stdin untouched, the path named" {
+@test "a static (musl) sink-filter runs a message itself with sink-filter-static or -local; without them: 75, stdin untouched, the path named" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	size=$(wc -c <"$M/m.eml")
 	if [[ ! -e $SINK_BUILD/bin/sink-filter-local ]]; then
@@ -525,7 +527,7 @@ report_same() {
 	fi
 	run readelf -l "$SINK_FILTER"
 	refute_output --partial 'program interpreter'
-	# in-process means in sink-filter-local, which opens the core
+	# in-process means in sink-filter-static (the core linked in), else sink-filter-local (which opens it)
 	run client --no-server --json <"$M/m.eml"
 	assert_success
 	jq -e '.class == "accept"' <<<"$output"
@@ -547,6 +549,15 @@ report_same() {
 	run bash -c '"$1" -c "$2" --no-server; echo "exit $?"; echo "left $(wc -c)"' _ "$M/alone/sink-filter" "$SINK_INI" \
 		<"$M/m.eml"
 	assert_line "sink-filter: cannot run the message here: $M/alone/sink-filter-local: Permission denied; deferred"
+	assert_line "exit 75"
+	assert_line "left $size"
+	# and so is a sink-filter-static that may not be run
+	rm "$M/alone/sink-filter-local"
+	: >"$M/alone/sink-filter-static"
+	chmod 644 "$M/alone/sink-filter-static"
+	run bash -c '"$1" -c "$2" --no-server; echo "exit $?"; echo "left $(wc -c)"' _ "$M/alone/sink-filter" "$SINK_INI" \
+		<"$M/m.eml"
+	assert_line "sink-filter: cannot run the message here: $M/alone/sink-filter-static: Permission denied; deferred"
 	assert_line "exit 75"
 	assert_line "left $size"
 	assert_counted 1

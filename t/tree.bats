@@ -24,11 +24,11 @@ includes() {
 	((${#bad[@]} == 0))
 }
 
-@test "each lib/ folder is one of core, dkim, act, server, ops, web, with a meson.build whose header says what it is" {
+@test "each lib/ folder is one of core, dkim, act, server, ops, web, static, with a meson.build whose header says what it is" {
 	run find "$LIB" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
-	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "act core dkim ops server web "
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "act core dkim ops server static web "
 	local d
-	for d in act core dkim ops server web; do
+	for d in act core dkim ops server static web; do
 		head -1 "$LIB/$d/meson.build" | grep -q "^# $d/: "
 	done
 	# no source file is left at the top of lib/
@@ -106,7 +106,28 @@ PYEOF
 @test "a message run in its own process maps the core, not the ops or server code" {
 	sink_config DKIM_Check=off
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test
+	if [[ -x $SINK_BUILD/bin/sink-filter-static ]]; then
+		# the core linked into one static program, without the rest: nothing is loaded at all
+		run nm "$SINK_BUILD/bin/sink-filter-static"
+		assert_output --regexp ' T sink_filter_main'
+		refute_output --regexp ' T (sink_(stats|cycle|server|wire|serve|shares|dashboard|chart|pool|spool)|soup_|curl_|xml|SPF_|psl_)'
+		strace -f -qq -e trace=openat -o "$BATS_TEST_TMPDIR/trace" "$SINK_FILTER" --no-server -c "$SINK_INI" \
+			<"$BATS_TEST_TMPDIR/m.eml"
+		run grep -E '\.so(\.[0-9]+)*"' "$BATS_TEST_TMPDIR/trace"
+		assert_output ""
+		return
+	fi
 	LD_DEBUG=files "$SINK_FILTER" --no-server -c "$SINK_INI" <"$BATS_TEST_TMPDIR/m.eml" 2>"$BATS_TEST_TMPDIR/ld"
 	grep -q 'file=[^ ]*libbouncysink\.so' "$BATS_TEST_TMPDIR/ld"
 	! grep -qE 'libsink(ops|server|web)|libsoup|libbouncysink-(act|dkim)' "$BATS_TEST_TMPDIR/ld"
+}
+
+@test "sink-filter-static is built exactly where it can be: a musl sink-filter and every static archive (t/static.bats runs then)" {
+	local lib can=yes
+	! readelf -l "$SINK_FILTER" | grep -q 'program interpreter' || can=no
+	for lib in $(sed -n "/^static_runner_libs = \[/,/\]/p" "$LIB/static/meson.build" | grep -o "'[^']*'" | tr -d "'"); do
+		compgen -G "/usr/lib/*/lib$lib.a" >/dev/null || { echo "no lib$lib.a"; can=no; }
+	done
+	echo "can: $can"
+	if [[ $can == yes ]]; then [ -x "$SINK_BUILD/bin/sink-filter-static" ]; else [ ! -e "$SINK_BUILD/bin/sink-filter-static" ]; fi
 }

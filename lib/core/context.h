@@ -106,6 +106,7 @@ typedef struct {
 	GByteArray *raw_buf;	/* the same bytes, for GMime's stream (not a copy) */
 	gsize raw_total;	/* bytes seen on stdin, including any drained */
 	gboolean truncated;	/* raw holds less than raw_total */
+	gboolean hand_on;	/* needs the action module, which this program has not: run it elsewhere (module.h) */
 	gboolean raw_headers_only;	/* raw is the header block alone (a delayed report's original past Report_Original_Max) */
 	GMimeObject *mime;	/* the top entity, all its headers; NULL when unparseable */
 

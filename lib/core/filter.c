@@ -83,6 +83,9 @@ sink_filter_main(int argc, char **argv)
 	g_autofree char *line = NULL;
 	const char *path, *bad_usage = NULL;
 	SinkModel model;
+#ifdef SINK_STATIC_RUNNER
+	g_auto(GStrv) given = g_strdupv(argv);	/* as given: a message handed on runs with it (module.h) */
+#endif
 
 	signal(SIGPIPE, SIG_IGN);
 	g_set_prgname("sink-filter");
@@ -118,6 +121,10 @@ sink_filter_main(int argc, char **argv)
 		return 0;
 	}
 
+#ifdef SINK_STATIC_RUNNER
+	if (o.seed < 0)	/* seeded always: a message handed on is decided again the same */
+		o.seed = g_random_int();
+#endif
 	path = o.config ? o.config : sink_config_default_path();
 	cfg = sink_config_get(path, &error);
 	if (cfg) {
@@ -161,6 +168,10 @@ sink_filter_main(int argc, char **argv)
 	}
 
 	sink_pipeline_run(ctx, &model);
+#ifdef SINK_STATIC_RUNNER
+	if (ctx->hand_on)
+		sink_module_hand_on(ctx, given);	/* returns only when it cannot: deferred, and logged here */
+#endif
 
 	line = sink_log_line(ctx, "sink-filter");
 	if (!o.dry_run && !sink_log_append(cfg, ctx->now, line, &error))

@@ -13,6 +13,8 @@
 
 #include "module.h"
 
+G_DEFINE_QUARK(sink-module-error-quark, sink_module_error)
+
 static const void *
 load(const char *file, const char *build_folder, const char *symbol, GError **error)
 {

@@ -8,6 +8,7 @@
  * opened with dlopen(3) the first time a message needs them.  An accepted
  * message in DKIM_Check = header mode never maps either (unless its
  * recipient has a persona, whose machine traffic is an action).
+ * sink-filter-static has its own versions of these (lib/static/module.c).
  */
 #ifndef SINK_MODULE_H
 #define SINK_MODULE_H
@@ -43,5 +44,21 @@ typedef struct {
  */
 const SinkDkimModule *sink_module_dkim(GError **error);
 const SinkActModule *sink_module_act(GError **error);
+
+/*
+ * sink-filter-static (lib/static/) is the core and the DKIM module linked
+ * into one static program, for a message run in its own process: nothing
+ * to map or bind.  It has no action module (libcurl, libxml2, libspf2 and
+ * libpsl are not linked statically), so its sink_module_act fails with
+ * SINK_MODULE_ERROR_ELSEWHERE: the pipeline then does nothing more and
+ * sets ctx->hand_on, and sink_module_hand_on runs the whole message again
+ * in sink-filter-local (the dynamic program, which loads the module),
+ * with the same seed and clock, so that it makes the same decision.  It
+ * returns only when that program cannot be run: the message is deferred.
+ */
+#define SINK_MODULE_ERROR sink_module_error_quark()
+GQuark sink_module_error_quark(void);
+enum { SINK_MODULE_ERROR_ELSEWHERE = 1 };
+void sink_module_hand_on(SinkCtx *ctx, char **argv);
 
 #endif

@@ -14,7 +14,9 @@
  * missing a file, a library upgraded under it; the DKIM module for a report
  * to sign) defers the message (75)
  * before anything is sent, fetched, counted or stored, so that PMTA keeps
- * it until the install is mended instead of losing it as done.
+ * it until the install is mended instead of losing it as done.  In
+ * sink-filter-static, which has no action module, a message that needs
+ * it stops at the same point, and is handed on whole (module.h).
  */
 #include <string.h>
 
@@ -111,7 +113,10 @@ act(SinkCtx *ctx)
 			ctx->klass == SINK_CLASS_AUTOREPLY;
 
 	if ((acts || machine) && (m = sink_module_act(&error)) == NULL) {
-		defer(ctx, sink_class_name(ctx->klass), error);
+		if (g_error_matches(error, SINK_MODULE_ERROR, SINK_MODULE_ERROR_ELSEWHERE))
+			ctx->hand_on = TRUE;	/* nothing done here: the whole message runs where the module is */
+		else
+			defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
 	/* a report or reply that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
