@@ -112,6 +112,7 @@ sink_ctx_free(SinkCtx *ctx)
 	if (ctx->now)
 		g_date_time_unref(ctx->now);
 	g_clear_object(&ctx->mime);	/* before the bytes its streams point into */
+	g_clear_object(&ctx->mime_body);
 	if (ctx->raw)
 		g_bytes_unref(ctx->raw);
 	if (ctx->raw_buf)

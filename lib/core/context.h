@@ -109,6 +109,8 @@ typedef struct {
 	gboolean hand_on;	/* needs the action module, which this program has not: run it elsewhere (module.h) */
 	gboolean raw_headers_only;	/* raw is the header block alone (a delayed report's original past Report_Original_Max) */
 	GMimeObject *mime;	/* the top entity, all its headers; NULL when unparseable */
+	gsize header_len;	/* > 0: mime was parsed from the header block alone, this long (message.c) */
+	GMimeObject *mime_body;	/* then the whole tree, parsed when first needed (sink_message_html) */
 
 	/* envelope and headers; NULL when absent */
 	char *env_from;		/* --from */

@@ -430,11 +430,61 @@ address_label(const char *rcpt)
 	return g_string_free(out, FALSE);
 }
 
+/*
+ * The length of the message's header block, its blank line included (the
+ * first line, when it is blank: no headers); 0 when it has no blank line
+ * (no body, or junk), and then the whole message is parsed at once.
+ */
+static gsize
+header_block_len(const GByteArray *raw)
+{
+	const guint8 *lf = raw->len > 0 ? memchr(raw->data, '\n', raw->len) : NULL;
+
+	if (lf != NULL && (lf == raw->data || (lf == raw->data + 1 && raw->data[0] == '\r')))
+		return (gsize)(lf + 1 - raw->data);
+
+	while (lf != NULL) {
+		const guint8 *next = lf + 1, *end = raw->data + raw->len;
+
+		if (next < end && *next == '\n')
+			return (gsize)(next + 1 - raw->data);
+		if (next + 1 < end && next[0] == '\r' && next[1] == '\n')
+			return (gsize)(next + 2 - raw->data);
+		lf = next < end ? memchr(next, '\n', (size_t)(end - next)) : NULL;
+	}
+	return 0;
+}
+
+/*
+ * GMime's top entity of the first len bytes of ctx's message (all of it:
+ * 0).  The parser reads our buffer in place: no copy of the message.  It
+ * makes the top entity, not a GMimeMessage: a GMimeMessage parses every
+ * address header (To, Cc, Bcc, Reply-To, ...) as it is built, work the
+ * sink has no use for, and GMime before 3.2.15 leaks an address followed
+ * by an unclosed comment there (its issue #159).  The entity keeps all
+ * the headers and the same tree of parts.
+ */
+static GMimeObject *
+parse_entity(SinkCtx *ctx, gsize len)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(ctx->raw_buf);
+	GMimeParser *parser;
+	GMimeObject *obj;
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	if (len > 0)
+		g_mime_stream_set_bounds(stream, 0, (gint64)len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	obj = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return obj;
+}
+
 void
 sink_message_parse(SinkCtx *ctx)
 {
-	GMimeStream *stream;
-	GMimeParser *parser;
 	GMimeObject *obj;
 
 	sink_gmime_init();
@@ -445,20 +495,13 @@ sink_message_parse(SinkCtx *ctx)
 		g_byte_array_append(ctx->raw_buf, data, (guint)len);
 	}
 	/*
-	 * The parser reads our buffer in place: no copy of the message.  It
-	 * makes the top entity, not a GMimeMessage: a GMimeMessage parses
-	 * every address header (To, Cc, Bcc, Reply-To, ...) as it is built,
-	 * work the sink has no use for, and GMime before 3.2.15 leaks an
-	 * address followed by an unclosed comment there (its issue #159).
-	 * The entity keeps all the headers and the same tree of parts.
+	 * The header block alone: every stage but the readers' (the HTML part,
+	 * sink_message_html) reads headers only, and most messages are
+	 * accepted.  Parsing the body's tree of parts was half of an accepted
+	 * message's run through sink-filterd.
 	 */
-	stream = g_mime_stream_mem_new_with_byte_array(ctx->raw_buf);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	ctx->mime = g_mime_parser_construct_part(parser, NULL);
-	g_object_unref(parser);
-	g_object_unref(stream);
+	ctx->header_len = header_block_len(ctx->raw_buf);
+	ctx->mime = parse_entity(ctx, ctx->header_len);
 
 	if (ctx->mime) {
 		GMimeHeaderList *headers;
@@ -593,6 +636,8 @@ sink_message_html(SinkCtx *ctx)
 
 	if (ctx->mime == NULL)
 		return NULL;
-	part = find_html(ctx->mime, 0);
+	if (ctx->header_len > 0 && ctx->mime_body == NULL)
+		ctx->mime_body = parse_entity(ctx, 0);
+	part = find_html(ctx->header_len > 0 ? ctx->mime_body : ctx->mime, 0);
 	return part ? part_text(part) : NULL;
 }

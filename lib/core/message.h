@@ -19,10 +19,11 @@ void sink_gmime_init(void);
 gboolean sink_message_read(SinkCtx *ctx, int fd, GError **error);
 
 /*
- * sink_message_parse: parse ctx->raw with GMime and fill the header fields
- * of ctx.  Never fails: junk gives a message with few or no fields, and
- * ctx->mime (the top entity: every header, and the tree of parts) is NULL
- * only when GMime cannot make one at all.
+ * sink_message_parse: parse ctx->raw's header block with GMime and fill
+ * the header fields of ctx.  Never fails: junk gives a message with few or
+ * no fields, and ctx->mime (the top entity: every header; its tree of
+ * parts only when the message has no blank line after its first, and is
+ * parsed whole) is NULL only when GMime cannot make one at all.
  */
 void sink_message_parse(SinkCtx *ctx);
 
@@ -74,8 +75,10 @@ char *sink_ip_normalize(const char *s);
 
 /*
  * sink_message_html: the decoded text of the first text/html part of
- * ctx->mime, in UTF-8 as far as its charset allows, a NUL in it read as a
- * space; NULL when there is none.  g_free.
+ * the message, in UTF-8 as far as its charset allows, a NUL in it read as
+ * a space; NULL when there is none.  g_free.  ctx->mime holds the headers
+ * only (sink_message_parse); the first call parses the whole message
+ * (ctx->mime_body, kept with the context).
  */
 char *sink_message_html(SinkCtx *ctx);
 

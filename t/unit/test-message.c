@@ -415,6 +415,50 @@ test_junk_is_still_a_message(void)
 	}
 }
 
+/*
+ * The header block is parsed alone, the rest only when a reader needs the
+ * HTML: the same headers as a whole parse, LF or CRLF, whatever comes
+ * after the blank line; a message without one after its first line is
+ * parsed whole at once.
+ */
+static void
+test_headers_first_body_when_needed(void)
+{
+	static const struct {
+		const char *text;
+		gsize header_len;	/* 0: parsed whole */
+		int headers;
+		gboolean html;
+	} cases[] = {
+		{ "To: a@b\nContent-Type: multipart/alternative; boundary=x\n\n--x\nContent-Type: text/html\n\n"
+		  "<a href=\"http://t/l\">l</a>\n--x--\n", 57, 2, TRUE },
+		{ "To: a@b\r\nSubject: folded\r\n  on\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n", 59, 3, TRUE },
+		{ "\nTo: not a header: the block is empty\n\nbody\n", 1, 0, FALSE },
+		{ "To: a@b\nSubject: no body", 0, 2, FALSE },
+		{ "To: a@b\n\n", 9, 1, FALSE },
+	};
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+		g_autofree char *html = NULL;
+
+		g_test_message("case %zu", i);
+		ctx->raw = g_bytes_new(cases[i].text, strlen(cases[i].text));
+		sink_message_parse(ctx);
+		g_assert_cmpuint(ctx->header_len, ==, cases[i].header_len);
+		g_assert_nonnull(ctx->mime);
+		g_assert_cmpint(g_mime_header_list_get_count(g_mime_object_get_header_list(ctx->mime)), ==,
+				cases[i].headers);
+		g_assert_null(ctx->mime_body);
+		html = sink_message_html(ctx);
+		g_assert_cmpint(html != NULL, ==, cases[i].html);
+		g_assert_true(ctx->header_len == 0 ? ctx->mime_body == NULL : ctx->mime_body != NULL);
+		if (html)
+			g_assert_nonnull(strchr(html, '<'));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -433,5 +477,6 @@ main(int argc, char **argv)
 	g_test_add_func("/message/open-comments-in-address-headers", test_open_comments_in_address_headers);
 	g_test_add_func("/message/nul-in-html-is-a-space", test_nul_in_html_is_a_space);
 	g_test_add_func("/message/junk-is-still-a-message", test_junk_is_still_a_message);
+	g_test_add_func("/message/headers-first-body-when-needed", test_headers_first_body_when_needed);
 	return g_test_run();
 }
