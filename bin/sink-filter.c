@@ -177,7 +177,7 @@ static int
 takes_value(const char *arg)
 {
 	static const char *const with_value[] = { "-c", "--config", "--from", "--to", "--client-ip", "--seed",
-						  "--spool", "-j", "--jobs" };
+						  "--draw-seed", "--time-left", "--spool", "-j", "--jobs" };
 
 	for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
 		if (strcmp(arg, with_value[i]) == 0)

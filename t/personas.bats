@@ -210,7 +210,8 @@ personas() {
 	make_msg "$MSG" to=x@accept.sink.test
 	traced -f -qq -e trace=execve,openat -e signal=none -o "$BATS_TEST_TMPDIR/trace" -- \
 		"$SINK_FILTER" --no-server -c "$SINK_INI" <"$MSG"
-	! grep -qE 'libbouncysink-act|execve\("[^"]*/sink-filter-local"' "$BATS_TEST_TMPDIR/trace"
+	run grep -E 'libbouncysink-act|execve\("[^"]*/sink-filter-local"' "$BATS_TEST_TMPDIR/trace"
+	assert_output ""
 	make_msg "$MSG" to=x@mpp.sink.test
 	traced -f -qq -e trace=execve,openat -e signal=none -o "$BATS_TEST_TMPDIR/trace" -- \
 		"$SINK_FILTER" --no-server -c "$SINK_INI" <"$MSG"

@@ -106,7 +106,9 @@ client() {
 
 # bare ARGS...: the same without the -c
 bare() {
-	strace -f -qq -e trace=execve,openat -e signal=none -o "$(mktemp "$M/ld/trace.XXXXXX")" "$SINK_FILTER" "$@"
+	# (LeakSanitizer cannot run under a tracer: traced's detect_leaks=0)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -f -qq -e trace=execve,openat -e signal=none -o "$(mktemp "$M/ld/trace.XXXXXX")" "$SINK_FILTER" "$@"
 }
 
 # local_runs: how many `client` runs so far ran the message themselves (in-process)
@@ -536,6 +538,7 @@ report_same() {
 	# alone in a folder, and nothing installed: it defers and leaves the message to PMTA
 	installed=$(sed -n 's/^#define SINK_LIBEXECDIR "\(.*\)"$/\1/p' "$SINK_BUILD/sink-build.h")/sink-filter-local
 	[ ! -e "$installed" ] || fail "this machine has a $installed: the case cannot be tested here"
+	[ ! -e "${installed%-local}-static" ] || fail "this machine has a ${installed%-local}-static: the case cannot be tested here"
 	mkdir "$M/alone"
 	cp "$SINK_FILTER" "$M/alone/"
 	run bash -c '"$1" -c "$2" --no-server; echo "exit $?"; echo "left $(wc -c)"' _ "$M/alone/sink-filter" "$SINK_INI" \

@@ -122,3 +122,30 @@ execs() {
 	assert_output --partial "cannot run it: $M/alone/sink-filter-local: Permission denied; deferred"
 	assert_counted 0
 }
+
+@test "what a handed-on run is given: --draw-seed seeds the decision alone (later draws stay unseeded), --time-left bounds the run" {
+	sink_config "${OPEN_HALF[@]}" Open_percent=100 Open_Delay=1s-100000s
+	make_msg "$M/m.eml" to=x@mix.sink.test html="$(pixels 1)"
+	local i
+	for i in 1 2 3 4 5; do
+		"$LOCAL" --no-server -c "$SINK_INI" --json --draw-seed 5 <"$M/m.eml" | jq -c '[.draw, .delayed[0].delay]'
+	done >"$M/draw-seed"
+	for i in 1 2 3 4 5; do
+		"$LOCAL" --no-server -c "$SINK_INI" --json --seed 5 <"$M/m.eml" | jq -c '[.draw, .delayed[0].delay]'
+	done >"$M/seed"
+	cat "$M/draw-seed" "$M/seed"
+	assert_equal "$(jq -r '.[0]' "$M/draw-seed" | sort -u | wc -l)" 1
+	(($(jq -r '.[1]' "$M/draw-seed" | sort -u | wc -l) >= 4))
+	assert_equal "$(sort -u "$M/seed" | wc -l)" 1
+	assert_equal "$(counter jobs_scheduled)" 10
+	# a fetch that would take 5 s of its Open_Click_Timeout ends with the 1 s the static run left
+	sink_config "${OPEN_HALF[@]}" Open_percent=100 Open_Click_Timeout=10 Message_Timeout=30
+	make_msg "$M/slow.eml" to=x@mix.sink.test html='<html><body><img src="http://track.test/slow/5000/q/p1"></body></html>'
+	local t0=$EPOCHREALTIME
+	run "$LOCAL" --no-server -c "$SINK_INI" --json --draw-seed 5 --time-left 1000 <"$M/slow.eml"
+	local took=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	echo "took $took ms"
+	assert_success
+	((took < 3000))
+	jq -e '.class == "openclick"' <<<"$output"
+}

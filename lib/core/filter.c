@@ -32,7 +32,7 @@
 /* The command line, parsed afresh by each run (a server's child runs many). */
 typedef struct {
 	char *config, *from, *to, *client_ip, *server, *spool;
-	gint64 seed;
+	gint64 seed, draw_seed, time_left_ms;
 	int jobs;
 	gboolean dry_run, json, check, version, verbose, no_server, help, to_from_received, watch;
 } FilterOptions;
@@ -52,7 +52,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FilterOptions, filter_options_clear)
 int
 sink_filter_main(int argc, char **argv)
 {
-	g_auto(FilterOptions) o = { .seed = -1 };
+	g_auto(FilterOptions) o = { .seed = -1, .draw_seed = -1 };
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Config file (default $SINK_CONFIG, else " SINK_SYSCONFDIR "/sink.ini, else built-in defaults)", "FILE" },
 		{ "from", 0, 0, G_OPTION_ARG_FILENAME, &o.from, "Envelope sender (PMTA's $from); default: the Return-Path: header", "ADDR" },
@@ -60,6 +60,9 @@ sink_filter_main(int argc, char **argv)
 		{ "to-from-received", 0, 0, G_OPTION_ARG_NONE, &o.to_from_received, "Without --to, the recipient is the for <...> of the top Received: header (PMTA's file delivery), else the first To: address", NULL },
 		{ "client-ip", 0, 0, G_OPTION_ARG_FILENAME, &o.client_ip, "Connecting client's IP for SPF; default: from the top Received: header", "IP" },
 		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed every random choice, for reproducible decisions", "N" },
+		/* sink-filter-static's hand-on (module.h): the seed of the decision's draws alone, and the time left */
+		{ "draw-seed", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &o.draw_seed, NULL, "N" },
+		{ "time-left", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &o.time_left_ms, NULL, "MS" },
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run, "Decide and check, but send, fetch, count and store nothing", NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the decision record as JSON on stdout", NULL },
 		{ "check-config", 'n', 0, G_OPTION_ARG_NONE, &o.check, "Check the config only (exit 0, or 78 when bad)", NULL },
@@ -99,6 +102,10 @@ sink_filter_main(int argc, char **argv)
 		bad_usage = "-c: the file name is empty";
 	else if (o.seed != -1 && (o.seed < 0 || o.seed > G_MAXUINT32))	/* GRand takes 32 bits */
 		bad_usage = "--seed must be 0 to 4294967295";
+	else if (o.draw_seed != -1 && (o.draw_seed < 0 || o.draw_seed > G_MAXUINT32))
+		bad_usage = "--draw-seed must be 0 to 4294967295";
+	else if (o.time_left_ms < 0)
+		bad_usage = "--time-left must not be negative";
 	else if (o.spool)	/* the thin client execs sink-filterd for it: a run of one message never sees it */
 		bad_usage = "--spool is run by sink-filterd (sink-filter execs it), not in a message's run";
 	else if (o.jobs || o.watch)
@@ -122,14 +129,18 @@ sink_filter_main(int argc, char **argv)
 	}
 
 #ifdef SINK_STATIC_RUNNER
-	if (o.seed < 0)	/* seeded always: a message handed on is decided again the same */
-		o.seed = g_random_int();
+	if (o.seed < 0)	/* the draws seeded always: a message handed on is decided again the same */
+		o.draw_seed = g_random_int();
 #endif
 	path = o.config ? o.config : sink_config_default_path();
 	cfg = sink_config_get(path, &error);
 	if (cfg) {
 		/* the model follows the day; the message's clock is the context's */
-		ctx = sink_ctx_new(cfg, o.seed);
+		ctx = sink_ctx_new(cfg, o.seed >= 0 ? o.seed : o.draw_seed);
+		/* --draw-seed seeds the decision alone: what is drawn later (delays, a job's steps) stays unseeded */
+		ctx->seed = o.seed;
+		if (o.time_left_ms > 0)
+			ctx->deadline = MIN(ctx->deadline, g_get_monotonic_time() + o.time_left_ms * 1000);
 		if (!sink_model_init(&model, cfg, ctx->now, &error)) {
 			g_clear_pointer(&ctx, sink_ctx_free);
 			cfg = NULL;
@@ -170,7 +181,7 @@ sink_filter_main(int argc, char **argv)
 	sink_pipeline_run(ctx, &model);
 #ifdef SINK_STATIC_RUNNER
 	if (ctx->hand_on)
-		sink_module_hand_on(ctx, given);	/* returns only when it cannot: deferred, and logged here */
+		sink_module_hand_on(ctx, given, (guint32)(o.seed >= 0 ? o.seed : o.draw_seed));	/* returns only when it cannot: deferred, logged here */
 #endif
 
 	line = sink_log_line(ctx, "sink-filter");

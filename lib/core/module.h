@@ -53,12 +53,15 @@ const SinkActModule *sink_module_act(GError **error);
  * SINK_MODULE_ERROR_ELSEWHERE: the pipeline then does nothing more and
  * sets ctx->hand_on, and sink_module_hand_on runs the whole message again
  * in sink-filter-local (the dynamic program, which loads the module),
- * with the same seed and clock, so that it makes the same decision.  It
- * returns only when that program cannot be run: the message is deferred.
+ * with the seed the decision was drawn with (--draw-seed: the decision's
+ * alone, so that a run without --seed stays unseeded after it), the same
+ * clock ($SINK_NOW) and the time left of Message_Timeout (--time-left), so
+ * that it makes the same decision in no more time.  It returns only when
+ * that program cannot be run: the message is deferred.
  */
 #define SINK_MODULE_ERROR sink_module_error_quark()
 GQuark sink_module_error_quark(void);
 enum { SINK_MODULE_ERROR_ELSEWHERE = 1 };
-void sink_module_hand_on(SinkCtx *ctx, char **argv);
+void sink_module_hand_on(SinkCtx *ctx, char **argv, guint32 draw_seed);
 
 #endif

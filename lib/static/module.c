@@ -3,9 +3,10 @@
  * DKIM module is linked in; the action module is not, so a message that
  * needs it is handed on, whole, to sink-filter-local.
  *
- * The hand-on runs the same command line with --seed (the seed this run
- * drew its decision with, filter.c) and $SINK_NOW (its clock), the message
- * on stdin from a memfd: sink-filter-local decides the same, and does the
+ * The hand-on runs the same command line with --draw-seed (the seed this
+ * run drew its decision with, filter.c), --time-left (what is left of
+ * Message_Timeout), --no-server and $SINK_NOW (its clock), the message on
+ * stdin from a memfd: sink-filter-local decides the same, and does the
  * rest.  Nothing was sent, fetched, counted, stored or logged here first.
  * sink-filter-local is looked for beside this program (the build tree, as
  * for sink-filter's own), else where it was installed.
@@ -70,13 +71,15 @@ fail:
 }
 
 void
-sink_module_hand_on(SinkCtx *ctx, char **argv)
+sink_module_hand_on(SinkCtx *ctx, char **argv, guint32 draw_seed)
 {
 	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
 	g_autofree char *dir = exe ? g_path_get_dirname(exe) : NULL;
 	g_autofree char *beside = dir ? g_build_filename(dir, "sink-filter-local", NULL) : NULL;
 	const char *tried[2] = { beside, SINK_LIBEXECDIR "/sink-filter-local" };
-	g_autofree char *seed = g_strdup_printf("%" G_GINT64_FORMAT, ctx->seed);
+	g_autofree char *seed = g_strdup_printf("%" G_GUINT32_FORMAT, draw_seed);
+	g_autofree char *left = g_strdup_printf("%" G_GINT64_FORMAT,
+						MAX((ctx->deadline - g_get_monotonic_time()) / 1000, 1));
 	g_autofree char *now = g_date_time_format_iso8601(ctx->now);
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_auto(GStrv) args = NULL;
@@ -84,9 +87,9 @@ sink_module_hand_on(SinkCtx *ctx, char **argv)
 	char *own0;
 	int err = ENOENT;
 
-	/* first, before any "--": a --seed given on the command line is the one this run drew with */
+	/* first, before any "--" */
 	g_strv_builder_add(b, "sink-filter");	/* argv[0]: replaced by the program's path below */
-	g_strv_builder_add_many(b, "--seed", seed, NULL);
+	g_strv_builder_add_many(b, "--no-server", "--draw-seed", seed, "--time-left", left, NULL);
 	if (argv[0] != NULL)
 		g_strv_builder_addv(b, (const char **)argv + 1);
 	args = g_strv_builder_end(b);
