@@ -780,6 +780,32 @@ report_same() {
 	assert_counted 1
 }
 
+@test "one child running message after message keeps its Redis connection, and opens another when Redis closed it" {
+	serve "$M/s.sock" --runs-per-child 1000 --spare 1 -j 1
+	sink_config DKIM_Check=off
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	conns() { rcli INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p'; }
+	before=$(conns)
+	for i in $(seq 5); do
+		client --server "$M/s.sock" <"$M/m.eml"
+	done
+	# the child's one connection, and this second INFO's
+	[ "$(($(conns) - before))" -eq 2 ]
+	assert_counted 5
+	# Redis closes it (as for idling, or a restart): the next message sees that before its first command (a
+	# delayed open's job, which no retry would save) and works on a new one
+	rcli CLIENT KILL TYPE normal
+	sink_config DKIM_Check=off Open_Delay=1h Tracking_Domains_Allowlist=track.test
+	make_msg "$M/o.eml" to=x@openclick.sink.test
+	run client --server "$M/s.sock" --json <"$M/o.eml"
+	assert_success
+	jq -e '.errors == [] and (.delayed | length) == 1 and .delayed[0].step == "open"' <<<"$output"
+	assert_equal "$(rcli ZCARD consume-mail:0:jobs:due)" 1
+	assert_counted 6
+	assert_whole_log 6
+	[ "$(local_runs)" -eq 0 ]
+}
+
 @test "one child running message after message takes an in-place edit of its config (same inode and size) at the next message" {
 	serve "$M/s.sock" --spare 1 -j 1
 	make_msg "$M/m.eml" to=x@accept.sink.test

@@ -12,7 +12,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <hiredis/sds.h>
 
 #include "account.h"
 #include "redisurl.h"
@@ -76,6 +80,66 @@ sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError **error)
 	return c;
 }
 
+/*
+ * The connection a process keeps from one message to the next (a server's
+ * child, a spool's, runs many): the last message's, when its counters were
+ * written without an error, for the Redis_URL it was opened to.  Taken
+ * again only by the process that kept it (a fork's copy is the parent's:
+ * its descriptor is not even closed, as the number may be another file's
+ * by now), within KEPT_IDLE_S of its last use (a NAT or firewall may drop
+ * an idle connection without a word, and a write into it would wait out
+ * the whole timeout), with nothing pending on it either way, and alive:
+ * Redis restarted, or closed it for idling, shows as the end of the
+ * stream, and a new one is opened.  A connection costs Redis and us about
+ * as much as a message's counters do.
+ */
+#define KEPT_IDLE_S 30
+
+static struct {
+	redisContext *c;
+	char *url;
+	pid_t pid;
+	gint64 since;	/* g_get_monotonic_time() of its last use */
+} kept;
+
+static redisContext *
+kept_take(const SinkConfig *cfg)
+{
+	redisContext *c = kept.c;
+	char byte;
+
+	if (c == NULL)
+		return NULL;
+	kept.c = NULL;
+	if (kept.pid != getpid()) {
+		c->fd = -1;	/* not ours to close */
+		redisFree(c);
+		return NULL;
+	}
+	if (g_strcmp0(kept.url, cfg->redis_url) == 0 && c->err == 0 &&
+	    g_get_monotonic_time() - kept.since < KEPT_IDLE_S * G_USEC_PER_SEC &&
+	    sdslen(c->obuf) == 0 && c->reader->pos == c->reader->len && c->reader->ridx == -1 &&
+	    recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return c;
+	redisFree(c);
+	return NULL;
+}
+
+/* ctx's connection kept for the process's next message (ctx no longer has it). */
+static void
+kept_put(SinkCtx *ctx)
+{
+	if (ctx->redis == NULL || ctx->redis->err)
+		return;
+	if (kept.c)
+		redisFree(kept.c);
+	kept.c = g_steal_pointer(&ctx->redis);
+	g_free(kept.url);
+	kept.url = g_strdup(ctx->cfg->redis_url);
+	kept.pid = getpid();
+	kept.since = g_get_monotonic_time();
+}
+
 /* Whether `c` died of its timeout: hiredis reports it as the EAGAIN of the read. */
 static gboolean
 redis_hung(const redisContext *c)
@@ -106,6 +170,8 @@ sink_account_redis(SinkCtx *ctx)
 		}
 	}
 	if (ctx->redis || ctx->redis_failed)
+		return ctx->redis;
+	if ((ctx->redis = kept_take(ctx->cfg)) != NULL)
 		return ctx->redis;
 	ctx->redis = sink_redis_connect(ctx->cfg, REDIS_TIMEOUT_MS, &error);
 	if (ctx->redis == NULL) {
@@ -223,4 +289,6 @@ sink_account_commit(SinkCtx *ctx)
 		}
 		freeReplyObject(r);
 	}
+	if (ctx->redis_ok)
+		kept_put(ctx);
 }

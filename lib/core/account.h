@@ -21,7 +21,8 @@ redisContext *sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError *
  * sink_account_redis: ctx's Redis connection, opened on first use with a
  * short timeout, and opened again when a timeout or a reset left it dead;
  * NULL when Redis cannot be reached (tried once per message, the failure
- * recorded as an error).  Owned by ctx.
+ * recorded as an error).  Owned by ctx; after counters written without an
+ * error (sink_account_commit), kept by the process for its next message.
  */
 redisContext *sink_account_redis(SinkCtx *ctx);
 
