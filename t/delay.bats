@@ -65,6 +65,9 @@ requests() {
 	ua=$(echo "$output" | jq -r .user_agent)
 	assert_equal "$(counter open)" 0
 	assert_equal "$(counter jobs_scheduled)" 1
+	# and in the message's minute of the dashboard's hash
+	local k
+	assert_equal "$(for k in $(rcli --scan --pattern "${P}tso_*"); do rcli HGET "$k" jobs_scheduled; done)" 1
 	assert_equal "$(requests '^/q/p1$')" 0
 	assert_equal "$(queued)" 1
 	worker

@@ -129,7 +129,8 @@ sink_delay_queue(SinkCtx *ctx, const SinkJob *job, gint64 delay)
 		not_delayed(ctx, job->step, "Redis unreachable");
 		return FALSE;
 	}
-	due = sink_queue_add(c, ctx->cfg, job->id, delay * 1000, data, len, &error);
+	due = sink_queue_add(c, ctx->cfg, g_date_time_to_unix(ctx->now) / 60 * 60, job->id, delay * 1000, data, len,
+			     &error);
 	if (due < 0) {
 		g_autofree char *why = g_strdup_printf("Redis: %s", error->message);
 		not_delayed(ctx, job->step, why);

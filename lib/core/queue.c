@@ -10,8 +10,8 @@
 #include "queue.h"
 
 /*
- * KEYS: due, lease, data, int_jobs_scheduled; ARGV: Delay_Queue_Max, id,
- * delay in ms, the job.  The due time (ms), or -1 when the queue is full.
+ * KEYS: due, lease, data, int_jobs_scheduled, the message's minute's tso_
+ * hash (account.h); ARGV: Delay_Queue_Max, id, delay in ms, the job.  The due time (ms), or -1 when the queue is full.
  * TIME makes the script non-deterministic: replicated by its effects
  * (Redis 5 and later always are; 3.2 and 4 are asked to).
  */
@@ -24,6 +24,7 @@ static const char add_script[] =
 	"redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])\n"
 	"redis.call('ZADD', KEYS[1], due, ARGV[2])\n"
 	"redis.call('INCR', KEYS[4])\n"
+	"redis.call('HINCRBY', KEYS[5], 'jobs_scheduled', 1)\n"
 	"return due\n";
 
 char *
@@ -74,17 +75,19 @@ sink_redis_eval(redisContext *c, const char *script, int nkeys, int argc, const 
 }
 
 gint64
-sink_queue_add(redisContext *c, const SinkConfig *cfg, const char *id, gint64 delay_ms, const void *data,
-	       gsize len, GError **error)
+sink_queue_add(redisContext *c, const SinkConfig *cfg, gint64 minute, const char *id, gint64 delay_ms,
+	       const void *data, gsize len, GError **error)
 {
+	g_autofree char *prefix = sink_config_key_prefix(cfg);
+	g_autofree char *outcomes = g_strdup_printf("%stso_%" G_GINT64_FORMAT, prefix, minute);
 	g_autofree char *due = sink_queue_key(cfg, "due"), *lease = sink_queue_key(cfg, "lease");
 	g_autofree char *jobs = sink_queue_key(cfg, "data"), *counter = sink_queue_counter_key(cfg, "jobs_scheduled");
 	g_autofree char *max = g_strdup_printf("%" G_GINT64_FORMAT, cfg->delay_queue_max);
 	g_autofree char *delay = g_strdup_printf("%" G_GINT64_FORMAT, delay_ms);
-	const char *argv[] = { due, lease, jobs, counter, max, id, delay, data };
-	size_t lens[] = { strlen(due), strlen(lease), strlen(jobs), strlen(counter), strlen(max), strlen(id),
-			  strlen(delay), len };
-	redisReply *r = sink_redis_eval(c, add_script, 4, G_N_ELEMENTS(argv), argv, lens);
+	const char *argv[] = { due, lease, jobs, counter, outcomes, max, id, delay, data };
+	size_t lens[] = { strlen(due), strlen(lease), strlen(jobs), strlen(counter), strlen(outcomes), strlen(max),
+			  strlen(id), strlen(delay), len };
+	redisReply *r = sink_redis_eval(c, add_script, 5, G_N_ELEMENTS(argv), argv, lens);
 	gint64 when;
 
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {

@@ -42,11 +42,12 @@ redisReply *sink_redis_eval(redisContext *c, const char *script, int nkeys, int 
 /*
  * sink_queue_add: put job `id` (bytes `data` of `len`) in the queue, due
  * `delay_ms` from Redis's now, unless Delay_Queue_Max jobs wait or run
- * already; counted jobs_scheduled in the same script.  Returns the due
+ * already; counted jobs_scheduled in the same script, beside the field of
+ * the message's `minute` (unix seconds) in its tso_ hash.  Returns the due
  * time (unix ms) when added, 0 when the queue is full, -1 with `error` when
  * Redis failed.
  */
-gint64 sink_queue_add(redisContext *c, const SinkConfig *cfg, const char *id, gint64 delay_ms, const void *data,
-		      gsize len, GError **error);
+gint64 sink_queue_add(redisContext *c, const SinkConfig *cfg, gint64 minute, const char *id, gint64 delay_ms,
+		      const void *data, gsize len, GError **error);
 
 #endif
