@@ -43,6 +43,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "places.h"
 #include "sink-build.h"
 #include "wire.h"
 
@@ -53,27 +54,6 @@
 #endif
 
 extern char **environ;
-
-/*
- * path = this program's folder + "/" + rel (rel may climb, "../lib/...");
- * 0 when /proc/self/exe cannot be read or the result does not fit.
- */
-static int
-beside_exe(char *path, size_t size, const char *rel)
-{
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash;
-
-	if (n <= 0)
-		return 0;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) == NULL)
-		return 0;
-	*slash = '\0';
-	n = snprintf(path, size, "%s/%s", exe, rel);
-	return n > 0 && (size_t)n < size;
-}
 
 #if defined(SINK_STATIC_CLIENT)
 /*
@@ -87,17 +67,9 @@ beside_exe(char *path, size_t size, const char *rel)
 static int
 run_here(int argc, char **argv)
 {
-	static const char *const names[2] = { "sink-filter-static", "sink-filter-local" };
-	char beside[2][4096 + 64];
-	const char *tried[4] = { NULL, SINK_LIBEXECDIR "/sink-filter-static", NULL,
-				 SINK_LIBEXECDIR "/sink-filter-local" };
 	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 2, sizeof *args);
-	const char *failed = tried[3];
-	int err = ENOENT;
+	ExecTried tried = { .err = ENOENT };
 
-	for (int i = 0; i < 2; i++)
-		if (beside_exe(beside[i], sizeof beside[i], names[i]))
-			tried[2 * i] = beside[i];
 	if (args == NULL) {
 		fprintf(stderr, "sink-filter: out of memory; deferred\n");
 		return EX_TEMPFAIL;
@@ -105,17 +77,9 @@ run_here(int argc, char **argv)
 	args[1] = "--no-server";
 	for (int i = 1; i < argc; i++)
 		args[i + 1] = argv[i];
-	for (int i = 0; i < 4; i++) {
-		if (tried[i] == NULL)
-			continue;
-		args[0] = (char *)tried[i];
-		execv(tried[i], args);
-		if (errno != ENOENT) {	/* there, but not to be run: worth naming */
-			err = errno;
-			failed = tried[i];
-		}
-	}
-	fprintf(stderr, "sink-filter: cannot run the message here: %s: %s; deferred\n", failed, strerror(err));
+	exec_beside("sink-filter-static", SINK_LIBEXECDIR "/sink-filter-static", args, &tried);
+	exec_beside("sink-filter-local", SINK_LIBEXECDIR "/sink-filter-local", args, &tried);
+	fprintf(stderr, "sink-filter: cannot run the message here: %s: %s; deferred\n", tried.path, strerror(tried.err));
 	free(args);
 	return EX_TEMPFAIL;
 }
@@ -206,31 +170,18 @@ wants_spool(int argc, char **argv)
 static int
 run_spool(int argc, char **argv)
 {
-	char beside[4096 + 64];
-	const char *tried[2] = { NULL, SINK_BINDIR "/sink-filterd" };
 	char **args = calloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof *args);
-	const char *failed = tried[1];
-	int err = ENOENT;
+	ExecTried tried = { .err = ENOENT };
 
-	if (beside_exe(beside, sizeof beside, "sink-filterd"))
-		tried[0] = beside;
 	if (args == NULL) {
 		fprintf(stderr, "sink-filter: out of memory\n");
 		return EX_TEMPFAIL;
 	}
 	for (int i = 1; i < argc; i++)
 		args[i] = argv[i];
-	for (int i = 0; i < 2; i++) {
-		if (tried[i] == NULL)
-			continue;
-		args[0] = (char *)tried[i];
-		execv(tried[i], args);
-		if (errno != ENOENT) {
-			err = errno;
-			failed = tried[i];
-		}
-	}
-	fprintf(stderr, "sink-filter: --spool runs in sink-filterd, which cannot be run: %s: %s\n", failed, strerror(err));
+	exec_beside("sink-filterd", SINK_BINDIR "/sink-filterd", args, &tried);
+	fprintf(stderr, "sink-filter: --spool runs in sink-filterd, which cannot be run: %s: %s\n", tried.path,
+		strerror(tried.err));
 	free(args);
 	return EX_TEMPFAIL;
 }

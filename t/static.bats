@@ -86,6 +86,7 @@ execs() {
 	printf 'no header here\n' >"$M/junk.eml"
 	: >"$M/empty.eml"
 	local m
+	# (open is handed on: its static record is sink-filter-local's, given the seed, clock and time left)
 	for m in accept tampered unsigned open big junk empty; do
 		SINK_NOW=2026-11-25T23:59:59.250Z "$STATIC" --no-server -c "$SINK_INI" --dry-run --json --seed 7 \
 			<"$M/$m.eml" >"$M/$m.static"

@@ -134,8 +134,10 @@ kept_put(SinkCtx *ctx)
 	if (kept.c)
 		redisFree(kept.c);
 	kept.c = g_steal_pointer(&ctx->redis);
-	g_free(kept.url);
-	kept.url = g_strdup(ctx->cfg->redis_url);
+	if (g_strcmp0(kept.url, ctx->cfg->redis_url) != 0) {
+		g_free(kept.url);
+		kept.url = g_strdup(ctx->cfg->redis_url);
+	}
 	kept.pid = getpid();
 	kept.since = g_get_monotonic_time();
 }

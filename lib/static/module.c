@@ -8,8 +8,8 @@
  * Message_Timeout), --no-server and $SINK_NOW (its clock), the message on
  * stdin from a memfd: sink-filter-local decides the same, and does the
  * rest.  Nothing was sent, fetched, counted, stored or logged here first.
- * sink-filter-local is looked for beside this program (the build tree, as
- * for sink-filter's own), else where it was installed.
+ * sink-filter-local is looked for beside this program, else where it was
+ * installed (places.h, as sink-filter looks for this one).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +20,7 @@
 
 #include "exitcode.h"
 #include "module.h"
+#include "places.h"
 #include "sink-build.h"
 
 extern const SinkDkimModule sink_dkim_module;	/* lib/dkim/dkim.c */
@@ -73,19 +74,15 @@ fail:
 void
 sink_module_hand_on(SinkCtx *ctx, char **argv, guint32 draw_seed)
 {
-	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *dir = exe ? g_path_get_dirname(exe) : NULL;
-	g_autofree char *beside = dir ? g_build_filename(dir, "sink-filter-local", NULL) : NULL;
-	const char *tried[2] = { beside, SINK_LIBEXECDIR "/sink-filter-local" };
 	g_autofree char *seed = g_strdup_printf("%" G_GUINT32_FORMAT, draw_seed);
 	g_autofree char *left = g_strdup_printf("%" G_GINT64_FORMAT,
 						MAX((ctx->deadline - g_get_monotonic_time()) / 1000, 1));
 	g_autofree char *now = g_date_time_format_iso8601(ctx->now);
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_auto(GStrv) args = NULL;
-	const char *failed = tried[1];
+	ExecTried tried = { .err = ENOENT };
+	const char *failed = tried.path;
 	char *own0;
-	int err = ENOENT;
 
 	/* first, before any "--" */
 	g_strv_builder_add(b, "sink-filter");	/* argv[0]: replaced by the program's path below */
@@ -96,25 +93,16 @@ sink_module_hand_on(SinkCtx *ctx, char **argv, guint32 draw_seed)
 	own0 = args[0];
 	fflush(NULL);
 	if (!message_as_stdin(ctx->raw)) {
-		err = errno;
+		tried.err = errno;
 		failed = "the message's copy (memfd)";
 	} else if (!g_setenv("SINK_NOW", now, TRUE)) {
-		err = errno;
+		tried.err = errno;
 		failed = "$SINK_NOW";
 	} else {
-		for (int i = 0; i < 2; i++) {
-			if (tried[i] == NULL)
-				continue;
-			args[0] = (char *)tried[i];
-			execv(tried[i], args);
-			if (errno != ENOENT) {	/* there, but not to be run: worth naming */
-				err = errno;
-				failed = tried[i];
-			}
-		}
+		exec_beside("sink-filter-local", SINK_LIBEXECDIR "/sink-filter-local", args, &tried);
 	}
 	args[0] = own0;	/* args owns its strings */
 	sink_ctx_error(ctx, "%s needs the action module, and sink-filter-local cannot run it: %s: %s; deferred, nothing done",
-		       sink_class_name(ctx->klass), failed, g_strerror(err));
+		       sink_class_name(ctx->klass), failed, g_strerror(tried.err));
 	ctx->exit_code = sink_exit_status(SINK_OUTCOME_EARLY_FAILURE);
 }
