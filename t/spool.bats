@@ -215,31 +215,32 @@ slow() {
 	slow "$M/slow.eml"
 	fill 30 "$M/fast.eml" 'for <f@accept.sink.test>' 'for <f{i}@accept.sink.test>'
 	touch -d '-10 min' "$S"/*.msg	# the fast ones run first (oldest first)
-	fill 4 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
+	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
 	"${SPOOL[@]}" -j 2 2>"$M/first.err" &
 	first=$!
 	PIDS=("$first")
-	# every fast message done and removed; the two running are slow ones, waiting for their DKIM key
-	wait_for 20 bash -c '[[ $(wc -l <"$0" 2>/dev/null) -eq 30 && $(find "$1/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 2 &&
+	# every fast message done and removed; four slow ones claimed (two running, waiting for their DKIM
+	# key, and the next two handed to the pool behind them), two still in the folder
+	wait_for 20 bash -c '[[ $(wc -l <"$0" 2>/dev/null) -eq 30 && $(find "$1/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 4 &&
 		$(find "$1" -maxdepth 1 -name "*.msg" | wc -l) -eq 2 ]]' "$SINK_LOG.$(date -u +%F)" "$S"
 	all=$(descendants "$first")
 	kill -KILL "$first" $all
 	wait "$first" || true
 	wait_for 5 bash -c 'for p; do [[ ! -e /proc/$p ]] || [[ $(awk "{print \$3}" /proc/$p/stat) == Z ]] || exit 1; done' _ $all
 	claims
-	[ "$(claims | wc -l)" -eq 2 ]
-	[ "$(claims | grep -c '^[0-9a-f]\{16\}\.msg,')" -eq 2 ]
+	[ "$(claims | wc -l)" -eq 4 ]
+	[ "$(claims | grep -c '^[0-9a-f]\{16\}\.msg,')" -eq 4 ]
 	assert_counted 30	# the killed runs had done nothing yet
 	# the next run: the two files left, then the dead run's claims once they come of age (Message_Timeout + 2 s)
 	run timed "${SPOOL[@]}" -j 2
 	echo "$output"
 	assert_success
-	[ "$(grep -c 'taken over from the claim of run .*, which is gone' <<<"$output")" -eq 2 ]
-	assert_counted 34
+	[ "$(grep -c 'taken over from the claim of run .*, which is gone' <<<"$output")" -eq 4 ]
+	assert_counted 36
 	[ "$(counter accept)" -eq 30 ]
-	[ "$(counter fail_dkim)" -eq 4 ]
-	assert_whole_log 34
-	[ "$(log_rcpts | uniq | wc -l)" -eq 34 ]
+	[ "$(counter fail_dkim)" -eq 6 ]
+	assert_whole_log 36
+	[ "$(log_rcpts | uniq | wc -l)" -eq 36 ]
 	[ -z "$(left)" ]	# the dead run's lease too
 }
 
@@ -256,7 +257,8 @@ slow() {
 	PIDS=("$a" "$reader")
 	wait_for 5 bash -c '[[ -n $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null) ]]' "$S"
 	sleep 4	# older than Message_Timeout + 2 s now
-	[ "$(claims | wc -l)" -eq 1 ]
+	# two: the one whose record the spool is writing, and the next, handed to the pool behind it
+	[ "$(claims | wc -l)" -eq 2 ]
 	held=$(claims)
 	run spool -j 2
 	echo "$output"
@@ -280,13 +282,15 @@ slow() {
 	"${SPOOL[@]}" -j 2 2>"$M/err" &
 	pid=$!
 	PIDS=("$pid")
-	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 2 ]]' "$S"
+	# two running, and two handed to the pool behind them, waiting for a child
+	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 4 ]]' "$S"
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
 	cat "$M/err"
 	[ "$st" -eq 0 ]
 	grep -q 'stopping: 2 message(s) running; the rest stays in the folder' "$M/err"
+	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 2 ]
 	assert_counted 2
 	[ -z "$(claims)" ]
 	[ "$(find "$S" -maxdepth 1 -name '*.msg' | wc -l)" -eq 4 ]

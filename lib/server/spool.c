@@ -3,10 +3,13 @@
  *
  * One process, one poll(2) loop: it looks at the folder (its message files
  * by age, oldest first, and the claims of runs that are gone), and while
- * fewer than o->jobs messages run it claims the next file and hands it to
- * its private pool (pool.h: sink-filterd's children on a socket of their
- * own, started with the first message, so an empty folder forks nothing).
- * A run's answer ("exit N") decides what becomes of the claim.  With
+ * fewer than IN_FLIGHT(o->jobs) messages are out it claims the next file
+ * and hands it to its private pool (pool.h: sink-filterd's children on a
+ * socket of their own, o->jobs of them, started with the first message, so
+ * an empty folder forks nothing).  A run's answer ("exit N") decides what
+ * becomes of the claim.  Stopping (SIGTERM) stops the pool: the messages
+ * running finish, those waiting for a child come back refused and go back
+ * into the folder.  With
  * watch, inotify names each file closed after writing or moved into the
  * folder, and the folder is looked at again every RESCAN_S seconds for
  * what no event names (claims coming of age, files to retry).  A spool
@@ -38,6 +41,13 @@
 #define RESCAN_S 10		/* with watch: the whole folder looked at this often */
 #define RETRY_S 60		/* with watch: a file put back runs again after this long (PMTA's retry-after 1m) */
 #define NEVER G_MAXINT64
+/*
+ * Messages handed to the pool at once: o->jobs run, and as many more wait
+ * in its socket's backlog, each claimed, so that a child that answers finds
+ * its next message there rather than waiting for this loop to wake, take
+ * the answer and claim the next file.
+ */
+#define IN_FLIGHT(jobs) ((jobs) * 2)
 
 /* A file to run: DIR/name, or a gone run's claim of it to take over. */
 typedef struct {
@@ -68,6 +78,7 @@ typedef struct {
 	SinkPool pool;
 	int sig_fd, ino_fd;
 	gboolean stopping;
+	gboolean pool_stopped;	/* told to stop: it refuses the messages waiting for a child, and exits */
 	GError *failure;	/* why it stopped, when it could not go on */
 	gboolean out_failed;
 	gint64 next_look;	/* monotonic; NEVER: no need (once over: done when idle) */
@@ -117,6 +128,19 @@ put_back(Spool *s, const char *claim, const char *name, const char *why)
 		say(s, "%s: %s, and it cannot be put back (%s): .claimed/%s stays until a later run takes it over",
 		    name, why, g_strerror(errno), claim);
 	run_later(s, name);
+	s->res->deferred++;
+}
+
+/* A message handed to the pool that no child had started when it stopped: the rest of the folder, as it was. */
+static void
+put_back_unstarted(Spool *s, const char *claim, const char *name)
+{
+	if (sink_claims_put_back(&s->claims, claim, name)) {
+		say(s, "%s: not started before the stop; back in the folder for the next run", name);
+		return;
+	}
+	say(s, "%s: not started before the stop, and it cannot be put back (%s): .claimed/%s stays until a later "
+	    "run takes it over", name, g_strerror(errno), claim);
 	s->res->deferred++;
 }
 
@@ -182,6 +206,8 @@ finish(Spool *s, Slot *slot)
 	} else if (answer == SINK_POOL_EXIT) {
 		why = g_strdup_printf("its run exited %d", status);
 		quarantine(s, slot->claim, slot->name, why);
+	} else if (answer == SINK_POOL_REFUSED && s->pool_stopped) {
+		put_back_unstarted(s, slot->claim, slot->name);
 	} else if (answer == SINK_POOL_REFUSED) {
 		why = g_strdup_printf("the pool did not take it (%s)", refusal);
 		put_back(s, slot->claim, slot->name, why);
@@ -491,9 +517,9 @@ read_signals(Spool *s)
 
 	while (read(s->sig_fd, &si, sizeof si) == sizeof si) {
 		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->stopping) {
-			say(s, "stopping: %u message(s) running; the rest stays in the folder", s->busy);
+			say(s, "stopping: %u message(s) running; the rest stays in the folder", MIN(s->busy, s->o->jobs));
 			s->stopping = TRUE;
-		} else if (si.ssi_signo == SIGCHLD && sink_pool_ended(&s->pool, &status)) {
+		} else if (si.ssi_signo == SIGCHLD && sink_pool_ended(&s->pool, &status) && !s->pool_stopped) {
 			/* only the spool stops it: this is a failure */
 			g_clear_error(&s->failure);
 			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the message pool %s %d; stopping",
@@ -508,13 +534,14 @@ gboolean
 sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **error)
 {
 	Spool s = { .o = o, .res = result, .sig_fd = -1, .ino_fd = -1, .pool = { .cwd_fd = -1 } };
-	struct pollfd *pfd = g_new(struct pollfd, o->jobs + 2);
-	Slot **polled = g_new(Slot *, o->jobs + 2);
+	guint slots = IN_FLIGHT(o->jobs);
+	struct pollfd *pfd = g_new(struct pollfd, slots + 2);
+	Slot **polled = g_new(Slot *, slots + 2);
 	gboolean ok = FALSE;
 
 	*result = (SinkSpoolResult){ 0 };
-	s.slots = g_new(Slot, o->jobs);
-	for (guint i = 0; i < o->jobs; i++)
+	s.slots = g_new(Slot, slots);
+	for (guint i = 0; i < slots; i++)
 		s.slots[i] = (Slot){ .conn = -1, .file = -1, .out = -1 };
 	g_queue_init(&s.tasks);
 	s.queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -539,15 +566,20 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 			else
 				s.next_look = wake < 0 ? NEVER : now + wake * G_USEC_PER_SEC;
 		}
-		while (!s.stopping && s.busy < o->jobs && !g_queue_is_empty(&s.tasks))
+		while (!s.stopping && s.busy < slots && !g_queue_is_empty(&s.tasks))
 			start(&s, g_queue_pop_head(&s.tasks));
 		if (s.busy == 0 && (s.stopping || (!o->watch && g_queue_is_empty(&s.tasks) && s.next_look == NEVER)))
 			break;
 
+		if (s.stopping && !s.pool_stopped && s.pool.pid > 0) {
+			/* the running messages finish; those waiting in its backlog come back refused */
+			kill(s.pool.pid, SIGTERM);
+			s.pool_stopped = TRUE;
+		}
 		pfd[n++] = (struct pollfd){ .fd = s.sig_fd, .events = POLLIN };
 		if (s.ino_fd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = s.ino_fd, .events = POLLIN };
-		for (guint i = 0; i < o->jobs; i++)
+		for (guint i = 0; i < slots; i++)
 			if (s.slots[i].conn >= 0) {
 				polled[n] = &s.slots[i];
 				pfd[n++] = (struct pollfd){ .fd = s.slots[i].conn, .events = POLLIN };
@@ -586,7 +618,7 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 out:
 	sink_pool_stop(&s.pool);
 	sink_claims_close(&s.claims);
-	for (guint i = 0; i < o->jobs; i++)
+	for (guint i = 0; i < slots; i++)
 		if (s.slots[i].out >= 0)
 			close(s.slots[i].out);
 	if (s.sig_fd >= 0)
