@@ -356,6 +356,28 @@ PYEOF
 	[ "$(ls "$SINK_DONE" | wc -l)" -eq 2 ]
 }
 
+@test "the log's folder is made when missing (with its parents, mode 0750); one that cannot be made is said, the message still counted" {
+	sink_config DKIM_Check=off Logfile="$BATS_TEST_TMPDIR/a/b/sink.log"
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=a@accept.sink.test
+	run filter <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	[ -z "$output" ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/a/b")" = 750 ]
+	grep -q ',accept/subdomain' "$BATS_TEST_TMPDIR/a/b/sink.log.$(date -u +%F)"
+	[ "$(readlink "$BATS_TEST_TMPDIR/a/b/sink.log")" = "sink.log.$(date -u +%F)" ]
+	run filter <"$BATS_TEST_TMPDIR/m.eml"	# today's file there: appended to
+	assert_success
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/a/b/sink.log.$(date -u +%F)")" -eq 2 ]
+	# a file where the folder should be
+	touch "$BATS_TEST_TMPDIR/plain"
+	sink_config DKIM_Check=off Logfile="$BATS_TEST_TMPDIR/plain/log/sink.log"
+	run filter <"$BATS_TEST_TMPDIR/m.eml"
+	assert_success
+	assert_output --partial "sink-filter: log not written: log file $BATS_TEST_TMPDIR/plain/log/sink.log.$(date -u +%F): Not a directory"
+	assert_output --regexp ',sink-filter,[A-Z]+,.*,accept/subdomain'	# the line itself, on stderr instead
+	[ "$(counter accept)" -eq 3 ]
+}
+
 @test "Done_Max_Files caps the done folder: the oldest copies go first, each counted done_dropped and noted" {
 	sink_config DKIM_Check=off Done_Max_Files=3
 	mkdir -p "$SINK_DONE"

@@ -3,6 +3,7 @@
  * stage uses (counters, errors, notes, actions), and teardown.
  */
 #include <stdarg.h>
+#include <sys/random.h>
 
 #include <hiredis/hiredis.h>
 
@@ -78,13 +79,25 @@ clock_now(void)
 	return t ? t : g_date_time_new_now_utc();
 }
 
+GRand *
+sink_rand_new(void)
+{
+	guint32 seed[4];
+
+	/* as g_rand_new() seeds itself, from the kernel's generator, in one getrandom(2) rather than
+	 * opening, reading and closing /dev/urandom at every message */
+	if (getrandom(seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
+		return g_rand_new_with_seed_array(seed, G_N_ELEMENTS(seed));
+	return g_rand_new();
+}
+
 SinkCtx *
 sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 {
 	SinkCtx *ctx = g_new0(SinkCtx, 1);
 
 	ctx->cfg = cfg;
-	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : g_rand_new();
+	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : sink_rand_new();
 	ctx->seed = seed;
 	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;

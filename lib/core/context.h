@@ -170,6 +170,9 @@ typedef struct {
 	int exit_code;
 } SinkCtx;
 
+/* A random generator seeded from the kernel's (what an unseeded message draws from). */
+GRand *sink_rand_new(void);
+
 /*
  * sink_ctx_new: a context for one message under cfg (borrowed; must
  * outlive it).  seed < 0 picks a random seed.  Free with sink_ctx_free.

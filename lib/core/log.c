@@ -181,17 +181,22 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 	if (cfg->logfile == NULL)
 		return TRUE;
 	dated = sink_log_dated_path(cfg, now);
-	dir = g_path_get_dirname(dated);
-	if (g_mkdir_with_parents(dir, 0750) != 0) {
-		int e = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log folder %s: %s", dir, g_strerror(e));
-		return FALSE;
+	/* today's file is there but for the day's first line: one open(2), the folder made only when missing */
+	fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		dir = g_path_get_dirname(dated);
+		if (g_mkdir_with_parents(dir, 0750) != 0) {
+			int e = errno;
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log folder %s: %s", dir,
+				    g_strerror(e));
+			return FALSE;
+		}
+		fd = open(dated, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			created = TRUE;
+		else if (errno == EEXIST)	/* another writer made it first */
+			fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	}
-	fd = open(dated, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd >= 0)
-		created = TRUE;
-	else if (errno == EEXIST)
-		fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "log file %s: %s", dated, g_strerror(e));

@@ -390,12 +390,18 @@ take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusa
 	const char *why = NULL;
 	g_autofree char *stranger = NULL;
 
-	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    cred.uid != geteuid() || cred.gid != getegid()) {
+	static uid_t uid = (uid_t)-1;
+	static gid_t gid = (gid_t)-1;
+
+	if (uid == (uid_t)-1) {	/* ours do not change: asked once per child */
+		uid = geteuid();
+		gid = getegid();
+	}
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != uid || cred.gid != gid) {
 		stranger = g_strdup_printf("client uid %ld gid %ld is not the server's uid %ld gid %ld", (long)cred.uid,
-					   (long)cred.gid, (long)geteuid(), (long)getegid());
+					   (long)cred.gid, (long)uid, (long)gid);
 		say(s, "refused a client with uid %ld gid %ld: only uid %ld gid %ld may use this server",
-		    (long)cred.uid, (long)cred.gid, (long)geteuid(), (long)getegid());
+		    (long)cred.uid, (long)cred.gid, (long)uid, (long)gid);
 		refuse(conn, 100, stranger);
 		return FALSE;
 	}
@@ -431,7 +437,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	const struct timespec zero = { 0 };
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid) };
 	sigset_t io;
-	int status, i, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
+	int status, i, flags, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
 
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
@@ -446,14 +452,15 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	environ = r->envv;	/* the request's buffer outlives the run */
 	/* to this thread: a resolver thread libcurl leaves behind must not take it later */
 	fcntl(conn, F_SETOWN_EX, &owner);
-	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_ASYNC);
+	flags = fcntl(conn, F_GETFL);
+	fcntl(conn, F_SETFL, flags | O_ASYNC);
 	sigprocmask(SIG_UNBLOCK, &io, NULL);
 	if (poll(&p, 1, 0) == 0) {	/* else gone already */
 		status = s->o->run(r->argc, r->argv);
 		fflush(NULL);
 		/* the client hangs up as soon as it has the answer: no SIGIO for that */
 		sigprocmask(SIG_BLOCK, &io, NULL);
-		fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_ASYNC);
+		fcntl(conn, F_SETFL, flags);
 		reply(conn, "exit %d", status);
 	}
 restore:
