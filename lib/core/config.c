@@ -317,12 +317,25 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		break;
 	}
 	case K_DAYS: {
-		g_auto(GStrv) list = split_list(value);
+		/* walked in place: ten of these, a month of days each, are read at every start */
 		guint32 days = 0;
-		for (char **p = list; *p; p++) {
-			guint64 d;
-			if (!g_ascii_string_to_unsigned(*p, 10, 0, 31, &d, NULL)) {
-				g_autofree char *why = g_strdup_printf("\"%s\" is not a day of the month (1-31, or 0 for never)", *p);
+		for (const char *p = value; *p;) {
+			const char *item, *end;
+			guint d = 0;
+			while (*p == ',' || g_ascii_isspace(*p))
+				p++;
+			if (*p == '\0')
+				break;
+			item = p;
+			while (*p && *p != ',')
+				p++;
+			for (end = p; end > item && g_ascii_isspace(end[-1]); end--)
+				;
+			for (const char *c = item; c < end && d <= 31; c++)
+				d = g_ascii_isdigit(*c) ? d * 10 + (guint)(*c - '0') : 32;
+			if (d > 31) {
+				g_autofree char *bad = g_strndup(item, (gsize)(end - item));
+				g_autofree char *why = g_strdup_printf("\"%s\" is not a day of the month (1-31, or 0 for never)", bad);
 				return bad_value(error, file, k, value, why);
 			}
 			days |= 1u << d;	/* bit 0: "0" (never) was listed, for the density */

@@ -120,6 +120,21 @@ test_keys_match_case_insensitively(void)
 	g_unlink(path);
 }
 
+/* A list of days as people write it: spaces, an empty item, a trailing comma, leading zeros. */
+static void
+test_days_as_written(void)
+{
+	g_autofree char *path = write_config("[Sink]\nDigit1_days = 3 , 18,,07 ,\nDigit2_days = 0\nDigit3_days =\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SinkConfig) cfg = sink_config_load(path, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(cfg->digit_days[1], ==, (1u << 3) | (1u << 7) | (1u << 18));
+	g_assert_cmpuint(cfg->digit_days[2], ==, 1u);	/* "0": never, listed */
+	g_assert_cmpuint(cfg->digit_days[3], ==, 0u);	/* empty: no day */
+	g_unlink(path);
+}
+
 static void
 test_environment_overrides_redis(void)
 {
@@ -157,6 +172,9 @@ static const struct {
 	{ "cycle not whole weeks", "[Sink]\nWeekly_Cycle_Open_Rate = 1,1,1\n", "multiple of 7", SINK_CONFIG_ERROR_VALUE },
 	{ "cycle item", "[Sink]\nWeekly_Cycle_Bounce_Rate = 1,2,3,x,5,6,7\n", "item 4 (\"x\")", SINK_CONFIG_ERROR_VALUE },
 	{ "day 32", "[Sink]\nDigit3_days = 1,32\n", "Digit3_days = \"1,32\": \"32\" is not a day", SINK_CONFIG_ERROR_VALUE },
+	{ "day not a number", "[Sink]\nDigit3_days = 1, 3a ,5\n", "Digit3_days = \"1, 3a ,5\": \"3a\" is not a day", SINK_CONFIG_ERROR_VALUE },
+	{ "day signed", "[Sink]\nDigit3_days = +3\n", "\"+3\" is not a day", SINK_CONFIG_ERROR_VALUE },
+	{ "day huge", "[Sink]\nDigit3_days = 99999999999999999999\n", "\"99999999999999999999\" is not a day", SINK_CONFIG_ERROR_VALUE },
 	{ "allowlist value", "[Sink]\n[RP_MX_domain_allowlist]\nmx.example = nobody\n", "mx.example = \"nobody\": not an email address", SINK_CONFIG_ERROR_VALUE },
 	{ "repeats zero", "[Sink]\nDirective_Max_Repeats = 0\n", "Directive_Max_Repeats = \"0\": must be a whole number from 1 to 100", SINK_CONFIG_ERROR_VALUE },
 	{ "repeats over 100", "[Sink]\nDirective_Max_Repeats = 101\n", "Directive_Max_Repeats", SINK_CONFIG_ERROR_VALUE },
@@ -314,6 +332,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/defaults-are-the-original-model", test_defaults_are_the_original_model);
 	g_test_add_func("/config/unsubscribe-keys", test_unsubscribe_keys);
 	g_test_add_func("/config/keys-match-case-insensitively", test_keys_match_case_insensitively);
+	g_test_add_func("/config/days-as-written", test_days_as_written);
 	g_test_add_func("/config/environment-overrides-redis", test_environment_overrides_redis);
 	g_test_add_func("/config/bad-values-name-file-and-key", test_bad_values_name_file_and_key);
 	g_test_add_func("/config/missing-file-is-a-read-error", test_missing_file_is_a_read_error);
