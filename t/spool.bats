@@ -215,32 +215,32 @@ slow() {
 	slow "$M/slow.eml"
 	fill 30 "$M/fast.eml" 'for <f@accept.sink.test>' 'for <f{i}@accept.sink.test>'
 	touch -d '-10 min' "$S"/*.msg	# the fast ones run first (oldest first)
-	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
+	fill 10 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
 	"${SPOOL[@]}" -j 2 2>"$M/first.err" &
 	first=$!
 	PIDS=("$first")
-	# every fast message done and removed; four slow ones claimed (two running, waiting for their DKIM
-	# key, and the next two handed to the pool behind them), two still in the folder
-	wait_for 20 bash -c '[[ $(wc -l <"$0" 2>/dev/null) -eq 30 && $(find "$1/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 4 &&
+	# every fast message done and removed; eight slow ones claimed (two running, waiting for their DKIM
+	# key, and the next six handed to the pool behind them), two still in the folder
+	wait_for 20 bash -c '[[ $(wc -l <"$0" 2>/dev/null) -eq 30 && $(find "$1/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 8 &&
 		$(find "$1" -maxdepth 1 -name "*.msg" | wc -l) -eq 2 ]]' "$SINK_LOG.$(date -u +%F)" "$S"
 	all=$(descendants "$first")
 	kill -KILL "$first" $all
 	wait "$first" || true
 	wait_for 5 bash -c 'for p; do [[ ! -e /proc/$p ]] || [[ $(awk "{print \$3}" /proc/$p/stat) == Z ]] || exit 1; done' _ $all
 	claims
-	[ "$(claims | wc -l)" -eq 4 ]
-	[ "$(claims | grep -c '^[0-9a-f]\{16\}\.msg,')" -eq 4 ]
+	[ "$(claims | wc -l)" -eq 8 ]
+	[ "$(claims | grep -c '^[0-9a-f]\{16\}\.msg,')" -eq 8 ]
 	assert_counted 30	# the killed runs had done nothing yet
 	# the next run: the two files left, then the dead run's claims once they come of age (Message_Timeout + 2 s)
 	run timed "${SPOOL[@]}" -j 2
 	echo "$output"
 	assert_success
-	[ "$(grep -c 'taken over from the claim of run .*, which is gone' <<<"$output")" -eq 4 ]
-	assert_counted 36
+	[ "$(grep -c 'taken over from the claim of run .*, which is gone' <<<"$output")" -eq 8 ]
+	assert_counted 40
 	[ "$(counter accept)" -eq 30 ]
-	[ "$(counter fail_dkim)" -eq 6 ]
-	assert_whole_log 36
-	[ "$(log_rcpts | uniq | wc -l)" -eq 36 ]
+	[ "$(counter fail_dkim)" -eq 10 ]
+	assert_whole_log 40
+	[ "$(log_rcpts | uniq | wc -l)" -eq 40 ]
 	[ -z "$(left)" ]	# the dead run's lease too
 }
 
@@ -257,8 +257,8 @@ slow() {
 	PIDS=("$a" "$reader")
 	wait_for 5 bash -c '[[ -n $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null) ]]' "$S"
 	sleep 4	# older than Message_Timeout + 2 s now
-	# two: the one whose record the spool is writing, and the next, handed to the pool behind it
-	[ "$(claims | wc -l)" -eq 2 ]
+	# four: the one whose record the spool is writing, and the next three, handed to the pool behind it
+	[ "$(claims | wc -l)" -eq 4 ]
 	held=$(claims)
 	run spool -j 2
 	echo "$output"
@@ -282,15 +282,15 @@ slow() {
 	"${SPOOL[@]}" -j 2 2>"$M/err" &
 	pid=$!
 	PIDS=("$pid")
-	# two running, and two handed to the pool behind them, waiting for a child
-	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 4 ]]' "$S"
+	# all six claimed: two running, four handed to the pool behind them, waiting for a child
+	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 6 ]]' "$S"
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
 	cat "$M/err"
 	[ "$st" -eq 0 ]
 	grep -q 'stopping: 2 message(s) running; the rest stays in the folder' "$M/err"
-	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 2 ]
+	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 4 ]
 	assert_counted 2
 	[ -z "$(claims)" ]
 	[ "$(find "$S" -maxdepth 1 -name '*.msg' | wc -l)" -eq 4 ]

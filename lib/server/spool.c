@@ -42,12 +42,15 @@
 #define RETRY_S 60		/* with watch: a file put back runs again after this long (PMTA's retry-after 1m) */
 #define NEVER G_MAXINT64
 /*
- * Messages handed to the pool at once: o->jobs run, and as many more wait
- * in its socket's backlog, each claimed, so that a child that answers finds
- * its next message there rather than waiting for this loop to wake, take
- * the answer and claim the next file.
+ * Messages handed to the pool at once: o->jobs run, and three times as many
+ * wait in its socket's backlog, each claimed, so that a child that answers
+ * finds its next message there rather than waiting for this loop to wake,
+ * take the answer and claim the next file; and this loop, woken, finds
+ * several answers to take at once.  Measured on 2 cores (t/bench/run, DKIM
+ * header): one at a time 5,000 messages a second, twice -j 8,300, four
+ * times 9,600, eight times no more.
  */
-#define IN_FLIGHT(jobs) ((jobs) * 2)
+#define IN_FLIGHT(jobs) ((jobs) * 4)
 
 /* A file to run: DIR/name, or a gone run's claim of it to take over. */
 typedef struct {
