@@ -494,6 +494,29 @@ budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
 	json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.sender.test failed: timed out'
 }
 
+@test "a key whose reply is over 512 bytes comes whole over TCP after the truncated UDP reply: dkim pass" {
+	[ "$(dns_query long._domainkey.sender.test TXT | wc -c)" -gt 512 ]
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test
+	sign_as "$M/m.raw" "$M/m.eml" sender.test long
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	grep -q 'query\[TXT\] long._domainkey.sender.test' "$T_STATE/dnsmasq.log"
+}
+
+@test "a name server that refuses (nothing on its port): dkim temperror at once, said so" {
+	sink_config DNS_Timeout=2
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	cp /etc/resolv.conf "$M/resolv.conf.saved"	# put back by teardown
+	printf 'nameserver 127.0.0.54\noptions timeout:2 attempts:1\n' >/etc/resolv.conf
+	t0=$(now_us)
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	[ "$elapsed" -lt 1000000 ]
+	[ "$(json_field dkim <<<"$output")" = temperror ]
+	json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.sender.test failed: connection refused'
+}
+
 @test "an SPF record behind a dead name server: spf temperror within DNS_Timeout + 1.5 s, fail_spf" {
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test return_path=bounces@blackhole.test
 	t0=$(now_us)

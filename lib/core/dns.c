@@ -6,13 +6,21 @@
  * the configured servers, as many of them as fit in it (glibc waits at least
  * a second for each: see fit_servers).  The reply is read with libresolv's
  * ns_initparse / ns_parserr; nothing here decodes DNS wire format by hand.
+ *
+ * A look-up sent ahead (sink_dns_ahead) is the first packet res_nsend()
+ * would have sent, to the first server, sent now and read later; whatever
+ * that cannot settle (a truncated reply, a refused one, a silent first
+ * server with others after it) goes to sink_dns_query in the time left.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <errno.h>
+#include <poll.h>
 #include <resolv.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns.h"
 
@@ -102,6 +110,8 @@ fit_servers(struct __res_state *res, int timeout)
 	res->retrans = MAX(1, timeout / n);
 }
 
+static SinkDnsStatus read_reply(const unsigned char *buf, int n, int type, const char **why);
+
 SinkDnsStatus
 sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size_t buflen, int *len,
 	       const char **why)
@@ -109,8 +119,7 @@ sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size
 	struct __res_state res;
 	unsigned char query[NS_MAXDNAME + 64];
 	const char *dummy;
-	ns_msg msg;
-	int qlen, n, rcode, found;
+	int qlen, n;
 
 	*len = 0;
 	if (why == NULL)
@@ -150,6 +159,15 @@ sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size
 	if ((size_t)n > buflen)
 		n = (int)buflen;	/* truncated to the buffer; the parse below copes */
 	*len = n;
+	return read_reply(buf, n, type, why);
+}
+
+/* What a reply of n bytes in buf says of the question for `type`. */
+static SinkDnsStatus
+read_reply(const unsigned char *buf, int n, int type, const char **why)
+{
+	ns_msg msg;
+	int rcode, found;
 
 	if (ns_initparse(buf, n, &msg) < 0) {
 		*why = "malformed reply";
@@ -174,6 +192,138 @@ sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size
 		return SINK_DNS_NODATA;
 	}
 	return SINK_DNS_OK;
+}
+
+/* ---- a look-up sent ahead --------------------------------------------------------------------- */
+
+struct SinkDnsAhead {
+	int fd;			/* UDP, connected to the first server */
+	char *name;
+	int type;
+	guint16 id;
+	gint64 sent, first_until, until;	/* monotonic: sent; the first server's wait over; the whole */
+	gboolean more_servers;	/* res_nsend would ask another after the first */
+};
+
+SinkDnsAhead *
+sink_dns_ahead(const char *name, int type, int timeout)
+{
+	struct __res_state res;
+	unsigned char query[NS_MAXDNAME + 64];
+	SinkDnsAhead *a = NULL;
+	int qlen = -1, fd = -1;
+
+	if (timeout <= 0 || name == NULL || *name == '\0' || strlen(name) >= NS_MAXDNAME)
+		return NULL;	/* sink_dns_query says why */
+	memset(&res, 0, sizeof res);
+	if (res_ninit(&res) != 0)
+		return NULL;
+	res.retry = 1;
+	fit_servers(&res, timeout);
+	/* the UDP packet res_nsend starts with, to an IPv4 first server; anything else goes its usual way */
+	if (res.nscount >= 1 && res.nsaddr_list[0].sin_family == AF_INET && !(res.options & RES_USEVC) &&
+	    (qlen = res_nmkquery(&res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query)) >=
+		    NS_HFIXEDSZ &&
+	    (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0 &&
+	    connect(fd, (struct sockaddr *)&res.nsaddr_list[0], sizeof res.nsaddr_list[0]) == 0 &&
+	    send(fd, query, (size_t)qlen, MSG_NOSIGNAL) == qlen) {
+		a = g_new0(SinkDnsAhead, 1);
+		a->fd = fd;
+		a->name = g_strdup(name);
+		a->type = type;
+		a->id = ns_get16(query);
+		a->sent = g_get_monotonic_time();
+		a->first_until = a->sent + (gint64)res.retrans * G_USEC_PER_SEC;
+		a->until = a->sent + (gint64)timeout * G_USEC_PER_SEC;
+		a->more_servers = res.nscount > 1;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	res_nclose(&res);
+	return a;
+}
+
+/* Two names in presentation form alike, but for case and a final dot. */
+static gboolean
+same_name(const char *x, const char *y)
+{
+	size_t nx = strlen(x), ny = strlen(y);
+
+	if (nx > 0 && x[nx - 1] == '.')
+		nx--;
+	if (ny > 0 && y[ny - 1] == '.')
+		ny--;
+	return nx == ny && g_ascii_strncasecmp(x, y, nx) == 0;
+}
+
+/* Whether reply (n bytes, parsed into msg) answers a's question: its id, a response, the same name, type and class. */
+static gboolean
+answers(const SinkDnsAhead *a, const unsigned char *reply, int n, ns_msg *msg)
+{
+	ns_rr q;
+
+	return ns_initparse(reply, n, msg) == 0 && ns_msg_id(*msg) == a->id && ns_msg_getflag(*msg, ns_f_qr) &&
+	       ns_msg_count(*msg, ns_s_qd) == 1 && ns_parserr(msg, ns_s_qd, 0, &q) == 0 &&
+	       same_name(ns_rr_name(q), a->name) && (int)ns_rr_type(q) == a->type && ns_rr_class(q) == ns_c_in;
+}
+
+SinkDnsStatus
+sink_dns_ahead_wait(SinkDnsAhead *a, unsigned char *buf, size_t buflen, int *len, const char **why)
+{
+	const char *dummy;
+	gint64 now;
+	int n, left_s;
+
+	*len = 0;
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	while ((now = g_get_monotonic_time()) < a->first_until) {
+		struct pollfd p = { .fd = a->fd, .events = POLLIN };
+		int ms = (int)MIN((a->first_until - now + 999) / 1000, G_MAXINT);
+		ns_msg msg;
+		int rcode;
+
+		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+			break;
+		n = (int)recv(a->fd, buf, MIN(buflen, (size_t)G_MAXINT), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			break;	/* refused, unreachable: as res_nsend would, the usual way */
+		if ((size_t)n > buflen)
+			n = (int)buflen;
+		if (!answers(a, buf, n, &msg))
+			continue;	/* a stray or late packet: res_nsend ignores it too */
+		if (ns_msg_getflag(msg, ns_f_tc))
+			break;	/* truncated: again over TCP, the usual way */
+		rcode = ns_msg_getflag(msg, ns_f_rcode);
+		if (a->more_servers && (rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused))
+			break;	/* res_nsend asks the next server: the usual way */
+		*len = n;
+		return read_reply(buf, n, a->type, why);
+	}
+	now = g_get_monotonic_time();
+	if (now >= a->first_until && !a->more_servers) {
+		*why = "timed out";	/* the one server had its whole wait */
+		return SINK_DNS_TEMPFAIL;
+	}
+	left_s = (int)((a->until - now) / G_USEC_PER_SEC);
+	if (left_s <= 0) {
+		*why = "timed out";
+		return SINK_DNS_TEMPFAIL;
+	}
+	return sink_dns_query(a->name, a->type, left_s, buf, buflen, len, why);
+}
+
+void
+sink_dns_ahead_free(SinkDnsAhead *a)
+{
+	if (a == NULL)
+		return;
+	close(a->fd);
+	g_free(a->name);
+	g_free(a);
 }
 
 SinkDnsStatus

@@ -23,6 +23,10 @@
  *   sink_dns_timeout), asked anew at every query, and at most MAX_SIGNATURES
  *   signatures are checked, so a message full of signatures whose keys sit
  *   behind a dead name server cannot run past Message_Timeout.
+ * - The signatures are checked at the end of the message (DELAYSIGPROC),
+ *   and their keys' look-ups go out as soon as the headers are read (the
+ *   prescreen, sink_dns_ahead): the answers arrive while the body is
+ *   hashed, rather than after the headers with the rest waiting for them.
  * - A signature header that does not parse is skipped (BADSIGHANDLES), not
  *   the whole message failed: another signature may still pass.
  * What counts as a pass is stricter than the library's (RFC 6376):
@@ -35,6 +39,7 @@
  * One library handle per check, freed with it: nothing lives on between
  * messages and nothing is shared between threads.
  */
+#include <arpa/nameser.h>
 #include <errno.h>
 #include <string.h>
 
@@ -71,6 +76,7 @@ typedef struct {
 	const SinkCtx *ctx;	/* for the time left: sink_dns_timeout */
 	GHashTable *why;	/* query name (lower case, owned) -> static reason its look-up failed */
 	GPtrArray *skipped;	/* signatures beyond MAX_SIGNATURES, ignored (not owned) */
+	GHashTable *ahead;	/* query name (lower case, owned) -> SinkDnsAhead: the key look-ups sent ahead */
 } DkimDns;
 
 /* One finished query: the reply is already in libopendkim's buffer. */
@@ -99,8 +105,19 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	const char *why = NULL;
 	int len = 0;
 
-	/* the time left now, not at the start: earlier look-ups used some of it */
-	switch (sink_dns_query((const char *)query, type, sink_dns_timeout(dns->ctx), buf, buflen, &len, &why)) {
+	g_autofree char *key = g_ascii_strdown((const char *)query, -1);
+	SinkDnsAhead *ahead = NULL;
+	SinkDnsStatus status;
+
+	/* sent ahead when the signatures were known (prescreen), and answered meanwhile; else asked now,
+	 * in the time left now, not at the start: earlier look-ups used some of it */
+	if (type == ns_t_txt && g_hash_table_steal_extended(dns->ahead, key, NULL, (gpointer *)&ahead)) {
+		status = sink_dns_ahead_wait(ahead, buf, buflen, &len, &why);
+		sink_dns_ahead_free(ahead);
+	} else {
+		status = sink_dns_query((const char *)query, type, sink_dns_timeout(dns->ctx), buf, buflen, &len, &why);
+	}
+	switch (status) {
 	case SINK_DNS_OK:
 	case SINK_DNS_NODATA:
 	case SINK_DNS_NXDOMAIN:
@@ -154,9 +171,34 @@ dns_close(void *srv)
 }
 
 /*
+ * Send the look-up of sig's key now (the name libopendkim asks for:
+ * selector._domainkey.domain): libopendkim asks for it at the end of the
+ * message (DELAYSIGPROC), after the body is hashed, and the answer is there.
+ */
+static void
+send_ahead(DkimDns *dns, DKIM_SIGINFO *sig)
+{
+	const char *d = (const char *)dkim_sig_getdomain(sig), *s = (const char *)dkim_sig_getselector(sig);
+	g_autofree char *joined = NULL;
+	char *name;
+	SinkDnsAhead *ahead;
+
+	if (d == NULL || s == NULL)
+		return;
+	joined = g_strconcat(s, "._domainkey.", d, NULL);
+	name = g_ascii_strdown(joined, -1);
+	if (g_hash_table_contains(dns->ahead, name) ||
+	    (ahead = sink_dns_ahead(name, ns_t_txt, sink_dns_timeout(dns->ctx))) == NULL) {
+		g_free(name);
+		return;
+	}
+	g_hash_table_insert(dns->ahead, name, ahead);
+}
+
+/*
  * Called by libopendkim once the signatures are known, before any key is
  * looked up: the first MAX_SIGNATURES that parsed are checked, the others
- * ignored.
+ * ignored; the keys of those checked are looked up ahead.
  */
 static DKIM_CBSTAT
 prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
@@ -169,6 +211,7 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 			continue;
 		if (kept < MAX_SIGNATURES) {
 			kept++;
+			send_ahead(dns, sigs[i]);
 		} else {
 			dkim_sig_ignore(sigs[i]);
 			g_ptr_array_add(dns->skipped, sigs[i]);
@@ -366,11 +409,14 @@ sink_dkim_verify(SinkCtx *ctx)
 		return;
 	}
 	dns.why = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	dns.ahead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sink_dns_ahead_free);
 	dns.skipped = g_ptr_array_new();
 	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout);
 	/* a signature header that does not parse is ignored, not the whole message failed */
 	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
-	flags |= DKIM_LIBFLAGS_BADSIGHANDLES;
+	/* and the signatures are checked at the end of the message, not of its headers: their keys'
+	 * look-ups, sent ahead when the signatures are known (prescreen), overlap the body's hashing */
+	flags |= DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_DELAYSIGPROC;
 	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
 	dkim_set_prescreen(lib, prescreen);
 	dkim_dns_set_query_service(lib, &dns);
@@ -458,6 +504,7 @@ done:
 		dkim_free(dkim);
 	dkim_close(lib);
 	g_hash_table_destroy(dns.why);
+	g_hash_table_destroy(dns.ahead);
 	g_ptr_array_free(dns.skipped, TRUE);
 }
 
