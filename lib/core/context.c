@@ -79,6 +79,16 @@ clock_now(void)
 	return t ? t : g_date_time_new_now_utc();
 }
 
+guint32
+sink_random_u32(void)
+{
+	guint32 v;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+		return v;
+	return g_random_int();
+}
+
 GRand *
 sink_rand_new(void)
 {

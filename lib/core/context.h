@@ -170,8 +170,9 @@ typedef struct {
 	int exit_code;
 } SinkCtx;
 
-/* A random generator seeded from the kernel's (what an unseeded message draws from). */
+/* A random generator seeded from the kernel's (what an unseeded message draws from); one number from it. */
 GRand *sink_rand_new(void);
+guint32 sink_random_u32(void);
 
 /*
  * sink_ctx_new: a context for one message under cfg (borrowed; must

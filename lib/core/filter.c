@@ -130,7 +130,7 @@ sink_filter_main(int argc, char **argv)
 
 #ifdef SINK_STATIC_RUNNER
 	if (o.seed < 0)	/* the draws seeded always: a message handed on is decided again the same */
-		o.draw_seed = g_random_int();
+		o.draw_seed = sink_random_u32();
 #endif
 	path = o.config ? o.config : sink_config_default_path();
 	cfg = sink_config_get(path, &error);
