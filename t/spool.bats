@@ -275,6 +275,25 @@ slow() {
 	[ -z "$(left)" ]
 }
 
+@test "out of descriptors (ulimit -n 16): the file that cannot be opened goes back, the run stops (71) saying why; the next run does the rest" {
+	sink_config DKIM_Check=off "${NOMIX[@]}"
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	fill 40 "$M/m.eml" 'for <x@accept.sink.test>' 'for <x{i}@accept.sink.test>'
+	run bash -c 'ulimit -n 16 && exec "$@"' _ "${SPOOL[@]}" -j 8
+	echo "$output"
+	[ "$status" -eq 71 ]
+	assert_output --partial "Too many open files"
+	[ -z "$(claims)" ]	# every claim ended: done, or back under its own name
+	done_first=$(counter accept)
+	[ "$done_first" -lt 40 ]
+	run spool -j 8
+	assert_success
+	assert_counted 40
+	assert_whole_log 40
+	[ "$(log_rcpts | uniq | wc -l)" -eq 40 ]
+	[ -z "$(left)" ]
+}
+
 @test "SIGTERM: the running messages finish and are removed, the rest stays for the next run; exit 0" {
 	sink_config DKIM_Check=verify "${NOMIX[@]}" DNS_Timeout=2 Message_Timeout=2
 	slow "$M/slow.eml"

@@ -226,7 +226,10 @@ request_read(Request *r, int conn, const char **why)
 		return FALSE;
 	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		*why = "request too large";
+		/* descriptors cut off short of the four sent: the kernel could not give this process more */
+		*why = (mh.msg_flags & MSG_CTRUNC) && r->nfds < SINK_WIRE_NFDS
+			       ? "the server cannot take the client's descriptors (its limit on open files)"
+			       : "request too large";
 		return FALSE;
 	}
 	if (r->nfds != SINK_WIRE_NFDS) {

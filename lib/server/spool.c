@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,9 +49,10 @@
  * take the answer and claim the next file; and this loop, woken, finds
  * several answers to take at once.  Measured on 2 cores (t/bench/run, DKIM
  * header): one at a time 5,000 messages a second, twice -j 8,300, four
- * times 9,600, eight times no more.
+ * times 9,600, eight times no more.  At most 64 wait: each holds two or
+ * three descriptors here (set_up raises the limit on them as far as it goes).
  */
-#define IN_FLIGHT(jobs) ((jobs) * 4)
+#define IN_FLIGHT(jobs) ((jobs) + MIN((jobs) * 3, 64))
 
 /* A file to run: DIR/name, or a gone run's claim of it to take over. */
 typedef struct {
@@ -262,7 +264,17 @@ start(Spool *s, Task *t)
 	}
 	if (t->from)
 		say(s, "%s: taken over from the claim of run %s, which is gone", t->name, t->owner);
-	if ((slot->file = sink_claims_open_file(&s->claims, claim)) < 0)
+	if ((slot->file = sink_claims_open_file(&s->claims, claim)) < 0 &&
+	    (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
+		/* this process's or the system's limits, not the file's fault: back, and the run stops */
+		why = g_strdup_printf("cannot be opened now: %s", g_strerror(errno));
+		put_back(s, claim, t->name, why);
+		if (s->failure == NULL)
+			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", why);
+		s->stopping = TRUE;
+		goto out;
+	}
+	if (slot->file < 0)
 		why = g_strdup_printf("cannot be read: %s", g_strerror(errno));
 	else if (fstat(slot->file, &st) < 0 || !S_ISREG(st.st_mode))
 		why = g_strdup("not a regular file");
@@ -480,10 +492,17 @@ set_up(Spool *s, GError **error)
 		.log = s->o->log,
 	};
 	sigset_t set;
+	struct rlimit nofile;
 	int saved;
 
 	if (!sink_pool_init(&s->pool, &so, s->o->run_argc, s->o->run_argv, error))
 		return FALSE;
+	/* a message out holds its file, its connection and maybe an output buffer: a large -j needs more
+	 * descriptors than the usual soft limit of 1024 (the pool's children get it too, harmlessly) */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	sigemptyset(&set);
 	for (size_t i = 0; i < G_N_ELEMENTS(spool_signals); i++)
 		sigaddset(&set, spool_signals[i]);
