@@ -244,6 +244,38 @@ slow() {
 	[ -z "$(left)" ]	# the dead run's lease too
 }
 
+@test "a run on another host (its lock not seen here) keeps its claims while it beats, however old they are; once it stops, they are taken over" {
+	sink_config DKIM_Check=off "${NOMIX[@]}" Message_Timeout=1
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	mkdir -p "$S/.claimed"
+	owner="otherhost:4242:0badcafe"
+	cp "$M/m.eml" "$S/.claimed/0000000000000001.msg,$owner"	# its claim, made now
+	touch "$S/.claimed/.run,$owner"	# its lease, unlocked: as a lock on another host looks from here
+	# it beats every second for 6 s (its claim older than Message_Timeout + 2 s by then), then finishes
+	# the message: removes its claim and its lease
+	( for _ in 1 2 3 4 5 6; do touch "$S/.claimed/.run,$owner"; sleep 1; done
+	  rm "$S/.claimed/0000000000000001.msg,$owner" "$S/.claimed/.run,$owner" ) &
+	beater=$!
+	PIDS=("$beater")
+	t0=${EPOCHREALTIME/./}
+	run timed "${SPOOL[@]}" -j 1	# waits for the claim to come of age, which it never does: it goes
+	echo "$output"
+	assert_success
+	refute_output --partial "taken over"
+	(( ${EPOCHREALTIME/./} - t0 > 4000000 ))
+	assert_counted 0
+	wait "$beater"
+	# a run that stops beating (died on its host): taken over once Message_Timeout + 2 s have passed
+	cp "$M/m.eml" "$S/.claimed/0000000000000002.msg,$owner"
+	touch "$S/.claimed/.run,$owner"
+	run timed "${SPOOL[@]}" -j 1
+	echo "$output"
+	assert_success
+	assert_output --partial "0000000000000002.msg: taken over from the claim of run $owner, which is gone"
+	assert_counted 1
+	[ -z "$(left)" ]
+}
+
 @test "a live run's claim is never taken over, however old: another run leaves it alone" {
 	sink_config DKIM_Check=off "${NOMIX[@]}" Message_Timeout=1
 	make_msg "$M/m.eml" to=x@accept.sink.test

@@ -503,6 +503,34 @@ budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
 	grep -q 'query\[TXT\] long._domainkey.sender.test' "$T_STATE/dnsmasq.log"
 }
 
+@test "two signatures, the first checked with its key behind a dead name server: the second's key, asked meanwhile, still passes it" {
+	sink_config DNS_Timeout=1 Message_Timeout=10
+	make_msg "$M/m.raw" to=x@accept.sink.test from=news@sender.test return_path=bounces@sender.test
+	sign_as "$M/m.raw" "$M/one.eml" sender.test sel1
+	sign_as "$M/one.eml" "$M/m.eml" blackhole.test sel1	# on top: checked first
+	t0=$(now_us)
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$elapsed" -lt "$(budget_us 1 1)" ]
+	# each signature recorded: the dead one's temperror beside the pass
+	jq -e '[.dkim_signatures[] | .result] | sort == ["pass", "temperror"]' <<<"$output"
+}
+
+@test "a silent first name server and a working second: the key comes from the second within DNS_Timeout: dkim pass" {
+	sink_config DNS_Timeout=2
+	signed "$M/m.eml" sender.test to=x@accept.sink.test	# (an fbl's SPF and MX look-ups would each wait too)
+	cp /etc/resolv.conf "$M/resolv.conf.saved"	# put back by teardown
+	printf 'nameserver 127.0.0.53\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >/etc/resolv.conf
+	t0=$(now_us)
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+	elapsed=$(( $(now_us) - t0 ))
+	echo "elapsed ${elapsed} us" >&3
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	[ "$elapsed" -lt "$(budget_us 1 2)" ]
+}
+
 @test "a name server that refuses (nothing on its port): dkim temperror at once, said so" {
 	sink_config DNS_Timeout=2
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test

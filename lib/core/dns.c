@@ -8,9 +8,12 @@
  * ns_initparse / ns_parserr; nothing here decodes DNS wire format by hand.
  *
  * A look-up sent ahead (sink_dns_ahead) is the first packet res_nsend()
- * would have sent, to the first server, sent now and read later; whatever
- * that cannot settle (a truncated reply, a refused one, a silent first
- * server with others after it) goes to sink_dns_query in the time left.
+ * would have sent, to the first server, sent now and read when the answer
+ * is needed.  With one server, that read waits what res_nsend would have
+ * waited from then on; a reply it cannot use (truncated, refused) sends the
+ * question the usual way in the time left.  With several, only a reply
+ * already there is taken: otherwise the question goes the usual way, from
+ * the first server on, with the whole timeout, as if nothing had been sent.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -201,7 +204,6 @@ struct SinkDnsAhead {
 	char *name;
 	int type;
 	guint16 id;
-	gint64 sent, first_until, until;	/* monotonic: sent; the first server's wait over; the whole */
 	gboolean more_servers;	/* res_nsend would ask another after the first */
 };
 
@@ -232,9 +234,6 @@ sink_dns_ahead(const char *name, int type, int timeout)
 		a->name = g_strdup(name);
 		a->type = type;
 		a->id = ns_get16(query);
-		a->sent = g_get_monotonic_time();
-		a->first_until = a->sent + (gint64)res.retrans * G_USEC_PER_SEC;
-		a->until = a->sent + (gint64)timeout * G_USEC_PER_SEC;
 		a->more_servers = res.nscount > 1;
 	} else if (fd >= 0) {
 		close(fd);
@@ -268,52 +267,58 @@ answers(const SinkDnsAhead *a, const unsigned char *reply, int n, ns_msg *msg)
 }
 
 SinkDnsStatus
-sink_dns_ahead_wait(SinkDnsAhead *a, unsigned char *buf, size_t buflen, int *len, const char **why)
+sink_dns_ahead_wait(SinkDnsAhead *a, int timeout, unsigned char *buf, size_t buflen, int *len, const char **why)
 {
 	const char *dummy;
-	gint64 now;
+	gint64 asked = g_get_monotonic_time(), until, now;
 	int n, left_s;
 
 	*len = 0;
 	if (why == NULL)
 		why = &dummy;
 	*why = NULL;
-	while ((now = g_get_monotonic_time()) < a->first_until) {
+	if (timeout <= 0)
+		return sink_dns_query(a->name, a->type, timeout, buf, buflen, len, why);	/* (says why) */
+	/* one server: its whole wait from now, as a query sent now; several: what is there already */
+	until = a->more_servers ? asked : asked + (gint64)timeout * G_USEC_PER_SEC;
+	for (;;) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
-		int ms = (int)MIN((a->first_until - now + 999) / 1000, G_MAXINT);
 		ns_msg msg;
 		int rcode;
 
-		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+		n = (int)recv(a->fd, buf, MIN(buflen, (size_t)G_MAXINT), MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;	/* refused, unreachable: the usual way says so, or another server answers */
+		if (n >= 0) {
+			if ((size_t)n > buflen)
+				n = (int)buflen;
+			if (!answers(a, buf, n, &msg))
+				continue;	/* a stray or late packet: res_nsend ignores it too */
+			if (ns_msg_getflag(msg, ns_f_tc))
+				break;	/* truncated: again over TCP, the usual way */
+			rcode = ns_msg_getflag(msg, ns_f_rcode);
+			if (a->more_servers && (rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused))
+				break;	/* res_nsend asks the next server: the usual way */
+			*len = n;
+			return read_reply(buf, n, a->type, why);
+		}
+		if ((now = g_get_monotonic_time()) >= until)
 			break;
-		n = (int)recv(a->fd, buf, MIN(buflen, (size_t)G_MAXINT), 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0)
-			break;	/* refused, unreachable: as res_nsend would, the usual way */
-		if ((size_t)n > buflen)
-			n = (int)buflen;
-		if (!answers(a, buf, n, &msg))
-			continue;	/* a stray or late packet: res_nsend ignores it too */
-		if (ns_msg_getflag(msg, ns_f_tc))
-			break;	/* truncated: again over TCP, the usual way */
-		rcode = ns_msg_getflag(msg, ns_f_rcode);
-		if (a->more_servers && (rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused))
-			break;	/* res_nsend asks the next server: the usual way */
-		*len = n;
-		return read_reply(buf, n, a->type, why);
+		if (poll(&p, 1, (int)MIN((until - now + 999) / 1000, G_MAXINT)) == 0 && !a->more_servers) {
+			*why = "timed out";	/* the one server had its whole wait */
+			return SINK_DNS_TEMPFAIL;
+		}
 	}
-	now = g_get_monotonic_time();
-	if (now >= a->first_until && !a->more_servers) {
-		*why = "timed out";	/* the one server had its whole wait */
-		return SINK_DNS_TEMPFAIL;
-	}
-	left_s = (int)((a->until - now) / G_USEC_PER_SEC);
+	if (a->more_servers)
+		return sink_dns_query(a->name, a->type, timeout, buf, buflen, len, why);
+	/* what is left of the look-up's time, in the whole seconds res_nsend counts in */
+	left_s = (int)((asked + (gint64)timeout * G_USEC_PER_SEC - g_get_monotonic_time() + G_USEC_PER_SEC - 1) /
+		       G_USEC_PER_SEC);
 	if (left_s <= 0) {
 		*why = "timed out";
 		return SINK_DNS_TEMPFAIL;
 	}
-	return sink_dns_query(a->name, a->type, left_s, buf, buflen, len, why);
+	return sink_dns_query(a->name, a->type, MIN(left_s, timeout), buf, buflen, len, why);
 }
 
 void

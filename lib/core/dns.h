@@ -52,13 +52,15 @@ SinkDnsStatus sink_dns_query(const char *name, int type, int timeout, unsigned c
  * answer takes to come overlaps other work (DKIM: the key's look-up goes
  * out when the signatures are known, and the body is hashed meanwhile).
  * sink_dns_ahead sends it (NULL when it cannot: then ask with
- * sink_dns_query); sink_dns_ahead_wait gives what sink_dns_query would
- * have, within `timeout` seconds from the sending, and may be called once;
- * sink_dns_ahead_free frees it, waited for or not.
+ * sink_dns_query); sink_dns_ahead_wait gives what sink_dns_query(name, type,
+ * timeout) asked now would have, in no more time (a reply there already is
+ * taken at once), and may be called once; sink_dns_ahead_free frees it,
+ * waited for or not.
  */
 typedef struct SinkDnsAhead SinkDnsAhead;
 SinkDnsAhead *sink_dns_ahead(const char *name, int type, int timeout);
-SinkDnsStatus sink_dns_ahead_wait(SinkDnsAhead *a, unsigned char *buf, size_t buflen, int *len, const char **why);
+SinkDnsStatus sink_dns_ahead_wait(SinkDnsAhead *a, int timeout, unsigned char *buf, size_t buflen, int *len,
+				  const char **why);
 void sink_dns_ahead_free(SinkDnsAhead *a);
 
 /*

@@ -106,16 +106,17 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	int len = 0;
 
 	g_autofree char *key = g_ascii_strdown((const char *)query, -1);
-	SinkDnsAhead *ahead = NULL;
+	SinkDnsAhead *ahead;
 	SinkDnsStatus status;
+	/* the time left now, not at the start: earlier look-ups used some of it */
+	int timeout = sink_dns_timeout(dns->ctx);
 
-	/* sent ahead when the signatures were known (prescreen), and answered meanwhile; else asked now,
-	 * in the time left now, not at the start: earlier look-ups used some of it */
-	if (type == ns_t_txt && g_hash_table_steal_extended(dns->ahead, key, NULL, (gpointer *)&ahead)) {
-		status = sink_dns_ahead_wait(ahead, buf, buflen, &len, &why);
-		sink_dns_ahead_free(ahead);
+	/* sent ahead when the signatures were known (prescreen), and answered meanwhile; else asked now */
+	if (type == ns_t_txt && (ahead = g_hash_table_lookup(dns->ahead, key)) != NULL) {
+		status = sink_dns_ahead_wait(ahead, timeout, buf, buflen, &len, &why);
+		g_hash_table_remove(dns->ahead, key);	/* (frees it) */
 	} else {
-		status = sink_dns_query((const char *)query, type, sink_dns_timeout(dns->ctx), buf, buflen, &len, &why);
+		status = sink_dns_query((const char *)query, type, timeout, buf, buflen, &len, &why);
 	}
 	switch (status) {
 	case SINK_DNS_OK:

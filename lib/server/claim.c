@@ -163,6 +163,24 @@ sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
 /* What sink_claims_stale knows of an owner: its lease's descriptor, locked by us when the owner is gone. */
 enum { OWNER_ALIVE = -2, OWNER_NO_LEASE = -1 };
 
+void
+sink_claims_renew(SinkClaims *c)
+{
+	if (c->lease_fd >= 0)
+		(void)futimens(c->lease_fd, NULL);	/* its times now: the run's last beat */
+}
+
+/* The last beat (real time, microseconds) of the run whose lease fd is; 0 when unknown. */
+static gint64
+last_beat(int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0;
+	return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+}
+
 /*
  * Whether `owner`'s run is gone: its lease missing, or not locked (we lock
  * it then, until the scan ends).  A lease that cannot be opened for
@@ -235,7 +253,9 @@ sink_claims_stale(SinkClaims *c, int timeout_s, int *wake_s)
 		g_hash_table_add(holding, g_strdup(owner));
 		if (!owner_gone(c, owners, owner) || fstatat(c->claimed_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		age = now - ((gint64)st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000);
+		/* from the later of the claim (the rename that made it) and its run's last beat */
+		age = now - MAX((gint64)st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000,
+				last_beat(GPOINTER_TO_INT(g_hash_table_lookup(owners, owner))));
 		if (age < limit) {
 			int left = (int)((limit - age + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 

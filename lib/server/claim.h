@@ -14,11 +14,13 @@
  * (to run later), or into DIR/.quarantine/ (not a message).
  *
  * A claim whose owner is gone (its lease free, or missing) and that is
- * older than the timeout (by its ctime: the rename that made it) was left
- * by a run that died: another run takes it over with one more rename,
- * which again one run wins.  The age guards against a lock that does not
- * reach across hosts (an NFS mount with local_lock=flock): a run of a
- * message is bounded by Message_Timeout.
+ * older than the timeout was left by a run that died: another run takes it
+ * over with one more rename, which again one run wins.  Its age counts
+ * from the later of the rename that made it (its ctime) and its run's last
+ * beat: a run touches its lease every second (sink_claims_renew), however
+ * long its claims wait or run.  The age guards against a lock that does
+ * not reach across hosts (an NFS mount with local_lock=flock): a run that
+ * lives keeps beating, and a run of a message is bounded by Message_Timeout.
  */
 #ifndef SINK_CLAIM_H
 #define SINK_CLAIM_H
@@ -94,6 +96,9 @@ gboolean sink_claims_put_back(SinkClaims *c, const char *claim, const char *name
  * there (g_free), or NULL with errno set.
  */
 char *sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name);
+
+/* sink_claims_renew: this run's beat: its lease's times set to now (at least every second while it holds claims). */
+void sink_claims_renew(SinkClaims *c);
 
 /*
  * sink_claims_stale: the claims of runs that are gone, older than

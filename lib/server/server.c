@@ -497,7 +497,7 @@ child_drain(Server *s, Request *r)
 	int conn;
 
 	while ((conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		take_request(s, conn, r, 1000, "the server is stopping");
+		take_request(s, conn, r, 1000, SINK_WIRE_STOPPING);
 		close(conn);
 	}
 	_exit(0);
@@ -690,7 +690,7 @@ stop_listening(Server *s)
 	 * (they would defer their messages instead of running them).
 	 */
 	while ((conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		refuse(conn, 1000, "the server is stopping");
+		refuse(conn, 1000, SINK_WIRE_STOPPING);
 		close(conn);
 	}
 	close(s->listen_fd);

@@ -41,6 +41,7 @@
 #define CLAIM_MARGIN_S 2	/* beyond Message_Timeout, before a gone run's claim is taken over */
 #define RESCAN_S 10		/* with watch: the whole folder looked at this often */
 #define RETRY_S 60		/* with watch: a file put back runs again after this long (PMTA's retry-after 1m) */
+#define BEAT_MS 1000		/* while it holds claims, the run's lease is touched this often (claim.h) */
 #define NEVER G_MAXINT64
 /*
  * Messages handed to the pool at once: o->jobs run, and three times as many
@@ -87,6 +88,7 @@ typedef struct {
 	GError *failure;	/* why it stopped, when it could not go on */
 	gboolean out_failed;
 	gint64 next_look;	/* monotonic; NEVER: no need (once over: done when idle) */
+	gint64 beat;		/* monotonic: the lease last touched */
 } Spool;
 
 static void G_GNUC_PRINTF(2, 3)
@@ -211,7 +213,7 @@ finish(Spool *s, Slot *slot)
 	} else if (answer == SINK_POOL_EXIT) {
 		why = g_strdup_printf("its run exited %d", status);
 		quarantine(s, slot->claim, slot->name, why);
-	} else if (answer == SINK_POOL_REFUSED && s->pool_stopped) {
+	} else if (answer == SINK_POOL_REFUSED && s->pool_stopped && g_strcmp0(refusal, SINK_WIRE_STOPPING) == 0) {
 		put_back_unstarted(s, slot->claim, slot->name);
 	} else if (answer == SINK_POOL_REFUSED) {
 		why = g_strdup_printf("the pool did not take it (%s)", refusal);
@@ -608,6 +610,14 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 			}
 		if (!s.stopping && g_queue_is_empty(&s.tasks) && s.next_look != NEVER)
 			timeout = (int)MAX(0, (s.next_look - now + 999) / 1000);
+		if (s.busy > 0) {
+			/* claims held, waiting or running: the run beats, so no other host takes them */
+			if (now - s.beat >= BEAT_MS * 1000) {
+				sink_claims_renew(&s.claims);
+				s.beat = now;
+			}
+			timeout = timeout < 0 ? BEAT_MS : MIN(timeout, BEAT_MS);
+		}
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			int saved = errno;
 

@@ -28,6 +28,7 @@
 #define SINK_WIRE_MAX 65536	/* largest request packet */
 #define SINK_WIRE_NFDS 4	/* stdin, stdout, stderr, working directory */
 #define SINK_WIRE_REPLY_MAX 512
+#define SINK_WIRE_STOPPING "the server is stopping"	/* its refusal of what was still waiting when it stopped */
 
 #include <stdio.h>
 #include <string.h>
