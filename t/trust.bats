@@ -531,6 +531,43 @@ budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
 	[ "$elapsed" -lt "$(budget_us 1 2)" ]
 }
 
+# mangled MODE: the resolver pointed at dns_mangle.py in MODE (dnsmasq's replies, spoiled one way), started for
+# the test and stopped with it
+mangled() {
+	/usr/bin/python3 "$T_DIR/servers/dns_mangle.py" --listen 127.0.0.56:53 --upstream 127.0.0.1:53 --mode "$1" &
+	MANGLER=$!
+	cp /etc/resolv.conf "$M/resolv.conf.saved"	# put back by teardown
+	printf 'nameserver 127.0.0.56\noptions timeout:2 attempts:1\n' >/etc/resolv.conf
+	for _ in $(seq 50); do	# until it listens (127.0.0.56:53 in /proc/net/udp's notation)
+		grep -q ' 3800007F:0035 ' /proc/net/udp && break
+		sleep 0.1
+	done
+}
+
+@test "name server replies as glibc reads them: without the QR bit, taken; with a byte too many, malformed; SERVFAIL, a failure" {
+	signed "$M/m.eml" sender.test to=x@accept.sink.test
+	for mode in noqr trailing servfail; do
+		mangled "$mode"
+		t0=$(now_us)
+		run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
+		elapsed=$(( $(now_us) - t0 ))
+		kill "$MANGLER"
+		wait "$MANGLER" || true
+		cat "$M/resolv.conf.saved" >/etc/resolv.conf
+		echo "$mode: elapsed ${elapsed} us: $(json_field dkim_detail <<<"$output")" >&3
+		case $mode in
+		noqr) [ "$(json_field dkim <<<"$output")" = pass ] ;;
+		trailing)
+			[ "$(json_field dkim <<<"$output")" = temperror ]
+			json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.sender.test failed: malformed reply' ;;
+		servfail)
+			[ "$(json_field dkim <<<"$output")" = temperror ]
+			json_field dkim_detail <<<"$output" | grep -qF 'key look-up for sel1._domainkey.sender.test failed' ;;
+		esac
+		[ "$elapsed" -lt "$(budget_us 1 2)" ]
+	done
+}
+
 @test "a name server that refuses (nothing on its port): dkim temperror at once, said so" {
 	sink_config DNS_Timeout=2
 	signed "$M/m.eml" sender.test to=x@fbl.sink.test

@@ -203,7 +203,8 @@ struct SinkDnsAhead {
 	int fd;			/* UDP, connected to the first server */
 	char *name;
 	int type;
-	guint16 id;
+	unsigned char query[NS_MAXDNAME + 64];	/* as sent */
+	int qlen;
 	gboolean more_servers;	/* res_nsend would ask another after the first */
 };
 
@@ -233,13 +234,29 @@ sink_dns_ahead(const char *name, int type, int timeout)
 		a->fd = fd;
 		a->name = g_strdup(name);
 		a->type = type;
-		a->id = ns_get16(query);
+		memcpy(a->query, query, (size_t)qlen);
+		a->qlen = qlen;
 		a->more_servers = res.nscount > 1;
 	} else if (fd >= 0) {
 		close(fd);
 	}
 	res_nclose(&res);
 	return a;
+}
+
+/* A message's one question (name, type, class), read with libresolv's dn_expand; FALSE when it has not one. */
+static gboolean
+question(const unsigned char *msg, int n, char *name, int *type, int *class)
+{
+	const unsigned char *eom = msg + n, *p = msg + NS_HFIXEDSZ;
+	int l;
+
+	if (n < NS_HFIXEDSZ || ns_get16(msg + 4) != 1 || (l = dn_expand(msg, eom, p, name, NS_MAXDNAME)) < 0 ||
+	    eom - (p + l) < 2 * NS_INT16SZ)
+		return FALSE;
+	*type = ns_get16(p + l);
+	*class = ns_get16(p + l + NS_INT16SZ);
+	return TRUE;
 }
 
 /* Two names in presentation form alike, but for case and a final dot. */
@@ -255,15 +272,20 @@ same_name(const char *x, const char *y)
 	return nx == ny && g_ascii_strncasecmp(x, y, nx) == 0;
 }
 
-/* Whether reply (n bytes, parsed into msg) answers a's question: its id, a response, the same name, type and class. */
+/*
+ * Whether reply (n bytes) answers a's query as res_nsend judges it: the
+ * same id and the same question (what its res_queriesmatch compares: the
+ * rest of the reply is read_reply's to judge).
+ */
 static gboolean
-answers(const SinkDnsAhead *a, const unsigned char *reply, int n, ns_msg *msg)
+answers(const SinkDnsAhead *a, const unsigned char *reply, int n)
 {
-	ns_rr q;
+	char qname[NS_MAXDNAME], rname[NS_MAXDNAME];
+	int qtype, qclass, rtype, rclass;
 
-	return ns_initparse(reply, n, msg) == 0 && ns_msg_id(*msg) == a->id && ns_msg_getflag(*msg, ns_f_qr) &&
-	       ns_msg_count(*msg, ns_s_qd) == 1 && ns_parserr(msg, ns_s_qd, 0, &q) == 0 &&
-	       same_name(ns_rr_name(q), a->name) && (int)ns_rr_type(q) == a->type && ns_rr_class(q) == ns_c_in;
+	return n >= NS_HFIXEDSZ && ns_get16(reply) == ns_get16(a->query) &&
+	       question(a->query, a->qlen, qname, &qtype, &qclass) && question(reply, n, rname, &rtype, &rclass) &&
+	       same_name(qname, rname) && qtype == rtype && qclass == rclass;
 }
 
 SinkDnsStatus
@@ -283,28 +305,24 @@ sink_dns_ahead_wait(SinkDnsAhead *a, int timeout, unsigned char *buf, size_t buf
 	until = a->more_servers ? asked : asked + (gint64)timeout * G_USEC_PER_SEC;
 	for (;;) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
-		ns_msg msg;
-		int rcode;
 
 		n = (int)recv(a->fd, buf, MIN(buflen, (size_t)G_MAXINT), MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			break;	/* refused, unreachable: the usual way says so, or another server answers */
-		if (n >= 0) {
-			if ((size_t)n > buflen)
-				n = (int)buflen;
-			if (!answers(a, buf, n, &msg))
-				continue;	/* a stray or late packet: res_nsend ignores it too */
-			if (ns_msg_getflag(msg, ns_f_tc))
-				break;	/* truncated: again over TCP, the usual way */
-			rcode = ns_msg_getflag(msg, ns_f_rcode);
-			if (a->more_servers && (rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused))
-				break;	/* res_nsend asks the next server: the usual way */
-			*len = n;
-			return read_reply(buf, n, a->type, why);
+		if (n >= 0 && answers(a, buf, MIN(n, (int)MIN(buflen, (size_t)G_MAXINT)))) {
+			const HEADER *h = (const HEADER *)buf;
+
+			/* truncated: again over TCP; a server failure: what res_nsend makes of it (the next
+			 * server, or its own verdict): both the usual way */
+			if (h->tc || h->rcode == ns_r_servfail || h->rcode == ns_r_notimpl || h->rcode == ns_r_refused)
+				break;
+			*len = MIN(n, (int)MIN(buflen, (size_t)G_MAXINT));
+			return read_reply(buf, *len, a->type, why);
 		}
+		/* (nothing yet, or a stray or late packet, which res_nsend ignores too) */
 		if ((now = g_get_monotonic_time()) >= until)
 			break;
-		if (poll(&p, 1, (int)MIN((until - now + 999) / 1000, G_MAXINT)) == 0 && !a->more_servers) {
+		if (n < 0 && poll(&p, 1, (int)MIN((until - now + 999) / 1000, G_MAXINT)) == 0 && !a->more_servers) {
 			*why = "timed out";	/* the one server had its whole wait */
 			return SINK_DNS_TEMPFAIL;
 		}

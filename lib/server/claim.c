@@ -53,10 +53,29 @@ owner_name(void)
 	return g_strdup_printf("%s:%ld:%08x", host, (long)getpid(), g_random_int());
 }
 
+/* This run's lease, made under a temporary name, locked, then renamed into place: its descriptor, or -1 (errno). */
+static int
+take_lease(SinkClaims *c)
+{
+	g_autofree char *fresh = g_strconcat(LEASE_NEW, c->owner, NULL), *lease = g_strconcat(LEASE, c->owner, NULL);
+	int fd, saved;
+
+	if ((fd = openat(c->claimed_fd, fresh, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || renameat(c->claimed_fd, fresh, c->claimed_fd, lease) < 0) {
+		saved = errno;
+		unlinkat(c->claimed_fd, fresh, 0);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 gboolean
 sink_claims_open(SinkClaims *c, const char *dir, GError **error)
 {
-	g_autofree char *fresh = NULL, *lease = NULL;
+	g_autofree char *lease = NULL;
 	int saved;
 
 	*c = (SinkClaims){ .dir = g_strdup(dir), .dir_fd = -1, .claimed_fd = -1, .quarantine_fd = -1, .lease_fd = -1 };
@@ -72,13 +91,9 @@ sink_claims_open(SinkClaims *c, const char *dir, GError **error)
 		goto fail;
 	}
 	c->owner = owner_name();
-	fresh = g_strconcat(LEASE_NEW, c->owner, NULL);
 	lease = g_strconcat(LEASE, c->owner, NULL);
-	if ((c->lease_fd = openat(c->claimed_fd, fresh, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0 ||
-	    flock(c->lease_fd, LOCK_EX | LOCK_NB) < 0 || renameat(c->claimed_fd, fresh, c->claimed_fd, lease) < 0) {
+	if ((c->lease_fd = take_lease(c)) < 0) {
 		saved = errno;
-		if (c->lease_fd >= 0)
-			unlinkat(c->claimed_fd, fresh, 0);
 		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS, "%s/" CLAIMED "/%s: %s", dir, lease,
 			    g_strerror(saved));
 		goto fail;
@@ -163,11 +178,23 @@ sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
 /* What sink_claims_stale knows of an owner: its lease's descriptor, locked by us when the owner is gone. */
 enum { OWNER_ALIVE = -2, OWNER_NO_LEASE = -1 };
 
-void
+gint64
 sink_claims_renew(SinkClaims *c)
 {
-	if (c->lease_fd >= 0)
-		(void)futimens(c->lease_fd, NULL);	/* its times now: the run's last beat */
+	struct stat st;
+	int fd;
+
+	if (c->lease_fd < 0)
+		return g_get_real_time();
+	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again */
+	if (fstat(c->lease_fd, &st) == 0 && st.st_nlink == 0 && (fd = take_lease(c)) >= 0) {
+		close(c->lease_fd);
+		c->lease_fd = fd;
+	}
+	/* its times now (on NFS, the server's clock: the one the claims' times are in) */
+	if (futimens(c->lease_fd, NULL) == 0 && fstat(c->lease_fd, &st) == 0)
+		return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+	return g_get_real_time();
 }
 
 /* The last beat (real time, microseconds) of the run whose lease fd is; 0 when unknown. */
@@ -225,7 +252,7 @@ sink_claims_stale(SinkClaims *c, int timeout_s, int *wake_s)
 	g_autoptr(GHashTable) owners = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GHashTable) holding = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GPtrArray) leases = g_ptr_array_new_with_free_func(g_free);
-	gint64 now = g_get_real_time(), limit = (gint64)timeout_s * G_USEC_PER_SEC;
+	gint64 now = sink_claims_renew(c), limit = (gint64)timeout_s * G_USEC_PER_SEC;
 	GHashTableIter it;
 	gpointer key, value;
 	struct dirent *e;
@@ -256,6 +283,7 @@ sink_claims_stale(SinkClaims *c, int timeout_s, int *wake_s)
 		/* from the later of the claim (the rename that made it) and its run's last beat */
 		age = now - MAX((gint64)st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000,
 				last_beat(GPOINTER_TO_INT(g_hash_table_lookup(owners, owner))));
+		age = MAX(age, 0);	/* (a time ahead of ours: as new) */
 		if (age < limit) {
 			int left = (int)((limit - age + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 
@@ -273,8 +301,10 @@ sink_claims_stale(SinkClaims *c, int timeout_s, int *wake_s)
 	for (guint i = 0; i < leases->len; i++) {
 		const char *owner = leases->pdata[i];
 
+		/* (its beat old too: a lock this host cannot see may still be held on another) */
 		if (strcmp(owner, c->owner) != 0 && !g_hash_table_contains(holding, owner) &&
-		    owner_gone(c, owners, owner)) {
+		    owner_gone(c, owners, owner) &&
+		    now - last_beat(GPOINTER_TO_INT(g_hash_table_lookup(owners, owner))) >= limit) {
 			g_autofree char *lease = g_strconcat(LEASE, owner, NULL);
 			unlinkat(c->claimed_fd, lease, 0);
 		}

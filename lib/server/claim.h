@@ -97,8 +97,13 @@ gboolean sink_claims_put_back(SinkClaims *c, const char *claim, const char *name
  */
 char *sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name);
 
-/* sink_claims_renew: this run's beat: its lease's times set to now (at least every second while it holds claims). */
-void sink_claims_renew(SinkClaims *c);
+/*
+ * sink_claims_renew: this run's beat: its lease's times set to now (at
+ * least every second while it holds claims), the lease made again if
+ * another run removed it.  Returns that time, in the folder's clock
+ * (microseconds since the epoch).
+ */
+gint64 sink_claims_renew(SinkClaims *c);
 
 /*
  * sink_claims_stale: the claims of runs that are gone, older than

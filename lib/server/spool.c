@@ -584,11 +584,11 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 			int wake = look(&s);
 
 			if (o->watch)
-				s.next_look = now + (wake < 0 ? RESCAN_S : MIN(wake, RESCAN_S)) * G_USEC_PER_SEC;
+				s.next_look = now + (gint64)(wake < 0 ? RESCAN_S : MIN(wake, RESCAN_S)) * G_USEC_PER_SEC;
 			else if (!g_queue_is_empty(&s.tasks))
 				s.next_look = now;	/* once these are done, look again */
 			else
-				s.next_look = wake < 0 ? NEVER : now + wake * G_USEC_PER_SEC;
+				s.next_look = wake < 0 ? NEVER : now + (gint64)wake * G_USEC_PER_SEC;
 		}
 		while (!s.stopping && s.busy < slots && !g_queue_is_empty(&s.tasks))
 			start(&s, g_queue_pop_head(&s.tasks));
@@ -611,12 +611,16 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 		if (!s.stopping && g_queue_is_empty(&s.tasks) && s.next_look != NEVER)
 			timeout = (int)MAX(0, (s.next_look - now + 999) / 1000);
 		if (s.busy > 0) {
-			/* claims held, waiting or running: the run beats, so no other host takes them */
-			if (now - s.beat >= BEAT_MS * 1000) {
+			/* claims held, waiting or running: the run beats, so no other host takes them (the
+			 * clock read again: a look at a large folder may have taken a while) */
+			gint64 t = g_get_monotonic_time(), due;
+
+			if (t - s.beat >= BEAT_MS * 1000) {
 				sink_claims_renew(&s.claims);
-				s.beat = now;
+				s.beat = t;
 			}
-			timeout = timeout < 0 ? BEAT_MS : MIN(timeout, BEAT_MS);
+			due = (int)MAX(0, (s.beat + BEAT_MS * 1000 - t + 999) / 1000);
+			timeout = timeout < 0 ? (int)due : MIN(timeout, (int)due);
 		}
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			int saved = errno;
