@@ -38,10 +38,12 @@ int sink_dns_timeout(const SinkCtx *ctx);
 
 /*
  * sink_dns_query: ask the system's name servers (resolv.conf) for `name`,
- * class IN, `type` (ns_t_*), taking at most `timeout` seconds.  Whenever a
- * reply arrived (also NXDOMAIN, SERVFAIL) it is in buf, its length in *len;
- * else *len is 0.  *why (may be NULL) gets a short static reason for a
- * status other than OK ("timed out", "SERVFAIL", ...).  Never blocks longer
+ * class IN, `type` (ns_t_*), taking at most `timeout` seconds.  Whenever
+ * res_nsend hands a reply over (also NXDOMAIN; a SERVFAIL, REFUSED or
+ * NOTIMP from the last server it does not: glibc then reports no reply) it
+ * is in buf, its length in *len; else *len is 0.  *why (may be NULL) gets a
+ * short static reason for a status other than OK ("timed out", "malformed
+ * reply", ...).  Never blocks longer
  * than `timeout` except on a TCP retry after a truncated UDP reply.
  */
 SinkDnsStatus sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size_t buflen,
