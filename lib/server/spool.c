@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -165,7 +166,24 @@ quarantine(Spool *s, const char *claim, const char *name, const char *why)
 	s->res->quarantined++;
 }
 
-/* A run's standard output, captured whole: written out in one go, then the memfd emptied for the next. */
+/* The run's beat (claim.h), when one is due: at least every BEAT_MS while it holds claims. */
+static void
+beat(Spool *s)
+{
+	gint64 t = g_get_monotonic_time();
+
+	if (t - s->beat >= BEAT_MS * 1000) {
+		sink_claims_renew(&s->claims);
+		s->beat = t;
+	}
+}
+
+/*
+ * A run's standard output, captured whole: written out in one go, then the
+ * memfd emptied for the next.  A reader slow to take it holds the loop
+ * here, and the claims with it: the run beats meanwhile (writing a pipe's
+ * worth at a time once it can take some, so that no write blocks long).
+ */
 static void
 write_out(Spool *s, int out)
 {
@@ -177,7 +195,12 @@ write_out(Spool *s, int out)
 		const char *failed = got < 0 ? g_strerror(errno) : NULL;
 
 		while (failed == NULL && done < got) {
-			if ((n = write(STDOUT_FILENO, buf + done, (size_t)(got - done))) > 0)
+			struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+			beat(s);
+			if (poll(&p, 1, BEAT_MS) == 0)
+				continue;
+			if ((n = write(STDOUT_FILENO, buf + done, (size_t)MIN(got - done, PIPE_BUF))) > 0)
 				done += n;
 			else if (n < 0 && errno != EINTR)
 				failed = g_strerror(errno);
@@ -613,14 +636,11 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 		if (s.busy > 0) {
 			/* claims held, waiting or running: the run beats, so no other host takes them (the
 			 * clock read again: a look at a large folder may have taken a while) */
-			gint64 t = g_get_monotonic_time(), due;
+			int due;
 
-			if (t - s.beat >= BEAT_MS * 1000) {
-				sink_claims_renew(&s.claims);
-				s.beat = t;
-			}
-			due = (int)MAX(0, (s.beat + BEAT_MS * 1000 - t + 999) / 1000);
-			timeout = timeout < 0 ? (int)due : MIN(timeout, (int)due);
+			beat(&s);
+			due = (int)MAX(0, (s.beat + BEAT_MS * 1000 - g_get_monotonic_time() + 999) / 1000);
+			timeout = timeout < 0 ? due : MIN(timeout, due);
 		}
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			int saved = errno;
