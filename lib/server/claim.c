@@ -178,23 +178,11 @@ sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
 /* What sink_claims_stale knows of an owner: its lease's descriptor, locked by us when the owner is gone. */
 enum { OWNER_ALIVE = -2, OWNER_NO_LEASE = -1 };
 
-gint64
-sink_claims_renew(SinkClaims *c)
+/* A file time in microseconds since the epoch. */
+static gint64
+usec(const struct timespec *t)
 {
-	struct stat st;
-	int fd;
-
-	if (c->lease_fd < 0)
-		return g_get_real_time();
-	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again */
-	if (fstat(c->lease_fd, &st) == 0 && st.st_nlink == 0 && (fd = take_lease(c)) >= 0) {
-		close(c->lease_fd);
-		c->lease_fd = fd;
-	}
-	/* its times now (on NFS, the server's clock: the one the claims' times are in) */
-	if (futimens(c->lease_fd, NULL) == 0 && fstat(c->lease_fd, &st) == 0)
-		return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-	return g_get_real_time();
+	return (gint64)t->tv_sec * G_USEC_PER_SEC + t->tv_nsec / 1000;
 }
 
 /* The last beat (real time, microseconds) of the run whose lease fd is; 0 when unknown. */
@@ -205,7 +193,27 @@ last_beat(int fd)
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return 0;
-	return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+	return usec(&st.st_mtim);
+}
+
+gint64
+sink_claims_renew(SinkClaims *c)
+{
+	struct stat st;
+	gint64 now;
+	int fd;
+
+	if (c->lease_fd < 0)
+		return g_get_real_time();
+	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again */
+	if (fstat(c->lease_fd, &st) == 0 && st.st_nlink == 0 && (fd = take_lease(c)) >= 0) {
+		close(c->lease_fd);
+		c->lease_fd = fd;
+	}
+	/* its times now (on NFS, the server's clock: the one the claims' times are in) */
+	if (futimens(c->lease_fd, NULL) == 0 && (now = last_beat(c->lease_fd)) > 0)
+		return now;
+	return g_get_real_time();
 }
 
 /*
@@ -281,8 +289,7 @@ sink_claims_stale(SinkClaims *c, int timeout_s, int *wake_s)
 		if (!owner_gone(c, owners, owner) || fstatat(c->claimed_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		/* from the later of the claim (the rename that made it) and its run's last beat */
-		age = now - MAX((gint64)st.st_ctim.tv_sec * G_USEC_PER_SEC + st.st_ctim.tv_nsec / 1000,
-				last_beat(GPOINTER_TO_INT(g_hash_table_lookup(owners, owner))));
+		age = now - MAX(usec(&st.st_ctim), last_beat(GPOINTER_TO_INT(g_hash_table_lookup(owners, owner))));
 		age = MAX(age, 0);	/* (a time ahead of ours: as new) */
 		if (age < limit) {
 			int left = (int)((limit - age + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);

@@ -252,6 +252,16 @@ finish(Spool *s, Slot *slot)
 
 /* ---- a claim's start --------------------------------------------------------------------------- */
 
+/* What keeps this run from going on (not the file's fault): the file back in the folder, and the run stops. */
+static void
+stop_on(Spool *s, const char *claim, const char *name, const char *why)
+{
+	put_back(s, claim, name, why);
+	if (s->failure == NULL)
+		g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", why);
+	s->stopping = TRUE;
+}
+
 /* In the pool's process: what of the spool it must not hold (the lease it keeps: claim.h). */
 static void
 pool_child(gpointer data)
@@ -291,12 +301,9 @@ start(Spool *s, Task *t)
 		say(s, "%s: taken over from the claim of run %s, which is gone", t->name, t->owner);
 	if ((slot->file = sink_claims_open_file(&s->claims, claim)) < 0 &&
 	    (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
-		/* this process's or the system's limits, not the file's fault: back, and the run stops */
+		/* this process's or the system's limits */
 		why = g_strdup_printf("cannot be opened now: %s", g_strerror(errno));
-		put_back(s, claim, t->name, why);
-		if (s->failure == NULL)
-			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", why);
-		s->stopping = TRUE;
+		stop_on(s, claim, t->name, why);
 		goto out;
 	}
 	if (slot->file < 0)
@@ -318,10 +325,7 @@ start(Spool *s, Task *t)
 		why = g_strdup_printf("the message pool cannot take it: %s",
 				      s->pool.pid < 0 ? "it is gone" : g_strerror(errno));
 	if (why) {
-		put_back(s, claim, t->name, why);
-		if (s->failure == NULL)
-			g_set_error(&s->failure, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", why);
-		s->stopping = TRUE;
+		stop_on(s, claim, t->name, why);
 		goto out;
 	}
 	slot->name = g_strdup(t->name);
