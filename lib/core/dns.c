@@ -115,19 +115,16 @@ fit_servers(struct __res_state *res, int timeout)
 
 static SinkDnsStatus read_reply(const unsigned char *buf, int n, int type, const char **why);
 
-SinkDnsStatus
-sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size_t buflen, int *len,
-	       const char **why)
+/*
+ * A look-up's start, the same whether it is sent now or ahead: a resolver
+ * state res for one try over the servers that fit in `timeout`, and the
+ * query for `name` and `type` in query (*qlen bytes).  SINK_DNS_OK with res
+ * to close (res_nclose); else the status and *why, res closed.
+ */
+static SinkDnsStatus
+begin(struct __res_state *res, const char *name, int type, int timeout, unsigned char *query, size_t size,
+      int *qlen, const char **why)
 {
-	struct __res_state res;
-	unsigned char query[NS_MAXDNAME + 64];
-	const char *dummy;
-	int qlen, n;
-
-	*len = 0;
-	if (why == NULL)
-		why = &dummy;
-	*why = NULL;
 	if (timeout <= 0) {
 		*why = "message time budget spent";
 		return SINK_DNS_TEMPFAIL;
@@ -136,22 +133,37 @@ sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size
 		*why = "malformed name";
 		return SINK_DNS_FAIL;
 	}
-
-	memset(&res, 0, sizeof res);
-	if (res_ninit(&res) != 0) {
+	memset(res, 0, sizeof *res);
+	if (res_ninit(res) != 0) {
 		*why = "resolver set-up failed";
 		return SINK_DNS_TEMPFAIL;
 	}
-	/* One try, over the servers that fit in the timeout. */
-	res.retry = 1;
-	fit_servers(&res, timeout);
-
-	qlen = res_nmkquery(&res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query);
-	if (qlen < 0) {
-		res_nclose(&res);
+	res->retry = 1;
+	fit_servers(res, timeout);
+	if ((*qlen = res_nmkquery(res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, (int)size)) < 0) {
+		res_nclose(res);
 		*why = "malformed name";
 		return SINK_DNS_FAIL;
 	}
+	return SINK_DNS_OK;
+}
+
+SinkDnsStatus
+sink_dns_query(const char *name, int type, int timeout, unsigned char *buf, size_t buflen, int *len,
+	       const char **why)
+{
+	struct __res_state res;
+	unsigned char query[NS_MAXDNAME + 64];
+	const char *dummy;
+	SinkDnsStatus status;
+	int qlen, n;
+
+	*len = 0;
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if ((status = begin(&res, name, type, timeout, query, sizeof query, &qlen, why)) != SINK_DNS_OK)
+		return status;
 	errno = 0;
 	n = res_nsend(&res, query, qlen, buf, (int)MIN(buflen, (size_t)G_MAXINT));
 	res_nclose(&res);
@@ -214,20 +226,14 @@ sink_dns_ahead(const char *name, int type, int timeout)
 	struct __res_state res;
 	unsigned char query[NS_MAXDNAME + 64];
 	SinkDnsAhead *a = NULL;
-	int qlen = -1, fd = -1;
+	const char *why;
+	int qlen, fd = -1;
 
-	if (timeout <= 0 || name == NULL || *name == '\0' || strlen(name) >= NS_MAXDNAME)
+	if (begin(&res, name, type, timeout, query, sizeof query, &qlen, &why) != SINK_DNS_OK)
 		return NULL;	/* sink_dns_query says why */
-	memset(&res, 0, sizeof res);
-	if (res_ninit(&res) != 0)
-		return NULL;
-	res.retry = 1;
-	fit_servers(&res, timeout);
 	/* the UDP packet res_nsend starts with, to an IPv4 first server; anything else goes its usual way */
 	if (res.nscount >= 1 && res.nsaddr_list[0].sin_family == AF_INET && !(res.options & RES_USEVC) &&
-	    (qlen = res_nmkquery(&res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query)) >=
-		    NS_HFIXEDSZ &&
-	    (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0 &&
+	    qlen >= NS_HFIXEDSZ && (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0 &&
 	    connect(fd, (struct sockaddr *)&res.nsaddr_list[0], sizeof res.nsaddr_list[0]) == 0 &&
 	    send(fd, query, (size_t)qlen, MSG_NOSIGNAL) == qlen) {
 		a = g_new0(SinkDnsAhead, 1);
@@ -309,15 +315,15 @@ sink_dns_ahead_wait(SinkDnsAhead *a, int timeout, unsigned char *buf, size_t buf
 		n = (int)recv(a->fd, buf, MIN(buflen, (size_t)G_MAXINT), MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			break;	/* refused, unreachable: the usual way says so, or another server answers */
-		if (n >= 0 && answers(a, buf, MIN(n, (int)MIN(buflen, (size_t)G_MAXINT)))) {
+		if (n >= 0 && answers(a, buf, n)) {	/* (n at most buflen: recv cut it) */
 			const HEADER *h = (const HEADER *)buf;
 
 			/* truncated: again over TCP; a server failure: what res_nsend makes of it (the next
 			 * server, or its own verdict): both the usual way */
 			if (h->tc || h->rcode == ns_r_servfail || h->rcode == ns_r_notimpl || h->rcode == ns_r_refused)
 				break;
-			*len = MIN(n, (int)MIN(buflen, (size_t)G_MAXINT));
-			return read_reply(buf, *len, a->type, why);
+			*len = n;
+			return read_reply(buf, n, a->type, why);
 		}
 		/* (nothing yet, or a stray or late packet, which res_nsend ignores too) */
 		if ((now = g_get_monotonic_time()) >= until)
