@@ -500,7 +500,6 @@ budget_us() { echo $(( $1 * ($2 * 1000000 + 1500000) )); }
 	sign_as "$M/m.raw" "$M/m.eml" sender.test long
 	run filter --dry-run --json --client-ip $GOOD_IP <"$M/m.eml"
 	[ "$(json_field dkim <<<"$output")" = pass ]
-	grep -q 'query\[TXT\] long._domainkey.sender.test' "$T_STATE/dnsmasq.log"
 }
 
 @test "two signatures, the first checked with its key behind a dead name server: the second's key, asked meanwhile, still passes it" {
