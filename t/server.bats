@@ -832,6 +832,27 @@ report_same() {
 	assert_counted 3
 }
 
+@test "one child running message after message checks each signature against its own key, not the last one read" {
+	serve "$M/s.sock" --spare 1 -j 1
+	sink_config DKIM_Check=verify
+	make_msg "$M/m.raw" to=x@accept.sink.test
+	sign_msg "$M/m.raw" "$M/sender.eml"
+	sign_msg "$M/m.raw" "$M/tenant.eml" tenant.test
+	# d=stranger.test publishes sender.test's key; this one is signed with tenant.test's
+	mkdir -p "$M/keys/stranger.test"
+	cp "$DKIM_KEYDIR/tenant.test/sel1.private" "$M/keys/stranger.test/"
+	DKIM_KEYDIR=$M/keys sign_msg "$M/m.raw" "$M/stranger.eml" stranger.test
+	child=$(pgrep -P "$S_PID")
+	for m in sender tenant stranger sender stranger stranger tenant; do
+		client --server "$M/s.sock" --dry-run --json <"$M/$m.eml" | jq -r '"\(.dkim) \(.dkim_detail // "")"'
+	done >"$M/results"
+	cat "$M/results"
+	[ "$(cut -d' ' -f1 "$M/results" | tr '\n' ' ')" = "pass pass fail pass fail fail pass " ]
+	[ "$(grep -c "signature verification failed" "$M/results")" -eq 3 ]
+	[ "$(pgrep -P "$S_PID")" = "$child" ]
+	[ "$(local_runs)" -eq 0 ]
+}
+
 @test "one child running message after message takes a change of the system host name (Host_Name empty) at the next message" {
 	sink_config DKIM_Check=header Host_Name=- "${NOMIX[@]}"
 	make_msg "$M/u.eml" to=x@accept.sink.test

@@ -590,14 +590,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * The last RSA key read, kept for the next message of a process that runs
+ * many (sink-filterd's children, the spool's): a sender's messages come
+ * under one key, and the same bytes give the same key, whose Montgomery
+ * set-up OpenSSL keeps in it after its first use (a sixth of a signature's
+ * check).  Only the reading is kept: the key's look-up is made each time.
+ */
+static struct {
+	unsigned char *der;
+	long size;
+	EVP_PKEY *pkey;
+} last_key;
+
 EVP_PKEY *
 __wrap_d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 {
 	char *data = NULL;
 	long size = BIO_get_mem_data(bp, &data);
-	EVP_PKEY *pkey = (a == NULL && data && size > 0) ? rsa_spki((const unsigned char *)data, size) : NULL;
+	EVP_PKEY *pkey;
 
-	return pkey ? pkey : __real_d2i_PUBKEY_bio(bp, a);
+	if (a != NULL || data == NULL || size <= 0)
+		return __real_d2i_PUBKEY_bio(bp, a);
+	if (last_key.pkey && last_key.size == size && memcmp(last_key.der, data, (size_t)size) == 0 &&
+	    EVP_PKEY_up_ref(last_key.pkey))
+		return last_key.pkey;
+	if ((pkey = rsa_spki((const unsigned char *)data, size)) == NULL)
+		return __real_d2i_PUBKEY_bio(bp, a);
+	if (EVP_PKEY_up_ref(pkey)) {
+		EVP_PKEY_free(last_key.pkey);
+		g_free(last_key.der);
+		last_key.der = g_memdup2(data, (gsize)size);
+		last_key.size = size;
+		last_key.pkey = pkey;
+	}
+	return pkey;
 }
 #endif
 
