@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# docs.bats - the documents say what the code has: every config key is in the README, the annotated
+# etc/sink.ini and sink.ini(5); every option of each program in its manual page; every counter in the
+# README's table and sink-stats(1)'s, and those tables name only counters the code has.
+
+load lib/common
+load lib/sink
+
+TOP="$T_DIR/.."
+MAN="$TOP/man"
+
+# config_keys: the [Sink] keys of lib/core/config.c's table, one a line, then " obsolete" for those only
+# accepted with a warning
+config_keys() {
+	sed -n '/^static const KeySpec keys\[\] = {/,/^};/s/^\t{ "\([A-Za-z0-9_]*\)", \(K_[A-Z0-9]*\).*/\1 \2/p' \
+		"$TOP/lib/core/config.c" | sed 's/ K_OBSOLETE$/ obsolete/; s/ K_[A-Z0-9]*$//'
+}
+
+# readme_counters: the names in the first column of the README's counter table
+readme_counters() {
+	sed -n '/^| counter | meaning |$/,/^$/p' "$TOP/README.md" | sed -n '3,$p' | cut -d'|' -f2 |
+		grep -o '`[a-z_]*`' | tr -d '`' | sort -u
+}
+
+@test "the key table is read: it has the original's keys and the new ones, and knows the obsolete" {
+	run config_keys
+	[ "${#lines[@]}" -ge 70 ]
+	assert_line "OOB_percent"
+	assert_line "Digit9_days"
+	assert_line "Redis_URL"
+	assert_line "Delay_Job_Max_Age"
+	assert_line "Max_Threads obsolete"
+}
+
+@test "every config key is in the README, in etc/sink.ini (set, unless obsolete) and in sink.ini(5)" {
+	local key kind missing=()
+	while read -r key kind; do
+		# the digits' keys are one range in the README and the manual page
+		local shown=$key
+		[[ $key =~ ^Digit[1-8]_days$ ]] && shown=Digit9_days
+		grep -q "\`$shown\`" "$TOP/README.md" || missing+=("README.md: $key")
+		[[ $kind == obsolete ]] || grep -q "^$key =" "$TOP/etc/sink.ini" || missing+=("etc/sink.ini: $key")
+		grep -q "^\.B[RI]* \(.* \)*$shown\b" "$MAN/sink.ini.5" || missing+=("man/sink.ini.5: $key")
+	done < <(config_keys)
+	printf '%s\n' "${missing[@]}"
+	((${#missing[@]} == 0))
+}
+
+@test "every key sink.ini(5) and etc/sink.ini set is one the config reads" {
+	local keys key bad=()
+	keys=$(config_keys | cut -d' ' -f1)
+	while read -r key; do
+		grep -qx "$key" <<<"$keys" || bad+=("etc/sink.ini: $key")
+	done < <(sed -n '/^\[Sink\]/,/^\[/s/^\([A-Za-z][A-Za-z0-9_]*\) =.*/\1/p' "$TOP/etc/sink.ini")
+	while read -r key; do
+		grep -qx "$key" <<<"$keys" || bad+=("man/sink.ini.5: $key")
+	done < <(sed -n 's/^\.B \([A-Z][A-Za-z0-9_]*\) = .*/\1/p' "$MAN/sink.ini.5")
+	printf '%s\n' "${bad[@]}"
+	((${#bad[@]} == 0))
+}
+
+@test "every option each program prints with --help-all (sink-filter: --help) is in its manual page" {
+	local pair prog page opt missing=() seen=0
+	for pair in sink-filter:sink-filter.1 sink-filterd:sink-filterd.8 sink-stats:sink-stats.1 \
+		sink-cycle:sink-cycle.1 sink-worker:sink-worker.1; do
+		prog=${pair%%:*} page=$MAN/${pair#*:}
+		while read -r opt; do
+			seen=$((seen + 1))
+			# troff writes each - of an option as \-
+			grep -qF -- "${opt//-/\\-}" "$page" || missing+=("$prog $opt: not in ${page##*/}")
+		done < <({ "$SINK_BUILD/bin/$prog" --help-all 2>/dev/null || "$SINK_BUILD/bin/$prog" --help; } |
+			grep -o -- '--[a-z][a-z-]*' | sort -u)
+	done
+	printf '%s\n' "${missing[@]}"
+	((${#missing[@]} == 0))
+	((seen >= 40))
+}
+
+@test "every manual page in man/ is installed, and each names sink.ini(5) among its others" {
+	local page
+	for page in "$MAN"/*.[1-8]; do
+		grep -q "'${page##*/}'" "$MAN/meson.build"
+		[[ ${page##*/} == sink.ini.5 ]] || sed -n '/^\.SH SEE ALSO/,$p' "$page" | grep -q '^\.BR sink\.ini (5)'
+	done
+}
+
+@test "the README's counters and sink-stats(1)'s are the same list" {
+	local readme man
+	readme=$(readme_counters)
+	# the names that head each entry (after .TP, or .TQ for one more), not those in the text
+	man=$(sed -n '/^\.SH COUNTERS/,/^\.SH /p' "$MAN/sink-stats.1" | awk '/^\.T[PQ]$/ { getline; print }' |
+		sed -n 's/^\.B \([a-z_]*\)$/\1/p' | sort -u)
+	[ "$(wc -l <<<"$readme")" -ge 50 ]
+	diff <(echo "$readme") <(echo "$man")
+}
+
+@test "every counter the code names is in the README's table, and every one there is in the code" {
+	local documented c missing=() named=0
+	documented=$(readme_counters)
+	# the names passed to a count function, and the reports' and replies' counter fields (lib/act)
+	while read -r c; do
+		named=$((named + 1))
+		grep -qx "$c" <<<"$documented" || missing+=("in the code, not in the README: $c")
+	done < <({
+		grep -rhoE '(count|bump)[a-z_]*\([^;]*"[a-z][a-z_]+"' "$TOP/lib" | grep -oE '"[a-z][a-z_]+"'
+		grep -rhoE '\.(sent|also_sent|smtp_error|dns_error|missing_to|missing_return_path|not_allowed) = "[a-z_]+"' \
+			"$TOP/lib/act" | grep -oE '"[a-z_]+"'
+	} | tr -d '"' | sort -u)
+	# each documented one appears in lib/ whole, or as the step's prefix and the rest (open_url_over_limit)
+	while read -r c; do
+		grep -rqw -- "$c" "$TOP/lib" || grep -rq -- "\"_${c#*_}\"\|%s_${c#*_}\"" "$TOP/lib" ||
+			missing+=("in the README, not in the code: $c")
+	done <<<"$documented"
+	printf '%s\n' "${missing[@]}"
+	((${#missing[@]} == 0))
+	((named >= 35))
+}
