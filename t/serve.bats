@@ -412,8 +412,10 @@ PY
 
 @test "headless Chromium loads the dashboard without errors; its DOM has the charts and, for every outcome, the configured and observed shares" {
 	command -v chromium >/dev/null || skip "chromium is not installed (.ci/install-deps installs it)"
+	# (Weekly_Cycle_Open_Rate 1 every day: the built-in cycle scales the openclick share by the weekday)
 	sink_config DKIM_Check=off Upstream_Handled=0 OOB_percent=10 FBL_percent=5 Open_percent=40 \
-		Open_Again_percent=20 Click_percent=20 Click_Again_percent=10 Open_Click_Timeout=2
+		Open_Again_percent=20 Click_percent=20 Click_Again_percent=10 Open_Click_Timeout=2 \
+		Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1
 	# real traffic: the mix (its OOB and FBL meet an MX that is not allowlisted: errors), and direct classes
 	make_msg "$BATS_TEST_TMPDIR/mix.eml" to=x@mix.sink.test
 	for s in $(seq 1 24); do filter --seed "$s" <"$BATS_TEST_TMPDIR/mix.eml"; done
