@@ -888,7 +888,7 @@ report_same() {
 	wakes() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$S_PID/status"; }
 	# the first message leaves one waiting: the server starts a third child
 	client --server "$M/s.sock" <"$M/m.eml"
-	wait_for 2 test "$(pgrep -c -P "$S_PID")" -eq 3
+	wait_for 2 children_are "$S_PID" 3	# (a function: the count read again at each try)
 	before=$(wakes)
 	for i in $(seq 20); do client --server "$M/s.sock" <"$M/m.eml"; done
 	[ "$(wakes)" -eq "$before" ]
@@ -903,7 +903,7 @@ report_same() {
 		slow+=($!)
 	done
 	for i in 1 2 3; do wait_for 2 busy_child "$S_PID" "$M/slow$i.eml" >/dev/null; done
-	wait_for 2 test "$(pgrep -c -P "$S_PID")" -eq 5
+	wait_for 2 children_are "$S_PID" 5
 	# and a fourth at once is served by one of them, not queued behind the look-ups
 	t0=$EPOCHREALTIME
 	client --server "$M/s.sock" <"$M/m.eml"
