@@ -4,7 +4,8 @@
 #   timed CMD...                 run CMD (use inside `run`: `run timed filter ...`; `filter` is lib/sink's)
 #                                under `timeout` ($LIMIT seconds, default 20) and keep its wall time
 #   took_ms                      the wall time of the last `timed` run, in milliseconds
-#   log_records [FILE]           every line of the log file (default today's) as one JSON array of its CSV
+#   log_records [FILE]           every line of the log file (default today's, after yesterday's when the test
+#                                crossed midnight: lib/sink's log_files) as one JSON array of its CSV
 #                                fields per line; fails, naming the line, unless every line is one whole
 #                                record: ISO 8601 UTC time, "sink-filter", INFO or WARNING (WARNING exactly
 #                                when a field starts with "!"), message id, To, Return-Path, and no control
@@ -35,17 +36,23 @@ took_ms() {
 }
 
 log_records() {
-	"$PY" - "${1:-$SINK_LOG.$(date -u +%F)}" <<'EOF'
+	local files=()
+	if [[ -n ${1:-} ]]; then files=("$1"); else mapfile -t files < <(log_files); fi
+	((${#files[@]})) || files=("$SINK_LOG.$(date -u +%F)")	# (none: the error names today's)
+	"$PY" - "${files[@]}" <<'EOF'
 import csv, json, re, sys
-path = sys.argv[1]
-try:
-    data = open(path, "rb").read()
-except FileNotFoundError:
-    sys.exit("log_records: no log file %s" % path)
-if data and not data.endswith(b"\n"):
-    sys.exit("log_records: %s does not end with a newline (torn last line): %r" % (path, data[-80:]))
-text = data.decode("utf-8", "surrogateescape")
-for n, line in enumerate(text.split("\n")[:-1], 1):
+def lines():
+    for path in sys.argv[1:]:
+        try:
+            data = open(path, "rb").read()
+        except FileNotFoundError:
+            sys.exit("log_records: no log file %s" % path)
+        if data and not data.endswith(b"\n"):
+            sys.exit("log_records: %s does not end with a newline (torn last line): %r" % (path, data[-80:]))
+        text = data.decode("utf-8", "surrogateescape")
+        for n, line in enumerate(text.split("\n")[:-1], 1):
+            yield path, n, line
+for path, n, line in lines():
     def bad(why):
         sys.exit("log_records: %s line %d: %s: %r" % (path, n, why, line[:300]))
     if re.search(r"[\x00-\x1f\x7f]", line):

@@ -7,7 +7,7 @@
 #                                 the mini internet publishes (DKIM_Sign_*)
 #   filter [ARGS...]              run sink-filter -c $SINK_INI ARGS (use with `run`)
 #   counter NAME                  the int_NAME counter in Redis (0 when unset)
-#   log_lines                     today's log file
+#   log_lines                     today's log file (after yesterday's, when the test crossed midnight)
 
 : "${SINK_BUILD:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build}"
 SINK_FILTER="$SINK_BUILD/bin/sink-filter"
@@ -63,7 +63,18 @@ counter() {
 }
 
 log_lines() {
-	cat "$SINK_LOG".$(date -u +%F) 2>/dev/null
+	local files
+	mapfile -t files < <(log_files)
+	((${#files[@]})) && cat "${files[@]}"	# (none: fails, as cat of a missing file did)
+}
+
+# log_files: the dated log files of this test's day, one a line, oldest first: today's, after yesterday's when
+# that is there (a message logged just before midnight, read just after, is in yesterday's); none when neither is
+log_files() {
+	local f
+	for f in "$SINK_LOG.$(date -u -d yesterday +%F)" "$SINK_LOG.$(date -u +%F)"; do
+		[[ ! -e $f ]] || echo "$f"
+	done
 }
 
 # pixels N [PREFIX]: N <img> tags http://track.test/PREFIXq/pK; links M: M <a> tags http://track.test/l/K
