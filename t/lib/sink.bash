@@ -31,6 +31,9 @@ sink_config() {
 		[DNS_Timeout]=2 [SMTP_Timeout]=5 [Open_Click_Timeout]=3 [Message_Timeout]=30
 		[Fetch_Allow_Private]=true
 		[Tracking_Domains_Allowlist]=""
+		# the engagement shares as configured every day (the built-in cycle lowers them on some weekdays: a
+		# test of a share would pass or fail by the day it runs); a test of the cycle sets its own
+		[Weekly_Cycle_Open_Rate]=1,1,1,1,1,1,1
 	)
 	if [[ ${SINK_SIGNING:-} == 1 ]]; then
 		kv[DKIM_Sign_Domain]=sink.test
