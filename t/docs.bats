@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # docs.bats - the documents say what the code has: every config key is in the README, the annotated
 # etc/sink.ini and sink.ini(5); every option of each program in its manual page; every counter in the
-# README's table and sink-stats(1)'s, and those tables name only counters the code has.
+# README's table and sink-stats(1)'s, and those tables name only counters the code has; every keyword
+# local part and X-Bouncy-Sink word in the README's table of outcomes and sink-filter(1).
 
 load lib/common
 load lib/sink
@@ -14,6 +15,11 @@ MAN="$TOP/man"
 config_keys() {
 	sed -n '/^static const KeySpec keys\[\] = {/,/^};/s/^\t{ "\([A-Za-z0-9_]*\)", \(K_[A-Z0-9]*\).*/\1 \2/p' \
 		"$TOP/lib/core/config.c" | sed 's/ K_OBSOLETE$/ obsolete/; s/ K_[A-Z0-9]*$//'
+}
+
+# table_words TABLE: the first strings of lib/core/directive.c's table TABLE (class_tokens, keywords, ...)
+table_words() {
+	sed -n "/^} $1\[\] = {/,/^};/s/^\t{ \"\([a-z-]*\)\".*/\1/p" "$TOP/lib/core/directive.c"
 }
 
 # readme_counters: the names in the first column of the README's counter table
@@ -114,4 +120,30 @@ readme_counters() {
 	printf '%s\n' "${missing[@]}"
 	((${#missing[@]} == 0))
 	((named >= 35))
+}
+
+@test "every keyword local part and X-Bouncy-Sink word is in the README's table of outcomes and in sink-filter(1)" {
+	local outcomes w missing=() n=0
+	outcomes=$(sed -n '/^| address or header | what happens, every time |$/,/^$/p' "$TOP/README.md")
+	while read -r w; do
+		n=$((n + 1))
+		grep -qF "\`$w@…\`" <<<"$outcomes" || missing+=("README.md: $w@")
+		sed -n '/^\.SS Keyword local parts/,/^\.S[HS] X/p' "$MAN/sink-filter.1" | grep '^\.BR* ' |
+			grep -qwF -- "${w//-/\\-}" || missing+=("sink-filter.1: $w@")
+	done < <(table_words keywords)
+	while read -r w; do
+		n=$((n + 1))
+		grep -q "^| \`X-Bouncy-Sink: .*\b$w\b" <<<"$outcomes" || missing+=("README.md: X-Bouncy-Sink: $w")
+		sed -n '/^\.SS X-Bouncy-Sink directives/,/^\.S[HS] /p' "$MAN/sink-filter.1" | grep -qF -- "${w//-/\\-}" ||
+			missing+=("sink-filter.1: X-Bouncy-Sink: $w")
+	done < <({
+		table_words class_tokens
+		table_words persona_tokens
+		table_words unsubscribe_methods
+		# the directives with a value, and store-done (read in sink_directives_parse)
+		printf '%s\n' feedback-type opens clicks delay store-done
+	})
+	printf '%s\n' "${missing[@]}"
+	((${#missing[@]} == 0))
+	((n >= 35))
 }
