@@ -594,7 +594,7 @@ fail:
  * The last RSA key read, kept for the next message of a process that runs
  * many (sink-filterd's children, the spool's): a sender's messages come
  * under one key, and the same bytes give the same key, whose Montgomery
- * set-up OpenSSL keeps in it after its first use (a sixth of a signature's
+ * set-up OpenSSL keeps in it after its first use (a fifth of the RSA
  * check).  Only the reading is kept: the key's look-up is made each time.
  */
 static struct {
