@@ -174,6 +174,9 @@ requests() {
 		'["POST","/u/1?id=42",{"List-Unsubscribe":["One-Click"]}]'
 	assert_equal "$(counter unsubscribe_one_click)" 1
 	assert_equal "$(counter jobs_run)" 1
+	# the verdict counted once, by sink-filter: the job judges it again, and counts nothing of it
+	assert_equal "$(counter one_click_ready)" 1
+	assert_equal "$(counter one_click_not_ready)" 0
 }
 
 @test "Redis down when the step is scheduled: it runs at once, and the log says why" {

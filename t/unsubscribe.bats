@@ -132,6 +132,24 @@ count_requests() {
 	assert_equal "$(count_requests '.method == "POST"')" 0
 }
 
+@test "a List-Unsubscribe added above a signed one (a signature covers only the last): not one-click eligible, the signed one used, the added one never requested" {
+	msg m "$BOTH" 'List-Unsubscribe: <http://track.test/u/1?id=42>' "$POST_OK"
+	{ echo 'List-Unsubscribe: <http://track.test/u/added>'; cat "$M/m.eml"; } >"$M/added.eml"
+	send added
+	assert_success
+	jq -e '.dkim == "pass" and .class == "unsubscribe"' <<<"$output"
+	jq -e '.one_click.eligible == false and .one_click.reason == "wrong_list_field"' <<<"$output"
+	jq -e '.one_click.detail | contains("more than one List-Unsubscribe field")' <<<"$output"
+	jq -e '.list_unsubscribe.uris == ["http://track.test/u/1?id=42"]' <<<"$output"
+	jq -e '.list_unsubscribe.problems == ["2 List-Unsubscribe fields: the last is read"]' <<<"$output"
+	# auto: no one-click, no mailto, so the signed field's link
+	jq -e '.unsubscribe == {"method": "link", "target": "http://track.test/u/1?id=42"}' <<<"$output"
+	assert_equal "$(count_requests '.path == "/u/1?id=42" and .method == "GET"')" 1
+	assert_equal "$(count_requests '(.path | contains("added")) or .method == "POST"')" 0
+	assert_equal "$(counter one_click_not_ready)" 1
+	assert_equal "$(counter unsubscribe_link)" 1
+}
+
 @test "a one-click endpoint that redirects is not followed: one POST, no request where it points, the sender's error" {
 	msg m "$BOTH" 'List-Unsubscribe: <http://track.test/redirect/u4>' "$POST_OK"
 	send m

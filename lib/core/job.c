@@ -352,5 +352,5 @@ sink_job_restore(SinkCtx *ctx, const SinkJob *job)
 			ctx->dkim_domain = g_strdup(s->domain);
 	}
 	if (ctx->mime)
-		sink_one_click_check(ctx);
+		sink_one_click_read(ctx);	/* (counted when the message ran) */
 }

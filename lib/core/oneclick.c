@@ -94,7 +94,7 @@ fail(SinkUnsub *u, GString *detail, const char *reason, const char *words)
 }
 
 void
-sink_one_click_check(SinkCtx *ctx)
+sink_one_click_read(SinkCtx *ctx)
 {
 	static const char *const wanted[] = { "list-unsubscribe", "list-unsubscribe-post", NULL };
 	static const char *const shown[] = { "List-Unsubscribe", "List-Unsubscribe-Post", NULL };
@@ -116,9 +116,10 @@ sink_one_click_check(SinkCtx *ctx)
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		const char *name = g_mime_header_get_name(h);
 
-		if (g_ascii_strcasecmp(name, "List-Unsubscribe") == 0 && lists++ == 0)
-			list = h;
-		else if (g_ascii_strcasecmp(name, "List-Unsubscribe-Post") == 0 && posts++ == 0)
+		if (g_ascii_strcasecmp(name, "List-Unsubscribe") == 0) {
+			lists++;
+			list = h;	/* the last: the one a signature naming the field once covers */
+		} else if (g_ascii_strcasecmp(name, "List-Unsubscribe-Post") == 0 && posts++ == 0)
 			post = g_mime_header_get_raw_value(h);
 	}
 
@@ -126,7 +127,7 @@ sink_one_click_check(SinkCtx *ctx)
 	u->uris = g_ptr_array_new_with_free_func(g_free);
 	u->problems = g_ptr_array_new_with_free_func(g_free);
 	if (lists > 1)
-		g_ptr_array_add(u->problems, g_strdup_printf("%u List-Unsubscribe fields: the first is read", lists));
+		g_ptr_array_add(u->problems, g_strdup_printf("%u List-Unsubscribe fields: the last is read", lists));
 	sink_list_unsub_parse(list ? g_mime_header_get_raw_value(list) : NULL, u->uris, u->problems);
 	for (guint i = 0; i < u->uris->len && u->post_uri == NULL; i++) {
 		SinkUriScheme s = sink_uri_scheme(u->uris->pdata[i]);
@@ -138,6 +139,10 @@ sink_one_click_check(SinkCtx *ctx)
 	if (u->post_uri == NULL)
 		fail(u, detail, "no_https_uri", allow_http ? "List-Unsubscribe has no http(s) URI"
 							    : "List-Unsubscribe has no https URI");
+	/* a signature whose h= names the field once covers only the last (RFC 6376 5.4.2): one above it may
+	 * have been added on the way, by anyone */
+	if (lists > 1)
+		fail(u, detail, "wrong_list_field", "more than one List-Unsubscribe field");
 	if (posts == 0)
 		fail(u, detail, "no_post_field", "no List-Unsubscribe-Post field");
 	else if (posts > 1)
@@ -160,5 +165,14 @@ sink_one_click_check(SinkCtx *ctx)
 		g_string_printf(detail, "a POST to %s: List-Unsubscribe-Post is right; DKIM_Check = off: no signature "
 				"checked", u->post_uri);
 	u->detail = g_string_free(detail, FALSE);
-	sink_ctx_count(ctx, u->eligible ? "one_click_ready" : "one_click_not_ready");
+}
+
+void
+sink_one_click_check(SinkCtx *ctx)
+{
+	if (ctx->unsub != NULL)
+		return;
+	sink_one_click_read(ctx);
+	if (ctx->unsub != NULL)
+		sink_ctx_count(ctx, ctx->unsub->eligible ? "one_click_ready" : "one_click_not_ready");
 }

@@ -159,6 +159,9 @@ test_verdict_table(void)
 		  "l.test:pass:" BOTH, FALSE, FALSE, "wrong_post_field", "not exactly" },
 		{ "two Post fields", LU_HTTPS POST POST, "pass", "l.test:pass:" BOTH, FALSE, FALSE, "wrong_post_field",
 		  "more than one" },
+		{ "two List-Unsubscribe fields (a signature covers the last only)",
+		  "List-Unsubscribe: <https://other.test/u/2>\n" LU_HTTPS POST, "pass", "l.test:pass:" BOTH, FALSE, FALSE,
+		  "wrong_list_field", "more than one List-Unsubscribe field" },
 		{ "Post not signed", LU_HTTPS POST, "pass", "l.test:pass:from:to:list-unsubscribe", FALSE, FALSE,
 		  "not_signed", "the h= of d=l.test lacks List-Unsubscribe-Post" },
 		{ "neither signed, two passing signatures", LU_HTTPS POST, "pass",
@@ -222,6 +225,40 @@ test_no_field_no_verdict(void)
 	g_assert_cmpuint(ctx->counters->len, ==, 0);
 }
 
+/*
+ * Two List-Unsubscribe fields: the last is read (the one a signature that
+ * names the field once covers), the problem said; sink_one_click_read (a
+ * delayed step's) gives the same verdict and counts nothing.
+ */
+static void
+test_last_field_read(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from("[Sink]\n");
+	const char *text = "From: a@l.test\nTo: r@x.sink.test\nList-Unsubscribe: <https://added.test/u/9>\n" LU_HTTPS
+			   POST "\nbody\n";
+
+	for (int counted = 0; counted < 2; counted++) {
+		g_autoptr(SinkCtx) ctx = sink_ctx_new(cfg, 1);
+
+		ctx->raw = g_bytes_new(text, strlen(text));
+		sink_message_parse(ctx);
+		ctx->dkim = g_strdup("pass");
+		g_ptr_array_add(ctx->dkim_sigs, sink_dkim_sig_new("l.test", "sel1", "pass", BOTH));
+		if (counted)
+			sink_one_click_check(ctx);
+		else
+			sink_one_click_read(ctx);
+		g_assert_nonnull(ctx->unsub);
+		g_assert_cmpstr(ctx->unsub->reason, ==, "wrong_list_field");
+		g_assert_cmpstr(ctx->unsub->post_uri, ==, "https://l.test/u/1");
+		g_assert_cmpuint(ctx->unsub->uris->len, ==, 2);
+		g_assert_cmpstr(ctx->unsub->uris->pdata[0], ==, "mailto:leave@l.test");
+		g_assert_cmpuint(ctx->unsub->problems->len, ==, 1);
+		g_assert_cmpstr(ctx->unsub->problems->pdata[0], ==, "2 List-Unsubscribe fields: the last is read");
+		g_assert_cmpuint(ctx->counters->len, ==, (guint)counted);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,5 +268,6 @@ main(int argc, char **argv)
 	g_test_add_func("/listunsub/post-value-exactly", test_post_value);
 	g_test_add_func("/listunsub/verdict-table", test_verdict_table);
 	g_test_add_func("/listunsub/no-field-no-verdict", test_no_field_no_verdict);
+	g_test_add_func("/listunsub/last-field-read", test_last_field_read);
 	return g_test_run();
 }
