@@ -214,7 +214,7 @@ requests() {
 	assert_equal "$(counter jobs_run)" 1
 	assert_equal "$(counter open)" 1
 	assert_equal "$(queued)" 0
-	log_lines | grep -q 'sink-worker,warning,"job bad1: cannot be read'
+	log_lines | grep -q 'sink-worker,WARNING,-,-,-,"\?!job bad1: cannot be read'
 }
 
 @test "a job whose host now stalls ends within Open_Click_Timeout" {
@@ -253,6 +253,79 @@ requests() {
 	sleep 0.5
 	assert_equal "$(counter open)" 1
 	assert_equal "$(queued)" 0
+}
+
+@test "sink-worker -j 2: a worker that dies of a signal is said and started again, and its job still runs once; SIGTERM stops them all, exit 0" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	worker -j 2
+	local parent=$!
+	wait_for 5 has 2 pgrep -c -P "$parent"
+	local dead
+	dead=$(pgrep -P "$parent" | head -1)
+	kill -SEGV "$dead"
+	wait_for 5 grep -q "^sink-worker: worker $dead died of signal 11 (Segmentation fault); another starts in 1 s$" \
+		"$BATS_TEST_TMPDIR/worker.err"
+	wait_for 5 has 2 pgrep -c -P "$parent"
+	! pgrep -P "$parent" | grep -qx "$dead"
+	# the new one and its sibling run what comes
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	wait_for 6 has 1 counter jobs_run
+	assert_equal "$(requests '^/q/p1$')" 1
+	kill -TERM "$parent"
+	local st=0
+	wait "$parent" || st=$?
+	assert_equal "$st" 0
+	[ -z "$(pgrep -P "$parent")" ]
+}
+
+@test "sink-worker -j 2 with a bad config: the workers exit 75, and so does sink-worker" {
+	config
+	echo "Open_Delay = soon" >>"$SINK_INI"
+	run timeout 10 "$SINK_WORKER" -c "$SINK_INI" -j 2
+	assert_equal "$status" 75
+	assert_output --partial "Open_Delay"
+}
+
+@test "the action module missing (an upgrade): no job is claimed, one line says why; --once exits 75; the jobs run once it is back" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	filter <"$MSG"
+	sleep 1.1
+	run env SINK_MODULE_DIR="$BATS_TEST_TMPDIR/nothing" "$SINK_WORKER" -c "$SINK_INI" --once -v
+	assert_equal "$status" 75
+	assert_equal "$(rcli ZCARD "${P}jobs:due")" 2
+	assert_equal "$(rcli ZCARD "${P}jobs:lease")" 0
+	assert_equal "$(rcli HLEN "${P}jobs:tries")" 0
+	# a long-running worker waits, saying so once
+	SINK_MODULE_DIR="$BATS_TEST_TMPDIR/nothing" worker
+	sleep 2.5
+	kill -TERM $!
+	wait $! || true
+	assert_equal "$(rcli ZCARD "${P}jobs:due")" 2
+	assert_equal "$(rcli HLEN "${P}jobs:tries")" 0
+	assert_equal "$(log_lines | grep -c 'cannot run jobs: cannot load .*libbouncysink-act.so.*; none claimed, trying again every second')" 2
+	assert_equal "$(requests '^/q/')" 0
+	# back: each runs once
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(requests '^/q/p1$')" 2
+	assert_equal "$(counter jobs_run)" 2
+	assert_equal "$(counter jobs_failed)" 0
+}
+
+@test "Redis refusing the claim (a key of the wrong type): --once exits 75 with one line; a running worker says it once" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	rcli SET "${P}jobs:lease" "not a sorted set"
+	run timeout 10 "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_equal "$status" 75
+	assert_equal "$(log_lines | grep -c 'Redis: claim failed: WRONGTYPE')" 1
+	worker
+	sleep 3.5
+	kill -TERM $!
+	wait $! || true
+	assert_equal "$(log_lines | grep -c 'Redis: claim failed: WRONGTYPE.*; trying again every second"$')" 1
 }
 
 @test "Redis restarted while jobs wait (appendonly): none is lost, each runs once" {

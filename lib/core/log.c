@@ -72,6 +72,23 @@ action_text(const SinkAction *a)
 }
 
 char *
+sink_log_warning_line(GDateTime *now, const char *program, const char *text)
+{
+	GString *out = g_string_new(NULL);
+	g_autofree char *when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+	g_autofree char *error = g_strconcat("!", text, NULL);
+
+	csv_field(out, when);
+	csv_field(out, program);
+	csv_field(out, "WARNING");
+	csv_field(out, "-");	/* no message: its id, To and From */
+	csv_field(out, "-");
+	csv_field(out, "-");
+	csv_field(out, error);
+	return g_string_free(out, FALSE);
+}
+
+char *
 sink_log_line(SinkCtx *ctx, const char *program)
 {
 	GString *out = g_string_new(NULL);

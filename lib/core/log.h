@@ -15,6 +15,13 @@
 char *sink_log_line(SinkCtx *ctx, const char *program);
 
 /*
+ * sink_log_warning_line: a line about the program, not a message, in the
+ * same shape: time, program, WARNING, "-" for the message id, To and
+ * From, then "!" and `text` as one error field.  g_free.
+ */
+char *sink_log_warning_line(GDateTime *now, const char *program, const char *text);
+
+/*
  * sink_log_append: append `line` plus a newline to cfg->logfile's dated
  * file for `now` (UTC) in one write, pointing the Logfile name at it.
  * FALSE with `error` when it cannot.

@@ -208,13 +208,12 @@ say(const SinkConfig *cfg, const SinkWorkerOptions *o, const char *fmt, ...)
 	va_list ap;
 	g_autofree char *text = NULL;
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-	g_autofree char *when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
 	g_autofree char *line = NULL;
 
 	va_start(ap, fmt);
 	text = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	line = g_strdup_printf("%s,%s,warning,\"%s\"", when, o->program, text);
+	line = sink_log_warning_line(now, o->program, text);
 	fprintf(stderr, "%s: %s\n", o->program, text);
 	if (cfg)
 		sink_log_append(cfg, now, line, NULL);
@@ -338,11 +337,24 @@ nap(gint64 ms)
 }
 
 /* The loop of one process. */
+/*
+ * The modules every job may need (the action module; the DKIM module when
+ * reports are signed, as pipeline.c): FALSE, with why, while they cannot
+ * be loaded.  Checked before a claim, so that an install being mended
+ * leaves the jobs waiting rather than claimed again and again until they
+ * count as failed.
+ */
+static gboolean
+modules_ready(const SinkConfig *cfg, GError **error)
+{
+	return sink_module_act(error) != NULL && (cfg->dkim_sign_key == NULL || sink_module_dkim(error) != NULL);
+}
+
 static int
 worker_loop(const SinkWorkerOptions *o)
 {
 	redisContext *c = NULL;
-	gboolean said_down = FALSE;
+	gboolean said_down = FALSE, said_modules = FALSE, said_claim = FALSE;
 	int status = 0;
 
 	while (!stopping) {
@@ -368,6 +380,20 @@ worker_loop(const SinkWorkerOptions *o)
 			continue;
 		}
 		said_down = FALSE;
+		if (!modules_ready(cfg, &error)) {
+			if (!said_modules)
+				say(cfg, o, "cannot run jobs: %s; none claimed, trying again every second", error->message);
+			said_modules = TRUE;
+			if (o->once) {
+				status = 75;
+				break;
+			}
+			nap(1000);
+			continue;
+		}
+		if (said_modules)
+			say(cfg, o, "the modules load again: jobs are claimed");
+		said_modules = FALSE;
 		due = sink_queue_key(cfg, "due");
 		lease = sink_queue_key(cfg, "lease");
 		data = sink_queue_key(cfg, "data");
@@ -378,15 +404,24 @@ worker_loop(const SinkWorkerOptions *o)
 			r = sink_redis_eval(c, claim_script, 4, G_N_ELEMENTS(argv), argv, NULL);
 		}
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 4 != 0) {
-			say(cfg, o, "Redis: claim failed: %s", r == NULL ? c->errstr
-				    : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			/* (said once until a claim works: an answer such as READONLY or WRONGTYPE may last) */
+			if (!said_claim)
+				say(cfg, o, "Redis: claim failed: %s%s", r == NULL ? c->errstr
+					    : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
+				    o->once ? "" : "; trying again every second");
+			said_claim = TRUE;
 			if (r)
 				freeReplyObject(r);
 			redisFree(c);
 			c = NULL;
+			if (o->once) {
+				status = 75;
+				break;
+			}
 			nap(1000);
 			continue;
 		}
+		said_claim = FALSE;
 		if (r->elements == 2) {	/* nothing due: sleep until the next one is (a second at most) */
 			gint64 now = g_ascii_strtoll(r->element[0]->str, NULL, 10);
 			gint64 next = g_ascii_strtoll(r->element[1]->str, NULL, 10);
@@ -434,33 +469,114 @@ catch_stop(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The pause before a worker that died is started again (its job is claimed again when its lease ends, and
+ * removed after SINK_WORKER_MAX_TRIES claims: a job that kills its worker cannot take the workers down). */
+#define RESTART_PAUSE_MS 1000
+
+/*
+ * o->processes worker loops, each in a child of its own.  One that dies of
+ * a signal (a crash) is said on stderr and started again after a pause;
+ * one that exits with a status of its own (a bad config: 75) stops the
+ * others, and the run exits with that status, as a single worker would.
+ * SIGTERM and SIGINT are passed on: each child finishes its job.  The
+ * signals are waited for (sigtimedwait) rather than caught, so none comes
+ * unseen between two checks.
+ */
+static int
+supervise(const SinkWorkerOptions *o)
+{
+	g_autofree pid_t *pids = g_new0(pid_t, o->processes);
+	g_autofree gint64 *start_at = g_new0(gint64, o->processes);	/* ms, monotonic; 0: running or not to start */
+	sigset_t set, old;
+	guint alive = 0;
+	gboolean passed_on = FALSE;
+	int status = 0;
+
+	signal(SIGCHLD, SIG_DFL);	/* (ignored, as a parent may leave it, the children would be reaped unseen) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (guint i = 0; i < o->processes; i++)
+		start_at[i] = 1;
+	for (;;) {
+		gint64 now = g_get_monotonic_time() / 1000, wait_ms = 1000;
+		struct timespec ts;
+		pid_t pid;
+		int st, sig;
+
+		for (guint i = 0; i < o->processes && !stopping; i++) {
+			if (start_at[i] == 0)
+				continue;
+			if (start_at[i] > now) {
+				wait_ms = MIN(wait_ms, start_at[i] - now);
+				continue;
+			}
+			if ((pid = fork()) == 0) {
+				sigprocmask(SIG_SETMASK, &old, NULL);
+				prctl(PR_SET_PDEATHSIG, SIGTERM);
+				_exit(worker_loop(o));
+			}
+			if (pid < 0) {
+				fprintf(stderr, "%s: cannot start a worker: %s; trying again in 1 s\n", o->program,
+					g_strerror(errno));
+				start_at[i] = now + RESTART_PAUSE_MS;
+				wait_ms = MIN(wait_ms, RESTART_PAUSE_MS);
+				continue;
+			}
+			pids[i] = pid;
+			start_at[i] = 0;
+			alive++;
+		}
+		if (stopping && !passed_on) {
+			for (guint i = 0; i < o->processes; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			passed_on = TRUE;
+		}
+		if (stopping && alive == 0)
+			break;
+		ts.tv_sec = wait_ms / 1000;
+		ts.tv_nsec = (wait_ms % 1000) * 1000000;
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			stopping = 1;
+		now = g_get_monotonic_time() / 1000;
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			guint i = 0;
+
+			while (i < o->processes && pids[i] != pid)
+				i++;
+			if (i == o->processes)
+				continue;
+			pids[i] = 0;
+			alive--;
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+				if (!stopping)
+					fprintf(stderr, "%s: worker %ld exited %d: stopping the others\n", o->program,
+						(long)pid, WEXITSTATUS(st));
+				status = status ? status : WEXITSTATUS(st);
+				stopping = 1;
+			} else if (!stopping) {
+				if (WIFSIGNALED(st))
+					fprintf(stderr, "%s: worker %ld died of signal %d (%s); another starts in 1 s\n",
+						o->program, (long)pid, WTERMSIG(st), g_strsignal(WTERMSIG(st)));
+				start_at[i] = now + RESTART_PAUSE_MS;
+			}
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
 int
 sink_worker_run(const SinkWorkerOptions *o)
 {
-	g_autofree pid_t *pids = NULL;
-	int status = 0;
-
 	catch_stop();
 	if (o->processes <= 1 || o->once)
 		return worker_loop(o);
-	pids = g_new0(pid_t, o->processes);
-	for (guint i = 0; i < o->processes; i++) {
-		if ((pids[i] = fork()) == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			_exit(worker_loop(o));
-		}
-	}
-	for (guint i = 0; i < o->processes; i++) {
-		int st;
-		while (pids[i] > 0 && waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
-			if (stopping)	/* pass it on; each child finishes its job */
-				for (guint j = 0; j < o->processes; j++)
-					if (pids[j] > 0)
-						kill(pids[j], SIGTERM);
-		if (pids[i] > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
-			status = WEXITSTATUS(st);
-	}
-	return status;
+	return supervise(o);
 }
 
 pid_t
