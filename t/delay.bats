@@ -360,6 +360,37 @@ requests() {
 	wait "$rpid" || true
 }
 
+@test "Redis restarted while a job runs (appendonly): the job ends on a new connection, its step done and counted once" {
+	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
+	mkdir -p "$dir"
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" \
+		>/dev/null 2>&1 3>&- &
+	local rpid=$!
+	wait_for 5 test -S "$sock"
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout=5
+	local REDIS_URL=unix:$sock
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/2000/q/p1"></body></html>'
+	filter <"$MSG"
+	worker -v
+	wait_for 5 has 1 requests '^/slow/'
+	redis-cli -s "$sock" SHUTDOWN >/dev/null 2>&1 || true
+	wait "$rpid" || true
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --dir "$dir" >/dev/null 2>&1 3>&- &
+	rpid=$!
+	wait_for 5 redis-cli -s "$sock" PING
+	wait_for 8 has 1 redis-cli -s "$sock" GET "${P}int_jobs_run"
+	# past the lease (Message_Timeout + 2 s from the claim): nobody ran it again
+	sleep 6
+	assert_equal "$(requests '^/slow/')" 1
+	assert_equal "$(redis-cli -s "$sock" GET "${P}int_open")" 1
+	assert_equal "$(redis-cli -s "$sock" GET "${P}int_jobs_run")" 1
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:lease")" 0
+	assert_equal "$(redis-cli -s "$sock" HLEN "${P}jobs:data")" 0
+	grep -q 'job ended on a new connection to Redis' "$BATS_TEST_TMPDIR/worker.err"
+	redis-cli -s "$sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+	wait "$rpid" || true
+}
+
 @test "500 messages with delayed opens and clicks, 2 workers: the counters the seeded decisions predict, each request inside its window" {
 	local n=${DELAY_ACCEPTANCE_N:-500}
 	config Open_percent=50 Open_Again_percent=10 Click_percent=25 Click_Again_percent=5 Upstream_Handled=0 \

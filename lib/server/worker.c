@@ -73,11 +73,13 @@ static const char claim_script[] =
  * next job, then a field ('' for INCRBY) and a count per counter key.
  * Nothing happens unless the lease is still the one claimed (another
  * worker took the job after it ended): returns 1 when the job was ended
- * here, 0 when not.
+ * here, 0 when not, 2 when the job is gone altogether (ended already: by
+ * this worker's first try, whose answer was lost, or by another).
  */
 static const char end_script[] =
 	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
 	"local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+	"if not s and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 2 end\n"
 	"if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end\n"
 	"redis.call('ZREM', KEYS[1], ARGV[1])\n"
 	"redis.call('HDEL', KEYS[2], ARGV[1])\n"
@@ -103,12 +105,23 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/* Sleep `ms` milliseconds, or less when a signal comes. */
+static void
+nap(gint64 ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	if (!stopping)
+		nanosleep(&ts, NULL);
+}
+
 /* One claimed job, as the claim script returned it. */
 typedef struct {
 	const char *id;
 	const char *lease;	/* the lease's end, as Redis scored it: the end script's proof */
 	gint64 tries;
 	GBytes *data;
+	gint64 lease_end;	/* the same in this host's monotonic clock (µs), as near as the claim's return */
 } Claim;
 
 /* The counters a job's end bumps, and the job that follows it. */
@@ -154,9 +167,9 @@ ending_count(Ending *e, const SinkConfig *cfg, const char *name, guint n, gint64
 	g_ptr_array_add(e->counts, g_strdup_printf("%u", n));
 }
 
-/* The job's end (end_script): TRUE when it was this worker's to end; FALSE with error when Redis failed. */
+/* The job's end (end_script): TRUE with *ended the script's answer (1, 0 or 2); FALSE with error when Redis failed. */
 static gboolean
-end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e, gboolean *ended, GError **error)
+end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e, int *ended, GError **error)
 {
 	g_autofree char *lease = sink_queue_key(cfg, "lease"), *data = sink_queue_key(cfg, "data");
 	g_autofree char *tries = sink_queue_key(cfg, "tries"), *due = sink_queue_key(cfg, "due");
@@ -194,8 +207,34 @@ end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e
 			freeReplyObject(r);
 		return FALSE;
 	}
-	*ended = r->integer == 1;
+	*ended = (int)r->integer;
 	freeReplyObject(r);
+	return TRUE;
+}
+
+/*
+ * The job's end, tried again on a new connection while the connection
+ * fails (Redis restarted, say) and the lease lasts: the job would
+ * otherwise be claimed again when its lease ends and its step done twice.
+ * The script's lease check makes a second try safe; *retried says there
+ * was one (then a job gone is this worker's first try, whose answer was
+ * lost).
+ */
+static gboolean
+end_job_retrying(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e, int *ended,
+		 gboolean *retried, GError **error)
+{
+	const struct timespec pause = { 0, 200 * 1000000 };	/* (a stop does not shorten it: no spinning) */
+
+	*retried = FALSE;
+	while (!end_job(c, cfg, cl, e, ended, error)) {
+		if (c->err == 0 || g_get_monotonic_time() + G_USEC_PER_SEC > cl->lease_end)
+			return FALSE;	/* an error answer, or too late: the lease gives the job again */
+		g_clear_error(error);
+		nanosleep(&pause, NULL);
+		*retried = TRUE;
+		(void)redisReconnect(c);	/* (failing, it leaves c->err set: the next try fails at once) */
+	}
 	return TRUE;
 }
 
@@ -269,12 +308,14 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	gint64 minute = g_date_time_to_unix(now) / 60 * 60;
 	const SinkActModule *m = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-	gboolean ended = FALSE;
+	int ended = 0;
+	gboolean retried = FALSE;
 	g_autofree char *line = NULL;
 
 	ending_init(&e);
 	if (job == NULL) {
 		say(cfg, o, "job %s: cannot be read: %s; removed, counted jobs_failed", cl->id, error->message);
+		g_clear_error(&error);
 		ending_count(&e, cfg, "jobs_failed", 1, minute);
 		return end_job(c, cfg, cl, &e, &ended, &error);
 	}
@@ -314,26 +355,20 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	ending_count(&e, cfg, "jobs_run", 1, minute);
 	if (e.next)
 		ending_count(&e, cfg, "jobs_scheduled", 1, minute);
-	if (!end_job(c, cfg, cl, &e, &ended, &error))
+	if (!end_job_retrying(c, cfg, cl, &e, &ended, &retried, &error))
 		sink_ctx_redis_error(ctx, "job not ended (%s): run again when its lease ends", error->message);
-	else if (!ended)
+	else if (ended == 2 && retried)
+		sink_ctx_note(ctx, "job ended on a second try, Redis's answer to the first lost");
+	else if (ended != 1)
 		sink_ctx_error(ctx, "job's lease ended before the job: another worker took it; not counted here");
+	else if (retried)
+		sink_ctx_note(ctx, "job ended on a new connection to Redis");
 	line = sink_log_line(ctx, o->program);
 	if (!sink_log_append(cfg, ctx->now, line, &error))
 		fprintf(stderr, "%s: log not written: %s\n", o->program, error->message);
 	if (o->verbose)
 		fprintf(stderr, "%s\n", line);
-	return error == NULL || ended;
-}
-
-/* Sleep `ms` milliseconds, or less when a signal comes. */
-static void
-nap(gint64 ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	if (!stopping)
-		nanosleep(&ts, NULL);
+	return error == NULL || ended == 1;
 }
 
 /* The loop of one process. */
@@ -362,6 +397,7 @@ worker_loop(const SinkWorkerOptions *o)
 		const SinkConfig *cfg = sink_config_get(o->config_path, &error);
 		g_autofree char *due = NULL, *lease = NULL, *data = NULL, *tries = NULL, *lease_ms = NULL;
 		redisReply *r;
+		gint64 claimed;
 
 		if (cfg == NULL) {
 			fprintf(stderr, "%s: config: %s\n", o->program, error->message);
@@ -403,6 +439,7 @@ worker_loop(const SinkWorkerOptions *o)
 			const char *argv[] = { due, lease, data, tries, lease_ms, "1" };
 			r = sink_redis_eval(c, claim_script, 4, G_N_ELEMENTS(argv), argv, NULL);
 		}
+		claimed = g_get_monotonic_time();	/* (Redis's now, within the claim's round trip) */
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 4 != 0) {
 			/* (said once until a claim works: an answer such as READONLY or WRONGTYPE may last) */
 			if (!said_claim)
@@ -432,10 +469,12 @@ worker_loop(const SinkWorkerOptions *o)
 			continue;
 		}
 		for (size_t i = 2; i + 3 < r->elements; i += 4) {
+			gint64 redis_now = g_ascii_strtoll(r->element[0]->str, NULL, 10);
 			Claim cl = {
 				r->element[i]->str, r->element[i + 1]->str,
 				g_ascii_strtoll(r->element[i + 2]->str, NULL, 10),
 				g_bytes_new(r->element[i + 3]->str, r->element[i + 3]->len),
+				claimed + (g_ascii_strtoll(r->element[i + 1]->str, NULL, 10) - redis_now) * 1000,
 			};
 			if (!run_claim(c, cfg, o, &cl)) {
 				redisFree(c);
