@@ -189,6 +189,27 @@ requests() {
 	assert_equal "$(requests '^/q/p1$')" 1
 }
 
+@test "Redis slow when the step is scheduled (no answer within 2 s, then the job queued): the step waits for its worker, done once" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Tracking_Domains_Allowlist=track.test
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"	# (the script that queues loaded, so that it runs when the sleep below ends)
+	reset_servers
+	rcli CLIENT PAUSE 3000 ALL >/dev/null	# every command waits 3 s
+	run filter --json <"$MSG"
+	assert_success
+	jq -c '[.notes, .errors]' <<<"$output"
+	echo "$output" | jq -e '(.delayed | length) == 1 and ([.actions[].type] == [])'
+	echo "$output" | jq -e '[.notes[] | select(test("^open: Redis answered late, the job queued$"))] | length == 1'
+	assert_equal "$(requests '^/q/p1$')" 0
+	assert_equal "$(rcli HLEN "${P}jobs:data")" 1
+	sleep 1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(requests '^/q/p1$')" 1
+	assert_equal "$(counter jobs_run)" 1
+	assert_equal "$(queued)" 0
+}
+
 @test "Delay_Queue_Max: past it the step runs at once, with a note; jobs_not_delayed counts it" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1h Delay_Queue_Max=1
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"

@@ -143,8 +143,8 @@ kept_put(SinkCtx *ctx)
 }
 
 /* Whether `c` died of its timeout: hiredis reports it as the EAGAIN of the read. */
-static gboolean
-redis_hung(const redisContext *c)
+gboolean
+sink_redis_hung(const redisContext *c)
 {
 	return c->err == REDIS_ERR_IO &&
 	       (strcmp(c->errstr, g_strerror(EAGAIN)) == 0 || strcmp(c->errstr, g_strerror(EWOULDBLOCK)) == 0);
@@ -163,7 +163,7 @@ sink_account_redis(SinkCtx *ctx)
 	 * another 2 s for nothing.
 	 */
 	if (ctx->redis && ctx->redis->err) {
-		gboolean hung = redis_hung(ctx->redis);
+		gboolean hung = sink_redis_hung(ctx->redis);
 		redisFree(ctx->redis);
 		ctx->redis = NULL;
 		if (hung) {
@@ -187,7 +187,7 @@ sink_account_redis(SinkCtx *ctx)
 static const char *
 redis_why(const redisContext *c)
 {
-	if (redis_hung(c))
+	if (sink_redis_hung(c))
 		return "no answer within 2 s";
 	return c->errstr[0] ? c->errstr : "no reply";
 }
@@ -264,7 +264,7 @@ sink_account_commit(SinkCtx *ctx)
 			/* closed before it answered anything (its idle timeout,
 			 * a restart): nothing was counted, so once more on a new
 			 * connection; a Redis that hangs is not asked twice */
-			if (i == 0 && !retried && !redis_hung(c)) {
+			if (i == 0 && !retried && !sink_redis_hung(c)) {
 				retried = TRUE;
 				redisFree(ctx->redis);
 				ctx->redis = NULL;

@@ -27,6 +27,12 @@ redisContext *sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError *
 redisContext *sink_account_redis(SinkCtx *ctx);
 
 /*
+ * sink_redis_hung: whether `c` died of its timeout (no answer within it),
+ * rather than of a reset, a close or a refusal.
+ */
+gboolean sink_redis_hung(const redisContext *c);
+
+/*
  * sink_account_commit: bump ctx->counters, total_messages and this
  * minute's ts_ key, and set startedRunning if unset; in this minute's
  * tso_ hash bump the field "<class>/<route>" when a class was decided and

@@ -107,6 +107,21 @@ not_delayed(SinkCtx *ctx, SinkStep step, const char *why)
 		g_ptr_array_remove(ctx->delayed, d);
 }
 
+/* Whether job `id` is in the queue, asked on a connection of its own (ctx's gave no answer): 1, 0 or -1. */
+static int
+queued_late(SinkCtx *ctx, const char *id)
+{
+	g_autoptr(GError) error = NULL;
+	redisContext *c = sink_redis_connect(ctx->cfg, 2000, &error);
+	int has;
+
+	if (c == NULL)
+		return -1;
+	has = sink_queue_has(c, ctx->cfg, id);
+	redisFree(c);
+	return has;
+}
+
 gboolean
 sink_delay_queue(SinkCtx *ctx, const SinkJob *job, gint64 delay)
 {
@@ -131,6 +146,26 @@ sink_delay_queue(SinkCtx *ctx, const SinkJob *job, gint64 delay)
 	}
 	due = sink_queue_add(c, ctx->cfg, g_date_time_to_unix(ctx->now) / 60 * 60, job->id, delay * 1000, data, len,
 			     &error);
+	if (due < 0 && sink_redis_hung(c)) {
+		/*
+		 * No answer in time, but Redis may be slow rather than gone, and
+		 * run the script all the same: a worker would then do the step
+		 * too.  Asked once, on a new connection, whether the job is there.
+		 */
+		switch (queued_late(ctx, job->id)) {
+		case 1:
+			due = (g_date_time_to_unix(ctx->now) + delay) * 1000;	/* (near enough: Redis's is not known) */
+			sink_ctx_note(ctx, "%s: Redis answered late, the job queued", sink_step_name(job->step));
+			break;
+		case 0:
+			not_delayed(ctx, job->step, "Redis gave no answer within 2 s, and has not queued the job");
+			return FALSE;
+		default:
+			not_delayed(ctx, job->step, "Redis gave no answer within 2 s (should it queue the job late, "
+						    "a worker does the step too)");
+			return FALSE;
+		}
+	}
 	if (due < 0) {
 		g_autofree char *why = g_strdup_printf("Redis: %s", error->message);
 		not_delayed(ctx, job->step, why);

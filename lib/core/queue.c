@@ -74,6 +74,19 @@ sink_redis_eval(redisContext *c, const char *script, int nkeys, int argc, const 
 	return r;
 }
 
+int
+sink_queue_has(redisContext *c, const SinkConfig *cfg, const char *id)
+{
+	g_autofree char *jobs = sink_queue_key(cfg, "data");
+	const char *argv[] = { "HEXISTS", jobs, id };
+	redisReply *r = redisCommandArgv(c, G_N_ELEMENTS(argv), argv, NULL);
+	int has = r && r->type == REDIS_REPLY_INTEGER ? r->integer == 1 : -1;
+
+	if (r)
+		freeReplyObject(r);
+	return has;
+}
+
 gint64
 sink_queue_add(redisContext *c, const SinkConfig *cfg, gint64 minute, const char *id, gint64 delay_ms,
 	       const void *data, gsize len, GError **error)

@@ -47,6 +47,12 @@ redisReply *sink_redis_eval(redisContext *c, const char *script, int nkeys, int 
  * time (unix ms) when added, 0 when the queue is full, -1 with `error` when
  * Redis failed.
  */
+/*
+ * sink_queue_has: whether job `id` is in the queue (its data stored): 1,
+ * 0, or -1 when Redis failed.
+ */
+int sink_queue_has(redisContext *c, const SinkConfig *cfg, const char *id);
+
 gint64 sink_queue_add(redisContext *c, const SinkConfig *cfg, gint64 minute, const char *id, gint64 delay_ms,
 		      const void *data, gsize len, GError **error);
 
