@@ -481,3 +481,23 @@ fill() {
 	assert_success
 	assert_output --partial '"class":"openclick"'
 }
+
+@test "reports signed (DKIM_Sign_*) and the DKIM module missing: a bounce, a complaint, a reply or an unsubscribe (it may be a mail) is deferred, 75; an open runs" {
+	SINK_SIGNING=1 sink_config DKIM_Check=off "${NOMIX[@]}"
+	mkdir "$M/actonly"
+	ln -s "$SINK_BUILD/lib/act/libbouncysink-act.so" "$M/actonly/"
+	make_msg "$M/m.eml" to=x@accept.sink.test 'extra_header=List-Unsubscribe: <mailto:leave@sender.test>'
+	local class
+	for class in oob fbl autoreply unsubscribe; do
+		run env SINK_MODULE_DIR="$M/actonly" "$SINK_FILTER" --no-server -c "$SINK_INI" --to "x@$class.sink.test" \
+			<"$M/m.eml"
+		[ "$status" -eq 75 ]
+		assert_output --partial "!DKIM signing cannot run: cannot load $M/actonly/libbouncysink-dkim.so"
+	done
+	[ "$(rcli DBSIZE)" -eq 0 ]
+	[ "$(smtp_messages)" -eq 0 ]
+	run env SINK_MODULE_DIR="$M/actonly" "$SINK_FILTER" --no-server -c "$SINK_INI" --to x@openclick.sink.test \
+		--dry-run --json <"$M/m.eml"
+	assert_success
+	assert_output --partial '"class":"openclick"'
+}

@@ -119,8 +119,10 @@ act(SinkCtx *ctx)
 			defer(ctx, sink_class_name(ctx->klass), error);
 		return FALSE;
 	}
-	/* a report or reply that would go out unsigned is not sent: the DKIM module (sign.c) must load first */
-	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL || ctx->klass == SINK_CLASS_AUTOREPLY) &&
+	/* a report or reply that would go out unsigned is not sent: the DKIM module (sign.c) must load first (an
+	 * unsubscribe may be a mail, to a mailto: URI) */
+	if ((ctx->klass == SINK_CLASS_OOB || ctx->klass == SINK_CLASS_FBL || ctx->klass == SINK_CLASS_AUTOREPLY ||
+	     ctx->klass == SINK_CLASS_UNSUBSCRIBE) &&
 	    ctx->cfg->dkim_sign_key &&
 	    !ctx->dry_run && sink_module_dkim(&error) == NULL) {
 		defer(ctx, "DKIM signing", error);

@@ -332,7 +332,8 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 		return end_job(c, cfg, cl, &e, &ended, &error);
 	}
 	if ((m = sink_module_act(&error)) == NULL ||
-	    ((job->step == SINK_STEP_OOB || job->step == SINK_STEP_FBL || job->step == SINK_STEP_AUTOREPLY) &&
+	    ((job->step == SINK_STEP_OOB || job->step == SINK_STEP_FBL || job->step == SINK_STEP_AUTOREPLY ||
+	      job->step == SINK_STEP_UNSUBSCRIBE) &&
 	     cfg->dkim_sign_key && sink_module_dkim(&error) == NULL)) {	/* as pipeline.c: signed, or not sent */
 		/* an install being mended: the job stays, and its lease gives it again */
 		say(cfg, o, "job %s: cannot run: %s; left for a later claim", job->id, error->message);
