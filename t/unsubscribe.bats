@@ -195,6 +195,17 @@ PYEOF
 	assert_equal "$(wc -c <"$HTTP_LOG")" 0	# nothing requested
 }
 
+@test "a mailto to a UTF-8 local part (it needs SMTPUTF8, which the sink does not speak) is not sent: unsubscribe_error, said" {
+	msg m "$NO_POST" 'List-Unsubscribe: <mailto:%C3%BCnsub@sender.test?subject=x>'
+	send m
+	assert_success
+	jq -e '.unsubscribe.method == "mailto" and (.actions | length) == 0' <<<"$output"
+	jq -e '.errors | any(test("mailto not sent: ünsub@sender.test has a non-ASCII local part"))' <<<"$output"
+	assert_equal "$(smtp_messages)" 0
+	assert_equal "$(counter unsubscribe_error)" 1
+	assert_equal "$(counter unsubscribe_mailto)" 0
+}
+
 @test "a mailto whose domain's MX is not allowlisted sends nothing: unsubscribe_url_not_sparkpost" {
 	msg m "$BOTH" 'List-Unsubscribe: <mailto:leave@stranger.test?subject=x>'
 	send m

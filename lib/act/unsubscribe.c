@@ -264,6 +264,14 @@ mail(SinkCtx *ctx, Plan *p)
 										: "no To:");
 		return;
 	}
+	/* a UTF-8 local part travels only with SMTPUTF8 (RFC 6531), which the sink does not speak (as smtp.c) */
+	if (!g_str_is_ascii(from) || !g_str_is_ascii(p->mailto.to)) {
+		if (!ctx->dry_run)
+			sink_ctx_count(ctx, "unsubscribe_error");
+		sink_ctx_error(ctx, "unsubscribe mailto not sent: %s has a non-ASCII local part (it needs SMTPUTF8, "
+			       "which the sink does not speak)", g_str_is_ascii(from) ? p->mailto.to : from);
+		return;
+	}
 	if (!sink_mx_allowed(ctx, "unsubscribe mailto", "mailto", p->mailto.to, &mx, &fbl, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? "unsubscribe_error" : "unsubscribe_url_not_sparkpost");
 		return;
