@@ -593,6 +593,52 @@ system_host_name(void)
 	return g_strdup(uname(&u) == 0 && u.nodename[0] ? u.nodename : "localhost");
 }
 
+/* Seconds as a duration of the config's: 30d, 6h, 10m or 90s, the largest unit that divides them. */
+static char *
+span_text(gint64 s)
+{
+	return s % 86400 == 0 ? g_strdup_printf("%" G_GINT64_FORMAT "d", s / 86400)
+	       : s % 3600 == 0 ? g_strdup_printf("%" G_GINT64_FORMAT "h", s / 3600)
+	       : s % 60 == 0   ? g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60)
+			       : g_strdup_printf("%" G_GINT64_FORMAT "s", s);
+}
+
+/*
+ * A warning (sink-filter -n) when a job may wait as long as
+ * Delay_Job_Max_Age or longer, counted from its message: a step's longest
+ * delay, or an open's and then its click's.  Such a job is dropped
+ * (jobs_expired) instead of run.
+ */
+static void
+check_job_age(SinkConfig *cfg)
+{
+	static const char *const delay_keys[SINK_STEPS] = {
+		[SINK_STEP_OPEN] = "Open_Delay", [SINK_STEP_CLICK] = "Click_Delay", [SINK_STEP_OOB] = "OOB_Delay",
+		[SINK_STEP_FBL] = "FBL_Delay", [SINK_STEP_UNSUBSCRIBE] = "Unsubscribe_Delay",
+		[SINK_STEP_AUTOREPLY] = "Autoreply_Delay",
+	};
+	const SinkDelayRange *open = &cfg->delays[SINK_STEP_OPEN], *click = &cfg->delays[SINK_STEP_CLICK];
+	g_autofree char *age = span_text(cfg->delay_job_max_age), *chain = span_text(open->max + click->max);
+
+	if (click->max > 0 && open->max + click->max >= cfg->delay_job_max_age) {
+		g_ptr_array_add(cfg->warnings,
+				g_strdup_printf("Delay_Job_Max_Age (%s) is not longer than Open_Delay's longest and then "
+						"Click_Delay's (%s): such clicks are dropped as expired instead of run",
+						age, chain));
+		return;
+	}
+	for (int i = 0; i < SINK_STEPS; i++)
+		if (cfg->delays[i].max >= cfg->delay_job_max_age) {
+			g_autofree char *longest = span_text(cfg->delays[i].max);
+
+			g_ptr_array_add(cfg->warnings,
+					g_strdup_printf("Delay_Job_Max_Age (%s) is not longer than %s's longest (%s): "
+							"such jobs are dropped as expired instead of run", age, delay_keys[i],
+							longest));
+			return;
+		}
+}
+
 SinkConfig *
 sink_config_load(const char *path, GError **error)
 {
@@ -630,6 +676,7 @@ sink_config_load(const char *path, GError **error)
 	}
 	if (!check_signing(cfg, path ? path : "(built-in)", error))
 		return NULL;
+	check_job_age(cfg);
 	if ((env = g_getenv("REDIS_URL")) && *env) {
 		g_free(cfg->redis_url);
 		cfg->redis_url = g_strdup(env);

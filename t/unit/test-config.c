@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 static char *
 write_config(const char *text)
@@ -324,6 +325,36 @@ test_cycle_index(void)
 	}
 }
 
+/* Delays a job may wait past Delay_Job_Max_Age are warned of (sink-filter -n), naming the keys; none when shorter. */
+static void
+test_job_age_warning(void)
+{
+	static const struct {
+		const char *text, *warning;	/* NULL: none */
+	} cases[] = {
+		{ "[Sink]\nOpen_Delay = 1h\n", NULL },
+		{ "[Sink]\nOpen_Delay = 20d-30d\nClick_Delay = 10d-30d\n",
+		  "Delay_Job_Max_Age (31d) is not longer than Open_Delay's longest and then Click_Delay's (60d)" },
+		{ "[Sink]\nOpen_Delay = 1h\nDelay_Job_Max_Age = 60s\n",
+		  "Delay_Job_Max_Age (1m) is not longer than Open_Delay's longest (1h)" },
+		{ "[Sink]\nAutoreply_Delay = 2d\nDelay_Job_Max_Age = 2d\n",
+		  "Delay_Job_Max_Age (2d) is not longer than Autoreply_Delay's longest (2d)" },
+		{ "[Sink]\nOpen_Delay = 1d\nClick_Delay = 1d\nDelay_Job_Max_Age = 3d\n", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(SinkConfig) cfg = unit_config_from(cases[i].text);
+
+		g_test_message("case: %s", cases[i].text);
+		if (cases[i].warning == NULL) {
+			g_assert_cmpuint(cfg->warnings->len, ==, 0);
+			continue;
+		}
+		g_assert_cmpuint(cfg->warnings->len, ==, 1);
+		g_assert_true(g_str_has_prefix(cfg->warnings->pdata[0], cases[i].warning));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -337,6 +368,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/bad-values-name-file-and-key", test_bad_values_name_file_and_key);
 	g_test_add_func("/config/missing-file-is-a-read-error", test_missing_file_is_a_read_error);
 	g_test_add_func("/config/cycle-index", test_cycle_index);
+	g_test_add_func("/config/job-age-warning", test_job_age_warning);
 	g_test_add_func("/config/cache-follows-file-cwd-and-environment", test_cache_follows_file_cwd_and_environment);
 	return g_test_run();
 }
