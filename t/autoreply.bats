@@ -99,6 +99,30 @@ said() {
 	log_lines | grep -q ',autoreply/subdomain,dkim=pass,autoreply smtp.sparkpostmail.com 250 '
 }
 
+@test "the reply's References: the original's (its last 20), then its Message-ID (RFC 5322 3.6.4); a domain-literal id is one" {
+	raw r "References: <a1@sender.test>\n <a2@sender.test>" msgid='<q3.2@sender.test>'
+	send r
+	assert_success
+	said In-Reply-To '<q3.2@sender.test>' 1
+	said References '<a1@sender.test> <a2@sender.test> <q3.2@sender.test>' 1
+	said well_formed True 1
+	# 30 long ones: the last 20 kept, the reply's lines still within 998 octets
+	local refs="" i
+	for ((i = 1; i <= 30; i++)); do refs+=" <r$i.$(printf 'x%.0s' {1..90})@sender.test>"; done
+	raw l "References:$refs" msgid='<q3.3@sender.test>' subject=Long return_path=b2@sender.test	# (another pair)
+	send l
+	assert_success
+	reply 2 | grep '^References=' | tr ' \t' '\n\n' | grep -c '@sender.test>' | grep -qx 21
+	reply 2 | grep '^References=' | grep -q '^References=<r11\.x'
+	said well_formed True 2
+	# an id whose right side is a domain literal is still referred to
+	msg d msgid='<q3.4@[192.0.2.1]>' subject=Literal return_path=b3@sender.test
+	send d
+	assert_success
+	said In-Reply-To '<q3.4@[192.0.2.1]>' 3
+	said References '<q3.4@[192.0.2.1]>' 3
+}
+
 @test "ooto., the ooto and autoreply keywords and X-Bouncy-Sink: autoreply choose the class; Autoreply_Text is the body" {
 	sink_config 'Autoreply_Text=Back on Monday.\nUrgent: call the desk.' Autoreply_Interval_Days=0
 	local to route n=0

@@ -321,15 +321,57 @@ sink_report_date(GDateTime *when)
 /* The longest id that fits, as "<id>", on one In-Reply-To: line (998 octets, RFC 5322 2.1.1): it cannot be folded */
 #define MESSAGE_ID_MAX (998 - (sizeof "In-Reply-To: <>" - 1))
 
-/* The original's Message-ID, bare, when it is usable in a header; else NULL. */
+/*
+ * A message id, bare, when it is usable in a header; else NULL: printable
+ * ASCII, left@right, the right a domain or a domain literal ("[192.0.2.1]",
+ * RFC 5322 3.6.4), no specials elsewhere.
+ */
 static char *
 clean_message_id(const char *id)
 {
 	char *s = sink_report_ascii(id);
+	const char *brackets, *lit;
+	size_t len;
 
-	if (s && (*s == '\0' || strlen(s) > MESSAGE_ID_MAX || strpbrk(s, " <>()\",;:\\[]") != NULL))
-		g_clear_pointer(&s, g_free);
-	return s;
+	if (s == NULL || *s == '\0' || strlen(s) > MESSAGE_ID_MAX || strpbrk(s, " <>()\",;:\\") != NULL)
+		goto bad;
+	if ((brackets = strpbrk(s, "[]")) == NULL)
+		return s;
+	/* brackets only around the whole right side: a domain literal */
+	lit = strrchr(s, '@');
+	len = lit ? strlen(++lit) : 0;
+	if (len > 2 && lit == brackets && lit[0] == '[' && strpbrk(lit + 1, "[]") == lit + len - 1)
+		return s;
+bad:
+	g_free(s);
+	return NULL;
+}
+
+/* How many of the original's References a reply carries at most, the nearest ones (as mail clients trim them). */
+#define REFERENCES_MAX 20
+
+/*
+ * References for a reply to ctx's message (RFC 5322 3.6.4): its own
+ * References (the last REFERENCES_MAX usable ones), then its Message-ID
+ * `parent`; NULL without a parent.  g_free.
+ */
+static char *
+references(SinkCtx *ctx, const char *parent)
+{
+	const char *text = ctx->mime ? g_mime_object_get_header(ctx->mime, "References") : NULL;
+	GMimeReferences *refs = text ? g_mime_references_parse(NULL, text) : NULL;
+	int n = refs ? g_mime_references_length(refs) : 0;
+	GString *out = g_string_new(NULL);
+
+	for (int i = MAX(0, n - REFERENCES_MAX); i < n; i++) {
+		g_autofree char *id = clean_message_id(g_mime_references_get_message_id(refs, i));
+		if (id && strcmp(id, parent) != 0)
+			g_string_append_printf(out, "<%s> ", id);
+	}
+	g_string_append_printf(out, "<%s>", parent);
+	if (refs)
+		g_mime_references_free(refs);
+	return g_string_free(out, FALSE);
 }
 
 /* ---- the multipart/report container ---------------------------------------------------------------- */
@@ -358,8 +400,9 @@ sink_mail_answers(SinkCtx *ctx, GMimeMessage *msg, const char *auto_submitted)
 
 	if (orig_id) {
 		g_autofree char *ref = g_strdup_printf("<%s>", orig_id);
+		g_autofree char *refs = references(ctx, orig_id);
 		g_mime_object_set_header(obj, "In-Reply-To", ref, NULL);
-		g_mime_object_set_header(obj, "References", ref, NULL);
+		g_mime_object_set_header(obj, "References", refs, NULL);
 	}
 	g_mime_object_set_header(obj, "Auto-Submitted", auto_submitted, NULL);
 	g_mime_object_set_header(obj, "MIME-Version", "1.0", NULL);
