@@ -70,6 +70,8 @@ requests() {
 	local k
 	assert_equal "$(for k in $(rcli --scan --pattern "${P}tso_*"); do rcli HGET "$k" jobs_scheduled; done)" 1
 	assert_equal "$(requests '^/q/p1$')" 0
+	# nor is the host asked what it is (the probe, /f/a): that is the job's, when it runs
+	assert_equal "$(requests '^/f/a$')" 0
 	assert_equal "$(queued)" 1
 	worker
 	wait_for 6 has 1 requests '^/q/p1$' 

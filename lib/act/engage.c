@@ -409,6 +409,7 @@ sink_engage_run(SinkCtx *ctx)
 	EngageKind pixels = { NULL, 0 }, clicks = { NULL, 0 }, unsubscribe = { NULL, 0 };
 	int cap = cfg->max_urls_per_message;
 	SinkFetchOptions common = common_options(ctx);
+	gboolean open_now = FALSE, click_now = FALSE;	/* the reader's steps done now, not by a job */
 
 	html = sink_message_html(ctx);
 	if (html == NULL && reader)
@@ -419,7 +420,17 @@ sink_engage_run(SinkCtx *ctx)
 	kind_init(&pixels, imgs, host_index, hosts, cap);
 	kind_init(&clicks, links, host_index, hosts, cap);
 	kind_init(&unsubscribe, unsub, host_index, hosts, cap);
-	if (!ctx->dry_run && (html || unsub->len))
+	if (reader && html) {
+		reader_agent(ctx);
+		/* steps a sender asked for that find nothing to fetch are said in the plan, too */
+		if (ctx->plan.steps_chosen && pixels.found == 0)
+			sink_plan_note(&ctx->plan, "open: no pixels in the message");
+		if (ctx->plan.steps_chosen && ctx->plan.clicks > 0 && clicks.found == 0)
+			sink_plan_note(&ctx->plan, "click: no links in the message");
+		sink_delay_reader(ctx, imgs, links, &open_now, &click_now);
+	}
+	/* the hosts are asked what they are only for what fetches now: a reader's step that waits is its job's */
+	if (!ctx->dry_run && (html || unsub->len) && (scanner || mpp || open_now || click_now))
 		sink_track_resolve(ctx, hosts);
 
 	if (scanner && html == NULL && unsub->len == 0) {
@@ -458,18 +469,8 @@ sink_engage_run(SinkCtx *ctx)
 		run_step(ctx, &prefetch);
 	}
 
-	if (reader && html) {
-		gboolean open_now, click_now;
-
-		reader_agent(ctx);
-		/* steps a sender asked for that find nothing to fetch are said in the plan, too */
-		if (ctx->plan.steps_chosen && pixels.found == 0)
-			sink_plan_note(&ctx->plan, "open: no pixels in the message");
-		if (ctx->plan.steps_chosen && ctx->plan.clicks > 0 && clicks.found == 0)
-			sink_plan_note(&ctx->plan, "click: no links in the message");
-		sink_delay_reader(ctx, imgs, links, &open_now, &click_now);
+	if (reader && html)
 		reader_steps(ctx, &pixels, &clicks, mpp, open_now, click_now);
-	}
 	g_array_unref(pixels.urls);
 	g_array_unref(clicks.urls);
 	g_array_unref(unsubscribe.urls);
