@@ -351,6 +351,27 @@ requests() {
 	assert_equal "$(log_lines | grep -c 'Redis: claim failed: WRONGTYPE.*; trying again every second"$')" 1
 }
 
+@test "a running worker follows its config to another Redis (Redis_URL changed): the jobs queued there run" {
+	local dir=$BATS_TEST_TMPDIR/redis2 sock=$BATS_TEST_TMPDIR/redis2/r.sock
+	mkdir -p "$dir"
+	redis-server --port 0 --unixsocket "$sock" --save '' --dir "$dir" >/dev/null 2>&1 3>&- &
+	local rpid=$!
+	wait_for 5 test -S "$sock"
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	env -u REDIS_URL "$SINK_WORKER" -c "$SINK_INI" 2>>"$BATS_TEST_TMPDIR/worker.err" &
+	WORKERS+=($!)
+	sleep 1
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Redis_URL="unix:$sock"
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	REDIS_URL=unix:$sock filter <"$MSG"
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:due")" 1
+	wait_for 8 has 1 requests '^/q/p1$'
+	wait_for 3 has 1 redis-cli -s "$sock" GET "${P}int_jobs_run"
+	assert_equal "$(counter jobs_run)" 0
+	redis-cli -s "$sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+	wait "$rpid" || true
+}
+
 @test "Redis restarted while jobs wait (appendonly): none is lost, each runs once" {
 	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
 	mkdir -p "$dir"

@@ -390,6 +390,7 @@ static int
 worker_loop(const SinkWorkerOptions *o)
 {
 	redisContext *c = NULL;
+	g_autofree char *c_url = NULL;	/* the Redis_URL c was opened on */
 	gboolean said_down = FALSE, said_modules = FALSE, said_claim = FALSE;
 	int status = 0;
 
@@ -405,6 +406,10 @@ worker_loop(const SinkWorkerOptions *o)
 			status = 75;
 			break;
 		}
+		if (c && g_strcmp0(c_url, cfg->redis_url) != 0) {	/* the config names another Redis now */
+			redisFree(c);
+			c = NULL;
+		}
 		if (c == NULL && (c = sink_redis_connect(cfg, 2000, &error)) == NULL) {
 			if (!said_down)
 				say(cfg, o, "Redis unreachable: %s; trying again every second", error->message);
@@ -415,6 +420,10 @@ worker_loop(const SinkWorkerOptions *o)
 			}
 			nap(1000);
 			continue;
+		}
+		if (g_strcmp0(c_url, cfg->redis_url) != 0) {
+			g_free(c_url);
+			c_url = g_strdup(cfg->redis_url);
 		}
 		said_down = FALSE;
 		if (!modules_ready(cfg, &error)) {
