@@ -386,6 +386,24 @@ modules_ready(const SinkConfig *cfg, GError **error)
 	return sink_module_act(error) != NULL && (cfg->dkim_sign_key == NULL || sink_module_dkim(error) != NULL);
 }
 
+/*
+ * Something that keeps the loop from claiming (Redis unreachable, the
+ * modules missing, the claim refused): `what` said once while it lasts
+ * (*said), then, with --once, the end of the run (FALSE: exit 75), else a
+ * second's pause before the next try.
+ */
+static gboolean
+held(const SinkConfig *cfg, const SinkWorkerOptions *o, gboolean *said, const char *what)
+{
+	if (!*said)
+		say(cfg, o, "%s%s", what, o->once ? "" : "; trying again every second");
+	*said = TRUE;
+	if (o->once)
+		return FALSE;
+	nap(1000);
+	return TRUE;
+}
+
 static int
 worker_loop(const SinkWorkerOptions *o)
 {
@@ -411,15 +429,11 @@ worker_loop(const SinkWorkerOptions *o)
 			c = NULL;
 		}
 		if (c == NULL && (c = sink_redis_connect(cfg, 2000, &error)) == NULL) {
-			if (!said_down)
-				say(cfg, o, "Redis unreachable: %s; trying again every second", error->message);
-			said_down = TRUE;
-			if (o->once) {
-				status = 75;
-				break;
-			}
-			nap(1000);
-			continue;
+			g_autofree char *what = g_strdup_printf("Redis unreachable: %s", error->message);
+			if (held(cfg, o, &said_down, what))
+				continue;
+			status = 75;
+			break;
 		}
 		if (g_strcmp0(c_url, cfg->redis_url) != 0) {
 			g_free(c_url);
@@ -427,15 +441,11 @@ worker_loop(const SinkWorkerOptions *o)
 		}
 		said_down = FALSE;
 		if (!modules_ready(cfg, &error)) {
-			if (!said_modules)
-				say(cfg, o, "cannot run jobs: %s; none claimed, trying again every second", error->message);
-			said_modules = TRUE;
-			if (o->once) {
-				status = 75;
-				break;
-			}
-			nap(1000);
-			continue;
+			g_autofree char *what = g_strdup_printf("cannot run jobs: %s; none claimed", error->message);
+			if (held(cfg, o, &said_modules, what))
+				continue;
+			status = 75;
+			break;
 		}
 		if (said_modules)
 			say(cfg, o, "the modules load again: jobs are claimed");
@@ -451,22 +461,17 @@ worker_loop(const SinkWorkerOptions *o)
 		}
 		claimed = g_get_monotonic_time();	/* (Redis's now, within the claim's round trip) */
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 4 != 0) {
-			/* (said once until a claim works: an answer such as READONLY or WRONGTYPE may last) */
-			if (!said_claim)
-				say(cfg, o, "Redis: claim failed: %s%s", r == NULL ? c->errstr
-					    : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
-				    o->once ? "" : "; trying again every second");
-			said_claim = TRUE;
+			/* (an answer such as READONLY or WRONGTYPE may last) */
+			g_autofree char *what = g_strdup_printf("Redis: claim failed: %s", r == NULL ? c->errstr
+								: r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 			if (r)
 				freeReplyObject(r);
 			redisFree(c);
 			c = NULL;
-			if (o->once) {
-				status = 75;
-				break;
-			}
-			nap(1000);
-			continue;
+			if (held(cfg, o, &said_claim, what))
+				continue;
+			status = 75;
+			break;
 		}
 		said_claim = FALSE;
 		if (r->elements == 2) {	/* nothing due: sleep until the next one is (a second at most) */
