@@ -320,8 +320,9 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 		return end_job(c, cfg, cl, &e, &ended, &error);
 	}
 	if (cl->tries > SINK_WORKER_MAX_TRIES) {
-		say(cfg, o, "job %s (%s to %s): claimed %" G_GINT64_FORMAT " times without ending (its workers died); "
-		    "removed, counted jobs_failed", job->id, sink_step_name(job->step), job->rcpt, cl->tries - 1);
+		say(cfg, o, "job %s (%s to %s): claimed %" G_GINT64_FORMAT " times without ending (its workers died, "
+		    "or Redis failed at its end); removed, counted jobs_failed", job->id, sink_step_name(job->step),
+		    job->rcpt, cl->tries - 1);
 		ending_count(&e, cfg, "jobs_failed", 1, minute);
 		return end_job(c, cfg, cl, &e, &ended, &error);
 	}
