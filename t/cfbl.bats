@@ -90,6 +90,27 @@ msg() {
 	assert_output --regexp 'fbl_cfbl_sent.* 1'
 }
 
+@test "the CFBL-Address's MX is the sender's choice: its address must be public (Fetch_Allow_Private off), else nothing is sent, said" {
+	sink_config Fetch_Allow_Private=false
+	msg m cfbl.test extra_header='CFBL-Address: fbl@cfbl.test; report=arf'
+	send m
+	assert_success
+	rec '.complaint_route == "cfbl" and .cfbl.honoured'
+	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and (.actions[0].status | not)'
+	rec '.actions[0].error | test("^not sent: the MX.s address 127\\.[0-9.]+ is refused: .*; Fetch_Allow_Private is off$")'
+	rec '.counters == ["fbl_smtp_error"]'
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter fbl_smtp_error)" -eq 1 ]
+	log_lines | grep -q ",!fbl mx.cfbl.test: not sent: the MX's address 127\.[0-9.]* is refused: .*loopback.*; Fetch_Allow_Private is off"
+	# an allowlisted MX is the operator's choice: a report to it goes, loopback or not (reset: the pair's own)
+	reset_servers
+	make_msg "$M/b.eml" to=x@oob.sink.test
+	sign_msg "$M/b.eml" "$M/b.signed"
+	run filter --json --client-ip 192.0.2.10 <"$M/b.signed"
+	assert_success
+	jq -e '.actions[0].type == "oob" and .actions[0].status == 250' <<<"$output"
+}
+
 @test "one organization: a subdomain's CFBL-Address with the From: domain's signature, or a From: subdomain, is honoured" {
 	msg sub cfbl.test extra_header='CFBL-Address: fbl@feedback.cfbl.test'
 	send sub

@@ -16,11 +16,14 @@
  * module (dkim/sign.c) just before it goes: a report that cannot be
  * signed is not sent.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
 
+#include "fetch.h"
 #include "module.h"
 #include "mx.h"
 #include "report-int.h"
@@ -149,15 +152,35 @@ wire_data(SinkCtx *ctx, SinkAction *a, GMimeMessage *msg, gsize *len)
 	return out;
 }
 
+/* The refusal of an address that is not public, for sink_smtp_send's public_only (as fetch.c's). */
+static curl_socket_t
+public_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	char **refused = clientp;
+	char text[INET6_ADDRSTRLEN] = "?";
+	g_autofree char *why = NULL;
+
+	(void)purpose;
+	if (sink_fetch_address_allowed(&address->addr, &why))
+		return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+	if (address->family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&address->addr)->sin_addr, text, sizeof text);
+	else if (address->family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&address->addr)->sin6_addr, text, sizeof text);
+	g_free(*refused);
+	*refused = g_strdup_printf("the MX's address %s is refused: %s; Fetch_Allow_Private is off", text, why);
+	return CURL_SOCKET_BAD;
+}
+
 gboolean
 sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_from, const char *rcpt_to,
-	       GMimeMessage *msg)
+	       GMimeMessage *msg, gboolean public_only)
 {
 	const SinkConfig *cfg = ctx->cfg;
 	gint64 start = g_get_monotonic_time();
 	gint64 left_ms = (ctx->deadline - start) / 1000;
 	gint64 total_ms = MIN((gint64)cfg->smtp_timeout * 1000, left_ms);
-	g_autofree char *url = NULL, *from = NULL, *to = NULL, *data = NULL;
+	g_autofree char *url = NULL, *from = NULL, *to = NULL, *data = NULL, *refused = NULL;
 	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
 	struct curl_slist *rcpts = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -208,6 +231,10 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, lines);
+	if (public_only) {
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, public_socket);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &refused);
+	}
 
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -221,6 +248,8 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 		a->status = (int)code;
 		a->reply = reply_text(lines, code);
 		sink_action_fail(a, "%s failure", code >= 500 ? "permanent" : "temporary");
+	} else if (refused) {
+		sink_action_fail(a, "not sent: %s", refused);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		sink_action_fail(a, "timed out after %" G_GINT64_FORMAT " ms%s%s", (gint64)(a->seconds * 1000),
 				 errbuf[0] ? ": " : "", errbuf);
@@ -313,7 +342,8 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run) {
-		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, k->null_sender ? "" : from, rcpt_to, msg);
+		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, k->null_sender ? "" : from, rcpt_to, msg,
+					       k->mx_of_sender && !ctx->cfg->fetch_allow_private);
 
 		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
 		if (sent && k->also_sent)

@@ -39,6 +39,9 @@ typedef struct {
 	gboolean (*route)(SinkCtx *ctx, const char *what, gboolean *tempfail);
 	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
 	gboolean null_sender;	/* MAIL FROM:<> (RFC 3834's auto-reply), else the recipient */
+	/* the MX is the sender's choice (CFBL), not the allowlist's: its address must be public, unless
+	 * Fetch_Allow_Private, as a fetch's */
+	gboolean mx_of_sender;
 	/*
 	 * once the route is found, before the report is built: FALSE leaves it
 	 * unsent (the gate counts and says why); may be NULL

@@ -283,7 +283,7 @@ mail(SinkCtx *ctx, Plan *p)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg) ? "unsubscribe_mailto"
+		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg, FALSE) ? "unsubscribe_mailto"
 											  : "unsubscribe_error");
 	g_object_unref(msg);
 }

@@ -657,7 +657,8 @@ test_send_after_deadline(void)
 	f.ctx->deadline = g_get_monotonic_time() - 1;
 	a = sink_ctx_action(f.ctx, "oob", "smtp.sparkpostmail.com");
 	t0 = g_get_monotonic_time();
-	g_assert_false(sink_smtp_send(f.ctx, a, "smtp.sparkpostmail.com", "x@oob.sink.test", "bounces@sender.test", dsn));
+	g_assert_false(sink_smtp_send(f.ctx, a, "smtp.sparkpostmail.com", "x@oob.sink.test", "bounces@sender.test", dsn,
+				       FALSE));
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC / 10);
 	g_assert_nonnull(a->error);
 	g_assert_nonnull(strstr(a->error, "time budget"));
