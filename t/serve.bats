@@ -242,6 +242,28 @@ within() {
 	! rcli INFO commandstats | grep -E '^cmdstat_(scan|get|mget|hgetall):'
 }
 
+@test "a request body is never kept: a POST streaming 300 MB gets 405 at once, the server's memory stays put; a GET with a body is 413" {
+	serve
+	rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status"; }
+	local before t0
+	before=$(rss)
+	t0=$EPOCHREALTIME
+	head -c 300M /dev/zero | timeout 20 curl -s -X POST -T - -D "$BATS_TEST_TMPDIR/headers" -o "$BATS_TEST_TMPDIR/body" \
+		"$URL/json" || true
+	cat "$BATS_TEST_TMPDIR/headers"
+	grep -q '^HTTP/1.1 405' "$BATS_TEST_TMPDIR/headers"
+	grep -qi '^Connection: close' "$BATS_TEST_TMPDIR/headers"
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 10) }'
+	echo "RSS $before KB -> $(rss) KB"
+	(($(rss) - before < 20000))
+	curl -s -D "$BATS_TEST_TMPDIR/headers" -o "$BATS_TEST_TMPDIR/body" -H 'Content-Type: text/plain' --data-binary x \
+		-X GET "$URL/json"
+	grep -q '^HTTP/1.1 413' "$BATS_TEST_TMPDIR/headers"
+	grep -q "413 a GET request has no body here" "$BATS_TEST_TMPDIR/body"
+	run get /json
+	[ "$(meta)" = "200 application/json" ]
+}
+
 @test "Redis gone: every endpoint answers 503 within 2 s with a short reason, and 200 again when it is back" {
 	export REDIS_URL=unix:$BATS_TEST_TMPDIR/redis.sock	# (the environment's wins over the config's)
 	serve

@@ -343,17 +343,54 @@ start_request(SinkServe *serve, SoupServerMessage *msg, Endpoint ep)
 	g_object_unref(task);
 }
 
+/* The endpoint at `path`, or -1. */
+static int
+endpoint_at(const char *path)
+{
+	for (int i = 0; i < (int)G_N_ELEMENTS(endpoints); i++)
+		if (strcmp(path, endpoints[i].path) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Each request once its head is read, before its body (libsoup's early
+ * handler): no endpoint reads a body, so none is kept (libsoup would
+ * otherwise hold all of it before the answer, and a client streaming one
+ * would fill the memory); a request with a body, or whose method no
+ * endpoint answers, is answered at once and its connection closed, its
+ * body unread.
+ */
+static void
+early(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+{
+	const char *method = soup_server_message_get_method(msg);
+	SoupMessageHeaders *req = soup_server_message_get_request_headers(msg);
+	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+	SoupEncoding body = soup_message_headers_get_encoding(req);
+	int ep = endpoint_at(path);
+	gboolean cors = ep >= 0 && endpoints[ep].cors;
+
+	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD && method != SOUP_METHOD_OPTIONS) {
+		soup_message_headers_replace(h, "Allow", ALLOWED);
+		soup_message_headers_replace(h, "Connection", "close");
+		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, cors, "405 %s is not allowed here: %s\n", method,
+			    ALLOWED);
+	} else if (body == SOUP_ENCODING_CHUNKED ||
+		   (body == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(req) > 0)) {
+		soup_message_headers_replace(h, "Connection", "close");
+		answer_text(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, cors, "413 a %s request has no body here\n", method);
+	}
+}
+
 static void
 handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
 {
 	SinkServe *serve = data;
 	const char *method = soup_server_message_get_method(msg);
 	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
-	int ep = -1;
-
-	for (int i = 0; i < (int)G_N_ELEMENTS(endpoints); i++)
-		if (strcmp(path, endpoints[i].path) == 0)
-			ep = i;
+	int ep = endpoint_at(path);
 	if (method == SOUP_METHOD_OPTIONS && (ep >= 0 || soup_server_message_is_options_ping(msg))) {
 		soup_message_headers_replace(h, "Allow", ALLOWED);
 		if (ep >= 0 && endpoints[ep].cors) {	/* a browser's preflight */
@@ -442,6 +479,7 @@ sink_serve_new(SinkConfig *cfg, guint client_timeout_s, SinkServeLogFunc log, gp
 	serve->log = log;
 	serve->log_data = log_data;
 	serve->pending = g_hash_table_new(NULL, NULL);
+	soup_server_add_early_handler(serve->server, NULL, early, serve, NULL);
 	soup_server_add_handler(serve->server, NULL, handle, serve, NULL);
 	serve->service = g_socket_service_new();
 	g_socket_listener_set_backlog(G_SOCKET_LISTENER(serve->service), LISTEN_BACKLOG);
