@@ -34,6 +34,11 @@ sink_persona_hash(const SinkConfig *cfg, const char *rcpt, const char *purpose)
 	if (rcpt == NULL)
 		return 0;
 	lower = g_ascii_strdown(rcpt, -1);
+	{	/* the mailbox, not its +label (which changes nothing): "user+ci-7@x" is "user@x" */
+		char *plus = strchr(lower, '+'), *at = strrchr(lower, '@');
+		if (plus && at && plus < at)
+			memmove(plus, at, strlen(at) + 1);
+	}
 	sum = g_checksum_new(G_CHECKSUM_SHA256);
 	g_checksum_update(sum, (const guchar *)purpose, (gssize)strlen(purpose) + 1);	/* with its NUL */
 	g_checksum_update(sum, (const guchar *)salt, (gssize)strlen(salt) + 1);

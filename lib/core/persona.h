@@ -21,7 +21,8 @@ typedef enum {
  * sink_persona_hash: the address's stable point in [0, 1) for `purpose`
  * ("mpp", "scanner", "user-agent", "scanner-agent"): the first 8 bytes of
  * SHA-256(purpose NUL Persona_Salt NUL address), the address lower-cased
- * (ASCII letters), as a big-endian integer over 2^64 (53 bits of it).  The
+ * (ASCII letters) and without its +label (the mailbox's: "u+ci-7@x" is
+ * "u@x"), as a big-endian integer over 2^64 (53 bits of it).  The
  * same on every host, in every process, on every day; no random draw.
  * rcpt NULL gives 0.
  */

@@ -35,6 +35,8 @@ test_hash_is_pinned(void)
 	} cases[] = {
 		{ "", "mpp", "x@sink.test", 0.4346406051152317 },
 		{ "", "mpp", "X@Sink.TEST", 0.4346406051152317 },	/* lower-cased first */
+		{ "", "mpp", "x+ci-7@sink.test", 0.4346406051152317 },	/* the mailbox's: its +label left out */
+		{ "", "mpp", "X+a+b@Sink.TEST", 0.4346406051152317 },
 		{ "", "scanner", "x@sink.test", 0.3614185640550279 },	/* each purpose its own point */
 		{ "s1", "mpp", "x@sink.test", 0.4678369860291207 },	/* another salt, another place */
 		{ "", "user-agent", "Reader@Example.COM", 0.290611068830101 },
