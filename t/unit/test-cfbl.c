@@ -91,6 +91,10 @@ static const struct {
 	  "cfbl.example=" COVERS, "CFBL-Feedback-ID holds a control character" },
 	{ "folded", "From: news@cfbl.example\nCFBL-Address:\n fbl@cfbl.example;\n report=xarf\n", "cfbl.example=" COVERS,
 	  NULL },
+	{ "report=ARF in capitals, white space after", "From: news@cfbl.example\nCFBL-Address: fbl@cfbl.example; REPORT=ARF \n",
+	  "cfbl.example=" COVERS, NULL },
+	{ "report=json", "From: news@cfbl.example\nCFBL-Address: fbl@cfbl.example; report=json\n", "cfbl.example=" COVERS,
+	  "has something after the address other than" },
 	{ "two addresses", "From: news@cfbl.example\nCFBL-Address: fbl@cfbl.example, x@cfbl.example\n",
 	  "cfbl.example=" COVERS, "CFBL-Address holds more than one address" },
 	{ "quoted", "From: news@cfbl.example\nCFBL-Address: \"f b\"@cfbl.example\n", "cfbl.example=" COVERS,
@@ -101,7 +105,7 @@ static const struct {
 	  "CFBL-Address is not ASCII (an internationalized address is not taken)" },
 	{ "one label", "From: news@cfbl.example\nCFBL-Address: fbl@localhost\n", "cfbl.example=" COVERS,
 	  "CFBL-Address has no domain name after the @" },
-	{ "something after", "From: news@cfbl.example\nCFBL-Address: fbl@cfbl.example; report=ARF\n",
+	{ "something after", "From: news@cfbl.example\nCFBL-Address: fbl@cfbl.example; report=arf; x=1\n",
 	  "cfbl.example=" COVERS, "has something after the address other than" },
 };
 
