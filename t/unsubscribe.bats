@@ -382,6 +382,18 @@ PYEOF
 	pmta_authres "$M/m.eml" "$M/ar.eml" "sink.test; dkim=pass header.d=other.test"
 	send ar
 	jq -e '.dkim == "pass" and .one_click.reason == "not_signed"' <<<"$output"
+	# two signatures of one domain, one passed and one failed: which is not known, so neither lends its h= (a
+	# forged one naming both fields beside a good one that does not)
+	msg m "$NO_POST" 'List-Unsubscribe: <https://track.test/u/1>' "$POST_OK" -- to=h@accept.sink.test
+	{ echo "DKIM-Signature: v=1; a=rsa-sha256; d=sender.test; s=sel1; h=$BOTH; bh=AAAA; b=AAAA"; cat "$M/m.eml"; } \
+		>"$M/forged.eml"
+	pmta_authres "$M/forged.eml" "$M/ar.eml" "sink.test; dkim=pass header.d=sender.test; dkim=fail header.d=sender.test"
+	send ar
+	jq -e '.dkim == "pass" and .one_click.reason == "not_signed" and .dkim_signatures == []' <<<"$output"
+	# both passed: both taken
+	pmta_authres "$M/forged.eml" "$M/ar.eml" "sink.test; dkim=pass header.d=sender.test; dkim=pass header.d=sender.test"
+	send ar
+	jq -e '.one_click.eligible and (.dkim_signatures | length) == 2' <<<"$output"
 }
 
 @test "a message without List-Unsubscribe gets no verdict, no counter, no log field" {

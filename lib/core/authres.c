@@ -152,28 +152,47 @@ sink_authres_dkim_domains(const char *value, const char *host_name, GPtrArray *o
 
 /*
  * Header mode's signatures: each DKIM-Signature of the message whose d= our
- * Authentication-Results passed, recorded as passing with its h=.
+ * Authentication-Results passed, recorded as passing with its h=.  A result
+ * names a domain, not a signature: when the message has more signatures of
+ * a domain than the results pass (one of them failed), which passed is not
+ * known, and none of that domain's is taken (a forged one would otherwise
+ * lend its h= to what the good one signed).
  */
 static void
 record_passing(SinkCtx *ctx, GMimeHeaderList *headers, const char *authres)
 {
 	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) sigs = g_ptr_array_new_with_free_func(sink_dkim_sig_free);
+	g_autoptr(GHashTable) passes = g_hash_table_new(g_str_hash, g_str_equal);	/* domain: passes - signatures */
 	int count = g_mime_header_list_get_count(headers);
 
 	sink_authres_dkim_domains(authres, ctx->cfg->host_name, domains);
+	for (guint j = 0; j < domains->len; j++)
+		g_hash_table_insert(passes, domains->pdata[j],
+				    GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(passes, domains->pdata[j])) + 1));
 	for (int i = 0; i < count && domains->len; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		SinkDkimSig *sig;
+		gpointer left;
 
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "DKIM-Signature") != 0 ||
 		    (sig = sink_dkim_sig_parse(g_mime_header_get_raw_value(h), "pass")) == NULL)
 			continue;
-		for (guint j = 0; j < domains->len; j++)
-			if (strcmp(sig->domain, domains->pdata[j]) == 0) {
-				g_ptr_array_add(ctx->dkim_sigs, g_steal_pointer(&sig));
-				break;
-			}
-		sink_dkim_sig_free(sig);
+		if (!g_hash_table_lookup_extended(passes, sig->domain, NULL, &left)) {
+			sink_dkim_sig_free(sig);
+			continue;
+		}
+		/* (the key stays the domains array's: insert keeps an existing key) */
+		g_hash_table_insert(passes, sig->domain, GINT_TO_POINTER(GPOINTER_TO_INT(left) - 1));
+		g_ptr_array_add(sigs, sig);
+	}
+	for (guint i = 0; i < sigs->len; i++) {
+		SinkDkimSig *sig = sigs->pdata[i];
+
+		if (GPOINTER_TO_INT(g_hash_table_lookup(passes, sig->domain)) >= 0) {
+			sigs->pdata[i] = NULL;	/* ctx's now */
+			g_ptr_array_add(ctx->dkim_sigs, sig);
+		}
 	}
 }
 
