@@ -129,7 +129,10 @@ requests() {
 	sign_msg "$BATS_TEST_TMPDIR/fbl.raw" "$BATS_TEST_TMPDIR/fbl.eml"
 	make_msg "$BATS_TEST_TMPDIR/ooto.raw" to=x@autoreply.sink.test subject="Quarterly report"
 	sign_msg "$BATS_TEST_TMPDIR/ooto.raw" "$BATS_TEST_TMPDIR/ooto.eml"
-	run filter --client-ip 192.0.2.10 --json <"$BATS_TEST_TMPDIR/fbl.eml"
+	# the message came an hour ago (its clock): the complaint says so, whenever the job sends it
+	local came
+	came=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+	SINK_NOW=$came run filter --client-ip 192.0.2.10 --json <"$BATS_TEST_TMPDIR/fbl.eml"
 	assert_success
 	echo "$output" | jq -e '.class == "fbl" and .delayed[0].step == "fbl"'
 	for _ in 1 2; do	# the second of the pair: queued too, and skipped by the interval when it runs
@@ -154,6 +157,14 @@ requests() {
 	arf=$(grep -l 'report-type=feedback-report' "$SMTP_SPOOL"/*.eml)
 	reply=$(grep -il '^Auto-Submitted: auto-replied' "$SMTP_SPOOL"/*.eml)
 	grep -q '^Feedback-Type: abuse' "$arf"
+	"$PY" - "$arf" "$came" <<'PYEOF'
+import datetime, email.utils, re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+arrival = email.utils.parsedate_to_datetime(re.search(r"^Arrival-Date: (.*)$", text, re.M).group(1).strip())
+came = datetime.datetime.strptime(sys.argv[2], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+print("Arrival-Date", arrival, "message", came)
+assert arrival == came, (arrival, came)
+PYEOF
 	grep -q '^Subject: Auto: Quarterly report' "$reply"
 	assert_equal "$(jq -r .mail_from "${reply%.eml}.json")" "<>"
 }

@@ -65,7 +65,7 @@ sink_bounce_build(SinkCtx *ctx, GError **error)
 		return NULL;
 	}
 	host = sink_report_ascii(ctx->cfg->host_name);
-	date = sink_report_date(ctx->now);
+	date = sink_report_date(sink_ctx_arrived(ctx));	/* (a delayed step's: its message's) */
 	final = sink_report_field_addr(rcpt);
 	rcpt_ascii = sink_report_addr_ascii(rcpt);
 	mta = g_strdup_printf("dns; %s", host);

@@ -138,7 +138,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 		return NULL;
 	}
 	host = sink_report_ascii(ctx->cfg->host_name);
-	date = sink_report_date(ctx->now);
+	date = sink_report_date(sink_ctx_arrived(ctx));	/* (a delayed step's: its message's) */
 	ip = source_ip(ctx->client_ip);
 	domain = reported_domain(ctx, return_path);
 	rp_ascii = sink_report_addr_ascii(return_path);

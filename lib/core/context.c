@@ -134,6 +134,8 @@ sink_ctx_free(SinkCtx *ctx)
 		g_ptr_array_unref(ctx->delayed);
 	if (ctx->now)
 		g_date_time_unref(ctx->now);
+	if (ctx->arrived)
+		g_date_time_unref(ctx->arrived);
 	g_clear_object(&ctx->mime);	/* before the bytes its streams point into */
 	g_clear_object(&ctx->mime_body);
 	if (ctx->raw)

@@ -99,6 +99,7 @@ typedef struct {
 	gint64 seed;		/* --seed; -1 when random */
 	GRand *delay_rng;	/* the steps' delays (delay.c): apart from rng, so that they change no other draw */
 	GDateTime *now;		/* UTC; fixed for the whole message */
+	GDateTime *arrived;	/* a delayed step's (job.h): when its message came; NULL: now (sink_ctx_arrived) */
 	gint64 deadline;	/* g_get_monotonic_time() limit from Message_Timeout */
 
 	/* input */
@@ -219,5 +220,12 @@ void sink_hop_clear(gpointer hop);
 
 /* sink_action_fail: set an action's error (printf-style), replacing any. */
 void sink_action_fail(SinkAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* When the message came: ctx->now, or a delayed step's message's time (the reports' Arrival-Date). */
+static inline GDateTime *
+sink_ctx_arrived(const SinkCtx *ctx)
+{
+	return ctx->arrived ? ctx->arrived : ctx->now;
+}
 
 #endif

@@ -313,6 +313,8 @@ take(char **field, const char *value)
 void
 sink_job_restore(SinkCtx *ctx, const SinkJob *job)
 {
+	if (ctx->arrived == NULL && job->created > 0)
+		ctx->arrived = g_date_time_new_from_unix_utc(job->created);
 	ctx->env_from = g_strdup(job->env_from);
 	ctx->env_to = g_strdup(job->env_to);
 	ctx->client_ip = g_strdup(job->client_ip);
