@@ -530,9 +530,9 @@ catch_stop(void)
 
 /*
  * o->processes worker loops, each in a child of its own.  One that dies of
- * a signal (a crash) is said on stderr and started again after a pause;
- * one that exits with a status of its own (a bad config: 75) stops the
- * others, and the run exits with that status, as a single worker would.
+ * a signal or exits with a status a worker does not give (a crash) is said
+ * on stderr and started again after a pause; one that exits 75 (its config
+ * is bad) stops the others, and the run exits 75, as a single worker would.
  * SIGTERM and SIGINT are passed on: each child finishes its job.  The
  * signals are waited for (sigtimedwait) rather than caught, so none comes
  * unseen between two checks.
@@ -607,16 +607,19 @@ supervise(const SinkWorkerOptions *o)
 				continue;
 			pids[i] = 0;
 			alive--;
-			if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 75) {	/* its own: the config is bad */
 				if (!stopping)
-					fprintf(stderr, "%s: worker %ld exited %d: stopping the others\n", o->program,
-						(long)pid, WEXITSTATUS(st));
-				status = status ? status : WEXITSTATUS(st);
+					fprintf(stderr, "%s: worker %ld exited 75: stopping the others\n", o->program,
+						(long)pid);
+				status = 75;
 				stopping = 1;
-			} else if (!stopping) {
+			} else if (!stopping) {	/* a crash (a sanitizer's report exits 1): another takes its place */
 				if (WIFSIGNALED(st))
 					fprintf(stderr, "%s: worker %ld died of signal %d (%s); another starts in 1 s\n",
 						o->program, (long)pid, WTERMSIG(st), g_strsignal(WTERMSIG(st)));
+				else if (WEXITSTATUS(st) != 0)
+					fprintf(stderr, "%s: worker %ld exited %d; another starts in 1 s\n", o->program,
+						(long)pid, WEXITSTATUS(st));
 				start_at[i] = now + RESTART_PAUSE_MS;
 			}
 		}
