@@ -97,11 +97,11 @@ msg() {
 	assert_success
 	rec '.complaint_route == "cfbl" and .cfbl.honoured'
 	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and (.actions[0].status | not)'
-	rec '.actions[0].error | test("^not sent: the MX.s address 127\\.[0-9.]+ is refused: .*; Fetch_Allow_Private is off$")'
+	rec '.actions[0].error | test("^not sent: the MX.s address is refused: 127\\.[0-9.]+ is loopback .*; Fetch_Allow_Private is off$")'
 	rec '.counters == ["fbl_smtp_error"]'
 	[ "$(smtp_messages)" -eq 0 ]
 	[ "$(counter fbl_smtp_error)" -eq 1 ]
-	log_lines | grep -q ",!fbl mx.cfbl.test: not sent: the MX's address 127\.[0-9.]* is refused: .*loopback.*; Fetch_Allow_Private is off"
+	log_lines | grep -q ",!fbl mx.cfbl.test: not sent: the MX's address is refused: 127\.[0-9.]* is loopback .*; Fetch_Allow_Private is off"
 	# an allowlisted MX is the operator's choice: a report to it goes, loopback or not (reset: the pair's own)
 	reset_servers
 	make_msg "$M/b.eml" to=x@oob.sink.test

@@ -16,8 +16,6 @@
  * module (dkim/sign.c) just before it goes: a report that cannot be
  * signed is not sent.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -157,18 +155,13 @@ static curl_socket_t
 public_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
 	char **refused = clientp;
-	char text[INET6_ADDRSTRLEN] = "?";
-	g_autofree char *why = NULL;
+	g_autofree char *why = NULL;	/* (it names the address) */
 
 	(void)purpose;
 	if (sink_fetch_address_allowed(&address->addr, &why))
 		return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-	if (address->family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&address->addr)->sin_addr, text, sizeof text);
-	else if (address->family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&address->addr)->sin6_addr, text, sizeof text);
 	g_free(*refused);
-	*refused = g_strdup_printf("the MX's address %s is refused: %s; Fetch_Allow_Private is off", text, why);
+	*refused = g_strdup_printf("the MX's address is refused: %s; Fetch_Allow_Private is off", why);
 	return CURL_SOCKET_BAD;
 }
 
