@@ -593,16 +593,6 @@ system_host_name(void)
 	return g_strdup(uname(&u) == 0 && u.nodename[0] ? u.nodename : "localhost");
 }
 
-/* Seconds as a duration of the config's: 30d, 6h, 10m or 90s, the largest unit that divides them. */
-static char *
-span_text(gint64 s)
-{
-	return s % 86400 == 0 ? g_strdup_printf("%" G_GINT64_FORMAT "d", s / 86400)
-	       : s % 3600 == 0 ? g_strdup_printf("%" G_GINT64_FORMAT "h", s / 3600)
-	       : s % 60 == 0   ? g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60)
-			       : g_strdup_printf("%" G_GINT64_FORMAT "s", s);
-}
-
 /*
  * A warning (sink-filter -n) when a job may wait as long as
  * Delay_Job_Max_Age or longer, counted from its message: a step's longest
@@ -618,7 +608,8 @@ check_job_age(SinkConfig *cfg)
 		[SINK_STEP_AUTOREPLY] = "Autoreply_Delay",
 	};
 	const SinkDelayRange *open = &cfg->delays[SINK_STEP_OPEN], *click = &cfg->delays[SINK_STEP_CLICK];
-	g_autofree char *age = span_text(cfg->delay_job_max_age), *chain = span_text(open->max + click->max);
+	g_autofree char *age = sink_duration_text(cfg->delay_job_max_age);
+	g_autofree char *chain = sink_duration_text(open->max + click->max);
 
 	if (click->max > 0 && open->max + click->max >= cfg->delay_job_max_age) {
 		g_ptr_array_add(cfg->warnings,
@@ -629,7 +620,7 @@ check_job_age(SinkConfig *cfg)
 	}
 	for (int i = 0; i < SINK_STEPS; i++)
 		if (cfg->delays[i].max >= cfg->delay_job_max_age) {
-			g_autofree char *longest = span_text(cfg->delays[i].max);
+			g_autofree char *longest = sink_duration_text(cfg->delays[i].max);
 
 			g_ptr_array_add(cfg->warnings,
 					g_strdup_printf("Delay_Job_Max_Age (%s) is not longer than %s's longest (%s): "
