@@ -101,13 +101,30 @@ sink_rand_new(void)
 	return g_rand_new();
 }
 
+GRand *
+sink_rand_shared(void)
+{
+	static GRand *rng;
+	static pid_t owner;
+	pid_t pid = getpid();
+
+	if (rng == NULL || owner != pid) {	/* (a forked child draws its own numbers, not its parent's) */
+		if (rng)
+			g_rand_free(rng);
+		rng = sink_rand_new();
+		owner = pid;
+	}
+	return rng;
+}
+
 SinkCtx *
 sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 {
 	SinkCtx *ctx = g_new0(SinkCtx, 1);
 
 	ctx->cfg = cfg;
-	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : sink_rand_new();
+	ctx->shared_rng = sink_rand_shared();
+	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : ctx->shared_rng;
 	ctx->seed = seed;
 	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
@@ -126,9 +143,9 @@ sink_ctx_free(SinkCtx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	if (ctx->rng)
+	if (ctx->rng && ctx->rng != ctx->shared_rng)
 		g_rand_free(ctx->rng);
-	if (ctx->delay_rng)
+	if (ctx->delay_rng && ctx->delay_rng != ctx->shared_rng)
 		g_rand_free(ctx->delay_rng);
 	if (ctx->delayed)
 		g_ptr_array_unref(ctx->delayed);

@@ -97,6 +97,7 @@ typedef struct {
 	int verbose;
 	GRand *rng;		/* seeded by --seed or randomly */
 	gint64 seed;		/* --seed; -1 when random */
+	GRand *shared_rng;	/* the process's (sink_rand_shared): rng and delay_rng when not seeded */
 	GRand *delay_rng;	/* the steps' delays (delay.c): apart from rng, so that they change no other draw */
 	GDateTime *now;		/* UTC; fixed for the whole message */
 	GDateTime *arrived;	/* a delayed step's (job.h): when its message came; NULL: now (sink_ctx_arrived) */
@@ -173,6 +174,14 @@ typedef struct {
 
 /* A random generator seeded from the kernel's (what an unseeded message draws from); one number from it. */
 GRand *sink_rand_new(void);
+/*
+ * sink_rand_shared: the generator every unseeded message of this process
+ * draws from (borrowed), seeded from the kernel's once, and again in a
+ * forked child: a process that runs many messages (sink-filterd's child, a
+ * spool's) does not pay a getrandom(2) and a Mersenne Twister's set-up for
+ * each.
+ */
+GRand *sink_rand_shared(void);
 guint32 sink_random_u32(void);
 
 /*

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "decide.h"
@@ -746,6 +747,46 @@ test_mix_without_choices(void)
 	g_assert_cmpuint(g_hash_table_size(seen), >=, 3);	/* the mix draws; the choices above do not */
 }
 
+/*
+ * Unseeded messages draw from the process's one generator (no set-up per
+ * message), freed with none of them; a forked child (sink-filterd's) seeds
+ * its own, so that two children never draw the same numbers.  Seeded ones
+ * keep their own, as before.
+ */
+static void
+test_unseeded_draws_share_the_process_generator(void)
+{
+	g_autoptr(SinkConfig) cfg = sink_config_load(NULL, NULL);
+	SinkCtx *a = sink_ctx_new(cfg, -1), *b = sink_ctx_new(cfg, -1), *c = sink_ctx_new(cfg, 7);
+	guint32 mine[4], theirs[4];
+	int pipefd[2], status;
+	pid_t pid;
+
+	g_assert_true(a->rng == b->rng);
+	g_assert_true(c->rng != a->rng);
+	sink_ctx_free(a);
+	g_assert_cmpuint(g_rand_int(b->rng) ^ g_rand_int(b->rng), !=, 0);	/* still there */
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		SinkCtx *k = sink_ctx_new(cfg, -1);
+		for (int i = 0; i < 4; i++)
+			theirs[i] = g_rand_int(k->rng);
+		_exit(write(pipefd[1], theirs, sizeof theirs) == sizeof theirs ? 0 : 1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_cmpint(status, ==, 0);
+	g_assert_cmpint(read(pipefd[0], theirs, sizeof theirs), ==, sizeof theirs);
+	for (int i = 0; i < 4; i++)
+		mine[i] = g_rand_int(b->rng);
+	g_assert_false(memcmp(mine, theirs, sizeof mine) == 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	sink_ctx_free(b);
+	sink_ctx_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -769,5 +810,6 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/unsubscribe-route-takes-method-and-agent", test_unsubscribe_route_takes_method_and_agent);
 	g_test_add_func("/decide/precedence-20-seeds", test_precedence);
 	g_test_add_func("/decide/mix-without-choices", test_mix_without_choices);
+	g_test_add_func("/decide/unseeded-draws-share-the-process-generator", test_unseeded_draws_share_the_process_generator);
 	return g_test_run();
 }
