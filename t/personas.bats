@@ -44,6 +44,18 @@ persona_requests() {
 	jq -c --arg p "$PROBE_UA" 'select(.user_agent | startswith($p) | not)' "$HTTP_LOG"
 }
 
+@test "X-Bouncy-Sink: human to an mpp. address: the subdomain's persona stays, as its class would (SPEC 19), and the record says so" {
+	config "${NOMIX[@]}"
+	make_msg "$MSG" to=x@mpp.sink.test html="$(pixels 2)" 'extra_header=X-Bouncy-Sink: accept, human'
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.class == "accept" and .route == "header" and .persona == ["mpp"] and
+		(.plan.notes | any(test("human.*subdomain gives mpp")))'
+	run persona_requests
+	assert_equal "$(wc -l <<<"$output")" 2
+	assert_equal "$(counter open_prefetch)" 1
+}
+
 @test "an mpp. message with N images on a tracking host: N GETs at once as Mozilla/5.0, no Cookie, no Referer, before the run ends" {
 	config "${NOMIX[@]}"
 	# four distinct pixels (one of them twice: the proxy fetches a URL once), one image of a web site, links

@@ -682,6 +682,9 @@ test_precedence(void)
 		{ "open@mix.sink.test", "click", "openclick/header plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
 		{ "mpp@mix.sink.test", "click", "openclick/header plan=openclick persona=mpp opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
 		{ "mpp@mix.sink.test", "human", "accept/localpart plan=accept persona=none opens=0 clicks=0 ft=- unsub=- notes=0" },
+		/* but not over the subdomain's persona, which comes first (SPEC 19) */
+		{ "x@mpp.sink.test", "accept, human", "accept/header plan=accept persona=mpp opens=0 clicks=0 ft=- unsub=- notes=1" },
+		{ "mpp@scanner.sink.test", "human, click", "openclick/header plan=openclick persona=scanner opens=1 clicks=1 chosen ft=- unsub=- notes=1" },
 		/* the header alone */
 		{ "x@mix.sink.test", "fbl", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=abuse unsub=- notes=0" },
 		{ "x@mix.sink.test", "feedback-type=fraud", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=fraud unsub=- notes=0" },
