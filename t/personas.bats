@@ -210,6 +210,23 @@ personas() {
 	((changed >= 20))
 }
 
+@test "an mpp. message with no images and a scanner. one with no links: the step shows why, nothing fetched, neither counted" {
+	config "${NOMIX[@]}"
+	make_msg "$MSG" to=x@mpp.sink.test html="$(links 2)"
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '[.actions[] | select(.by == "mpp") | .reply] == ["no pixels found"]'
+	make_msg "$MSG" to=x@scanner.sink.test html="$(pixels 2)"
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '[.actions[] | select(.by == "scanner") | .reply] == ["no links found"]'
+	run persona_requests
+	assert_equal "$output" ""
+	assert_equal "$(counter open_prefetch)" 0
+	assert_equal "$(counter click_scanner)" 0
+	assert_equal "$(counter accept)" 2
+}
+
 @test "an oob message to an mpp. address has no machine traffic; an accepted one loads the action module only with a persona" {
 	config "${NOMIX[@]}" OOB_percent=100
 	make_msg "$MSG" to=x@mpp.sink.test "${ONECLICK[@]}"

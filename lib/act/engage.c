@@ -11,10 +11,10 @@
  *            host, in the body and in List-Unsubscribe (never its one-click
  *            POST): HEADs, then GETs, all in parallel, as the gateway's
  *            agent, redirects followed only while they stay on tracking
- *            hosts (at most 5); one step, counted click_scanner.
+ *            hosts (at most 5); one step, counted click_scanner when there is a link.
  *   mpp      on delivery, Apple's proxy fetches every distinct image on a
  *            tracking host at once, as "Mozilla/5.0", no cookies, no
- *            Referer; one step, counted open_prefetch.  The reader's own
+ *            Referer; one step, counted open_prefetch when there is an image.  The reader's own
  *            opens of that mailbox are then served from the proxy's cache:
  *            still counted as the reader's steps (open, open_again: the
  *            model's shares stay whole), and open_cached, but nothing is
@@ -213,7 +213,10 @@ run_step(SinkCtx *ctx, const EngageStep *step)
 		over += step->kinds[k]->found - step->kinds[k]->urls->len;	/* (on hosts past the cap) */
 	}
 	urls = g_new0(const char *, MIN(total, cap) + 1);
-	sink_ctx_count(ctx, step->counter);
+	/* a reader's step counts as the original's did, whatever it finds; a machine's only when the message
+	 * has something of its kind for it (a proxy with no images to go through has done nothing) */
+	if (step->by == NULL || found > 0)
+		sink_ctx_count(ctx, step->counter);
 	for (guint k = 0; k < G_N_ELEMENTS(step->kinds) && step->kinds[k]; k++) {
 		const GArray *kurls = step->kinds[k]->urls;
 
