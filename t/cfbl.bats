@@ -243,6 +243,35 @@ msg() {
 	[ "$(counter fbl_cfbl_sent)" -eq 0 ]
 }
 
+@test "no Return-Path: an honoured CFBL-Address still gets the complaint, without Original-Mail-From; without one it is fbl_missing_return_path" {
+	sink_config SPF_Required_Direct=false	# (with no MAIL FROM, SPF has no sender to check)
+	msg m cfbl.test return_path= extra_header='CFBL-Address: fbl@cfbl.test; report=arf'
+	! grep -qi '^Return-Path:' "$M/m.eml"
+	send m
+	assert_success
+	rec '.complaint_route == "cfbl" and .cfbl.honoured and .return_path == null'
+	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and .actions[0].status == 250'
+	rec '.counters == ["fbl_sent", "fbl_cfbl_sent"] and .errors == []'
+	[ "$(smtp_messages)" -eq 1 ]
+	facts "$(smtp_eml 1)" >"$M/f"
+	cat "$M/f"
+	[ "$(fact rcpt_tos "$M/f")" = fbl@cfbl.test ]
+	[ "$(fact block0.Feedback-Type "$M/f")" = abuse ]
+	[ "$(fact block0.Original-Rcpt-To "$M/f")" = '<x@fbl.sink.test>' ]
+	[ "$(fact block0.Reported-Domain "$M/f")" = cfbl.test ]
+	! grep -q '^block0.Original-Mail-From=' "$M/f"
+	! grep -q 'smtp.mailfrom' "$M/f"
+
+	reset_servers
+	msg plain cfbl.test return_path=
+	send plain
+	assert_success
+	rec '.complaint_route == "return_path" and .actions == [] and (.errors | any(test("FBL not sent: no Return-Path")))'
+	[ "$(smtp_messages)" -eq 0 ]
+	[ "$(counter fbl_missing_return_path)" -eq 1 ]
+	[ "$(counter fbl_sent)" -eq 0 ]
+}
+
 @test "a complaint that does not run (SPF fails for the fbl. subdomain) has no route and no CFBL verdict in the record" {
 	msg m cfbl.test extra_header='CFBL-Address: fbl@cfbl.test'
 	run timed filter --client-ip 198.51.100.7 --json <"$M/m.eml"	# not in cfbl.test's SPF record

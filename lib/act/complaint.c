@@ -58,6 +58,7 @@ static const SinkReportKind cfbl_kind = {
 	.route = sink_cfbl_route,
 	.to_fbl_addr = TRUE,
 	.mx_of_sender = TRUE,
+	.return_path_optional = TRUE,
 };
 
 void
@@ -87,12 +88,12 @@ source_ip(const char *s)
 	return g_strdup(s);
 }
 
-/* The domain the complaint is about: the DKIM signer's, else the Return-Path's. */
+/* The domain the complaint is about: the DKIM signer's, else the Return-Path's (NULL: none). */
 static char *
 reported_domain(SinkCtx *ctx, const char *return_path)
 {
-	const char *at = strrchr(return_path, '@');
-	g_autofree char *d = sink_report_ascii(ctx->dkim_domain ? ctx->dkim_domain : at + 1);
+	const char *at = return_path ? strrchr(return_path, '@') : NULL;
+	g_autofree char *d = sink_report_ascii(ctx->dkim_domain ? ctx->dkim_domain : at ? at + 1 : NULL);
 
 	if (d == NULL || *d == '\0' || strpbrk(d, " ;()<>\"") != NULL)
 		return NULL;
@@ -132,7 +133,8 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	GString *text;
 	const SinkFeedbackKind *kind = sink_feedback_kind(ctx->plan.feedback_type);
 
-	if (rcpt == NULL || return_path == NULL || fbl == NULL) {
+	/* no Return-Path: only to a CFBL-Address (sink_report_run), and Original-Mail-From is left out */
+	if (rcpt == NULL || (return_path == NULL && !ctx->cfbl.honoured) || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
 			    rcpt == NULL ? "recipient" : return_path == NULL ? "Return-Path" : "feedback-loop");
 		return NULL;
@@ -141,9 +143,9 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	date = sink_report_date(sink_ctx_arrived(ctx));	/* (a delayed step's: its message's) */
 	ip = source_ip(ctx->client_ip);
 	domain = reported_domain(ctx, return_path);
-	rp_ascii = sink_report_addr_ascii(return_path);
+	rp_ascii = return_path ? sink_report_addr_ascii(return_path) : NULL;
 	rcpt_ascii = sink_report_addr_ascii(rcpt);
-	mail_from = g_strdup_printf("<%s>", rp_ascii);
+	mail_from = rp_ascii ? g_strdup_printf("<%s>", rp_ascii) : NULL;
 	rcpt_to = g_strdup_printf("<%s>", rcpt_ascii);
 	uri = mailto_uri(rcpt);
 	mta = g_strdup_printf("dns; %s", host);
@@ -158,7 +160,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 			g_string_append_printf(ar, "; dkim=%s", dkim);
 		if (dkim && *dkim && d && *d && strpbrk(d, " ;()") == NULL)
 			g_string_append_printf(ar, " header.d=%s", d);
-		if (spf && *spf)
+		if (spf && *spf && rp_ascii)
 			g_string_append_printf(ar, "; spf=%s smtp.mailfrom=%s", spf, rp_ascii);
 		authres = g_string_free(ar, FALSE);
 	}
@@ -177,7 +179,8 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	field(block, "Feedback-Type", kind->type);
 	field(block, "User-Agent", "bouncy-sink/" SINK_VERSION);
 	field(block, "Version", "1");
-	field(block, "Original-Mail-From", mail_from);
+	if (mail_from)	/* (optional, RFC 5965 3.2) */
+		field(block, "Original-Mail-From", mail_from);
 	field(block, "Original-Rcpt-To", rcpt_to);
 	field(block, "Arrival-Date", date);
 	field(block, "Reporting-MTA", mta);

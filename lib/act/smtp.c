@@ -288,7 +288,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		sink_ctx_error(ctx, "%s not sent: %s", k->what, ctx->rcpt ? "no usable To: address" : "no To:");
 		return;
 	}
-	if (return_path == NULL) {
+	if (return_path == NULL && !k->return_path_optional) {
 		sink_ctx_count(ctx, k->missing_return_path);
 		sink_ctx_error(ctx, "%s not sent: %s", k->what,
 			       ctx->return_path ? "no usable Return-Path address" : "no Return-Path");

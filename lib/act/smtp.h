@@ -42,6 +42,8 @@ typedef struct {
 	/* the MX is the sender's choice (CFBL), not the allowlist's: its address must be public, unless
 	 * Fetch_Allow_Private, as a fetch's */
 	gboolean mx_of_sender;
+	/* it goes without a Return-Path (a CFBL complaint: the address is the message's own, RFC 9477) */
+	gboolean return_path_optional;
 	/*
 	 * once the route is found, before the report is built: FALSE leaves it
 	 * unsent (the gate counts and says why); may be NULL
