@@ -166,6 +166,7 @@ main(int argc, char **argv)
 	g_autofree char *prefix = NULL, *text = NULL;
 	redisContext *redis;
 	gboolean want_output;
+	int prune_status = 0;	/* EX_IOERR when a log file could not be deleted (said, the rest done) */
 	const char *path;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -203,34 +204,43 @@ main(int argc, char **argv)
 	now = g_date_time_new_now_utc();
 	prefix = sink_config_key_prefix(cfg);
 
-	if ((redis = sink_redis_connect(cfg, REDIS_TIMEOUT_MS, &error)) == NULL) {
-		fprintf(stderr, "sink-stats: cannot reach the counters: %s%s\n", error->message,
-			opt_output ? "; output file left as it was" : "");
-		return EX_UNAVAILABLE;
-	}
-
+	redis = sink_redis_connect(cfg, REDIS_TIMEOUT_MS, &error);
 	if (opt_prune) {
+		/* the log files are pruned whatever becomes of Redis: they are this host's */
+		g_autoptr(GPtrArray) failed = g_ptr_array_new_with_free_func(g_free);
 		guint keys = 0, hashes = 0;
-		int logs = sink_log_prune(cfg, now);
-		gboolean ok = sink_stats_prune(redis, prefix, now, &keys, &hashes, &error);
+		int logs = sink_log_prune(cfg, now, failed);
+		gboolean ok = redis && sink_stats_prune(redis, prefix, now, &keys, &hashes, &error);
 		FILE *report = want_output && !opt_output ? stderr : stdout;
 
 		g_autofree char *kept = cfg->logfile_backup_count ? g_strdup_printf("past %d days",
 										     cfg->logfile_backup_count)
 			: g_strdup("(Logfile_backup_count = 0 keeps them all)");
-		fprintf(report, "sink-stats: pruned %u ts_ key%s and %u tso_ key%s older than %d days, %d log file%s %s\n",
-			keys, keys == 1 ? "" : "s", hashes, hashes == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS, logs,
-			logs == 1 ? "" : "s", kept);
-		if (!ok) {
+		if (redis)
+			fprintf(report, "sink-stats: pruned %u ts_ key%s and %u tso_ key%s older than %d days, ", keys,
+				keys == 1 ? "" : "s", hashes, hashes == 1 ? "" : "s", SINK_STATS_TS_KEEP_DAYS);
+		else
+			fprintf(report, "sink-stats: pruned no ts_ or tso_ key (Redis unreachable), ");
+		fprintf(report, "%d log file%s %s\n", logs, logs == 1 ? "" : "s", kept);
+		for (guint i = 0; i < failed->len; i++)
+			fprintf(stderr, "sink-stats: prune: %s\n", (const char *)failed->pdata[i]);
+		if (redis && !ok) {
 			g_autofree char *shown = sink_redis_url_display(cfg->redis_url);
 			fprintf(stderr, "sink-stats: prune: Redis at %s: %s\n", shown, error->message);
 			redisFree(redis);
 			return EX_UNAVAILABLE;
 		}
+		if (failed->len > 0)
+			prune_status = EX_IOERR;	/* the rest is still done */
+	}
+	if (redis == NULL) {
+		fprintf(stderr, "sink-stats: cannot reach the counters: %s%s\n", error->message,
+			opt_output ? "; output file left as it was" : "");
+		return EX_UNAVAILABLE;
 	}
 	if (!want_output) {
 		redisFree(redis);
-		return 0;
+		return prune_status;
 	}
 
 	/* the ts_ minutes are read (and checked) for every format, as before there was a dashboard */
@@ -258,11 +268,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "sink-stats: %s\n", error->message);
 			return EX_CANTCREAT;
 		}
-		return 0;
+		return prune_status;
 	}
 	if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
 		fprintf(stderr, "sink-stats: standard output: write failed\n");
 		return EX_IOERR;
 	}
-	return 0;
+	return prune_status;
 }

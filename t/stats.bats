@@ -415,6 +415,34 @@ clear_of_midnight() {
 	[ "$(normalise <"$BATS_TEST_TMPDIR/s.json")" = "$(redis_as_json)" ]
 }
 
+@test "--prune: Redis down still prunes the old log files, and says both (69); a log file it cannot delete is named, the rest done (74)" {
+	sink_config DKIM_Check=off Logfile_backup_count=7
+	clear_of_midnight
+	mkdir -p "$(dirname "$SINK_LOG")"
+	for d in 0 8 30; do echo line >"$SINK_LOG.$(date -u -d "-$d days" +%F)"; done
+	REDIS_URL=unix:$BATS_TEST_TMPDIR/no-redis.sock run stats --prune
+	[ "$status" -eq 69 ]
+	assert_line "sink-stats: pruned no ts_ or tso_ key (Redis unreachable), 2 log files past 7 days"
+	assert_line --partial "cannot reach the counters"
+	assert_line --partial "unix:$BATS_TEST_TMPDIR/no-redis.sock"
+	[ -e "$SINK_LOG.$(date -u +%F)" ]
+	for d in 8 30; do [ ! -e "$SINK_LOG.$(date -u -d "-$d days" +%F)" ]; done
+	# a dated name unlink(2) refuses even to root: a folder
+	stuck=$SINK_LOG.$(date -u -d "-9 days" +%F)
+	mkdir "$stuck"
+	echo line >"$SINK_LOG.$(date -u -d "-12 days" +%F)"
+	rcli SET "${P}ts_$(($(date -u +%s) / 60 * 60 - 12 * 86400))" 5 >/dev/null
+	run stats --prune
+	[ "$status" -eq 74 ]
+	assert_line "sink-stats: pruned 1 ts_ key and 0 tso_ keys older than 10 days, 1 log file past 7 days"
+	assert_line "sink-stats: prune: cannot delete $stuck: Is a directory"
+	[ ! -e "$SINK_LOG.$(date -u -d "-12 days" +%F)" ]
+	# with a format, the output is still made
+	run stats --prune --json -o "$BATS_TEST_TMPDIR/s.json"
+	[ "$status" -eq 74 ]
+	[ "$(normalise <"$BATS_TEST_TMPDIR/s.json")" = "$(redis_as_json)" ]
+}
+
 @test "Redis down: non-zero exit, a message naming the Redis URL, and the -o file left as it was" {
 	echo "previous content" >"$BATS_TEST_TMPDIR/sink.prom"
 	touch -d '2020-01-01 00:00:00' "$BATS_TEST_TMPDIR/sink.prom"

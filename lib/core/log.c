@@ -241,13 +241,14 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 	}
 	switch_link(cfg, dated);
 	if (created)
-		sink_log_prune(cfg, now);
+		sink_log_prune(cfg, now, NULL);
 	return TRUE;
 }
 
 int
-sink_log_prune(const SinkConfig *cfg, GDateTime *now)
+sink_log_prune(const SinkConfig *cfg, GDateTime *now, GPtrArray *failed)
 {
+	g_autoptr(GError) error = NULL;
 	g_autofree char *dir = NULL, *base = NULL;
 	g_autoptr(GDateTime) oldest = NULL;
 	g_autofree char *cutoff = NULL;
@@ -263,8 +264,11 @@ sink_log_prune(const SinkConfig *cfg, GDateTime *now)
 	/* today plus Logfile_backup_count days before it are kept */
 	oldest = g_date_time_add_days(now, -cfg->logfile_backup_count);
 	cutoff = g_date_time_format(oldest, "%Y-%m-%d");
-	if ((d = g_dir_open(dir, 0, NULL)) == NULL)
+	if ((d = g_dir_open(dir, 0, &error)) == NULL) {
+		if (failed && !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))	/* (no log yet: none to prune) */
+			g_ptr_array_add(failed, g_strdup_printf("cannot read the log folder: %s", error->message));
 		return 0;
+	}
 	size_t blen = strlen(base);
 	while ((name = g_dir_read_name(d)) != NULL) {
 		const char *day = name + blen + 1;
@@ -279,6 +283,8 @@ sink_log_prune(const SinkConfig *cfg, GDateTime *now)
 			g_autofree char *path = g_build_filename(dir, name, NULL);
 			if (unlink(path) == 0)
 				deleted++;
+			else if (failed)
+				g_ptr_array_add(failed, g_strdup_printf("cannot delete %s: %s", path, g_strerror(errno)));
 		}
 	}
 	g_dir_close(d);

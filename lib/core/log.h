@@ -35,8 +35,10 @@ char *sink_log_dated_path(const SinkConfig *cfg, GDateTime *when);
 
 /*
  * sink_log_prune: delete dated log files older than Logfile_backup_count
- * days before `now`.  Returns the number deleted.
+ * days before `now`.  Returns the number deleted; with failed set, what
+ * went wrong is added to it (g_free): each file that could not be deleted,
+ * or the folder that could not be read, and why.
  */
-int sink_log_prune(const SinkConfig *cfg, GDateTime *now);
+int sink_log_prune(const SinkConfig *cfg, GDateTime *now, GPtrArray *failed);
 
 #endif
