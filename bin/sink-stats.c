@@ -54,7 +54,7 @@ static const GOptionEntry entries[] = {
 	{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Replace FILE atomically instead of writing to stdout", "FILE" },
 	{ "prune", 0, 0, G_OPTION_ARG_NONE, &opt_prune, "Delete ts_ and tso_ keys older than 10 days and dated log files past Logfile_backup_count", NULL },
 	{ "serve", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, serve_option, "Serve /json, /json/ts-messages, /metrics and the dashboard (/) over HTTP (default " SINK_SERVE_DEFAULT ")", "[ADDR:]PORT" },
-	{ "client-timeout", 0, 0, G_OPTION_ARG_INT, &opt_client_timeout, "With --serve: close a client connection idle this long (default 10)", "SECONDS" },
+	{ "client-timeout", 0, 0, G_OPTION_ARG_INT, &opt_client_timeout, "With --serve: close a client connection idle this long (default 10), and any 3 times this long after it came", "SECONDS" },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
 	{ NULL }
 };

@@ -326,10 +326,13 @@ within() {
 	for i in $(seq 2 3 24); do tail -1 "$d/body$i" | grep -qx '</html>'; done
 }
 
-@test "connection after connection leaves no descriptor open (libsoup 3.2's own listener kept each one)" {
+@test "connection after connection leaves no descriptor open (libsoup 3.2's own listener kept each one), and none counted open" {
 	serve
 	before=$(ls "/proc/$SERVE_PID/fd" | wc -l)
-	for i in $(seq 1 200); do curl -s -o /dev/null "$URL/$((i % 2 ? 0 : 1))"; done	# 404s: no Redis needed
+	# 300 (past the 256 kept open at once: each must count no more once closed); 404s: no Redis needed
+	codes=$(for i in $(seq 1 300); do curl -s -o /dev/null -w '%{http_code}\n' "$URL/$((i % 2 ? 0 : 1))"; done | sort | uniq -c)
+	echo "$codes"
+	[ "$(echo $codes)" = "300 404" ]
 	curl -s -o /dev/null "$URL/json"
 	after=$(ls "/proc/$SERVE_PID/fd" | wc -l)
 	echo "descriptors: $before before, $after after"
@@ -358,6 +361,61 @@ PY
 	wait_for 5 test -s "$BATS_TEST_TMPDIR/slow.out"
 	cat "$BATS_TEST_TMPDIR/slow.out"
 	grep -Eq '^closed after (1\.[89]|2\.[0-9]|3\.[0-9]) s, 0 bytes$' "$BATS_TEST_TMPDIR/slow.out"
+}
+
+@test "a client trickling its request a byte at a time, never idle, is closed after 3 client timeouts" {
+	serve --client-timeout 1
+	run "$PY" - <<'PY'
+import socket, time
+s = socket.create_connection(("127.0.0.1", 8888))
+s.settimeout(0.4)
+t = time.time()
+line = b"GET /json HTTP/1.1\r\nX-Slow: " + b"a" * 40
+for b in line:
+    try:
+        s.send(bytes([b]))
+        if s.recv(100) == b"":
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+print("closed after %.1f s" % (time.time() - t))
+PY
+	echo "$output"
+	[[ $output =~ ^closed\ after\ (2\.[89]|3\.[0-9]|4\.[0-4])\ s$ ]]
+	run get /json
+	[ "$(meta)" = "200 application/json" ]
+}
+
+@test "256 connections open at once: one more is closed as it comes, said once; once they close, clients are served again" {
+	serve --client-timeout 30
+	"$PY" - "$BATS_TEST_TMPDIR/held" <<'PY' 3>&- &
+import os, socket, sys, time
+held = [socket.create_connection(("127.0.0.1", 8888)) for _ in range(256)]
+open(sys.argv[1], "w").write("%d\n" % len(held))
+while not os.path.exists(sys.argv[1] + ".done"):
+    time.sleep(0.05)
+for s in held:
+    s.close()
+PY
+	SLOW_PIDS=$!
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/held"
+	sleep 0.3
+	for i in 1 2 3; do
+		t0=${EPOCHREALTIME/./}
+		code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/json") || true
+		ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+		echo "$code after $ms ms"
+		[ "$code" = 000 ] && ((ms < 2000))	# closed unanswered, at once
+	done
+	[ "$(grep -c "256 connections open, the most kept" "$BATS_TEST_TMPDIR/serve.err")" -eq 1 ]
+	touch "$BATS_TEST_TMPDIR/held.done"
+	wait "$SLOW_PIDS"
+	SLOW_PIDS=
+	wait_for 5 curl -sf -o /dev/null "$URL/json"
+	run get /json
+	[ "$(meta)" = "200 application/json" ]
 }
 
 @test "a 1 MB request line: that connection is closed unanswered (libsoup's 64 KB limit on a request head); the server goes on" {

@@ -80,6 +80,8 @@ struct SinkServe {
 	SinkServeLogFunc log;
 	gpointer log_data;
 	GHashTable *pending;	/* Request*: waiting for their worker */
+	GHashTable *open;	/* GSocketConnection* -> Lifetime*: the connections open (weak references) */
+	gint64 said_full;	/* monotonic: when "too many connections" was last logged */
 	char *redis_problem;	/* why the last read failed, until one works: logged once */
 };
 
@@ -418,14 +420,69 @@ handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable 
 	start_request(serve, msg, (Endpoint)ep);
 }
 
-/* A new connection: the idle timeout on its socket (libsoup has none), then it is libsoup's. */
+/* An open connection's end of life: its timer, and what it is counted in. */
+typedef struct {
+	SinkServe *serve;
+	GSocketConnection *connection;	/* not a reference: Lifetime goes when it does */
+	guint timer;
+} Lifetime;
+
+/* The connection is gone (libsoup has let go of it): it counts no more. */
+static void
+connection_gone(gpointer data, GObject *where_it_was)
+{
+	Lifetime *life = data;
+
+	g_clear_handle_id(&life->timer, g_source_remove);
+	g_hash_table_remove(life->serve->open, where_it_was);
+	g_free(life);
+}
+
+/* Its lifetime is over: shut it down, which libsoup reads as the client's end and closes. */
+static gboolean
+connection_expired(gpointer data)
+{
+	Lifetime *life = data;
+
+	life->timer = 0;
+	g_socket_shutdown(g_socket_connection_get_socket(life->connection), TRUE, TRUE, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * A new connection: past the most kept open, closed at once; else the idle
+ * timeout on its socket (libsoup has none) and a whole lifetime, then it is
+ * libsoup's.
+ */
 static gboolean
 incoming(GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
 {
 	SinkServe *serve = data;
-	g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(connection, NULL);
-	g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(connection, NULL);
+	g_autoptr(GSocketAddress) local = NULL, remote = NULL;
+	Lifetime *life;
 
+	if (g_hash_table_size(serve->open) >= SINK_SERVE_MAX_CONNECTIONS) {
+		gint64 now = g_get_monotonic_time();
+
+		if (serve->said_full == 0 || now - serve->said_full >= 60 * G_USEC_PER_SEC) {
+			g_autofree char *line = g_strdup_printf("%d connections open, the most kept: new ones are closed "
+								"as they come (said once a minute)",
+								SINK_SERVE_MAX_CONNECTIONS);
+			serve->said_full = now;
+			serve->log(line, serve->log_data);
+		}
+		g_io_stream_close(G_IO_STREAM(connection), NULL, NULL);
+		return TRUE;
+	}
+	local = g_socket_connection_get_local_address(connection, NULL);
+	remote = g_socket_connection_get_remote_address(connection, NULL);
+	life = g_new0(Lifetime, 1);
+	life->serve = serve;
+	life->connection = connection;
+	life->timer = g_timeout_add_seconds(MIN(serve->client_timeout_s, G_MAXUINT / SINK_SERVE_LIFETIME_TIMEOUTS) *
+					    SINK_SERVE_LIFETIME_TIMEOUTS, connection_expired, life);
+	g_hash_table_insert(serve->open, connection, life);
+	g_object_weak_ref(G_OBJECT(connection), connection_gone, life);
 	g_socket_set_timeout(g_socket_connection_get_socket(connection), serve->client_timeout_s);
 	soup_server_accept_iostream(serve->server, G_IO_STREAM(connection), local, remote, NULL);
 	return TRUE;
@@ -479,6 +536,7 @@ sink_serve_new(SinkConfig *cfg, guint client_timeout_s, SinkServeLogFunc log, gp
 	serve->log = log;
 	serve->log_data = log_data;
 	serve->pending = g_hash_table_new(NULL, NULL);
+	serve->open = g_hash_table_new(NULL, NULL);
 	soup_server_add_early_handler(serve->server, NULL, early, serve, NULL);
 	soup_server_add_handler(serve->server, NULL, handle, serve, NULL);
 	serve->service = g_socket_service_new();
@@ -528,7 +586,7 @@ void
 sink_serve_free(SinkServe *serve)
 {
 	GHashTableIter it;
-	gpointer req;
+	gpointer req, conn, life;
 
 	if (serve == NULL)
 		return;
@@ -539,6 +597,14 @@ sink_serve_free(SinkServe *serve)
 		g_clear_handle_id(&((Request *)req)->timer, g_source_remove);
 	}
 	g_hash_table_unref(serve->pending);
+	/* the connections still open outlive it (libsoup's): they forget it */
+	g_hash_table_iter_init(&it, serve->open);
+	while (g_hash_table_iter_next(&it, &conn, &life)) {
+		g_object_weak_unref(conn, connection_gone, life);
+		g_clear_handle_id(&((Lifetime *)life)->timer, g_source_remove);
+		g_free(life);
+	}
+	g_hash_table_unref(serve->open);
 	g_socket_service_stop(serve->service);
 	g_socket_listener_close(G_SOCKET_LISTENER(serve->service));
 	g_object_unref(serve->service);

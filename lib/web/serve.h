@@ -14,7 +14,9 @@
  * refuses: the main loop never waits, so a slow Redis or a slow client
  * holds up no other client.  A connection serves one request
  * ("Connection: close"), and one that stays idle (no byte read or
- * written) for the client timeout is closed.
+ * written) for the client timeout is closed, as is one still open after
+ * SINK_SERVE_LIFETIME_TIMEOUTS of them (a client trickling its request
+ * byte by byte).  At most SINK_SERVE_MAX_CONNECTIONS are open at once.
  *
  * The caller owns the main loop and the process: nothing here prints or
  * exits; what a service should log goes to the log function.
@@ -30,6 +32,10 @@
 #define SINK_SERVE_REDIS_TIMEOUT_MS 1000
 /* A request waits for Redis this long at most, then is answered 503. */
 #define SINK_SERVE_ANSWER_MS 1500
+/* Connections open at once, at most: one more is closed as it is accepted (said once a minute at most). */
+#define SINK_SERVE_MAX_CONNECTIONS 256
+/* A connection lasts this many client timeouts at most, however it trickles (one request each). */
+#define SINK_SERVE_LIFETIME_TIMEOUTS 3
 /* The default listening address: the original's port, on the loopback only. */
 #define SINK_SERVE_DEFAULT "127.0.0.1:8888"
 
