@@ -407,7 +407,8 @@ PY
 		code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/json") || true
 		ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 		echo "$code after $ms ms"
-		[ "$code" = 000 ] && ((ms < 2000))	# closed unanswered, at once
+		[ "$code" = 000 ]	# closed unanswered,
+		((ms < 2000))	# at once
 	done
 	[ "$(grep -c "256 connections open, the most kept" "$BATS_TEST_TMPDIR/serve.err")" -eq 1 ]
 	touch "$BATS_TEST_TMPDIR/held.done"

@@ -136,7 +136,7 @@ sink_complaint_build(SinkCtx *ctx, GError **error)
 	/* no Return-Path: only to a CFBL-Address (sink_report_run), and Original-Mail-From is left out */
 	if (rcpt == NULL || (return_path == NULL && !ctx->cfbl.honoured) || fbl == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no usable %s address",
-			    rcpt == NULL ? "recipient" : return_path == NULL ? "Return-Path" : "feedback-loop");
+			    rcpt == NULL ? "recipient" : fbl == NULL ? "feedback-loop" : "Return-Path");
 		return NULL;
 	}
 	host = sink_report_ascii(ctx->cfg->host_name);

@@ -179,7 +179,8 @@ GRand *sink_rand_new(void);
  * draws from (borrowed), seeded from the kernel's once, and again in a
  * forked child: a process that runs many messages (sink-filterd's child, a
  * spool's) does not pay a getrandom(2) and a Mersenne Twister's set-up for
- * each.
+ * each.  So a context made before a fork must not be used after it in the
+ * child (its generator may be gone): none is.
  */
 GRand *sink_rand_shared(void);
 guint32 sink_random_u32(void);

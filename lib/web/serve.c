@@ -469,7 +469,8 @@ incoming(GSocketService *service, GSocketConnection *connection, GObject *source
 								"as they come (said once a minute)",
 								SINK_SERVE_MAX_CONNECTIONS);
 			serve->said_full = now;
-			serve->log(line, serve->log_data);
+			if (serve->log)
+				serve->log(line, serve->log_data);
 		}
 		g_io_stream_close(G_IO_STREAM(connection), NULL, NULL);
 		return TRUE;
@@ -479,8 +480,9 @@ incoming(GSocketService *service, GSocketConnection *connection, GObject *source
 	life = g_new0(Lifetime, 1);
 	life->serve = serve;
 	life->connection = connection;
-	life->timer = g_timeout_add_seconds(MIN(serve->client_timeout_s, G_MAXUINT / SINK_SERVE_LIFETIME_TIMEOUTS) *
-					    SINK_SERVE_LIFETIME_TIMEOUTS, connection_expired, life);
+	/* (to the millisecond: g_timeout_add_seconds may fire up to a second off) */
+	life->timer = g_timeout_add(MIN(serve->client_timeout_s, G_MAXUINT / 1000 / SINK_SERVE_LIFETIME_TIMEOUTS) *
+				    1000 * SINK_SERVE_LIFETIME_TIMEOUTS, connection_expired, life);
 	g_hash_table_insert(serve->open, connection, life);
 	g_object_weak_ref(G_OBJECT(connection), connection_gone, life);
 	g_socket_set_timeout(g_socket_connection_get_socket(connection), serve->client_timeout_s);
