@@ -73,21 +73,43 @@ say(const Server *s, const char *fmt, ...)
 		s->o->log(line);
 }
 
-static void
+#define REPLY_WAIT_MS 1000	/* an answer the socket cannot take at once is tried again this long */
+
+static int
 reply(int conn, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-static void
+/*
+ * Send the client its answer: 0, or the errno why it could not be sent.
+ * Never blocked for long (a client that does not read is not waited for
+ * beyond REPLY_WAIT_MS), but not given up at the first EAGAIN or EINTR
+ * either: an answer lost makes the client defer a message that ran, which
+ * PMTA would then deliver again.
+ */
+static int
 reply(int conn, const char *fmt, ...)
 {
 	char buf[SINK_WIRE_REPLY_MAX];
+	gint64 until = g_get_monotonic_time() + REPLY_WAIT_MS * 1000;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		(void)send(conn, buf, MIN((size_t)n, sizeof buf - 1), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n <= 0)
+		return EINVAL;
+	for (;;) {
+		struct pollfd p = { .fd = conn, .events = POLLOUT };
+		gint64 left;
+
+		if (send(conn, buf, MIN((size_t)n, sizeof buf - 1), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ENOBUFS)
+			return errno;
+		if ((left = until - g_get_monotonic_time()) <= 0)
+			return ETIMEDOUT;
+		(void)poll(&p, 1, (int)MAX(1, MIN(left / 1000, 50)));
+	}
 }
 
 /* ---- listening --------------------------------------------------------------------------------- */
@@ -440,7 +462,7 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 	const struct timespec zero = { 0 };
 	struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid) };
 	sigset_t io;
-	int status, i, flags, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
+	int status, i, flags, lost, untaken = 0;	/* errno of a failure to take the client's descriptors or directory */
 
 	sigemptyset(&io);
 	sigaddset(&io, SIGIO);
@@ -464,7 +486,9 @@ run_request(Server *s, const Home *home, int conn, Request *r)
 		/* the client hangs up as soon as it has the answer: no SIGIO for that */
 		sigprocmask(SIG_BLOCK, &io, NULL);
 		fcntl(conn, F_SETFL, flags);
-		reply(conn, "exit %d", status);
+		if ((lost = reply(conn, "exit %d", status)) != 0)
+			say(s, "could not answer \"exit %d\" to a client: %s (it defers a message that ran)", status,
+			    g_strerror(lost));
 	}
 restore:
 	sigprocmask(SIG_BLOCK, &io, NULL);
