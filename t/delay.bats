@@ -192,6 +192,24 @@ PYEOF
 	assert_equal "$(counter one_click_not_ready)" 0
 }
 
+@test "one worker's jobs share its Redis connections: 12 delayed opens, two connections for all of them (the claims', the jobs')" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	for i in $(seq 12); do filter <"$MSG" || fail "message $i: exit $?"; done
+	assert_equal "$(queued)" 12
+	sleep 1.2
+	before=$(rcli INFO stats | tr -d '\r' | sed -n 's/^total_connections_received://p')
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	after=$(rcli INFO stats | tr -d '\r' | sed -n 's/^total_connections_received://p')
+	conns=$((after - before - 1))	# (the second INFO's own connection left out)
+	echo "worker's connections: $conns"
+	assert_equal "$(counter jobs_run)" 12
+	assert_equal "$(requests '^/q/p1$')" 12
+	# each job asks the tracking cache what track.test is: on the connection the job before it left
+	((conns == 2))
+}
+
 @test "Redis down when the step is scheduled: it runs at once, and the log says why" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1h
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"

@@ -142,6 +142,12 @@ kept_put(SinkCtx *ctx)
 	kept.since = g_get_monotonic_time();
 }
 
+void
+sink_account_keep(SinkCtx *ctx)
+{
+	kept_put(ctx);
+}
+
 /* Whether `c` died of its timeout: hiredis reports it as the EAGAIN of the read. */
 gboolean
 sink_redis_hung(const redisContext *c)

@@ -27,6 +27,14 @@ redisContext *sink_redis_connect(const SinkConfig *cfg, int timeout_ms, GError *
 redisContext *sink_account_redis(SinkCtx *ctx);
 
 /*
+ * sink_account_keep: keep ctx's Redis connection, when it is sound, for the
+ * process's next message (ctx no longer has it), as sink_account_commit
+ * does: for a context whose counting is done elsewhere (a worker's job,
+ * counted with the job's end).
+ */
+void sink_account_keep(SinkCtx *ctx);
+
+/*
  * sink_redis_hung: whether `c` died of its timeout (no answer within it),
  * rather than of a reset, a close or a refusal.
  */

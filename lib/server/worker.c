@@ -370,6 +370,7 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 		fprintf(stderr, "%s: log not written: %s\n", o->program, error->message);
 	if (o->verbose)
 		fprintf(stderr, "%s\n", line);
+	sink_account_keep(ctx);	/* (its tracking-cache connection, for the next job) */
 	return error == NULL || ended == 1;
 }
 
