@@ -205,8 +205,9 @@ sink_claims_renew(SinkClaims *c)
 
 	if (c->lease_fd < 0)
 		return g_get_real_time();
-	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again */
-	if (fstat(c->lease_fd, &st) == 0 && st.st_nlink == 0 && (fd = take_lease(c)) >= 0) {
+	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again
+	 * (on NFS a file deleted by another host is ESTALE here, not a link count of 0) */
+	if ((fstat(c->lease_fd, &st) == 0 ? st.st_nlink == 0 : errno == ESTALE) && (fd = take_lease(c)) >= 0) {
 		close(c->lease_fd);
 		c->lease_fd = fd;
 	}
@@ -231,7 +232,10 @@ owner_gone(SinkClaims *c, GHashTable *owners, const char *owner)
 	if (g_hash_table_lookup_extended(owners, owner, NULL, &known))
 		return GPOINTER_TO_INT(known) != OWNER_ALIVE;
 	lease = g_strconcat(LEASE, owner, NULL);
-	fd = openat(c->claimed_fd, lease, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	/* for writing: on NFS, flock(2) is a byte-range lock, and an exclusive one needs a file open for writing */
+	fd = openat(c->claimed_fd, lease, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+		fd = openat(c->claimed_fd, lease, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		fd = errno == ENOENT ? OWNER_NO_LEASE : OWNER_ALIVE;
 	else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
