@@ -433,6 +433,56 @@ slow() {
 	[ -z "$(left)" ]
 }
 
+@test "a file whose time is a second ahead (a writer's clock ahead) is waited for too; one far ahead is run at once" {
+	make_msg "$S/ahead.msg" to=x@accept.sink.test
+	touch -d '+1 sec' "$S/ahead.msg"
+	run timed "${SPOOL[@]}"
+	assert_success
+	echo "took $(took_ms) ms"
+	(($(took_ms) >= 1900))	# 2 s after its time, a second ahead
+	assert_counted 1
+	make_msg "$S/far.msg" to=x@accept.sink.test
+	touch -d '+1 hour' "$S/far.msg"
+	run timed "${SPOOL[@]}"
+	assert_success
+	echo "took $(took_ms) ms"
+	(($(took_ms) < 1500))
+	assert_counted 2
+	[ -z "$(left)" ]
+}
+
+@test "one-shot under steady mail: the run takes what the folder held when it began and ends; what came since is the next run's" {
+	fill 40 "$FIXTURE"
+	# a writer adding a message every 20 ms for 6 s, as PMTA would under load: there is always one a run
+	# waits for (changed in the last 2 s)
+	"$PY" - "$S" "$FIXTURE" <<'PY' 3>&- &
+import os, sys, time
+d, data = sys.argv[1], open(sys.argv[2], "rb").read()
+end = time.time() + 6
+while time.time() < end:
+    path = os.path.join(d, os.urandom(8).hex() + ".msg")
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.rename(path + ".tmp", path)
+    time.sleep(0.02)
+PY
+	PIDS+=($!)
+	sleep 0.3
+	run timed "${SPOOL[@]}"
+	assert_success
+	echo "took $(took_ms) ms; $(log_lines | wc -l) run"
+	(($(took_ms) < 3500))	# the last it saw waited for 2 s; it did not follow the writer to its end
+	kill -0 "${PIDS[0]}"	# (the writer still going)
+	n=$(log_lines | wc -l)
+	((n >= 40 && n < 40 + 3500 / 20))
+	wait "${PIDS[0]}"
+	run "${SPOOL[@]}"	# the next run takes the rest
+	assert_success
+	[ -z "$(left)" ]
+	total=$(log_lines | wc -l)
+	assert_counted "$total"
+}
+
 @test "a run that asks for a retry (75: a module missing) puts its file back and the spool exits 75; a broken config runs nothing" {
 	sink_config DKIM_Check=verify "${NOMIX[@]}"
 	make_msg "$M/m.eml" to=x@accept.sink.test

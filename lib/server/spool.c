@@ -82,6 +82,11 @@ typedef struct {
 	GHashTable *queued;	/* the names queued or running, and "/<claim>" of claims queued */
 	GHashTable *later;	/* name -> gint64 *: not before this (monotonic); NEVER: not in this run */
 	GHashTable *told;	/* names already said to be left alone */
+	/* one-shot: the message names the first look saw (settled or not), the only files the run takes, so
+	 * that it ends while mail keeps coming (the next cron run takes what came since; a gone run's claims
+	 * are taken whenever they come of age); NULL: every name */
+	GHashTable *first;
+	gboolean looked;
 	SinkPool pool;
 	int sig_fd, ino_fd;
 	gboolean stopping;
@@ -412,10 +417,12 @@ static int
 look(Spool *s)
 {
 	g_autoptr(GPtrArray) stale = NULL, found = g_ptr_array_new();
-	gint64 now = g_get_real_time();
+	/* the folder's clock (on NFS, the server's: the one its files' times are in), and the run's beat */
+	gint64 now = sink_claims_renew(&s->claims);
 	struct dirent *e;
 	DIR *d;
 	int fd, wake;
+	guint entries = 0;
 
 	g_hash_table_foreach_remove(s->later, ripe, NULL);	/* (names gone from the folder are forgotten too) */
 	stale = sink_claims_stale(&s->claims, s->o->claim_timeout_s + CLAIM_MARGIN_S, &wake);
@@ -443,15 +450,24 @@ look(Spool *s)
 		const char *why;
 		gint64 age;
 
-		if (!is_message_name(e->d_name) || !may_queue(s, e->d_name) ||
-		    fstatat(s->claims.dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (++entries % 256 == 0)
+			beat(s);	/* (a long look at a large folder keeps the claims held) */
+		if (!is_message_name(e->d_name))
+			continue;
+		if (s->first && !s->looked)
+			g_hash_table_add(s->first, g_strdup(e->d_name));
+		else if (s->first && !g_hash_table_contains(s->first, e->d_name))
+			continue;	/* (come since this one-shot run began: the next run's) */
+		if (!may_queue(s, e->d_name) || fstatat(s->claims.dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if ((why = not_a_file(&st)) != NULL) {
 			tell_once(s, e->d_name, why);
 			continue;
 		}
 		age = now - ((gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000);
-		if (age >= 0 && age < SETTLE_S * G_USEC_PER_SEC) {	/* (one from the future cannot be waited for) */
+		/* a time a little ahead is a file being written by a clock a little ahead (another host's); one
+		 * far ahead cannot be waited for */
+		if (age > -SETTLE_S * G_USEC_PER_SEC && age < SETTLE_S * G_USEC_PER_SEC) {
 			int left = (int)((SETTLE_S * G_USEC_PER_SEC - age + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 
 			wake = wake < 0 ? left : MIN(wake, left);
@@ -463,6 +479,7 @@ look(Spool *s)
 		g_ptr_array_add(found, t);
 	}
 	closedir(d);
+	s->looked = TRUE;
 	g_ptr_array_sort(found, older_first);
 	for (guint i = 0; i < found->len; i++)
 		queue(s, found->pdata[i]);
@@ -598,6 +615,7 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 	s.queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s.later = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	s.told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s.first = o->watch ? NULL : g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (!sink_claims_open(&s.claims, o->dir, error) || !set_up(&s, error))
 		goto out;
 	if (o->watch)
@@ -689,6 +707,8 @@ out:
 	g_hash_table_destroy(s.queued);
 	g_hash_table_destroy(s.later);
 	g_hash_table_destroy(s.told);
+	if (s.first)
+		g_hash_table_destroy(s.first);
 	g_clear_error(&s.failure);
 	g_free(s.slots);
 	g_free(pfd);
