@@ -123,11 +123,6 @@ expected() {
 	[ -e "$RELOADED" ]
 }
 
-# gone PID: the process has ended (a zombie waiting for the namespace's init to reap it counts as ended).
-gone() {
-	[ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
-
 @test "a reload command that leaves a process holding its output still returns, within seconds, as a success" {
 	# the background sleep keeps the command's stdout and stderr open; sink-cycle used to wait for their EOF
 	cycle_config PMTA_Reload_Command="sh -c 'echo reloading; sleep 1000 & echo \$! >$BATS_TEST_TMPDIR/bg.pid'"

@@ -78,13 +78,6 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 
-# gone PID: the process has exited (a zombie not yet reaped counts as gone)
-gone() {
-	local state
-	read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 0
-	[[ $state == Z ]]
-}
-
 # serve SOCKET [ARGS...]: start a sink-filterd of this test's own on SOCKET, logging to SOCKET.log; sets S_PID
 # and S_LOG; teardown stops it. With UNDER set (an array: a command that ends by exec'ing its arguments), the
 # server is started through it, and S_PID is still the server's.

@@ -483,6 +483,32 @@ PY
 	assert_counted "$total"
 }
 
+@test ".claimed/ removed while a run goes on: it stops claiming, says why and exits 73; the next run makes it again and runs the rest" {
+	sink_config DKIM_Check=off Upstream_Handled=0 Open_percent=100 Open_Again_percent=0 Click_percent=0 \
+		Click_Again_percent=0 Fetch_Allow_Private=true Tracking_Domains_Allowlist=track.test
+	for i in $(seq 12); do
+		make_msg "$S/$i.msg" to=x@openclick.sink.test html="<html><body>$(pixels 1 slow/400/)</body></html>"
+		touch -d '-1 min' "$S/$i.msg"
+	done
+	"${SPOOL[@]}" -j 1 2>"$M/err" &
+	PIDS+=($!)
+	wait_for 5 test -s "$SINK_LOG"	# the first message done (each takes 400 ms)
+	rm -rf "$S/.claimed"
+	wait_for 10 gone "${PIDS[0]}"	# (before, it looked again and again for ever, every claim "another run's")
+	st=0
+	wait "${PIDS[0]}" || st=$?
+	cat "$M/err"
+	[ "$st" -eq 73 ]
+	grep -q "$S/.claimed/ was removed while the run went on: nothing more can be claimed" "$M/err"
+	! grep -q "stays until a later run" "$M/err"	# (no later run will: the claims went with the folder)
+	left_before=$(find "$S" -maxdepth 1 -name '*.msg' | wc -l)
+	((left_before >= 5))	# what it had not claimed (12, but one or two done and -j 1 + 3 in hand) is still there
+	run "${SPOOL[@]}"
+	assert_success
+	[ -z "$(find "$S" -maxdepth 1 -name '*.msg')" ]
+	[ -d "$S/.claimed" ]
+}
+
 @test "a run that asks for a retry (75: a module missing) puts its file back and the spool exits 75; a broken config runs nothing" {
 	sink_config DKIM_Check=verify "${NOMIX[@]}"
 	make_msg "$M/m.eml" to=x@accept.sink.test

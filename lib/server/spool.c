@@ -137,6 +137,9 @@ put_back(Spool *s, const char *claim, const char *name, const char *why)
 
 	if (sink_claims_put_back(&s->claims, claim, name))
 		say(s, "%s: %s; back in the folder for %s", name, why, when);
+	else if (errno == ENOENT)
+		say(s, "%s: %s, and its claim .claimed/%s is gone (removed by hand): the message with it", name, why,
+		    claim);
 	else
 		say(s, "%s: %s, and it cannot be put back (%s): .claimed/%s stays until a later run takes it over",
 		    name, why, g_strerror(errno), claim);
@@ -152,8 +155,12 @@ put_back_unstarted(Spool *s, const char *claim, const char *name)
 		say(s, "%s: not started before the stop; back in the folder for the next run", name);
 		return;
 	}
-	say(s, "%s: not started before the stop, and it cannot be put back (%s): .claimed/%s stays until a later "
-	    "run takes it over", name, g_strerror(errno), claim);
+	if (errno == ENOENT)
+		say(s, "%s: not started before the stop, and its claim .claimed/%s is gone (removed by hand): the "
+		    "message with it", name, claim);
+	else
+		say(s, "%s: not started before the stop, and it cannot be put back (%s): .claimed/%s stays until a "
+		    "later run takes it over", name, g_strerror(errno), claim);
 	s->res->deferred++;
 }
 
@@ -296,10 +303,17 @@ start(Spool *s, Task *t)
 	while (slot->conn >= 0)
 		slot++;
 	if ((claim = sink_claims_take(&s->claims, t->name, t->from)) == NULL) {
-		if (errno != ENOENT) {	/* else another run has it, or it went */
+		if (errno != ENOENT) {
 			say(s, "%s: cannot be claimed: %s; left alone", t->name, g_strerror(errno));
 			run_later(s, t->name);
-		}
+		} else if (fstat(s->claims.claimed_fd, &st) == 0 && st.st_nlink == 0) {
+			/* not another run's doing: .claimed/ itself was removed, and nothing can be claimed now */
+			if (s->failure == NULL)
+				g_set_error(&s->failure, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS,
+					    "%s/.claimed/ was removed while the run went on: nothing more can be "
+					    "claimed (the next run makes it again)", s->o->dir);
+			s->stopping = TRUE;
+		}	/* else another run has it, or it went */
 		goto out;
 	}
 	if (t->from)

@@ -146,6 +146,13 @@ http_requests() {
 	grep -F -- "${1:-}" "$HTTP_LOG" || true
 }
 
+# gone PID: the process has ended (a zombie not yet reaped counts as ended)
+gone() {
+	local state
+	read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 0
+	[[ $state == Z ]]
+}
+
 wait_for() {
 	local seconds=$1 deadline
 	shift
