@@ -138,7 +138,7 @@ warm(void)
  * are taken over), then run the folder.  Exit 0 when every message ran,
  * or --watch stopped; 75 when one was put back for a later run (or the
  * config is broken: none ran), 66 when the folder cannot be read, 73 when
- * its claims cannot be made, 71 when the pool failed.
+ * its claims cannot be made (or .claimed/ went), 71 when the pool failed.
  */
 static int
 spool_main(void)
