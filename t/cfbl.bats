@@ -46,6 +46,17 @@ msg() {
 	cp "$in" "$M/$name.eml"
 }
 
+# delivered_to_cfbl: the last send's complaint went to fbl@cfbl.test at mx.cfbl.test, accepted and counted
+# as one (fbl_sent and fbl_cfbl_sent); its facts (t/lib/report.bash) in $M/f
+delivered_to_cfbl() {
+	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and .actions[0].status == 250' &&
+		rec '.counters == ["fbl_sent", "fbl_cfbl_sent"] and .errors == []' &&
+		[ "$(smtp_messages)" -eq 1 ] || return 1
+	facts "$(smtp_eml 1)" >"$M/f"
+	cat "$M/f"
+	[ "$(fact rcpt_tos "$M/f")" = fbl@cfbl.test ]
+}
+
 @test "a CFBL-Address of the From: domain, signed over it and CFBL-Feedback-ID, gets the complaint at its MX, which no allowlist names" {
 	# without the header the complaint has nowhere to go: cfbl.test's MX is on no allowlist
 	msg plain cfbl.test
@@ -63,12 +74,7 @@ msg() {
 	rec '.complaint_route == "cfbl" and .cfbl.honoured and .cfbl.reason == null'
 	rec '.cfbl.address == "fbl@cfbl.test" and .cfbl.feedback_id == "1234:a1b2c3" and .cfbl.report == "arf"'
 	rec '.mx == "mx.cfbl.test" and .fbl_address == "fbl@cfbl.test"'
-	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and .actions[0].status == 250'
-	rec '.counters == ["fbl_sent", "fbl_cfbl_sent"] and .errors == []'
-	[ "$(smtp_messages)" -eq 1 ]
-	facts "$(smtp_eml 1)" >"$M/f"
-	cat "$M/f"
-	[ "$(fact rcpt_tos "$M/f")" = fbl@cfbl.test ]
+	delivered_to_cfbl
 	[ "$(fact mail_from "$M/f")" = x@fbl.sink.test ]
 	[ "$(fact to_addr "$M/f")" = fbl@cfbl.test ]
 	[ "$(fact from_addr "$M/f")" = x@fbl.sink.test ]
@@ -250,12 +256,7 @@ msg() {
 	send m
 	assert_success
 	rec '.complaint_route == "cfbl" and .cfbl.honoured and .return_path == null'
-	rec '.actions[0].type == "fbl" and .actions[0].target == "mx.cfbl.test" and .actions[0].status == 250'
-	rec '.counters == ["fbl_sent", "fbl_cfbl_sent"] and .errors == []'
-	[ "$(smtp_messages)" -eq 1 ]
-	facts "$(smtp_eml 1)" >"$M/f"
-	cat "$M/f"
-	[ "$(fact rcpt_tos "$M/f")" = fbl@cfbl.test ]
+	delivered_to_cfbl
 	[ "$(fact block0.Feedback-Type "$M/f")" = abuse ]
 	[ "$(fact block0.Original-Rcpt-To "$M/f")" = '<x@fbl.sink.test>' ]
 	[ "$(fact block0.Reported-Domain "$M/f")" = cfbl.test ]
