@@ -215,15 +215,12 @@ parse_address(SinkCfbl *cfbl, const char *v, const char **why)
 		*why = "holds more than one address";
 		return FALSE;
 	}
-	if (*p == ';') {	/* "report=" and its value in any case (ABNF strings), white space around them */
-		g_autofree char *rest = NULL;
-
+	if (*p == ';') {	/* "report=" and its value in any case (ABNF strings); unfold() stripped the end */
 		for (p++; *p == ' ' || *p == '\t'; p++)
 			;
-		rest = g_strchomp(g_strdup(p));
-		if (g_ascii_strcasecmp(rest, "report=arf") == 0)
+		if (g_ascii_strcasecmp(p, "report=arf") == 0)
 			cfbl->report = g_strdup("arf");
-		else if (g_ascii_strcasecmp(rest, "report=xarf") == 0)
+		else if (g_ascii_strcasecmp(p, "report=xarf") == 0)
 			cfbl->report = g_strdup("xarf");
 		else {
 			*why = "has something after the address other than \"; report=arf\" or \"; report=xarf\"";

@@ -101,20 +101,21 @@ sink_rand_new(void)
 	return g_rand_new();
 }
 
+static GRand *shared_rng;	/* sink_rand_shared's: never freed with a context */
+
 GRand *
 sink_rand_shared(void)
 {
-	static GRand *rng;
 	static pid_t owner;
 	pid_t pid = getpid();
 
-	if (rng == NULL || owner != pid) {	/* (a forked child draws its own numbers, not its parent's) */
-		if (rng)
-			g_rand_free(rng);
-		rng = sink_rand_new();
+	if (shared_rng == NULL || owner != pid) {	/* (a forked child draws its own numbers, not its parent's) */
+		if (shared_rng)
+			g_rand_free(shared_rng);
+		shared_rng = sink_rand_new();
 		owner = pid;
 	}
-	return rng;
+	return shared_rng;
 }
 
 SinkCtx *
@@ -123,8 +124,7 @@ sink_ctx_new(const SinkConfig *cfg, gint64 seed)
 	SinkCtx *ctx = g_new0(SinkCtx, 1);
 
 	ctx->cfg = cfg;
-	ctx->shared_rng = sink_rand_shared();
-	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : ctx->shared_rng;
+	ctx->rng = seed >= 0 ? g_rand_new_with_seed((guint32)seed) : sink_rand_shared();
 	ctx->seed = seed;
 	ctx->now = clock_now();
 	ctx->deadline = g_get_monotonic_time() + (gint64)cfg->message_timeout * G_USEC_PER_SEC;
@@ -143,9 +143,9 @@ sink_ctx_free(SinkCtx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	if (ctx->rng && ctx->rng != ctx->shared_rng)
+	if (ctx->rng && ctx->rng != shared_rng)
 		g_rand_free(ctx->rng);
-	if (ctx->delay_rng && ctx->delay_rng != ctx->shared_rng)
+	if (ctx->delay_rng && ctx->delay_rng != shared_rng)
 		g_rand_free(ctx->delay_rng);
 	if (ctx->delayed)
 		g_ptr_array_unref(ctx->delayed);

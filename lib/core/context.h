@@ -97,7 +97,6 @@ typedef struct {
 	int verbose;
 	GRand *rng;		/* seeded by --seed or randomly */
 	gint64 seed;		/* --seed; -1 when random */
-	GRand *shared_rng;	/* the process's (sink_rand_shared): rng and delay_rng when not seeded */
 	GRand *delay_rng;	/* the steps' delays (delay.c): apart from rng, so that they change no other draw */
 	GDateTime *now;		/* UTC; fixed for the whole message */
 	GDateTime *arrived;	/* a delayed step's (job.h): when its message came; NULL: now (sink_ctx_arrived) */

@@ -347,7 +347,8 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it;
 	 * a directive or keyword adds mpp or scanner to it, or, human, clears it, but for the route
 	 * subdomain's (mpp., scanner.), which comes first as the subdomain's class does (SPEC 19) */
-	ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);
+	if (!ctx->plan.persona_asked || ctx->plan.persona != SINK_PERSONA_NONE)
+		ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);	/* (human needs no hash) */
 	if (ctx->plan.persona_asked && ctx->plan.persona == SINK_PERSONA_NONE) {
 		guint routed = sink_persona_route(ctx->rcpt);
 

@@ -32,7 +32,7 @@ draw(SinkCtx *ctx, SinkStep step)
 		return r->min;
 	if (ctx->delay_rng == NULL) {
 		guint32 seed[2] = { (guint32)ctx->seed, 0x64656c61 };
-		ctx->delay_rng = ctx->seed >= 0 ? g_rand_new_with_seed_array(seed, 2) : ctx->shared_rng;
+		ctx->delay_rng = ctx->seed >= 0 ? g_rand_new_with_seed_array(seed, 2) : sink_rand_shared();
 	}
 	return g_rand_int_range(ctx->delay_rng, (gint32)r->min, (gint32)r->max + 1);
 }

@@ -130,19 +130,27 @@ run_later(Spool *s, const char *name)
 	g_hash_table_insert(s->later, g_strdup(name), when);
 }
 
-static void
-put_back(Spool *s, const char *claim, const char *name, const char *why)
+/* Put claim back in the folder as name, saying so with why and `when` it runs again; FALSE when it could not be. */
+static gboolean
+claim_back(Spool *s, const char *claim, const char *name, const char *why, const char *when)
 {
-	const char *when = s->o->watch ? "a retry in " G_STRINGIFY(RETRY_S) " s" : "the next run";
-
-	if (sink_claims_put_back(&s->claims, claim, name))
+	if (sink_claims_put_back(&s->claims, claim, name)) {
 		say(s, "%s: %s; back in the folder for %s", name, why, when);
-	else if (errno == ENOENT)
+		return TRUE;
+	}
+	if (errno == ENOENT)
 		say(s, "%s: %s, and its claim .claimed/%s is gone (removed by hand): the message with it", name, why,
 		    claim);
 	else
 		say(s, "%s: %s, and it cannot be put back (%s): .claimed/%s stays until a later run takes it over",
 		    name, why, g_strerror(errno), claim);
+	return FALSE;
+}
+
+static void
+put_back(Spool *s, const char *claim, const char *name, const char *why)
+{
+	claim_back(s, claim, name, why, s->o->watch ? "a retry in " G_STRINGIFY(RETRY_S) " s" : "the next run");
 	run_later(s, name);
 	s->res->deferred++;
 }
@@ -151,17 +159,8 @@ put_back(Spool *s, const char *claim, const char *name, const char *why)
 static void
 put_back_unstarted(Spool *s, const char *claim, const char *name)
 {
-	if (sink_claims_put_back(&s->claims, claim, name)) {
-		say(s, "%s: not started before the stop; back in the folder for the next run", name);
-		return;
-	}
-	if (errno == ENOENT)
-		say(s, "%s: not started before the stop, and its claim .claimed/%s is gone (removed by hand): the "
-		    "message with it", name, claim);
-	else
-		say(s, "%s: not started before the stop, and it cannot be put back (%s): .claimed/%s stays until a "
-		    "later run takes it over", name, g_strerror(errno), claim);
-	s->res->deferred++;
+	if (!claim_back(s, claim, name, "not started before the stop", "the next run"))
+		s->res->deferred++;
 }
 
 static void
@@ -432,7 +431,7 @@ look(Spool *s)
 {
 	g_autoptr(GPtrArray) stale = NULL, found = g_ptr_array_new();
 	/* the folder's clock (on NFS, the server's: the one its files' times are in), and the run's beat */
-	gint64 now = sink_claims_renew(&s->claims);
+	gint64 now = (s->beat = g_get_monotonic_time(), sink_claims_renew(&s->claims));
 	struct dirent *e;
 	DIR *d;
 	int fd, wake;

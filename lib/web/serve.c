@@ -411,12 +411,7 @@ handle(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable 
 			    endpoints[EP_METRICS].path);
 		return;
 	}
-	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-		soup_message_headers_replace(h, "Allow", ALLOWED);
-		answer_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, endpoints[ep].cors, "405 %s is not allowed here: %s\n",
-			    method, ALLOWED);
-		return;
-	}
+	/* (any other method early() has answered 405) */
 	start_request(serve, msg, (Endpoint)ep);
 }
 
