@@ -252,7 +252,7 @@ delivered_to_cfbl() {
 @test "no Return-Path: an honoured CFBL-Address still gets the complaint, without Original-Mail-From; without one it is fbl_missing_return_path" {
 	sink_config SPF_Required_Direct=false	# (with no MAIL FROM, SPF has no sender to check)
 	msg m cfbl.test return_path= extra_header='CFBL-Address: fbl@cfbl.test; report=arf'
-	! grep -qi '^Return-Path:' "$M/m.eml"
+	! grep -qi '^Return-Path:' "$M/m.eml" || false
 	send m
 	assert_success
 	rec '.complaint_route == "cfbl" and .cfbl.honoured and .return_path == null'
@@ -260,8 +260,8 @@ delivered_to_cfbl() {
 	[ "$(fact block0.Feedback-Type "$M/f")" = abuse ]
 	[ "$(fact block0.Original-Rcpt-To "$M/f")" = '<x@fbl.sink.test>' ]
 	[ "$(fact block0.Reported-Domain "$M/f")" = cfbl.test ]
-	! grep -q '^block0.Original-Mail-From=' "$M/f"
-	! grep -q 'smtp.mailfrom' "$M/f"
+	! grep -q '^block0.Original-Mail-From=' "$M/f" || false
+	! grep -q 'smtp.mailfrom' "$M/f" || false
 
 	reset_servers
 	msg plain cfbl.test return_path=

@@ -29,7 +29,7 @@ setup() {
 	grep -q '<svg' "$SINK_BUILD/demo/sink-stats.html"
 	# what it started is gone: no Redis of its own left, no temporary folder
 	[ "$(pgrep -c -x redis-server || true)" -eq "$before" ]
-	! pgrep -f 'http.server --bind 127.0.0.1' >/dev/null
+	! pgrep -f 'http.server --bind 127.0.0.1' >/dev/null || false
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
 

@@ -777,13 +777,12 @@ report_same() {
 	serve "$M/s.sock" --runs-per-child 1000 --spare 1 -j 1
 	sink_config DKIM_Check=off
 	make_msg "$M/m.eml" to=x@accept.sink.test
-	conns() { rcli INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p'; }
-	before=$(conns)
+	before=$(redis_connections)
 	for i in $(seq 5); do
 		client --server "$M/s.sock" <"$M/m.eml"
 	done
 	# the child's one connection, and this second INFO's
-	[ "$(($(conns) - before))" -eq 2 ]
+	[ "$(($(redis_connections) - before))" -eq 2 ]
 	assert_counted 5
 	# Redis closes it (as for idling, or a restart): the next message sees that before its first command (a
 	# delayed open's job, which no retry would save) and works on a new one

@@ -146,6 +146,11 @@ http_requests() {
 	grep -F -- "${1:-}" "$HTTP_LOG" || true
 }
 
+# redis_connections: the connections Redis has taken since it started (this one, the asking, included)
+redis_connections() {
+	rcli INFO stats | tr -d '\r' | sed -n 's/^total_connections_received://p'
+}
+
 # gone PID: the process has ended (a zombie not yet reaped counts as ended)
 gone() {
 	local state
