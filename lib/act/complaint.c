@@ -57,8 +57,7 @@ static const SinkReportKind cfbl_kind = {
 	.build = sink_complaint_build,
 	.route = sink_cfbl_route,
 	.to_fbl_addr = TRUE,
-	.mx_of_sender = TRUE,
-	.return_path_optional = TRUE,
+	.senders_own = TRUE,
 };
 
 void

@@ -288,7 +288,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 		sink_ctx_error(ctx, "%s not sent: %s", k->what, ctx->rcpt ? "no usable To: address" : "no To:");
 		return;
 	}
-	if (return_path == NULL && !k->return_path_optional) {
+	if (return_path == NULL && !k->senders_own) {
 		sink_ctx_count(ctx, k->missing_return_path);
 		sink_ctx_error(ctx, "%s not sent: %s", k->what,
 			       ctx->return_path ? "no usable Return-Path address" : "no Return-Path");
@@ -336,7 +336,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 	}
 	if (!ctx->dry_run) {
 		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, k->null_sender ? "" : from, rcpt_to, msg,
-					       k->mx_of_sender && !ctx->cfg->fetch_allow_private);
+					       k->senders_own && !ctx->cfg->fetch_allow_private);
 
 		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
 		if (sent && k->also_sent)

@@ -39,11 +39,13 @@ typedef struct {
 	gboolean (*route)(SinkCtx *ctx, const char *what, gboolean *tempfail);
 	gboolean to_fbl_addr;	/* RCPT TO is ctx->fbl_addr, else the Return-Path */
 	gboolean null_sender;	/* MAIL FROM:<> (RFC 3834's auto-reply), else the recipient */
-	/* the MX is the sender's choice (CFBL), not the allowlist's: its address must be public, unless
-	 * Fetch_Allow_Private, as a fetch's */
-	gboolean mx_of_sender;
-	/* it goes without a Return-Path (a CFBL complaint: the address is the message's own, RFC 9477) */
-	gboolean return_path_optional;
+	/*
+	 * the address is the message's own CFBL-Address (RFC 9477): it goes
+	 * without a Return-Path, and its MX is the sender's choice, not the
+	 * allowlist's, so that MX's address must be public (unless
+	 * Fetch_Allow_Private), as a fetch's
+	 */
+	gboolean senders_own;
 	/*
 	 * once the route is found, before the report is built: FALSE leaves it
 	 * unsent (the gate counts and says why); may be NULL
