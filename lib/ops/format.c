@@ -10,7 +10,6 @@
 
 /* ---- JSON ----------------------------------------------------------------------------------------------- */
 
-
 char *
 sink_stats_json(const SinkStats *stats)
 {
@@ -25,10 +24,6 @@ sink_stats_json(const SinkStats *stats)
 		sink_json_string(out, c->name);
 		g_string_append_printf(out, ": %" G_GINT64_FORMAT, c->value);
 	}
-	if (stats->queue_used)	/* the delay queue, once it is in use (gauges, not int_ counters) */
-		g_string_append_printf(out, ", \"jobs_waiting\": %" G_GINT64_FORMAT ", \"jobs_running\": %"
-				       G_GINT64_FORMAT ", \"jobs_due_lag_seconds\": %" G_GINT64_FORMAT,
-				       stats->jobs_waiting, stats->jobs_running, stats->due_lag_ms / 1000);
 	g_string_append(out, "}\n");
 	return g_string_free(out, FALSE);
 }

@@ -10,7 +10,9 @@
 /*
  * sink_stats_json: the original /json shape, one object:
  * {"startedRunning": "...", "<counter>": <integer>, ...}, counters in
- * stats order, ending in a newline.  g_free.
+ * stats order, ending in a newline: nothing else, so that a script that
+ * reads every other key as a counter reads it right (the delay queue's
+ * gauges are in the Prometheus text and the HTML only).  g_free.
  */
 char *sink_stats_json(const SinkStats *stats);
 
