@@ -256,7 +256,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "sink-filterd: listening on %s (up to %u messages at once)\n", o.socket_path, o.max_children);
 	if (opt_worker) {
 		worker_opts = (SinkWorkerOptions){
-			.config_path = opt_config ? opt_config : sink_config_default_path(),
+			.config_path = opt_config,
 			.processes = 1, .program = "sink-filterd",
 		};
 		worker_start(0);

@@ -73,7 +73,7 @@ usage(const char *problem)
 typedef struct {
 	GMainLoop *loop;
 	SinkServe *serve;
-	const char *path;	/* the config file, NULL for the built-in defaults */
+	const char *given;	/* -c's file; NULL: the default, looked for again at each reload */
 } Service;
 
 static void
@@ -95,25 +95,26 @@ service_reload(gpointer data)
 {
 	Service *svc = data;
 	g_autoptr(GError) error = NULL;
-	SinkConfig *cfg = sink_config_load(svc->path, &error);
+	const char *path = svc->given ? svc->given : sink_config_default_path();
+	SinkConfig *cfg = sink_config_load(path, &error);
 
 	if (cfg == NULL) {
 		fprintf(stderr, "sink-stats: config not reloaded, the old one is kept: %s\n", error->message);
 		return G_SOURCE_CONTINUE;
 	}
 	sink_serve_set_config(svc->serve, cfg);
-	fprintf(stderr, "sink-stats: config reloaded from %s\n", svc->path ? svc->path : "(built-in defaults)");
+	fprintf(stderr, "sink-stats: config reloaded from %s\n", path ? path : "(built-in defaults)");
 	return G_SOURCE_CONTINUE;
 }
 
 /* Serve until SIGTERM or SIGINT; 73 when the address cannot be listened on. */
 static int
-service_run(SinkConfig *cfg, const char *path, const char *spec)
+service_run(SinkConfig *cfg, const char *given, const char *spec)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GInetSocketAddress) address = sink_serve_parse_address(spec, &error);
 	g_autofree char *url = NULL;
-	Service svc = { NULL, NULL, path };
+	Service svc = { NULL, NULL, given };
 	guint sources[3];
 
 	if (address == NULL) {
@@ -200,7 +201,7 @@ main(int argc, char **argv)
 	/* the config's warnings (obsolete keys of the original's) are for
 	 * sink-filter -n: from cron they would mail the same lines every run */
 	if (opt_serving)
-		return service_run(g_steal_pointer(&cfg), path, opt_serve ? opt_serve : SINK_SERVE_DEFAULT);
+		return service_run(g_steal_pointer(&cfg), opt_config, opt_serve ? opt_serve : SINK_SERVE_DEFAULT);
 	now = g_date_time_new_now_utc();
 	prefix = sink_config_key_prefix(cfg);
 

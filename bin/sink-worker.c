@@ -53,7 +53,7 @@ main(int argc, char **argv)
 		printf("sink-worker %s\n", SINK_VERSION);
 		return 0;
 	}
-	o.config_path = config ? config : sink_config_default_path();
+	o.config_path = config;
 	o.processes = (guint)concurrency;
 	o.once = once;
 	o.verbose = verbose;

@@ -51,6 +51,7 @@ teardown() {
 		fi
 	fi
 	for pid in ${SLOW_PIDS:-}; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	[[ -z ${ETC_OVERLAY:-} ]] || umount /etc
 	return 0
 }
 
@@ -489,6 +490,30 @@ PY
 	SERVE_PID=
 	grep -q "stopped serving http://127.0.0.1:8888/" "$BATS_TEST_TMPDIR/serve.err"
 	! curl -s -o /dev/null "$URL/json" || false
+}
+
+@test "SIGHUP without -c looks for the default config again: one made after the start is read" {
+	local sys
+	sys=$("$SINK_FILTER" --help | grep -o 'else /[^ ]*/sink\.ini' | cut -d' ' -f2)
+	[[ $sys == /etc/* ]]
+	# /etc as an overlay in the test's own mount namespace: the file is made there, not on the machine
+	mkdir "$BATS_TEST_TMPDIR/etc-up" "$BATS_TEST_TMPDIR/etc-work"
+	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$BATS_TEST_TMPDIR/etc-up,workdir=$BATS_TEST_TMPDIR/etc-work" /etc
+	ETC_OVERLAY=1
+	rm -rf "${sys%/*}"
+	rcli SET "consume-mail:blue:int_accept" 7 >/dev/null
+	SINK_CONFIG= "$SINK_STATS" --serve "$ADDR" 2>"$BATS_TEST_TMPDIR/serve.err" </dev/null 3>&- &
+	SERVE_PID=$!
+	wait_for 10 curl -s -o /dev/null "$URL/json"
+	run get /json
+	refute_output --partial '"accept": 7'	# the built-in defaults: Results_Key 0, another Redis
+	sink_config DKIM_Check=off Results_Key=blue
+	mkdir "${sys%/*}"
+	cp "$SINK_INI" "$sys"
+	kill -HUP "$SERVE_PID"
+	wait_for 5 grep -q "config reloaded from $sys" "$BATS_TEST_TMPDIR/serve.err"
+	run get /json
+	assert_output '{"startedRunning": "Not yet - waiting for scheduled running to begin", "accept": 7}'
 }
 
 @test "headless Chromium loads the dashboard without errors; its DOM has the charts and, for every outcome, the configured and observed shares" {

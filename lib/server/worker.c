@@ -416,7 +416,9 @@ worker_loop(const SinkWorkerOptions *o)
 
 	while (!stopping) {
 		g_autoptr(GError) error = NULL;
-		const SinkConfig *cfg = sink_config_get(o->config_path, &error);
+		/* the default looked for anew: a system config made after the start is read */
+		const SinkConfig *cfg = sink_config_get(o->config_path ? o->config_path : sink_config_default_path(),
+							&error);
 		g_autofree char *due = NULL, *lease = NULL, *data = NULL, *tries = NULL, *lease_ms = NULL;
 		redisReply *r;
 		gint64 claimed;

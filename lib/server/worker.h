@@ -28,7 +28,7 @@
 #define SINK_WORKER_LEASE_MARGIN 2	/* seconds past Message_Timeout */
 
 typedef struct {
-	const char *config_path;	/* NULL: the default (config.h) */
+	const char *config_path;	/* NULL: the default, looked for at each job (config.h) */
 	guint processes;		/* jobs run at once, each in a process of its own (1: this one) */
 	gboolean once;			/* run what is due now, then return */
 	gboolean verbose;		/* each job's log line on stderr too */
