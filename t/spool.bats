@@ -509,6 +509,19 @@ PY
 	[ -d "$S/.claimed" ]
 }
 
+@test "delayed steps from a run's children are each their own job: 40 opens at -j 4 queue 40 jobs" {
+	sink_config DKIM_Check=off Upstream_Handled=0 Open_percent=100 Open_Again_percent=0 Click_percent=0 \
+		Click_Again_percent=0 Open_Delay=1h
+	make_msg "$M/m.eml" to=x@openclick.sink.test html="<html><body>$(pixels 1)</body></html>"
+	fill 40 "$M/m.eml"
+	run spool -j 4
+	assert_success
+	assert_equal "$(counter jobs_scheduled)" 40
+	# (the children, forked from one process, drew the same ids from GLib's generator: 4 jobs to an id)
+	assert_equal "$(rcli ZCARD consume-mail:0:jobs:due)" 40
+	assert_equal "$(rcli HLEN consume-mail:0:jobs:data)" 40
+}
+
 @test "a run that asks for a retry (75: a module missing) puts its file back and the spool exits 75; a broken config runs nothing" {
 	sink_config DKIM_Check=verify "${NOMIX[@]}"
 	make_msg "$M/m.eml" to=x@accept.sink.test

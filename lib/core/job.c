@@ -24,9 +24,10 @@ sink_job_new(SinkStep step)
 {
 	SinkJob *job = g_new0(SinkJob, 1);
 
-	/* GLib's global generator is seeded from /dev/urandom: ids never follow --seed */
-	job->id = g_strdup_printf("%08x%08x%08x%08x", g_random_int(), g_random_int(), g_random_int(),
-				  g_random_int());
+	/* from the kernel's generator: ids never follow --seed, and the children a spool run or a server
+	 * forks, which share any generator's state, never draw the same (GLib's global one would) */
+	job->id = g_strdup_printf("%08x%08x%08x%08x", sink_random_u32(), sink_random_u32(), sink_random_u32(),
+				  sink_random_u32());
 	job->step = step;
 	job->seed = -1;
 	job->sigs = g_ptr_array_new_with_free_func(sink_dkim_sig_free);
