@@ -466,6 +466,48 @@ PYEOF
 	wait "$rpid" || true
 }
 
+# aof_rewritten SOCK: the Redis at SOCK has no AOF rewrite going or waiting
+aof_rewritten() {
+	redis-cli -s "$1" INFO persistence | grep -q '^aof_rewrite_in_progress:0' &&
+		redis-cli -s "$1" INFO persistence | grep -q '^aof_rewrite_scheduled:0'
+}
+
+@test "Redis still loading its data when the job ends (LOADING): the end is tried again while the lease lasts, the step done once" {
+	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
+	mkdir -p "$dir"
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" \
+		--enable-debug-command yes >/dev/null 2>&1 3>&- &
+	local rpid=$!
+	wait_for 5 test -S "$sock"
+	# keys enough that a restart loads them for about 3 s (1 ms each, below)
+	redis-cli -s "$sock" DEBUG POPULATE 3000 filler >/dev/null
+	redis-cli -s "$sock" BGREWRITEAOF >/dev/null
+	wait_for 5 aof_rewritten "$sock"
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout=8
+	local REDIS_URL=unix:$sock
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/2000/q/p1"></body></html>'
+	filter <"$MSG"
+	worker -v
+	wait_for 5 has 1 requests '^/slow/'
+	redis-cli -s "$sock" SHUTDOWN >/dev/null 2>&1 || true
+	wait "$rpid" || true
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --dir "$dir" --key-load-delay 1000 \
+		>/dev/null 2>&1 3>&- &
+	rpid=$!
+	wait_for 5 test -S "$sock"
+	wait_for 12 has 1 redis-cli -s "$sock" GET "${P}int_jobs_run"
+	# (the connection lost first, then LOADING on the new one: before, the end was given up at that answer)
+	grep -q 'job ended on a new connection to Redis' "$BATS_TEST_TMPDIR/worker.err"
+	! grep -q 'job not ended' "$BATS_TEST_TMPDIR/worker.err" || false
+	# past the lease (Message_Timeout + 2 s from the claim): nobody ran it again
+	sleep 4
+	assert_equal "$(requests '^/slow/')" 1
+	assert_equal "$(redis-cli -s "$sock" GET "${P}int_open")" 1
+	assert_equal "$(redis-cli -s "$sock" ZCARD "${P}jobs:lease")" 0
+	redis-cli -s "$sock" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+	wait "$rpid" || true
+}
+
 @test "500 messages with delayed opens and clicks, 2 workers: the counters the seeded decisions predict, each request inside its window" {
 	local n=${DELAY_ACCEPTANCE_N:-500}
 	config Open_percent=50 Open_Again_percent=10 Click_percent=25 Click_Again_percent=5 Upstream_Handled=0 \

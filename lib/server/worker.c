@@ -201,7 +201,12 @@ end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e
 	r = sink_redis_eval(c, end_script, 4 + (int)e->keys->len, (int)argv->len, (const char *const *)argv->pdata,
 			    (const size_t *)(void *)lens->data);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Redis: %s",
+		/* a Redis loading its data after a restart, or busy with a script, says so and ran nothing */
+		gboolean again = r && r->type == REDIS_REPLY_ERROR &&
+				 (g_str_has_prefix(r->str, "LOADING") || g_str_has_prefix(r->str, "BUSY") ||
+				  g_str_has_prefix(r->str, "TRYAGAIN") || g_str_has_prefix(r->str, "MASTERDOWN"));
+
+		g_set_error(error, G_FILE_ERROR, again ? G_FILE_ERROR_AGAIN : G_FILE_ERROR_FAILED, "Redis: %s",
 			    r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		if (r)
 			freeReplyObject(r);
@@ -213,27 +218,34 @@ end_job(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e
 }
 
 /*
- * The job's end, tried again on a new connection while the connection
- * fails (Redis restarted, say) and the lease lasts: the job would
- * otherwise be claimed again when its lease ends and its step done twice.
- * The script's lease check makes a second try safe; *retried says there
- * was one (then a job gone is this worker's first try, whose answer was
- * lost).
+ * The job's end, tried again while the lease lasts when the connection
+ * fails (Redis restarted, say: then on a new one) or Redis answers that it
+ * cannot run it yet (LOADING its data after a restart, BUSY): the job
+ * would otherwise be claimed again when its lease ends and its step done
+ * twice.  The script's lease check makes a second try safe; *retried says
+ * there was one (then a job gone is this worker's first try, whose answer
+ * was lost).
  */
 static gboolean
 end_job_retrying(redisContext *c, const SinkConfig *cfg, const Claim *cl, const Ending *e, int *ended,
-		 gboolean *retried, GError **error)
+		 gboolean *retried, gboolean *reconnected, GError **error)
 {
 	const struct timespec pause = { 0, 200 * 1000000 };	/* (a stop does not shorten it: no spinning) */
 
-	*retried = FALSE;
+	*retried = *reconnected = FALSE;
 	while (!end_job(c, cfg, cl, e, ended, error)) {
-		if (c->err == 0 || g_get_monotonic_time() + G_USEC_PER_SEC > cl->lease_end)
-			return FALSE;	/* an error answer, or too late: the lease gives the job again */
+		gboolean lost = c->err != 0;
+
+		if ((!lost && !g_error_matches(*error, G_FILE_ERROR, G_FILE_ERROR_AGAIN)) ||
+		    g_get_monotonic_time() + G_USEC_PER_SEC > cl->lease_end)
+			return FALSE;	/* another error answer, or too late: the lease gives the job again */
 		g_clear_error(error);
 		nanosleep(&pause, NULL);
 		*retried = TRUE;
-		(void)redisReconnect(c);	/* (failing, it leaves c->err set: the next try fails at once) */
+		if (lost) {
+			*reconnected = TRUE;
+			(void)redisReconnect(c);	/* (failing, it leaves c->err set: the next try fails at once) */
+		}
 	}
 	return TRUE;
 }
@@ -309,7 +321,7 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	const SinkActModule *m = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 	int ended = 0;
-	gboolean retried = FALSE;
+	gboolean retried = FALSE, reconnected = FALSE;
 	g_autofree char *line = NULL;
 
 	ending_init(&e);
@@ -357,14 +369,16 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	ending_count(&e, cfg, "jobs_run", 1, minute);
 	if (e.next)
 		ending_count(&e, cfg, "jobs_scheduled", 1, minute);
-	if (!end_job_retrying(c, cfg, cl, &e, &ended, &retried, &error))
+	if (!end_job_retrying(c, cfg, cl, &e, &ended, &retried, &reconnected, &error))
 		sink_ctx_redis_error(ctx, "job not ended (%s): run again when its lease ends", error->message);
 	else if (ended == 2 && retried)
 		sink_ctx_note(ctx, "job ended on a second try, Redis's answer to the first lost");
 	else if (ended != 1)
 		sink_ctx_error(ctx, "job's lease ended before the job: another worker took it; not counted here");
-	else if (retried)
+	else if (reconnected)
 		sink_ctx_note(ctx, "job ended on a new connection to Redis");
+	else if (retried)
+		sink_ctx_note(ctx, "job ended on a second try, once Redis could run it (it was loading its data, or busy)");
 	line = sink_log_line(ctx, o->program);
 	if (!sink_log_append(cfg, ctx->now, line, &error))
 		fprintf(stderr, "%s: log not written: %s\n", o->program, error->message);
