@@ -192,6 +192,17 @@ expected() {
 	[ ! -e "$RELOADED" ]
 }
 
+@test "an empty PMTA_Config is a config error naming the key (78), here and in sink-filter -n, not a crash" {
+	sink_config Weekly_Cycle_Bounce_Rate=37,37,37,37,37,37,37 PMTA_Config= PMTA_Reload_Command="touch $RELOADED"
+	run cycle --dry-run
+	[ "$status" -eq 78 ]
+	assert_output --partial 'PMTA_Config = "": must not be empty'
+	run "$SINK_FILTER" -n -c "$SINK_INI"
+	[ "$status" -eq 78 ]
+	assert_output --partial 'PMTA_Config = "": must not be empty'
+	[ ! -e "$RELOADED" ]
+}
+
 @test "CRLF line endings and an indented line keep their bytes" {
 	printf 'a 1\r\n  dummy-smtp-blacklist-bounce-percent\t2.5 # x\r\nb 2\r\n' >"$PMTA"
 	run cycle

@@ -35,7 +35,7 @@ typedef enum {
 	K_INT64,	/* gint64, bounds min..max */
 	K_BOOL,
 	K_STRING,	/* char *, may be empty */
-	K_PATH,		/* char *, relative to the config's folder; empty = NULL */
+	K_PATH,		/* char *, relative to the config's folder; empty = NULL, or an error with min 1 */
 	K_DOMAINS,	/* char **, comma-separated, lower-cased */
 	K_CYCLE,	/* double * + gsize, comma-separated, length a multiple of 7 */
 	K_DAYS,		/* guint32 bitmap, comma-separated days 1..31 or 0 = never */
@@ -148,7 +148,7 @@ static const KeySpec keys[] = {
 	{ "Delay_Queue_Max", K_INT64, OFF(delay_queue_max), "1000000", 0, 1e12 },
 	{ "Delay_Job_Max_Size", K_INT64, OFF(delay_job_max_size), "2097152", 1024, 1073741824.0 },
 	{ "Delay_Job_Max_Age", K_DURATION, OFF(delay_job_max_age), "31d", 60, 366 * 86400.0 },
-	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 0, 0 },
+	{ "PMTA_Config", K_PATH, OFF(pmta_config), "/etc/pmta/config", 1, 0 },	/* (sink-cycle has no other) */
 	{ "PMTA_Reload_Command", K_STRING, OFF(pmta_reload_command), "pmta reload", 0, 0 },
 };
 
@@ -271,6 +271,8 @@ set_key(SinkConfig *cfg, const KeySpec *k, const char *raw, const char *file, co
 		*FIELD(cfg, k, char *) = g_strdup(value);
 		break;
 	case K_PATH:
+		if (*value == '\0' && k->min > 0)
+			return bad_value(error, file, k, value, "must not be empty: a file's path");
 		g_free(*FIELD(cfg, k, char *));
 		*FIELD(cfg, k, char *) = resolve_path(dir, value);
 		break;

@@ -65,16 +65,25 @@ given(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
-/* A conditional of the configured percentages must be a probability. */
+/*
+ * A conditional of the configured percentages must be a probability: a
+ * share above the one it depends on is an error, and so is a share of an
+ * event whose condition never happens (a click with no opens: it would
+ * silently never be).
+ */
 static gboolean
 conditional_ok(double a, double b, const char *a_name, const char *b_name, GError **error)
 {
-	double p = given(a, b);
-
-	if (p > 1) {
+	if (a > b && b > 0) {
 		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
 			    "%s (%g) is more than %s (%g): P(%s given %s) would be %.3f, outside 0..1: lower %s or raise %s",
-			    a_name, a, b_name, b, a_name, b_name, p, a_name, b_name);
+			    a_name, a, b_name, b, a_name, b_name, given(a, b), a_name, b_name);
+		return FALSE;
+	}
+	if (a > b) {
+		g_set_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE,
+			    "%s (%g) is more than %s (0): P(%s given %s) has no value, as %s never happens: set %s to 0 "
+			    "or raise %s", a_name, a, b_name, a_name, b_name, b_name, a_name, b_name);
 		return FALSE;
 	}
 	return TRUE;

@@ -264,6 +264,27 @@ test_conditional_check_same_every_day(void)
 	}
 }
 
+/* A share whose condition never happens (clicks with no opens) is an error too, not a share silently never drawn. */
+static void
+test_conditional_without_its_condition(void)
+{
+	g_autoptr(SinkConfig) clicks = unit_config_from("[Sink]\nOpen_percent = 0\nOpen_Again_percent = 0\nClick_percent = 15\n"
+						      "Click_Again_percent = 0\n");
+	g_autoptr(SinkConfig) none = unit_config_from("[Sink]\nOpen_percent = 0\nOpen_Again_percent = 0\nClick_percent = 0\n"
+						    "Click_Again_percent = 0\n");
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 23, 10, 0, 0);
+	g_autoptr(GError) error = NULL;
+	SinkModel m;
+
+	g_assert_false(sink_model_init(&m, clicks, now, &error));
+	g_assert_error(error, SINK_CONFIG_ERROR, SINK_CONFIG_ERROR_VALUE);
+	g_assert_nonnull(strstr(error->message, "Click_percent (15) is more than Open_percent (0): P(Click_percent given "
+				"Open_percent) has no value"));
+	g_clear_error(&error);
+	g_assert_true(sink_model_init(&m, none, now, &error));
+	g_assert_cmpfloat(m.click_given_open, ==, 0.0);
+}
+
 static void
 test_signals_days(void)
 {
@@ -800,6 +821,7 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/conditional-out-of-range-is-config-error", test_conditional_out_of_range_is_config_error);
 	g_test_add_func("/decide/factor-clipped-to-one", test_factor_clipped_to_one);
 	g_test_add_func("/decide/conditional-check-same-every-day", test_conditional_check_same_every_day);
+	g_test_add_func("/decide/conditional-without-its-condition", test_conditional_without_its_condition);
 	g_test_add_func("/decide/signals-days", test_signals_days);
 	g_test_add_func("/decide/100k-draws-match-shipped-model", test_shares_shipped_model);
 	g_test_add_func("/decide/100k-draws-match-hand-made-model", test_shares_hand_made_model);
