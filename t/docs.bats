@@ -38,14 +38,18 @@ readme_counters() {
 	assert_line "Max_Threads obsolete"
 }
 
-@test "every config key is in the README, in etc/sink.ini (set, unless obsolete) and in sink.ini(5)" {
+@test "every config key is in a table of the README, in etc/sink.ini (set; obsolete: named) and in sink.ini(5)" {
 	local key kind missing=()
 	while read -r key kind; do
 		# the digits' keys are one range in the README and the manual page
 		local shown=$key
 		[[ $key =~ ^Digit[1-8]_days$ ]] && shown=Digit9_days
-		grep -q "\`$shown\`" "$TOP/README.md" || missing+=("README.md: $key")
-		[[ $kind == obsolete ]] || grep -q "^$key =" "$TOP/etc/sink.ini" || missing+=("etc/sink.ini: $key")
+		grep -q "^|.*\`$shown\`" "$TOP/README.md" || missing+=("README.md's tables: $key")
+		if [[ $kind == obsolete ]]; then
+			grep -q "\b$key\b" "$TOP/etc/sink.ini" || missing+=("etc/sink.ini: $key (obsolete)")
+		else
+			grep -q "^$key =" "$TOP/etc/sink.ini" || missing+=("etc/sink.ini: $key")
+		fi
 		grep -q "^\.B[RI]* \(.* \)*$shown\b" "$MAN/sink.ini.5" || missing+=("man/sink.ini.5: $key")
 	done < <(config_keys)
 	printf '%s\n' "${missing[@]}"
@@ -103,7 +107,8 @@ readme_counters() {
 @test "every counter the code names is in the README's table, and every one there is in the code" {
 	local documented c missing=() named=0
 	documented=$(readme_counters)
-	# the names passed to a count function, and the reports' and replies' counter fields (lib/act)
+	# the names passed to a count function, the reports' and replies' counter fields (lib/act), the names in
+	# the readers' step tables (lib/act/engage.c: "open", "click_scanner", ...), and the message count
 	while read -r c; do
 		named=$((named + 1))
 		grep -qx "$c" <<<"$documented" || missing+=("in the code, not in the README: $c")
@@ -111,6 +116,8 @@ readme_counters() {
 		grep -rhoE '(count|bump)[a-z_]*\([^;]*"[a-z][a-z_]+"' "$TOP/lib" | grep -oE '"[a-z][a-z_]+"'
 		grep -rhoE '\.(sent|also_sent|smtp_error|dns_error|missing_to|missing_return_path|not_allowed) = "[a-z_]+"' \
 			"$TOP/lib/act" | grep -oE '"[a-z_]+"'
+		grep -ohE '"(open|click)(_[a-z_]+)?"' "$TOP/lib/act/engage.c"
+		grep -ohE 'int_[a-z_]+"' "$TOP/lib/core/account.c" | sed 's/^int_/"/'
 	} | tr -d '"' | sort -u)
 	# each documented one appears in lib/ whole, or as the step's prefix and the rest (open_url_over_limit)
 	while read -r c; do

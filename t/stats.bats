@@ -155,6 +155,18 @@ PY
 	[ "$(grep -c '^cmdstat_keys:' <<<"$stats_info")" -eq 0 ]
 }
 
+@test "a counter key it cannot use is left out with a warning naming it, and the rest is shown" {
+	rcli SET "${P}int_accept" 5 >/dev/null
+	rcli SET "${P}int_" 6 >/dev/null
+	printf 'SET %sint_bad\xff 7\n' "$P" | rcli >/dev/null	# (a name that is not UTF-8)
+	rcli SET "${P}int_many" lots >/dev/null
+	"$SINK_STATS" -c "$SINK_INI" --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	jq -e '.accept == 5 and (keys | length) == 2' "$BATS_TEST_TMPDIR/out"
+	grep -qxF "sink-stats: warning: skipped \"${P}int_\": it has no counter name" "$BATS_TEST_TMPDIR/err"
+	grep -qxF "sink-stats: warning: skipped \"${P}int_bad\\377\": its counter name is not UTF-8" "$BATS_TEST_TMPDIR/err"
+	grep -qxF "sink-stats: warning: skipped ${P}int_many: \"lots\" is not an integer" "$BATS_TEST_TMPDIR/err"
+}
+
 @test "RESULTS_KEY picks another instance's counters under the same Redis" {
 	rcli SET "consume-mail:blue:int_accept" 3 >/dev/null
 	rcli SET "${P}int_accept" 9 >/dev/null

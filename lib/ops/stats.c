@@ -301,8 +301,12 @@ take_counter(Reader *rd, const char *key, const char *value)
 	const char *name = key_suffix(key);
 	gint64 n;
 
-	if (!g_utf8_validate(name, -1, NULL) || *name == '\0')
-		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped a counter key with a bad name"));
+	if (!g_utf8_validate(name, -1, NULL) || *name == '\0') {
+		g_autofree char *shown = g_strescape(key, NULL);	/* (bytes past ASCII escaped: any key prints) */
+
+		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped \"%s\": %s", shown,
+								 *name ? "its counter name is not UTF-8" : "it has no counter name"));
+	}
 	else if (!parse_int(value, &n))
 		g_ptr_array_add(stats->warnings, g_strdup_printf("skipped %s: \"%.40s\" is not an integer", key, value));
 	else
