@@ -193,6 +193,22 @@ PYEOF
 	assert_equal "$(counter one_click_not_ready)" 0
 }
 
+@test "Unsubscribe_Delay on a message past Report_Original_Max: the job keeps its body, whose HTML link the worker follows" {
+	config Unsubscribe_Delay=1s Report_Original_Max=500
+	make_msg "$MSG" to=x@unsubscribe.sink.test \
+		html='<html><body><p>News. <a data-msys-unsubscribe="1" href="http://track.test/u/body">leave</a></p></body></html>'
+	(($(stat -c %s "$MSG") > 500))
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.class == "unsubscribe" and .delayed[0].step == "unsubscribe"'
+	sleep 1.1
+	run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(requests '^/u/body$')" 1
+	assert_equal "$(counter unsubscribe_link)" 1
+	assert_equal "$(counter unsubscribe_none)" 0
+}
+
 @test "one worker's jobs share its Redis connections: 12 delayed opens, two connections for all of them (the claims', the jobs')" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1s
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"

@@ -260,6 +260,17 @@ EOF
 	log_lines | grep -q ',fbl/subdomain,dkim=pass,spf=pass,fbl smtp.sparkpostmail.com 250 2.0.0 OK queued'
 }
 
+@test "fbl: Reported-URI percent-encodes the '&' and '=' of the recipient (RFC 6068 section 2)" {
+	signed m 'to=a=b&c+lab@fbl.sink.test'
+	send m
+	assert_success
+	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+	[ "$(fact block0.Reported-URI "$BATS_TEST_TMPDIR/f")" = 'mailto:a%3Db%26c+lab@fbl.sink.test' ]
+	# and an RFC 6068 reader gets the address back
+	"$PY" -c 'import sys, urllib.parse; u = urllib.parse.urlsplit(sys.argv[1]); assert u.scheme == "mailto" and not u.query; assert urllib.parse.unquote(u.path) == "a=b&c+lab@fbl.sink.test", u' \
+		"$(fact block0.Reported-URI "$BATS_TEST_TMPDIR/f")"
+}
+
 @test "fbl: a tenant MX (e.sparkpost.com) gets the complaint at fbl@<tenant>.mail.e.sparkpost.com" {
 	signed m to=x@fbl.sink.test from=news@tenant.test return_path=b@tenant.test
 	send m

@@ -101,12 +101,14 @@ reported_domain(SinkCtx *ctx, const char *return_path)
 
 /*
  * "mailto:" and the address as an RFC 6068 URI: what a URI may not hold
- * (%, ?, #, space, quotes, non-ASCII as UTF-8 octets) percent-encoded.
+ * (%, ?, #, space, quotes, non-ASCII as UTF-8 octets) percent-encoded, and
+ * "&", ";" and "=" too (RFC 6068 section 2: they would read as the
+ * separators of header fields).
  */
 static char *
 mailto_uri(const char *addr)
 {
-	g_autofree char *escaped = g_uri_escape_string(addr, "@!$&'*+,;=", FALSE);
+	g_autofree char *escaped = g_uri_escape_string(addr, "@!$'*+,", FALSE);
 
 	return g_strconcat("mailto:", escaped, NULL);
 }

@@ -115,7 +115,9 @@ sink_job_set_original(SinkJob *job, SinkCtx *ctx)
 	if (job->original)
 		g_bytes_unref(job->original);
 	job->original_size = ctx->raw_total;
-	job->headers_only = (gint64)len > ctx->cfg->report_original_max || ctx->raw_headers_only;
+	/* an unsubscribe's link may be in the body (the HTML's): it keeps the whole, bounded by Delay_Job_Max_Size */
+	job->headers_only = ctx->raw_headers_only ||
+			    (job->step != SINK_STEP_UNSUBSCRIBE && (gint64)len > ctx->cfg->report_original_max);
 	if (data == NULL)
 		job->original = g_bytes_new(NULL, 0);
 	else

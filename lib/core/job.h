@@ -36,7 +36,7 @@ typedef struct {
 	gint64 click_delay;	/* an open job's clicks: seconds after the opens; 0: right after them */
 	char **pixels, **links;	/* NULL-terminated; NULL when none */
 
-	/* reports and unsubscribes: the original (its header block alone past Report_Original_Max) */
+	/* reports and unsubscribes: the original (a report's header block alone past Report_Original_Max) */
 	GBytes *original;	/* NULL for opens and clicks */
 	gboolean headers_only;
 	guint64 original_size;	/* as received */
@@ -59,7 +59,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SinkJob, sink_job_free)
  */
 SinkJob *sink_job_from_ctx(SinkCtx *ctx, SinkStep step);
 
-/* sink_job_set_original: the message's bytes, the header block alone when larger than Report_Original_Max. */
+/* sink_job_set_original: the message's bytes; a report's header block alone when larger than Report_Original_Max. */
 void sink_job_set_original(SinkJob *job, SinkCtx *ctx);
 
 /* sink_job_encode: the job's bytes (g_bytes_unref). */
