@@ -258,6 +258,55 @@ PYEOF
 	assert_equal "$(queued)" 0
 }
 
+@test "a delayed open of a Signals address follows the rule on the day it would be made: not on a day its digit may not open" {
+	# test+u5@ may open on days 3 and 18 (the original's Digit5_days)
+	config Upstream_Handled=0 OOB_percent=0 FBL_percent=0 Open_percent=100 Open_Again_percent=0 Click_percent=0 \
+		Click_Again_percent=0 Weekly_Cycle_Open_Rate=1,1,1,1,1,1,1 Open_Delay=1s
+	make_msg "$MSG" to=test+u5@news.sink.test html="<html><body>$(pixels 1)</body></html>"
+	SINK_NOW=2026-12-03T23:59:59Z run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.class == "openclick" and .route == "mix" and .delayed[0].step == "open"'
+	sleep 1.1
+	SINK_NOW=2026-12-04T00:00:01Z run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(requests '^/q/')" 0
+	assert_equal "$(counter open)" 0
+	assert_equal "$(counter jobs_run)" 1
+	grep -q 'Signals address: no opens on day 4; the open is not made' "$SINK_LOG.2026-12-04"
+	# the same on an allowed day: the pixel is fetched
+	SINK_NOW=2026-12-03T23:59:59Z run filter <"$MSG"
+	sleep 1.1
+	SINK_NOW=2026-12-18T10:00:00Z run "$SINK_WORKER" -c "$SINK_INI" --once
+	assert_success
+	assert_equal "$(requests '^/q/')" 1
+	assert_equal "$(counter open)" 1
+}
+
+@test "a delayed step that will not run is not in the record's delayed list: an oob whose SPF fails, opens of a message without HTML" {
+	config OOB_Delay=1h SPF_Required_Direct=true
+	make_msg "$MSG" to=x@oob.sink.test
+	run filter --client-ip 198.51.100.7 --json <"$MSG"	# (not in sender.test's SPF record)
+	assert_success
+	echo "$output" | jq -e '.class == "oob" and .spf == "fail" and ((.delayed // []) | length) == 0'
+	assert_equal "$(counter fail_spf)" 1
+	config "${OPEN_CLICK[@]}" Open_percent=100 Click_percent=100 Open_Delay=1h Click_Delay=1h
+	make_msg "$MSG" to=$RCPT html=
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.class == "openclick" and (.errors | index("No HTML body found")) and ((.delayed // []) | length) == 0'
+	assert_equal "$(queued)" 0
+}
+
+@test "a reader's step that waits probes nothing at delivery: with the open now and the click later, only the pixel's host is asked" {
+	config "${OPEN_CLICK[@]}" Open_percent=100 Click_percent=100 Click_Delay=1h Tracking_Domains_Allowlist=
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/q/p1"><a href="http://web.test/l/1">go</a></body></html>'
+	run filter --json <"$MSG"
+	assert_success
+	echo "$output" | jq -e '.delayed[0].step == "click"'
+	assert_equal "$(jq -r 'select(.host | startswith("track.test")) | .path' "$HTTP_LOG" | grep -c '^/f/a$')" 1
+	assert_equal "$(jq -r 'select(.host | startswith("web.test")) | .path' "$HTTP_LOG" | wc -l)" 0
+}
+
 @test "Delay_Queue_Max: past it the step runs at once, with a note; jobs_not_delayed counts it" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1h Delay_Queue_Max=1
 	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"

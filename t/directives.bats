@@ -376,6 +376,19 @@ EOF
 	twenty "openclick/localpart plan=openclick:none:2:1:- label=- smtp=0:- http=4:2 redis=0,0,0,1,1,1,0"
 }
 
+@test "precedence: the header's details outrank a keyword's class they do not fit (bounce@ with opens=2 opens)" {
+	local hdr want
+	for hdr in 'opens=2:openclick' 'feedback-type=fraud:fbl' 'unsubscribe=link:unsubscribe'; do
+		want=${hdr##*:}
+		msg to=bounce+q@mix.sink.test "extra_header=X-Bouncy-Sink: ${hdr%:*}"
+		run filter --json --dry-run --seed 3 --client-ip 192.0.2.10 <"$MSG"
+		assert_success
+		jq -e --arg k "$want" '.class == $k and .route == "header" and .plan.label == "q" and
+			.plan.notes == ["local part \"bounce\": X-Bouncy-Sink chose \($k); ignored"]' <<<"$output"
+	done
+	jq -e '.plan.unsubscribe_method == "link"' <<<"$output"
+}
+
 @test "precedence: without subdomain, header or keyword the mix draws (several outcomes over 20 seeds)" {
 	msg to=x@mix.sink.test
 	local seed classes=""

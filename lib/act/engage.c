@@ -139,6 +139,18 @@ kind_init(EngageKind *kind, GPtrArray *found, GHashTable *host_index, GPtrArray 
 	}
 }
 
+/* Add to `out` each host of kind's URLs that `seen` has not had yet. */
+static void
+hosts_of(const EngageKind *kind, GPtrArray *out, GHashTable *seen)
+{
+	for (guint i = 0; i < kind->urls->len; i++) {
+		SinkTrackHost *h = g_array_index(kind->urls, EngageUrl, i).host;
+
+		if (h && g_hash_table_add(seen, h))
+			g_ptr_array_add(out, h);
+	}
+}
+
 /* A gateway follows a redirect only to a host known as a tracking host: the message's, the allowlist, the cache. */
 static const char *
 scanner_redirect_check(gpointer data, const char *origin, const char *host)
@@ -415,8 +427,11 @@ sink_engage_run(SinkCtx *ctx)
 	gboolean open_now = FALSE, click_now = FALSE;	/* the reader's steps done now, not by a job */
 
 	html = sink_message_html(ctx);
-	if (html == NULL && reader)
+	if (html == NULL && reader) {
 		sink_ctx_error(ctx, "No HTML body found");
+		sink_delay_forget(ctx, SINK_STEP_OPEN);	/* nothing to open or click, now or later */
+		sink_delay_forget(ctx, SINK_STEP_CLICK);
+	}
 	unsub = scanner ? unsubscribe_urls(ctx) : g_ptr_array_new_with_free_func(g_free);
 	if (html)
 		sink_html_urls(html, strlen(html), imgs, (reader && ctx->plan.clicks > 0) || scanner ? links : NULL);
@@ -433,8 +448,19 @@ sink_engage_run(SinkCtx *ctx)
 		sink_delay_reader(ctx, imgs, links, &open_now, &click_now);
 	}
 	/* the hosts are asked what they are only for what fetches now: a reader's step that waits is its job's */
-	if (!ctx->dry_run && (html || unsub->len) && (scanner || mpp || open_now || click_now))
-		sink_track_resolve(ctx, hosts);
+	if (!ctx->dry_run && (html || unsub->len) && (scanner || mpp || open_now || click_now)) {
+		g_autoptr(GPtrArray) now = g_ptr_array_new();	/* (borrowed from hosts) */
+		g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+
+		if (mpp || open_now)
+			hosts_of(&pixels, now, seen);
+		if (scanner || click_now)
+			hosts_of(&clicks, now, seen);
+		if (scanner)
+			hosts_of(&unsubscribe, now, seen);
+		if (now->len)
+			sink_track_resolve(ctx, now);
+	}
 
 	if (scanner && html == NULL && unsub->len == 0) {
 		sink_ctx_note(ctx, "scanner: no HTML body and no http(s) List-Unsubscribe: nothing to scan");

@@ -299,13 +299,17 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	SinkClass k = sink_route_class(ctx->rcpt);
 
 	/* SPEC 19's precedence; a header or keyword that only adds details
-	 * (opens=3, mpp) chooses the class those need rather than the mix */
+	 * (opens=3, mpp) chooses the class those need rather than the mix.
+	 * The header's details outrank a keyword's class they do not fit
+	 * (opens=2 to bounce@: openclick); of the keyword's own class they
+	 * only refine it (feedback-type=virus to fraud@: the keyword's fbl) */
 	if (k != SINK_CLASS_NONE) {
 		ctx->route = SINK_ROUTE_SUBDOMAIN;
 	} else if (hdr && hdr->klass != SINK_CLASS_NONE) {
 		k = hdr->klass;
 		ctx->route = SINK_ROUTE_HEADER;
-	} else if (keyword && kw.klass != SINK_CLASS_NONE) {
+	} else if (keyword && kw.klass != SINK_CLASS_NONE &&
+		   (hdr == NULL || hdr->implied == SINK_CLASS_NONE || hdr->implied == kw.klass)) {
 		k = kw.klass;
 		ctx->route = SINK_ROUTE_LOCALPART;
 	} else if (hdr && hdr->implied != SINK_CLASS_NONE) {

@@ -107,6 +107,15 @@ not_delayed(SinkCtx *ctx, SinkStep step, const char *why)
 		g_ptr_array_remove(ctx->delayed, d);
 }
 
+void
+sink_delay_forget(SinkCtx *ctx, SinkStep step)
+{
+	SinkDelayed *d = delayed_entry(ctx, step);
+
+	if (d)
+		g_ptr_array_remove(ctx->delayed, d);
+}
+
 /* Whether job `id` is in the queue, asked on a connection of its own (ctx's gave no answer): 1, 0 or -1. */
 static int
 queued_late(SinkCtx *ctx, const char *id)

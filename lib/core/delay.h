@@ -41,6 +41,12 @@ gboolean sink_delay_report(SinkCtx *ctx, SinkStep step);
 void sink_delay_reader(SinkCtx *ctx, GPtrArray *pixels, GPtrArray *links, gboolean *open_now, gboolean *click_now);
 
 /*
+ * sink_delay_forget: `step` will not run at all (its SPF check failed, the
+ * message has no HTML to open): the record no longer lists it as delayed.
+ */
+void sink_delay_forget(SinkCtx *ctx, SinkStep step);
+
+/*
  * sink_delay_queue: queue `job` to run in `delay` seconds; TRUE when queued
  * (noted, in ctx->delayed); FALSE with a note and jobs_not_delayed counted
  * when it cannot wait.  For the worker too (a chained job is added by its

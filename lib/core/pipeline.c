@@ -138,13 +138,17 @@ act(SinkCtx *ctx)
 			m->engage_run(ctx);
 		break;
 	case SINK_CLASS_OOB:
-		if (spf_allows(ctx, m) && !sink_delay_report(ctx, SINK_STEP_OOB))
+		if (!spf_allows(ctx, m))
+			sink_delay_forget(ctx, SINK_STEP_OOB);
+		else if (!sink_delay_report(ctx, SINK_STEP_OOB))
 			m->bounce_run(ctx);
 		break;
 	case SINK_CLASS_FBL:
 		if (machine)
 			m->engage_run(ctx);
-		if (spf_allows(ctx, m) && !sink_delay_report(ctx, SINK_STEP_FBL))
+		if (!spf_allows(ctx, m))
+			sink_delay_forget(ctx, SINK_STEP_FBL);
+		else if (!sink_delay_report(ctx, SINK_STEP_FBL))
 			m->complaint_run(ctx);
 		break;
 	case SINK_CLASS_OPENCLICK:

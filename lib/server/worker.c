@@ -22,6 +22,7 @@
 #include <hiredis/hiredis.h>
 
 #include "account.h"
+#include "decide.h"
 #include "delay.h"
 #include "job.h"
 #include "log.h"
@@ -356,7 +357,13 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	ctx = sink_ctx_new(cfg, job->seed);
 	sink_job_restore(ctx, job);
 	sink_ctx_note(ctx, "job %s: %s, claim %" G_GINT64_FORMAT, job->id, sink_step_name(job->step), cl->tries);
-	run_step(ctx, m, job, &e);
+	/* the mix's Signals rule holds on the day the reader would open, not only on the day of the message */
+	if ((job->step == SINK_STEP_OPEN || job->step == SINK_STEP_CLICK) && ctx->route == SINK_ROUTE_MIX &&
+	    !sink_signals_open_allowed(cfg, ctx->rcpt, ctx->now))
+		sink_ctx_note(ctx, "Signals address: no opens on day %d; the %s is not made",
+			      g_date_time_get_day_of_month(ctx->now), sink_step_name(job->step));
+	else
+		run_step(ctx, m, job, &e);
 	for (guint i = 0; i < ctx->counters->len; i++) {
 		const char *name = ctx->counters->pdata[i];
 		guint n = 0;
@@ -372,7 +379,8 @@ run_claim(redisContext *c, const SinkConfig *cfg, const SinkWorkerOptions *o, co
 	if (!end_job_retrying(c, cfg, cl, &e, &ended, &retried, &reconnected, &error))
 		sink_ctx_redis_error(ctx, "job not ended (%s): run again when its lease ends", error->message);
 	else if (ended == 2 && retried)
-		sink_ctx_note(ctx, "job ended on a second try, Redis's answer to the first lost");
+		sink_ctx_note(ctx, "job gone at a second try of its end: the first ended it and its answer was lost, or "
+			      "Redis lost the job (restarted without persistence: then its counters were not bumped)");
 	else if (ended != 1)
 		sink_ctx_error(ctx, "job's lease ended before the job: another worker took it; not counted here");
 	else if (reconnected)
