@@ -538,6 +538,9 @@ write_hostile() {
 	[[ $(fact Subject "$BATS_TEST_TMPDIR/f") == "Abuse report: Grüße X-Injected: subject und Grüße roh" ]]
 	[ "$(fact orig.X-MSFBL "$BATS_TEST_TMPDIR/f")" = 'abc|def' ]
 	[ "$(counter fbl_sent)" -eq 1 ]
+	# its raw UTF-8 header goes back quoted-printable: the whole report is 7-bit
+	"$PY" -c 'import sys; assert all(b < 0x80 for b in open(sys.argv[1], "rb").read())' "$(smtp_eml 1)"
+	grep -q '^Content-Transfer-Encoding: quoted-printable' "$(smtp_eml 1)"
 }
 
 @test "oob: CR/LF and non-ASCII in the received headers cannot add headers or fields to the bounce" {
@@ -549,6 +552,26 @@ write_hostile() {
 	facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
 	assert_not_injected "$BATS_TEST_TMPDIR/f" "$(smtp_eml 1)"
 	[ "$(fact block1.Final-Recipient "$BATS_TEST_TMPDIR/f")" = "rfc822; x@oob.sink.test" ]
+}
+
+@test "an original with 8-bit bytes goes back as its headers: the report is 7-bit (no BODY=8BITMIME to declare)" {
+	printf '<html><body><p>Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln.</p></body></html>\n' >"$BATS_TEST_TMPDIR/8.html"
+	for to in x@oob.sink.test x@fbl.sink.test; do
+		reset_servers
+		signed e to=$to html="$BATS_TEST_TMPDIR/8.html" cte=8bit
+		send e
+		assert_success
+		rec '.notes | index("original returned as headers only: it has 8-bit bytes, and the report cannot declare BODY=8BITMIME")'
+		facts "$(smtp_eml 1)" >"$BATS_TEST_TMPDIR/f"
+		[[ $(fact parts "$BATS_TEST_TMPDIR/f") == text/plain,message/*,text/rfc822-headers ]]
+		[ "$(fact orig.To "$BATS_TEST_TMPDIR/f")" = "$to" ]
+		"$PY" - "$(smtp_eml 1)" <<'PYEOF'
+import sys
+raw = open(sys.argv[1], "rb").read()
+assert all(b < 0x80 for b in raw), "8-bit bytes in the report"
+assert b"Content-Type: text/rfc822-headers" in raw
+PYEOF
+	done
 }
 
 # hostile_rp LINE: a DKIM-exempt (DKIM_Check=off) oob message whose Return-Path: header is LINE (Python escapes), sent

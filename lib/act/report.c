@@ -514,6 +514,15 @@ sink_report_add_fields(GMimeMultipart *report, const char *subtype, GMimeHeaderL
 	g_string_free(body, TRUE);
 }
 
+static gboolean
+has_8bit(const char *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((unsigned char)data[i] >= 0x80)
+			return TRUE;
+	return FALSE;
+}
+
 /* Length of the header block of a raw message, through its last header line. */
 static gsize
 header_block_len(const char *data, gsize len)
@@ -536,6 +545,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	gsize len;
 	g_autofree char *copy = NULL;
 	GMimePart *part;
+	gboolean qp;
 
 	if (ctx->raw == NULL)
 		return;
@@ -550,11 +560,19 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	if (unsafe) {
 		headers_only = TRUE;
 		sink_ctx_note(ctx, "original returned as headers only: NUL, bare CR or a line over 998 octets");
+	} else if (!headers_only && has_8bit(data, len)) {
+		/* 8-bit content travels only with BODY=8BITMIME (RFC 6152), which libcurl cannot add to MAIL FROM:
+		 * the headers alone, as RFC 3461 6.2 has a relay do that cannot send it */
+		headers_only = TRUE;
+		sink_ctx_note(ctx, "original returned as headers only: it has 8-bit bytes, and the report cannot "
+			      "declare BODY=8BITMIME");
 	}
 	if (headers_only)
 		len = header_block_len(data, len);
 	if (len == 0)
 		return;
+	/* what no MX takes as it is, or raw 8-bit header bytes (RFC 6532) in a part that must be 7-bit */
+	qp = unsafe || has_8bit(data, len);
 	if (data[len - 1] != '\n') {	/* the boundary line must start on a line of its own */
 		copy = g_malloc(len + 1);
 		memcpy(copy, data, len);
@@ -563,7 +581,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	}
 	part = headers_only ? part_with_bytes("text", "rfc822-headers", data, len)
 			    : part_with_bytes("message", "rfc822", data, len);
-	if (unsafe)
+	if (qp)
 		g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	g_mime_multipart_add(report, GMIME_OBJECT(part));
 	g_object_unref(part);

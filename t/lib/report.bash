@@ -47,6 +47,11 @@ for p in parts:
         orig = p.get_payload()[0]
         for k, v in orig.raw_items():	# raw: a hostile original need not parse
             print("orig.%s=%s" % (k, " ".join(str(v).split())))
+    elif ct == "text/rfc822-headers":	# the original's headers alone (its size, 8-bit or unsafe bytes)
+        text = p.get_payload(decode=True).decode("utf-8", "replace")
+        for k, v in email.message_from_string(text, policy=email.policy.compat32).items():
+            v = "".join(c if c.isprintable() else " " for c in str(v))	# (a NUL the original held, decoded)
+            print("orig.%s=%s" % (k, " ".join(v.split())))
     elif ct == "text/plain":
         print("human=%s" % p.get_content().replace("\n", " "))
 EOF
