@@ -426,6 +426,13 @@ received_msg() {
 		"$2" "$RANDOM" >"$1"
 }
 
+@test "an encoded word in the client's HELO is not read as PMTA's (IP) or for <...>: the client and the recipient stay PMTA's" {
+	received_msg "$M/m.eml" 'from =?us-ascii?q?x_=2810.9.9.9=29_by_y_for_=3Cz=40oob.sink.test=3E?= (198.51.100.7) by sink.test with ESMTP id a1 for <a@accept.sink.test>; Wed, 25 Nov 2026 10:00:00 +0000'
+	run timed filter --json --dry-run --to-from-received <"$M/m.eml"
+	assert_success
+	json_of "$output" | jq -e '.client_ip == "198.51.100.7" and .to == "a@accept.sink.test" and .class == "accept"'
+}
+
 @test "a Received: with an IPv6 client: that client is checked by SPF (and fails for sender.test), nothing sent" {
 	received_msg "$M/m.eml" 'from mta.sender.test ([IPv6:2001:db8::25]) by sink.test with ESMTPS id a1; Wed, 25 Nov 2026 10:00:00 +0000'
 	run timed filter --json <"$M/m.eml"

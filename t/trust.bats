@@ -44,10 +44,11 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 
 # sign_as IN OUT DOMAIN SELECTOR [l=]: like sign_msg (relaxed/relaxed, trace headers stay on top unsigned), with
 # the sender.test key whatever DOMAIN and SELECTOR say (the record published there decides), and with l=, the
-# body length, when asked (python3-dkim; dkimsign cannot set it)
+# body length, when asked (python3-dkim; dkimsign cannot set it); SIGN_ALG (a=, default rsa-sha256),
+# SIGN_IDENTITY (i=) and SIGN_HEADERS (h=, colon-separated) from the environment
 sign_as() {
 	PYTHONPATH=$NODOH "$PY" - "$@" "$DKIM_KEYDIR/sender.test/sel1.private" <<'EOF'
-import re, sys, dkim
+import os, re, sys, dkim
 inp, out, domain, selector = sys.argv[1:5]
 length, key = (sys.argv[5] == "l=", sys.argv[6]) if len(sys.argv) > 6 else (False, sys.argv[5])
 lines = open(inp, "rb").read().split(b"\n")
@@ -55,8 +56,12 @@ n = 0
 while n < len(lines) and (re.match(rb"(?i)(return-path|received):", lines[n]) or (n and lines[n][:1] in (b" ", b"\t"))):
     n += 1
 rest = b"\n".join(lines[n:])
+identity, headers = os.environ.get("SIGN_IDENTITY"), os.environ.get("SIGN_HEADERS")
 sig = dkim.sign(rest, selector.encode(), domain.encode(), open(key, "rb").read(),
-                canonicalize=(b"relaxed", b"relaxed"), length=length, linesep=b"\n")
+                canonicalize=(b"relaxed", b"relaxed"), length=length, linesep=b"\n",
+                signature_algorithm=os.environ.get("SIGN_ALG", "rsa-sha256").encode(),
+                identity=identity.encode() if identity else None,
+                include_headers=[h.encode() for h in headers.split(":")] if headers else None)
 open(out, "wb").write(b"".join(l + b"\n" for l in lines[:n]) + sig + rest)
 EOF
 }
@@ -224,6 +229,67 @@ rejected_by_dkim() {
 	[ "$(json_field dkim <<<"$output")" = pass ]
 	sign_as "$M/m.raw" "$M/m.eml" sender.test testy
 	rejected_by_dkim "$M/m.eml" none "signature d=sender.test s=testy verified with a testing key (t=y): treated as unsigned"
+}
+
+@test "a key for its own domain only (t=s) refuses a signature whose i= is on a subdomain: dkim fail (RFC 6376 3.6.1)" {
+	# strict._domainkey.sender.test publishes the sel1 key with t=s
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test
+	SIGN_IDENTITY=@sender.test sign_as "$M/m.raw" "$M/own.eml" sender.test strict
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/own.eml"
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	SIGN_IDENTITY=@mail.sender.test sign_as "$M/m.raw" "$M/m.eml" sender.test strict
+	rejected_by_dkim "$M/m.eml" fail "signature d=sender.test s=strict: "
+}
+
+@test "an rsa-sha1 signature is no pass, though its key does not refuse sha1 (RFC 8301)" {
+	# anyhash._domainkey.sender.test publishes the sel1 key without h=sha256
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test
+	sign_as "$M/m.raw" "$M/sha256.eml" sender.test anyhash
+	run filter --dry-run --json --client-ip $GOOD_IP <"$M/sha256.eml"
+	[ "$(json_field dkim <<<"$output")" = pass ]
+	SIGN_ALG=rsa-sha1 sign_as "$M/m.raw" "$M/m.eml" sender.test anyhash
+	grep -q 'a=rsa-sha1' "$M/m.eml"
+	# (the signature itself is good, python3-dkim says: the refusal is the sink's, by RFC 8301)
+	PYTHONPATH=$NODOH "$PY" - "$M/m.eml" <<'PYEOF'
+import sys, dkim
+assert dkim.verify(open(sys.argv[1], "rb").read()), "python3-dkim does not verify the rsa-sha1 signature"
+PYEOF
+	rejected_by_dkim "$M/m.eml" fail "signature d=sender.test s=anyhash is rsa-sha1, which RFC 8301 forbids verifying"
+}
+
+@test "header mode reads our Authentication-Results as PMTA wrote it: an encoded word the sender put in it is no dkim=pass" {
+	sink_config DKIM_Check=header
+	signed "$M/m.eml" sender.test to=x@fbl.sink.test
+	# PMTA copies the sender's MAIL FROM into smtp.mailfrom=: decoded, it would read "a;dkim=pass@sender.test"
+	pmta_authres "$M/m.eml" "$M/ar.eml" \
+		"sink.test; spf=fail smtp.mailfrom==?us-ascii?q?a=3Bdkim=3Dpass?=@sender.test; dkim=fail header.i=@sender.test"
+	rejected_by_dkim "$M/ar.eml" fail "our host's Authentication-Results says no dkim=pass"
+	reset_servers
+	pmta_authres "$M/m.eml" "$M/ar.eml" \
+		"sink.test; dkim=fail header.i==?us-ascii?q?x=3Bdkim=3Dpass?=@evil.example"
+	rejected_by_dkim "$M/ar.eml" fail "our host's Authentication-Results says no dkim=pass"
+}
+
+@test "header mode: without a DKIM-Signature PMTA would check (an empty one), an Authentication-Results of ours is the sender's" {
+	sink_config DKIM_Check=header
+	make_msg "$M/m.raw" to=x@fbl.sink.test from=news@sender.test return_path=bounces@sender.test \
+		'extra_header=DKIM-Signature: '
+	pmta_authres "$M/m.raw" "$M/ar.eml" "sink.test; dkim=pass header.i=@sender.test"
+	rejected_by_dkim "$M/ar.eml" fail "no DKIM-Signature with d=, s= and h=, so no Authentication-Results of our host's"
+}
+
+@test "header mode: a pass named by a header.i below d= (i=@news.sender.test) lends its signature's h= to the one-click verdict" {
+	sink_config DKIM_Check=header Unsubscribe_Allow_HTTP=true
+	make_msg "$M/m.raw" to=x@accept.sink.test from=news@sender.test return_path=bounces@sender.test \
+		'extra_header=List-Unsubscribe: <http://track.test/u/1>' \
+		'extra_header=List-Unsubscribe-Post: List-Unsubscribe=One-Click'
+	SIGN_IDENTITY=@news.sender.test SIGN_HEADERS=from:to:subject:list-unsubscribe:list-unsubscribe-post \
+		sign_as "$M/m.raw" "$M/m.eml" sender.test sel1
+	pmta_authres "$M/m.eml" "$M/ar.eml" "sink.test; dkim=pass header.i=@news.sender.test"
+	run filter --dry-run --json <"$M/ar.eml"
+	assert_success
+	jq -e '.dkim == "pass" and .one_click.eligible == true' <<<"$output"
+	jq -e '[.dkim_signatures[] | [.domain, .result]] == [["sender.test", "pass"]]' <<<"$output"
 }
 
 @test "a signature with an l= body length is no pass: what follows it may be appended, a link to click among it" {

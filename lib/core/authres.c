@@ -151,6 +151,35 @@ sink_authres_dkim_domains(const char *value, const char *host_name, GPtrArray *o
 }
 
 /*
+ * The pass of `passes` that a signature of domain d may be: d's own, else
+ * the one pass of a subdomain of d (PMTA names a pass by header.i, whose
+ * domain may be below d=, RFC 6376 3.5); NULL when none is, or several
+ * subdomains' passes are (which one the signature made is not known).
+ */
+static const char *
+pass_of(GHashTable *passes, const char *d)
+{
+	GHashTableIter it;
+	gpointer k;
+	const char *found = NULL;
+	gsize dlen = strlen(d);
+
+	if (g_hash_table_lookup_extended(passes, d, &k, NULL))
+		return k;
+	g_hash_table_iter_init(&it, passes);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		gsize klen = strlen(k);
+
+		if (klen > dlen + 1 && ((char *)k)[klen - dlen - 1] == '.' && strcmp((char *)k + klen - dlen, d) == 0) {
+			if (found)
+				return NULL;
+			found = k;
+		}
+	}
+	return found;
+}
+
+/*
  * Header mode's signatures: each DKIM-Signature of the message whose d= our
  * Authentication-Results passed, recorded as passing with its h=.  A result
  * names a domain, not a signature: when the message has more signatures of
@@ -164,7 +193,9 @@ record_passing(SinkCtx *ctx, GMimeHeaderList *headers, const char *authres)
 	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) sigs = g_ptr_array_new_with_free_func(sink_dkim_sig_free);
 	g_autoptr(GHashTable) passes = g_hash_table_new(g_str_hash, g_str_equal);	/* domain: passes - signatures */
+	g_autoptr(GPtrArray) keys = g_ptr_array_new();	/* each of sigs' pass (a domains string) */
 	int count = g_mime_header_list_get_count(headers);
+	const char *key;
 
 	sink_authres_dkim_domains(authres, ctx->cfg->host_name, domains);
 	for (guint j = 0; j < domains->len; j++)
@@ -178,18 +209,19 @@ record_passing(SinkCtx *ctx, GMimeHeaderList *headers, const char *authres)
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "DKIM-Signature") != 0 ||
 		    (sig = sink_dkim_sig_parse(g_mime_header_get_raw_value(h), "pass")) == NULL)
 			continue;
-		if (!g_hash_table_lookup_extended(passes, sig->domain, NULL, &left)) {
+		if ((key = pass_of(passes, sig->domain)) == NULL) {
 			sink_dkim_sig_free(sig);
 			continue;
 		}
-		/* (the key stays the domains array's: insert keeps an existing key) */
-		g_hash_table_insert(passes, sig->domain, GINT_TO_POINTER(GPOINTER_TO_INT(left) - 1));
+		left = g_hash_table_lookup(passes, key);
+		g_hash_table_insert(passes, (gpointer)key, GINT_TO_POINTER(GPOINTER_TO_INT(left) - 1));
 		g_ptr_array_add(sigs, sig);
+		g_ptr_array_add(keys, (gpointer)key);
 	}
 	for (guint i = 0; i < sigs->len; i++) {
 		SinkDkimSig *sig = sigs->pdata[i];
 
-		if (GPOINTER_TO_INT(g_hash_table_lookup(passes, sig->domain)) >= 0) {
+		if (GPOINTER_TO_INT(g_hash_table_lookup(passes, keys->pdata[i])) >= 0) {
 			sigs->pdata[i] = NULL;	/* ctx's now */
 			g_ptr_array_add(ctx->dkim_sigs, sig);
 		}
@@ -222,6 +254,33 @@ is_trace(const char *name)
  * trace headers at the top decides, and one anywhere else, or in a message
  * with no signature for PMTA to have checked, was written by the sender.
  */
+/*
+ * Whether the message carries a signature PMTA's check writes a result
+ * for: a DKIM-Signature with d=, s= and h=.  Without one, an
+ * Authentication-Results with our authserv-id among the trace headers is
+ * the sender's (an empty "DKIM-Signature:" would otherwise let it pass).
+ */
+static gboolean
+has_signature(GMimeHeaderList *headers)
+{
+	int count = g_mime_header_list_get_count(headers);
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		SinkDkimSig *sig;
+		gboolean whole;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "DKIM-Signature") != 0 ||
+		    (sig = sink_dkim_sig_parse(g_mime_header_get_raw_value(h), "none")) == NULL)
+			continue;
+		whole = sig->selector && *sig->selector && sig->headers && sig->headers[0];
+		sink_dkim_sig_free(sig);
+		if (whole)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static void
 check_header(SinkCtx *ctx)
 {
@@ -234,16 +293,21 @@ check_header(SinkCtx *ctx)
 	}
 	headers = g_mime_object_get_header_list(ctx->mime);
 	count = g_mime_header_list_get_count(headers);
-	if (!g_mime_header_list_contains(headers, "DKIM-Signature")) {
-		sink_dkim_set_result(ctx, "fail", "no DKIM-Signature, so no Authentication-Results of our host's");
+	if (!has_signature(headers)) {
+		sink_dkim_set_result(ctx, "fail", "no DKIM-Signature with d=, s= and h=, so no Authentication-Results "
+				     "of our host's");
 		return;
 	}
 	for (int i = 0; i < count; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		const char *name = g_mime_header_get_name(h), *value;
+		const char *name = g_mime_header_get_name(h);
+		g_autofree char *value = NULL;
+
 		if (!is_trace(name))
 			break;
-		value = g_mime_header_get_value(h);
+		/* as PMTA wrote it: decoded, an encoded word in the sender's MAIL FROM or header.i that PMTA
+		 * copied in would read as a "; dkim=pass" of its own */
+		value = sink_header_unfolded(h);
 		if (g_ascii_strcasecmp(name, "Authentication-Results") != 0 ||
 		    past_our_authserv_id(value, ctx->cfg->host_name) == NULL)
 			continue;	/* another host's is not ours to read */

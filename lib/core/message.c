@@ -322,6 +322,18 @@ header_raw(GMimeObject *obj, const char *name)
 	return h ? g_mime_header_get_raw_value(h) : NULL;
 }
 
+char *
+sink_header_unfolded(GMimeHeader *h)
+{
+	const char *raw = g_mime_header_get_raw_value(h);
+	char *v = g_strdup(raw ? raw : "");
+
+	for (char *c = v; *c; c++)
+		if (*c == '\r' || *c == '\n' || *c == '\t')
+			*c = ' ';
+	return g_strstrip(v);
+}
+
 /* The decoded value of the first header `name`, or NULL. */
 static char *
 header_dup(GMimeObject *obj, const char *name)
@@ -521,11 +533,15 @@ sink_message_parse(SinkCtx *ctx)
 		for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 			GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 			if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0) {
+				/* as written: decoded, an encoded word in the client's HELO would read as
+				 * PMTA's own "(IP)" or "for <...>" */
+				g_autofree char *value = sink_header_unfolded(h);
+
 				if (ctx->client_ip == NULL)
-					ctx->client_ip = sink_received_ip(g_mime_header_get_value(h));
+					ctx->client_ip = sink_received_ip(value);
 				/* PMTA's file delivery: no --to, the recipient is in its line */
 				if (ctx->to_from_received && ctx->env_to == NULL)
-					ctx->rcpt = sink_received_for(g_mime_header_get_value(h));
+					ctx->rcpt = sink_received_for(value);
 				break;
 			}
 		}

@@ -36,6 +36,13 @@ void sink_message_parse(SinkCtx *ctx);
 gboolean sink_header_has_control(const SinkCtx *ctx, const char *name);
 
 /*
+ * sink_header_unfolded: h's value as it was written (no encoded word
+ * decoded: text a sender put into a trace field, =?...?= and all, stays
+ * text), each CR, LF and tab a space.  g_free.
+ */
+char *sink_header_unfolded(GMimeHeader *h);
+
+/*
  * sink_addr_first: the first addr-spec (local@domain) in an address list
  * such as a To: or Return-Path: value; NULL when there is none.  A comment
  * left open at the end is closed first.  g_free.

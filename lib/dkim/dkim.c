@@ -253,7 +253,14 @@ static const char *
 judge_verified(DKIM *dkim, DKIM_SIGINFO *sig, const char *d, const char *s, char **detail)
 {
 	ssize_t signlen = -1;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
 
+	/* RFC 8301 3.1: rsa-sha1 is not to be verified, its signatures permanently failed (libopendkim still takes
+	 * them, from a key that does not say h=sha256) */
+	if (dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK && alg == DKIM_SIGN_RSASHA1) {
+		*detail = g_strdup_printf("signature d=%s s=%s is rsa-sha1, which RFC 8301 forbids verifying", d, s);
+		return "fail";
+	}
 	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_TESTKEY) != 0) {
 		/* RFC 6376 3.6.1: a verifier may treat such a message as unsigned */
 		*detail = g_strdup_printf("signature d=%s s=%s verified with a testing key (t=y): treated as unsigned",
@@ -297,7 +304,9 @@ judge_signature(DKIM *dkim, DKIM_SIGINFO *sig, DkimDns *dns, char **detail)
 		*detail = g_strdup_printf("signature d=%s s=%s ignored", d, s);
 		return "fail";
 	}
-	if (DKIM_SIG_CHECK(sig))
+	/* (libopendkim leaves a signature it then refuses, a t=s key's with an i= on a subdomain, checked: its
+	 * error says so) */
+	if (DKIM_SIG_CHECK(sig) && error == DKIM_SIGERROR_OK)
 		return judge_verified(dkim, sig, d, s, detail);
 	switch (error) {
 	case DKIM_SIGERROR_NOKEY:
