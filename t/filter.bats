@@ -9,6 +9,11 @@ load lib/sink
 setup() {
 	reset_servers
 	sink_config DKIM_Check=off
+	ETC_OVERLAY=
+}
+
+teardown() {
+	[[ -z $ETC_OVERLAY ]] || umount /etc
 }
 
 json_field() {	# json_field FIELD < record
@@ -439,4 +444,28 @@ PYEOF
 	[ "$(counter accept)" -eq 40 ]
 	[ "$(log_lines | wc -l)" -eq 40 ]
 	[ "$(log_lines | grep -c '^[0-9T:-]*Z,sink-filter,INFO,[^,]*,a@accept.sink.test,bounces@sender.test,accept/subdomain,dkim=pass$')" -eq 40 ]
+}
+
+@test "a system config that is there but out of reach is an error naming it (78, 75 for a message), not the built-in defaults" {
+	local sys
+	sys=$("$SINK_FILTER" --help | grep -o 'else /[^ ]*/sink\.ini' | cut -d' ' -f2)
+	[[ $sys == /etc/* ]]
+	# /etc as an overlay in the test's own mount namespace: the folder is made there, not on the machine
+	mkdir "$BATS_TEST_TMPDIR/etc-up" "$BATS_TEST_TMPDIR/etc-work"
+	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$BATS_TEST_TMPDIR/etc-up,workdir=$BATS_TEST_TMPDIR/etc-work" /etc
+	ETC_OVERLAY=1
+	rm -rf "${sys%/*}"
+	mkdir -m 0700 "${sys%/*}"
+	cp "$SINK_INI" "$sys"
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test
+	SINK_CONFIG= run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n
+	[ "$status" -eq 78 ]
+	assert_output --partial "$sys"
+	assert_output --partial "Permission denied"
+	SINK_CONFIG= run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$status" -eq 75 ]
+	# root reads it
+	SINK_CONFIG= run "$SINK_FILTER" --no-server -n
+	assert_success
+	assert_output "$sys: OK"
 }

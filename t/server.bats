@@ -689,6 +689,22 @@ report_same() {
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+@test "a client of the server's uid and gid with other supplementary groups is refused and runs the message itself, with its own" {
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	serve "$M/s.sock"
+	local ours
+	ours=$(awk '/^Groups:/ { $1 = ""; print }' /proc/self/status | xargs)	# the server's (this shell's)
+	run setpriv --groups="$(echo $ours 4242 | tr ' ' ,)" "$SINK_FILTER" --server "$M/s.sock" --dry-run --json <"$M/m.eml"
+	echo "$output"
+	assert_success
+	assert_line "sink-filter: server $M/s.sock refused the message: the client's supplementary groups are not the server's; running it here"
+	grep -q "^sink-filterd: refused a client with uid 0 gid 0 and $(($(wc -w <<<"$ours") + 1)) supplementary group(s) other than the server's" "$S_LOG"
+	# the same groups are served
+	run "$SINK_FILTER" --server "$M/s.sock" --dry-run --json <"$M/m.eml"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 @test "the socket is made mode 0600, for the server's own user only" {
 	serve "$M/s.sock"
 	[ "$(stat -c %a "$M/s.sock")" = 600 ]
@@ -1257,11 +1273,12 @@ EOF2
 	assert_counted 1
 }
 
-@test "a client in a folder the server may not search (a group only the client has) is refused with that reason, logged by the server, not on the client's stderr" {
+@test "a client in a folder the server may not search (a group only the client has) is refused for its groups, logged by the server, not on the client's stderr" {
 	PUB=$(mktemp -d /tmp/sink-server-bats.XXXXXX)
 	chmod 777 "$PUB"
 	install -d -m 710 -o 0 -g 4242 "$PUB/g4242"
-	# the server without group 4242, its client with it: the same uid and gid, so the client is taken
+	# the server without group 4242, its client with it: the same uid and gid, but not the same groups (before
+	# the groups were compared, the client was taken, and its folder could not be entered)
 	UNDER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 	serve "$PUB/s.sock" -j 1 --spare 1
 	# shellcheck disable=SC2016 # the inner bash expands them
@@ -1271,8 +1288,8 @@ EOF2
 	assert_success
 	assert_output --regexp '^sink-filter [0-9.]+$'
 	run cat "$PUB/err"
-	assert_output "sink-filter: server $PUB/s.sock refused the message: the server cannot take the client's descriptors or directory: Permission denied; running it here"
-	grep -qx "sink-filterd: cannot take the client's descriptors or directory: Permission denied" "$S_LOG"
+	assert_output "sink-filter: server $PUB/s.sock refused the message: the client's supplementary groups are not the server's; running it here"
+	grep -qx "sink-filterd: refused a client with uid 65534 gid 65534 and 1 supplementary group(s) other than the server's: it runs the message itself, with its own" "$S_LOG"
 }
 
 # ---- 17. what the server's parent leaves it ---------------------------------------------------------------

@@ -730,7 +730,9 @@ sink_config_default_path(void)
 
 	if (env && *env)
 		return env;
-	if (access(SYSTEM_CONFIG, F_OK) == 0)
+	/* only a file that is not there means the built-in defaults: one there but out of reach (EACCES) is
+	 * loaded, and fails naming itself, rather than a run on settings the operator never chose */
+	if (access(SYSTEM_CONFIG, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
 		return SYSTEM_CONFIG;
 	return NULL;
 }

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -400,6 +401,42 @@ refuse(int conn, int timeout_ms, const char *why)
 	reply(conn, "refused %s", why);
 }
 
+static int
+gid_order(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Whether conn's client has this process's supplementary groups (the run
+ * reads the config, writes the log and the copies with them, as the
+ * client's own run would with its own): a group added to the PMTA user
+ * while only one of the two was restarted must not change what the run
+ * may open.  Sets *n_client to the client's count.
+ */
+static gboolean
+same_groups(int conn, int *n_client)
+{
+	static gid_t ours[NGROUPS_MAX + 1];
+	static int n_ours = -1;
+	gid_t theirs[NGROUPS_MAX + 1];
+	socklen_t len = sizeof theirs;
+
+	if (n_ours < 0) {	/* ours do not change: asked once per child */
+		if ((n_ours = getgroups(NGROUPS_MAX + 1, ours)) < 0)
+			n_ours = 0;
+		qsort(ours, (size_t)n_ours, sizeof *ours, gid_order);
+	}
+	*n_client = -1;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERGROUPS, theirs, &len) < 0)
+		return errno == ENOPROTOOPT;	/* (a kernel before 4.13 cannot tell: the uid and gid have to do) */
+	*n_client = (int)(len / sizeof *theirs);
+	qsort(theirs, (size_t)*n_client, sizeof *theirs, gid_order);
+	return *n_client == n_ours && memcmp(theirs, ours, (size_t)n_ours * sizeof *ours) == 0;
+}
+
 /*
  * Check conn's client, then read and check its request (waiting up to
  * timeout_ms); on FALSE it has been refused and nothing of it is kept.
@@ -414,6 +451,7 @@ take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusa
 	socklen_t clen = sizeof cred;
 	const char *why = NULL;
 	g_autofree char *stranger = NULL;
+	int n_groups;
 
 	static uid_t uid = (uid_t)-1;
 	static gid_t gid = (gid_t)-1;
@@ -428,6 +466,12 @@ take_request(Server *s, int conn, Request *r, int timeout_ms, const char *refusa
 		say(s, "refused a client with uid %ld gid %ld: only uid %ld gid %ld may use this server",
 		    (long)cred.uid, (long)cred.gid, (long)uid, (long)gid);
 		refuse(conn, 100, stranger);
+		return FALSE;
+	}
+	if (!same_groups(conn, &n_groups)) {
+		say(s, "refused a client with uid %ld gid %ld and %d supplementary group(s) other than the server's: it "
+		    "runs the message itself, with its own", (long)cred.uid, (long)cred.gid, n_groups);
+		refuse(conn, 100, "the client's supplementary groups are not the server's");
 		return FALSE;
 	}
 	if (refusal) {
