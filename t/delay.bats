@@ -500,21 +500,33 @@ PYEOF
 	wait "$rpid" || true
 }
 
-@test "Redis restarted while a job runs (appendonly): the job ends on a new connection, its step done and counted once" {
-	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
+# own_redis [ARGS]: a Redis of the test's own with its data in an append-only file ($BATS_TEST_TMPDIR/redis), its
+# socket in $sock, its pid in $rpid, REDIS_URL set to it; ARGS added to its command line
+own_redis() {
+	dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
 	mkdir -p "$dir"
-	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" \
+	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" "$@" \
 		>/dev/null 2>&1 3>&- &
-	local rpid=$!
+	rpid=$!
 	wait_for 5 test -S "$sock"
-	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout=5
-	local REDIS_URL=unix:$sock
+	REDIS_URL=unix:$sock
+}
+
+# slow_open_running MESSAGE_TIMEOUT: a delayed open whose pixel answers in 2 s, claimed and fetching by a worker
+slow_open_running() {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout="$1"
 	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/2000/q/p1"></body></html>'
 	filter <"$MSG"
 	worker -v
 	wait_for 5 has 1 requests '^/slow/'
 	redis-cli -s "$sock" SHUTDOWN >/dev/null 2>&1 || true
 	wait "$rpid" || true
+}
+
+@test "Redis restarted while a job runs (appendonly): the job ends on a new connection, its step done and counted once" {
+	local dir sock rpid
+	own_redis
+	slow_open_running 5
 	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --dir "$dir" >/dev/null 2>&1 3>&- &
 	rpid=$!
 	wait_for 5 redis-cli -s "$sock" PING
@@ -538,24 +550,13 @@ aof_rewritten() {
 }
 
 @test "Redis still loading its data when the job ends (LOADING): the end is tried again while the lease lasts, the step done once" {
-	local dir=$BATS_TEST_TMPDIR/redis sock=$BATS_TEST_TMPDIR/redis/r.sock
-	mkdir -p "$dir"
-	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --appendfsync always --dir "$dir" \
-		--enable-debug-command yes >/dev/null 2>&1 3>&- &
-	local rpid=$!
-	wait_for 5 test -S "$sock"
+	local dir sock rpid
+	own_redis --enable-debug-command yes
 	# keys enough that a restart loads them for about 3 s (1 ms each, below)
 	redis-cli -s "$sock" DEBUG POPULATE 3000 filler >/dev/null
 	redis-cli -s "$sock" BGREWRITEAOF >/dev/null
 	wait_for 5 aof_rewritten "$sock"
-	config "${OPEN_ONLY[@]}" Open_Delay=1s Message_Timeout=8
-	local REDIS_URL=unix:$sock
-	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/2000/q/p1"></body></html>'
-	filter <"$MSG"
-	worker -v
-	wait_for 5 has 1 requests '^/slow/'
-	redis-cli -s "$sock" SHUTDOWN >/dev/null 2>&1 || true
-	wait "$rpid" || true
+	slow_open_running 8
 	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly yes --dir "$dir" --key-load-delay 1000 \
 		>/dev/null 2>&1 3>&- &
 	rpid=$!

@@ -447,14 +447,8 @@ PYEOF
 }
 
 @test "a system config that is there but out of reach is an error naming it (78, 75 for a message), not the built-in defaults" {
-	local sys
-	sys=$("$SINK_FILTER" --help | grep -o 'else /[^ ]*/sink\.ini' | cut -d' ' -f2)
-	[[ $sys == /etc/* ]]
-	# /etc as an overlay in the test's own mount namespace: the folder is made there, not on the machine
-	mkdir "$BATS_TEST_TMPDIR/etc-up" "$BATS_TEST_TMPDIR/etc-work"
-	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$BATS_TEST_TMPDIR/etc-up,workdir=$BATS_TEST_TMPDIR/etc-work" /etc
-	ETC_OVERLAY=1
-	rm -rf "${sys%/*}"
+	etc_overlay
+	local sys=$SYS_CONFIG
 	mkdir -m 0700 "${sys%/*}"
 	cp "$SINK_INI" "$sys"
 	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test

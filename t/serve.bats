@@ -493,14 +493,8 @@ PY
 }
 
 @test "SIGHUP without -c looks for the default config again: one made after the start is read" {
-	local sys
-	sys=$("$SINK_FILTER" --help | grep -o 'else /[^ ]*/sink\.ini' | cut -d' ' -f2)
-	[[ $sys == /etc/* ]]
-	# /etc as an overlay in the test's own mount namespace: the file is made there, not on the machine
-	mkdir "$BATS_TEST_TMPDIR/etc-up" "$BATS_TEST_TMPDIR/etc-work"
-	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$BATS_TEST_TMPDIR/etc-up,workdir=$BATS_TEST_TMPDIR/etc-work" /etc
-	ETC_OVERLAY=1
-	rm -rf "${sys%/*}"
+	etc_overlay
+	local sys=$SYS_CONFIG
 	rcli SET "consume-mail:blue:int_accept" 7 >/dev/null
 	SINK_CONFIG= "$SINK_STATS" --serve "$ADDR" 2>"$BATS_TEST_TMPDIR/serve.err" </dev/null 3>&- &
 	SERVE_PID=$!

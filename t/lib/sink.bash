@@ -89,3 +89,15 @@ pixels() {
 links() {
 	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "<p><a href=\"http://track.test/l/%d\">link %d</a></p>", i, i }'
 }
+
+# etc_overlay: /etc as an overlay in the test's own mount namespace (netns-run's), so that a test may make or
+# change the system config without touching the machine's: SYS_CONFIG is the path sink-filter looks for by
+# default (its folder removed in the overlay), ETC_OVERLAY=1 tells the teardown to `umount /etc`
+etc_overlay() {
+	SYS_CONFIG=$("$SINK_FILTER" --help | grep -o 'else /[^ ]*/sink\.ini' | cut -d' ' -f2)
+	[[ $SYS_CONFIG == /etc/* ]] || return 1
+	mkdir "$BATS_TEST_TMPDIR/etc-up" "$BATS_TEST_TMPDIR/etc-work"
+	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$BATS_TEST_TMPDIR/etc-up,workdir=$BATS_TEST_TMPDIR/etc-work" /etc
+	ETC_OVERLAY=1
+	rm -rf "${SYS_CONFIG%/*}"
+}
