@@ -216,6 +216,29 @@ PYEOF
 	assert_equal "$(counter unsubscribe_url_not_sparkpost)" 1
 }
 
+@test "a mailto the sender signed for its own organization's address goes to that domain's MX, as a CFBL-Address, not by the allowlist" {
+	# cfbl.test's MX is on no allowlist; its messages are signed by cfbl.test
+	make_msg "$M/c.plain" to=$RCPT from=news@cfbl.test return_path=bounces@cfbl.test
+	with_fields "$M/c.plain" "$M/c.raw" 'List-Unsubscribe: <mailto:leave@cfbl.test?subject=x>'
+	SIGN_HEADERS=from:to:subject:list-unsubscribe sign_msg "$M/c.raw" "$M/c.eml" cfbl.test
+	send c
+	assert_success
+	jq -e '.unsubscribe.method == "mailto" and .actions[0].type == "unsubscribe_mailto" and
+		.actions[0].target == "mx.cfbl.test" and .actions[0].status == 250' <<<"$output"
+	jq -r '.notes[]' <<<"$output" | grep -qxF "unsubscribe mailto: List-Unsubscribe signed by cfbl.test, the address's organization: to its own MX, not the allowlist's"
+	assert_equal "$(smtp_messages)" 1
+	assert_equal "$(jq -c .rcpt_tos "$(smtp_eml 1 | sed 's/\.eml$/.json/')")" '["leave@cfbl.test"]'
+	assert_equal "$(counter unsubscribe_mailto)" 1
+	# the same signature without List-Unsubscribe in its h=: the allowlist's rule, which cfbl.test's MX is not on
+	reset_servers
+	SIGN_HEADERS=from:to:subject sign_msg "$M/c.raw" "$M/c2.eml" cfbl.test
+	send c2
+	assert_success
+	jq -e '(.actions | length) == 0' <<<"$output"
+	assert_equal "$(smtp_messages)" 0
+	assert_equal "$(counter unsubscribe_url_not_sparkpost)" 1
+}
+
 @test "link: a GET of the first http(s) List-Unsubscribe URI with the message's User-Agent, redirects followed as a click's" {
 	msg m "$NO_POST" 'List-Unsubscribe: <http://track.test/hops/1/u5>, <http://track.test/u/other>'
 	send m --seed 5

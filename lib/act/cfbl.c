@@ -87,8 +87,8 @@ sink_cfbl_org_domain(const char *domain)
 	return g_strdup(org ? org : lower);
 }
 
-static gboolean
-same_org(const char *domain, gpointer org)
+gboolean
+sink_cfbl_same_org(const char *domain, gpointer org)
 {
 	g_autofree char *o = sink_cfbl_org_domain(domain);
 
@@ -304,9 +304,9 @@ missing_signature(SinkCtx *ctx, const char *org, const char *whose, const char *
 {
 	const SinkDkimSig *sig;
 
-	if (sink_dkim_passing_where(ctx, same_org, (gpointer)org, fields) != NULL)
+	if (sink_dkim_passing_where(ctx, sink_cfbl_same_org, (gpointer)org, fields) != NULL)
 		return NULL;
-	sig = sink_dkim_passing_where(ctx, same_org, (gpointer)org, NULL);
+	sig = sink_dkim_passing_where(ctx, sink_cfbl_same_org, (gpointer)org, NULL);
 	if (sig == NULL)
 		return g_strdup_printf("no valid DKIM signature of %s (the %s domain's organization)", org, whose);
 	return g_strdup_printf("the valid DKIM signature of %s does not sign %s in its h=", sig->domain,

@@ -31,6 +31,9 @@ gboolean sink_cfbl_route(SinkCtx *ctx, const char *what, gboolean *tempfail);
  */
 char *sink_cfbl_org_domain(const char *domain);
 
+/* sink_cfbl_same_org: whether `domain`'s organizational domain is `org` (a char*), for sink_dkim_passing_where. */
+gboolean sink_cfbl_same_org(const char *domain, gpointer org);
+
 /* sink_cfbl_warm: load the Public Suffix List, for a process that forks runs. */
 void sink_cfbl_warm(void);
 

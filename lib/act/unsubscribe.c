@@ -13,7 +13,11 @@
  *              8058 forbids one, so a 3xx is the sender's error;
  *   mailto     the first mailto: URI of List-Unsubscribe (mailto.c): one
  *              message From the reader to its first address, to that
- *              domain's MX under the reports' allowlist (mx.c);
+ *              domain's MX under the reports' rules: the allowlist (mx.c),
+ *              or, as a CFBL-Address's (cfbl.c), the address's own MX when
+ *              the sender signed List-Unsubscribe with a valid signature of
+ *              the address's organization (that MX's address then public,
+ *              as a fetch's, unless Fetch_Allow_Private);
  *   link       a GET of the first http(s) URI of List-Unsubscribe, else of
  *              the HTML body's unsubscribe link (html.c), as the reader's
  *              browser: the message's User-Agent, redirects followed
@@ -32,6 +36,8 @@
  */
 #include <string.h>
 
+#include "cfbl.h"
+#include "dkimsig.h"
 #include "fetch.h"
 #include "html.h"
 #include "mailto.h"
@@ -247,12 +253,20 @@ request(SinkCtx *ctx, Plan *p)
 	sink_fetch_clear(&f);
 }
 
-/* The mailto message, From the reader, to the address's MX when it is allowlisted. */
+static const char *const signed_field[] = { "List-Unsubscribe", NULL };
+
+/*
+ * The mailto message, From the reader, to the address's MX when it is
+ * allowlisted, or when the sender signed it for that address's own MX.
+ */
 static void
 mail(SinkCtx *ctx, Plan *p)
 {
 	g_autofree char *from = sink_report_addr(ctx->rcpt);
 	g_autofree char *mx = NULL, *fbl = NULL;
+	const char *at = strrchr(p->mailto.to, '@');
+	g_autofree char *org = at ? sink_cfbl_org_domain(at + 1) : NULL;
+	const SinkDkimSig *own = org ? sink_dkim_passing_where(ctx, sink_cfbl_same_org, org, signed_field) : NULL;
 	gboolean tempfail = FALSE;
 	GMimeMessage *msg;
 	SinkAction *a;
@@ -272,7 +286,14 @@ mail(SinkCtx *ctx, Plan *p)
 			       "which the sink does not speak)", g_str_is_ascii(from) ? p->mailto.to : from);
 		return;
 	}
-	if (!sink_mx_allowed(ctx, "unsubscribe mailto", "mailto", p->mailto.to, &mx, &fbl, &tempfail)) {
+	if (own) {
+		sink_ctx_note(ctx, "unsubscribe mailto: List-Unsubscribe signed by %s, the address's organization: to its "
+			      "own MX, not the allowlist's", own->domain);
+		if ((mx = sink_mx_lookup(ctx, "unsubscribe mailto", "mailto domain", at + 1, &tempfail)) == NULL) {
+			sink_ctx_count(ctx, "unsubscribe_error");
+			return;
+		}
+	} else if (!sink_mx_allowed(ctx, "unsubscribe mailto", "mailto", p->mailto.to, &mx, &fbl, &tempfail)) {
 		sink_ctx_count(ctx, tempfail ? "unsubscribe_error" : "unsubscribe_url_not_sparkpost");
 		return;
 	}
@@ -283,8 +304,9 @@ mail(SinkCtx *ctx, Plan *p)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg, FALSE) ? "unsubscribe_mailto"
-											  : "unsubscribe_error");
+		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg,
+						   own && !ctx->cfg->fetch_allow_private) ? "unsubscribe_mailto"
+										       : "unsubscribe_error");
 	g_object_unref(msg);
 }
 
