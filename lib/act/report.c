@@ -270,7 +270,9 @@ encoded_words_ok(const char *raw)
 		if (q == NULL || q == charset || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
 			return FALSE;
 		text = q + 3;
-		if ((end = strstr(text, "?=")) == NULL || ((space = strpbrk(charset, " \t\r\n")) != NULL && space < end) ||
+		/* (an empty encoded-text is none: RFC 2047 2 asks for at least one character) */
+		if ((end = strstr(text, "?=")) == NULL || end == text ||
+		    ((space = strpbrk(charset, " \t\r\n")) != NULL && space < end) ||
 		    (bytes = encoded_payload(q[1], text, (gsize)(end - text))) == NULL)
 			return FALSE;
 		cs = g_strndup(charset, (gsize)(q - charset));
