@@ -196,18 +196,25 @@ last_beat(int fd)
 	return usec(&st.st_mtim);
 }
 
+gboolean
+sink_claims_fd_gone(int fd)
+{
+	struct stat st;
+
+	/* (on NFS a file another host deleted is ESTALE, not a link count of 0) */
+	return fstat(fd, &st) == 0 ? st.st_nlink == 0 : errno == ESTALE;
+}
+
 gint64
 sink_claims_renew(SinkClaims *c)
 {
-	struct stat st;
 	gint64 now;
 	int fd;
 
 	if (c->lease_fd < 0)
 		return g_get_real_time();
-	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again
-	 * (on NFS a file deleted by another host is ESTALE here, not a link count of 0) */
-	if ((fstat(c->lease_fd, &st) == 0 ? st.st_nlink == 0 : errno == ESTALE) && (fd = take_lease(c)) >= 0) {
+	/* gone from the folder (a host that could not see our lock took it for a dead run's): made again */
+	if (sink_claims_fd_gone(c->lease_fd) && (fd = take_lease(c)) >= 0) {
 		close(c->lease_fd);
 		c->lease_fd = fd;
 	}

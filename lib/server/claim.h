@@ -105,6 +105,9 @@ char *sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
  */
 gint64 sink_claims_renew(SinkClaims *c);
 
+/* sink_claims_fd_gone: whether the file or folder open as fd was removed (a link count of 0, or ESTALE on NFS). */
+gboolean sink_claims_fd_gone(int fd);
+
 /*
  * sink_claims_stale: the claims of runs that are gone, older than
  * timeout_s seconds, to take over (SinkStaleClaim; free the array).  Sets

@@ -302,16 +302,18 @@ start(Spool *s, Task *t)
 	while (slot->conn >= 0)
 		slot++;
 	if ((claim = sink_claims_take(&s->claims, t->name, t->from)) == NULL) {
-		if (errno != ENOENT) {
-			say(s, "%s: cannot be claimed: %s; left alone", t->name, g_strerror(errno));
-			run_later(s, t->name);
-		} else if (fstat(s->claims.claimed_fd, &st) == 0 && st.st_nlink == 0) {
+		int err = errno;
+
+		if (sink_claims_fd_gone(s->claims.claimed_fd)) {
 			/* not another run's doing: .claimed/ itself was removed, and nothing can be claimed now */
 			if (s->failure == NULL)
 				g_set_error(&s->failure, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS,
 					    "%s/.claimed/ was removed while the run went on: nothing more can be "
 					    "claimed (the next run makes it again)", s->o->dir);
 			s->stopping = TRUE;
+		} else if (err != ENOENT) {
+			say(s, "%s: cannot be claimed: %s; left alone", t->name, g_strerror(err));
+			run_later(s, t->name);
 		}	/* else another run has it, or it went */
 		goto out;
 	}
