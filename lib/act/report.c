@@ -433,10 +433,7 @@ part_with_bytes(const char *type, const char *subtype, const void *data, gsize l
 	GMimePart *part = g_mime_part_new_with_type(type, subtype);
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
 	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
-	gboolean eight_bit = FALSE;
-
-	for (gsize i = 0; i < len && !eight_bit; i++)
-		eight_bit = ((const unsigned char *)data)[i] >= 0x80;
+	gboolean eight_bit = g_mime_utils_text_is_8bit(data, len);
 
 	g_mime_part_set_content(part, content);
 	g_mime_part_set_content_encoding(part, eight_bit ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
@@ -516,15 +513,6 @@ sink_report_add_fields(GMimeMultipart *report, const char *subtype, GMimeHeaderL
 	g_string_free(body, TRUE);
 }
 
-static gboolean
-has_8bit(const char *data, gsize len)
-{
-	for (gsize i = 0; i < len; i++)
-		if ((unsigned char)data[i] >= 0x80)
-			return TRUE;
-	return FALSE;
-}
-
 /* Length of the header block of a raw message, through its last header line. */
 static gsize
 header_block_len(const char *data, gsize len)
@@ -562,7 +550,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	if (unsafe) {
 		headers_only = TRUE;
 		sink_ctx_note(ctx, "original returned as headers only: NUL, bare CR or a line over 998 octets");
-	} else if (!headers_only && has_8bit(data, len)) {
+	} else if (!headers_only && g_mime_utils_text_is_8bit((const unsigned char *)data, len)) {
 		/* 8-bit content travels only with BODY=8BITMIME (RFC 6152), which libcurl cannot add to MAIL FROM:
 		 * the headers alone, as RFC 3461 6.2 has a relay do that cannot send it */
 		headers_only = TRUE;
@@ -574,7 +562,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	if (len == 0)
 		return;
 	/* what no MX takes as it is, or raw 8-bit header bytes (RFC 6532) in a part that must be 7-bit */
-	qp = unsafe || has_8bit(data, len);
+	qp = unsafe || g_mime_utils_text_is_8bit((const unsigned char *)data, len);
 	if (data[len - 1] != '\n') {	/* the boundary line must start on a line of its own */
 		copy = g_malloc(len + 1);
 		memcpy(copy, data, len);

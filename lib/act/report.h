@@ -26,8 +26,9 @@ GMimeMessage *sink_complaint_build(SinkCtx *ctx, GError **error);
 /*
  * sink_smtp_send: deliver `msg` from `mail_from` ("": the null sender, <>) to `rcpt_to` via host
  * `mx` (port cfg->smtp_port) with libcurl, CRLF line endings.  With
- * `public_only`, an address of mx that is not public unicast is not
- * connected to (sink_fetch_address_allowed).  Fills the action's status,
+ * `public_only` (an MX the sender chose), an address of mx that is not
+ * public unicast is not connected to (sink_fetch_address_allowed), unless
+ * Fetch_Allow_Private.  Fills the action's status,
  * reply and error.  TRUE when the MX accepted it.
  */
 gboolean sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_from,

@@ -224,7 +224,7 @@ sink_smtp_send(SinkCtx *ctx, SinkAction *a, const char *mx, const char *mail_fro
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, lines);
-	if (public_only) {
+	if (public_only && !cfg->fetch_allow_private) {
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, public_socket);
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &refused);
 	}
@@ -336,7 +336,7 @@ sink_report_run(SinkCtx *ctx, const SinkReportKind *k)
 	}
 	if (!ctx->dry_run) {
 		gboolean sent = sink_smtp_send(ctx, a, ctx->mx_host, k->null_sender ? "" : from, rcpt_to, msg,
-					       k->senders_own && !ctx->cfg->fetch_allow_private);
+					       k->senders_own);
 
 		sink_ctx_count(ctx, sent ? k->sent : k->smtp_error);
 		if (sent && k->also_sent)

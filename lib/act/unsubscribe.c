@@ -304,9 +304,8 @@ mail(SinkCtx *ctx, Plan *p)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg,
-						   own && !ctx->cfg->fetch_allow_private) ? "unsubscribe_mailto"
-										       : "unsubscribe_error");
+		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg, own != NULL) ? "unsubscribe_mailto"
+											      : "unsubscribe_error");
 	g_object_unref(msg);
 }
 

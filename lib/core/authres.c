@@ -247,14 +247,6 @@ is_trace(const char *name)
 }
 
 /*
- * DKIM_Check = header.  PMTA's check-dkim-inbound puts its
- * Authentication-Results among the trace headers it adds on top, and only
- * to a message that carries a DKIM-Signature.  So only that place is
- * read: the first Authentication-Results with our authserv-id among the
- * trace headers at the top decides, and one anywhere else, or in a message
- * with no signature for PMTA to have checked, was written by the sender.
- */
-/*
  * Whether the message carries a signature PMTA's check writes a result
  * for: a DKIM-Signature with d=, s= and h=.  Without one, an
  * Authentication-Results with our authserv-id among the trace headers is
@@ -281,6 +273,14 @@ has_signature(GMimeHeaderList *headers)
 	return FALSE;
 }
 
+/*
+ * DKIM_Check = header.  PMTA's check-dkim-inbound puts its
+ * Authentication-Results among the trace headers it adds on top, and only
+ * to a message that carries a DKIM-Signature.  So only that place is
+ * read: the first Authentication-Results with our authserv-id among the
+ * trace headers at the top decides, and one anywhere else, or in a message
+ * with no signature for PMTA to have checked, was written by the sender.
+ */
 static void
 check_header(SinkCtx *ctx)
 {
@@ -305,11 +305,12 @@ check_header(SinkCtx *ctx)
 
 		if (!is_trace(name))
 			break;
+		if (g_ascii_strcasecmp(name, "Authentication-Results") != 0)
+			continue;
 		/* as PMTA wrote it: decoded, an encoded word in the sender's MAIL FROM or header.i that PMTA
 		 * copied in would read as a "; dkim=pass" of its own */
 		value = sink_header_unfolded(h);
-		if (g_ascii_strcasecmp(name, "Authentication-Results") != 0 ||
-		    past_our_authserv_id(value, ctx->cfg->host_name) == NULL)
+		if (past_our_authserv_id(value, ctx->cfg->host_name) == NULL)
 			continue;	/* another host's is not ours to read */
 		if (sink_authres_dkim_pass(value, ctx->cfg->host_name)) {
 			sink_dkim_set_result(ctx, "pass", "Authentication-Results");

@@ -99,12 +99,9 @@ delayed_entry(SinkCtx *ctx, SinkStep step)
 static void
 not_delayed(SinkCtx *ctx, SinkStep step, const char *why)
 {
-	SinkDelayed *d = delayed_entry(ctx, step);
-
 	sink_ctx_count(ctx, "jobs_not_delayed");
 	sink_ctx_note(ctx, "%s not delayed: %s; run at once", sink_step_name(step), why);
-	if (d)
-		g_ptr_array_remove(ctx->delayed, d);
+	sink_delay_forget(ctx, step);
 }
 
 void
@@ -249,8 +246,8 @@ sink_delay_reader(SinkCtx *ctx, GPtrArray *pixels, GPtrArray *links, gboolean *o
 			if (click)	/* its clicks ride in the open's job */
 				click->job = g_strdup(job->id);
 			*open_now = *click_now = FALSE;
-		} else if (delayed_entry(ctx, SINK_STEP_CLICK)) {	/* a reader clicks after opening */
-			g_ptr_array_remove(ctx->delayed, delayed_entry(ctx, SINK_STEP_CLICK));
+		} else {	/* a reader clicks after opening */
+			sink_delay_forget(ctx, SINK_STEP_CLICK);
 		}
 		return;
 	}
