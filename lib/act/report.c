@@ -426,6 +426,16 @@ sink_report_new(SinkCtx *ctx, const char *from_name, const char *from, const cha
 	return msg;
 }
 
+/* Whether data[0, len) has a byte past ASCII (g_mime_utils_text_is_8bit reads one byte past its end). */
+static gboolean
+has_8bit(const char *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((unsigned char)data[i] >= 0x80)
+			return TRUE;
+	return FALSE;
+}
+
 /* A leaf part of type/subtype holding `len` bytes of `data` as they are. */
 static GMimePart *
 part_with_bytes(const char *type, const char *subtype, const void *data, gsize len)
@@ -433,7 +443,7 @@ part_with_bytes(const char *type, const char *subtype, const void *data, gsize l
 	GMimePart *part = g_mime_part_new_with_type(type, subtype);
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
 	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
-	gboolean eight_bit = g_mime_utils_text_is_8bit(data, len);
+	gboolean eight_bit = has_8bit(data, len);
 
 	g_mime_part_set_content(part, content);
 	g_mime_part_set_content_encoding(part, eight_bit ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
@@ -550,7 +560,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	if (unsafe) {
 		headers_only = TRUE;
 		sink_ctx_note(ctx, "original returned as headers only: NUL, bare CR or a line over 998 octets");
-	} else if (!headers_only && g_mime_utils_text_is_8bit((const unsigned char *)data, len)) {
+	} else if (!headers_only && has_8bit(data, len)) {
 		/* 8-bit content travels only with BODY=8BITMIME (RFC 6152), which libcurl cannot add to MAIL FROM:
 		 * the headers alone, as RFC 3461 6.2 has a relay do that cannot send it */
 		headers_only = TRUE;
@@ -562,7 +572,7 @@ sink_report_add_original(SinkCtx *ctx, GMimeMultipart *report, gboolean headers_
 	if (len == 0)
 		return;
 	/* what no MX takes as it is, or raw 8-bit header bytes (RFC 6532) in a part that must be 7-bit */
-	qp = unsafe || g_mime_utils_text_is_8bit((const unsigned char *)data, len);
+	qp = unsafe || has_8bit(data, len);
 	if (data[len - 1] != '\n') {	/* the boundary line must start on a line of its own */
 		copy = g_malloc(len + 1);
 		memcpy(copy, data, len);
