@@ -433,6 +433,17 @@ received_msg() {
 	json_of "$output" | jq -e '.client_ip == "198.51.100.7" and .to == "a@accept.sink.test" and .class == "accept"'
 }
 
+@test "brackets in the client's HELO are not PMTA's (IP): SPF checks the client PMTA saw, and fails" {
+	# 192.0.2.10 is in sender.test's SPF record, 198.51.100.7 is not
+	received_msg "$M/m.eml" 'from x(192.0.2.10) (198.51.100.7) by sink.test with ESMTP id a1 for <a@oob.sink.test>; Wed, 25 Nov 2026 10:00:00 +0000'
+	run timed filter --json <"$M/m.eml"
+	assert_success
+	json_of "$output" | jq -e '.client_ip == "198.51.100.7" and .spf == "fail" and .actions == []'
+	[ "$(smtp_messages)" -eq 0 ]
+	assert_whole_log 1
+	assert_counted 1
+}
+
 @test "a Received: with an IPv6 client: that client is checked by SPF (and fails for sender.test), nothing sent" {
 	received_msg "$M/m.eml" 'from mta.sender.test ([IPv6:2001:db8::25]) by sink.test with ESMTPS id a1; Wed, 25 Nov 2026 10:00:00 +0000'
 	run timed filter --json <"$M/m.eml"

@@ -228,8 +228,14 @@ sink_received_ip(const char *value)
 	/*
 	 * ... and only its comment: "from HELO (IP)" as PMTA writes it, or
 	 * "from HELO (rDNS [IP])".  The HELO name before it is the client's
-	 * own word: "EHLO 127.0.0.1" must not make the SPF check's client.
+	 * own word: "EHLO 127.0.0.1" must not make the SPF check's client, nor
+	 * the brackets in it ("EHLO x(10.9.9.9)") a comment: it is one word
+	 * (SMTP's EHLO takes one), blanked whole.
 	 */
+	char *helo = from + strspn(from, " \t\r\n");
+	if (g_ascii_strncasecmp(helo, "from", 4) == 0 && g_ascii_isspace(helo[4]))
+		for (helo += 4 + strspn(helo + 4, " \t\r\n"); *helo && !g_ascii_isspace(*helo); helo++)
+			*helo = ' ';
 	int depth = 0;
 	for (char *c = from; *c; c++) {
 		if (*c == '\\' && c[1] && depth > 0) {

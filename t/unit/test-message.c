@@ -103,6 +103,12 @@ test_received_ip(void)
 		{ "from localhost by sink.test (192.0.2.99)", NULL },	/* only the from clause */
 		{ "by sink.test; no from clause", NULL },
 		{ "from x (999.1.1.1) by y", NULL },
+		/* brackets in the HELO are its own: not a comment */
+		{ "from x(10.9.9.9) (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "FROM\t(10.9.9.9)x (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from x(10.9.9.9) by sink.test", NULL },
+		{ "from x) (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from x( (198.51.100.7) by sink.test", "198.51.100.7" },
 		{ NULL, NULL },
 	};
 
