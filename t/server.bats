@@ -861,6 +861,36 @@ report_same() {
 	[ "$(local_runs)" -eq 0 ]
 }
 
+@test "one child running message after message asks DNS for a key once in its time to live, a missing key every time" {
+	serve "$M/s.sock" --spare 1 -j 1
+	sink_config DKIM_Check=verify
+	make_msg "$M/m.raw" to=x@accept.sink.test
+	sign_msg "$M/m.raw" "$M/sender.eml"
+	sign_msg "$M/m.raw" "$M/nokey.eml" nokey.test
+	ttl=$(sed -n 's/^local-ttl=//p' "$T_STATE/dnsmasq.conf")
+	# asked QUERIES: how many key look-ups dnsmasq has answered for sender.test and for nokey.test
+	asked() { echo "$(grep -c 'query\[TXT\] sel1\._domainkey\.sender\.test ' "$T_STATE/dnsmasq.log")" \
+		"$(grep -c 'query\[TXT\] sel1\._domainkey\.nokey\.test ' "$T_STATE/dnsmasq.log")"; }
+	read -r sender0 nokey0 < <(asked)
+	child=$(pgrep -P "$S_PID")
+	for _ in 1 2 3; do
+		client --server "$M/s.sock" --dry-run --json <"$M/sender.eml" | jq -r .dkim
+		client --server "$M/s.sock" --dry-run --json <"$M/nokey.eml" | jq -r .dkim
+	done >"$M/results"
+	read -r sender1 nokey1 < <(asked)
+	sleep "$ttl.5"
+	client --server "$M/s.sock" --dry-run --json <"$M/sender.eml" | jq -r .dkim >>"$M/results"
+	read -r sender2 nokey2 < <(asked)
+	cat "$M/results"
+	echo "sender.test asked $((sender1 - sender0)) then $((sender2 - sender1)); nokey.test $((nokey1 - nokey0))"
+	[ "$(tr '\n' ' ' <"$M/results")" = "pass nokey pass nokey pass nokey pass " ]
+	[ $((sender1 - sender0)) -eq 1 ]
+	[ $((nokey1 - nokey0)) -eq 3 ]
+	[ $((sender2 - sender1)) -eq 1 ]
+	[ "$(pgrep -P "$S_PID")" = "$child" ]
+	[ "$(local_runs)" -eq 0 ]
+}
+
 @test "one child running message after message takes a change of the system host name (Host_Name empty) at the next message" {
 	sink_config DKIM_Check=header Host_Name=- "${NOMIX[@]}"
 	make_msg "$M/u.eml" to=x@accept.sink.test

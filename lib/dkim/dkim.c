@@ -36,8 +36,10 @@
  *   length may have been appended after signing (section 8.2).
  * Every signature checked is recorded with its result and h= (dkimsig.h),
  * for the checks that ask which header fields a passing signature covers.
- * One library handle per check, freed with it: nothing lives on between
- * messages and nothing is shared between threads.
+ * One library handle per check, freed with it.  What lives on between
+ * messages is the keys looked up (key_cache): a process that checks many
+ * messages (a sink-filterd or spool child) asks DNS for a key once per its
+ * time to live, as a caching resolver would, not once per message.
  */
 #include <arpa/nameser.h>
 #include <errno.h>
@@ -79,6 +81,89 @@ typedef struct {
 	GHashTable *ahead;	/* query name (lower case, owned) -> SinkDnsAhead: the key look-ups sent ahead */
 } DkimDns;
 
+/*
+ * The key cache: key records' DNS replies, by query name (lower case), each
+ * kept until its time to live runs out (the least TTL of its answer's
+ * records, at most KEY_CACHE_MAX_TTL_S).  Only replies with records are
+ * kept, with a TTL of at least 1 s: a missing key or a failed look-up is
+ * asked again for the next message.  At most KEY_CACHE_SIZE names: full, it
+ * is emptied (a message signed by a new selector each time cannot grow it).
+ * Every program checks one message at a time, in one thread: no lock.
+ */
+#define KEY_CACHE_SIZE 256
+#define KEY_CACHE_MAX_TTL_S 3600
+
+typedef struct {
+	gint64 until;		/* monotonic */
+	int len;
+	unsigned char reply[];
+} CachedKey;
+
+static GHashTable *key_cache;
+
+/* The reply's least answer TTL in seconds (at most KEY_CACHE_MAX_TTL_S); 0 when it has no answer to keep. */
+static guint32
+reply_ttl(const unsigned char *reply, int len)
+{
+	ns_msg msg;
+	ns_rr rr;
+	guint32 ttl = KEY_CACHE_MAX_TTL_S;
+	int n;
+
+	if (ns_initparse(reply, len, &msg) < 0 || ns_msg_getflag(msg, ns_f_rcode) != ns_r_noerror ||
+	    (n = ns_msg_count(msg, ns_s_an)) == 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+			return 0;
+		ttl = MIN(ttl, ns_rr_ttl(rr));
+	}
+	return ttl;
+}
+
+/*
+ * The cached reply for name (lower case), if still good: copied into buf
+ * (when buf is not NULL and it fits), its length returned; else 0.
+ */
+static int
+key_cache_get(const char *name, unsigned char *buf, size_t buflen)
+{
+	CachedKey *k;
+	int len = 0;
+
+	if (key_cache && (k = g_hash_table_lookup(key_cache, name)) != NULL) {
+		if (k->until <= g_get_monotonic_time()) {
+			g_hash_table_remove(key_cache, name);
+		} else if (buf == NULL) {
+			len = k->len;
+		} else if ((size_t)k->len <= buflen) {
+			memcpy(buf, k->reply, (size_t)k->len);
+			len = k->len;
+		}
+	}
+	return len;
+}
+
+/* Keep a key record's reply (name lower case) for its TTL. */
+static void
+key_cache_put(const char *name, const unsigned char *reply, int len)
+{
+	guint32 ttl = reply_ttl(reply, len);
+	CachedKey *k;
+
+	if (ttl == 0)
+		return;
+	k = g_malloc(sizeof *k + (size_t)len);
+	k->until = g_get_monotonic_time() + (gint64)ttl * G_USEC_PER_SEC;
+	k->len = len;
+	memcpy(k->reply, reply, (size_t)len);
+	if (key_cache == NULL)
+		key_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	else if (g_hash_table_size(key_cache) >= KEY_CACHE_SIZE && !g_hash_table_contains(key_cache, name))
+		g_hash_table_remove_all(key_cache);
+	g_hash_table_replace(key_cache, g_strdup(name), k);
+}
+
 /* One finished query: the reply is already in libopendkim's buffer. */
 typedef struct {
 	int status;		/* DKIM_DNS_* */
@@ -104,6 +189,7 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	DkimQuery *q = g_new0(DkimQuery, 1);
 	const char *why = NULL;
 	int len = 0;
+	gboolean cached = FALSE;
 
 	g_autofree char *key = g_ascii_strdown((const char *)query, -1);
 	SinkDnsAhead *ahead;
@@ -111,8 +197,12 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	/* the time left now, not at the start: earlier look-ups used some of it */
 	int timeout = sink_dns_timeout(dns->ctx);
 
-	/* sent ahead when the signatures were known (prescreen), and answered meanwhile; else asked now */
-	if (type == ns_t_txt && (ahead = g_hash_table_lookup(dns->ahead, key)) != NULL) {
+	/* kept from an earlier message; or sent ahead when the signatures were known (prescreen), and answered
+	 * meanwhile; else asked now */
+	if (type == ns_t_txt && (len = key_cache_get(key, buf, buflen)) > 0) {
+		status = SINK_DNS_OK;
+		cached = TRUE;
+	} else if (type == ns_t_txt && (ahead = g_hash_table_lookup(dns->ahead, key)) != NULL) {
 		status = sink_dns_ahead_wait(ahead, timeout, buf, buflen, &len, &why);
 		g_hash_table_remove(dns->ahead, key);	/* (frees it) */
 	} else {
@@ -120,6 +210,9 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t 
 	}
 	switch (status) {
 	case SINK_DNS_OK:
+		if (type == ns_t_txt && !cached)
+			key_cache_put(key, buf, len);
+		/* fall through */
 	case SINK_DNS_NODATA:
 	case SINK_DNS_NXDOMAIN:
 		/* libopendkim reads NXDOMAIN and empty answers as "no key" */
@@ -188,7 +281,7 @@ send_ahead(DkimDns *dns, DKIM_SIGINFO *sig)
 		return;
 	joined = g_strconcat(s, "._domainkey.", d, NULL);
 	name = g_ascii_strdown(joined, -1);
-	if (g_hash_table_contains(dns->ahead, name) ||
+	if (g_hash_table_contains(dns->ahead, name) || key_cache_get(name, NULL, 0) > 0 ||
 	    (ahead = sink_dns_ahead(name, ns_t_txt, sink_dns_timeout(dns->ctx))) == NULL) {
 		g_free(name);
 		return;
