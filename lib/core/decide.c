@@ -360,17 +360,17 @@ sink_decide(SinkCtx *ctx, const SinkModel *m)
 	/* the mailbox's own: no draw, so the mix's draws above are the same with or without it;
 	 * a directive or keyword adds mpp or scanner to it, or, human, clears it, but for the route
 	 * subdomain's (mpp., scanner.), which comes first as the subdomain's class does (SPEC 19) */
-	if (!ctx->plan.persona_asked || ctx->plan.persona != SINK_PERSONA_NONE)
-		ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);	/* (human needs no hash) */
 	if (ctx->plan.persona_asked && ctx->plan.persona == SINK_PERSONA_NONE) {
-		guint routed = sink_persona_route(ctx->rcpt);
+		guint routed = sink_persona_route(ctx->rcpt);	/* (human needs no hash) */
 
 		if (routed != SINK_PERSONA_NONE)
 			sink_plan_note(&ctx->plan, "X-Bouncy-Sink \"human\": the subdomain gives %s; kept",
 				       sink_persona_name(routed));
 		ctx->persona = routed;
-	} else if (ctx->plan.persona_asked) {
-		ctx->persona |= ctx->plan.persona;
+	} else {
+		ctx->persona = sink_persona_of(ctx->cfg, ctx->rcpt);
+		if (ctx->plan.persona_asked)
+			ctx->persona |= ctx->plan.persona;
 	}
 	ctx->plan.persona = ctx->persona;
 }
