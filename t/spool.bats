@@ -399,6 +399,58 @@ slow() {
 	[ -z "$(left)" ]
 }
 
+@test "a file whose writer stalls past the settle time still holding it open is not run: one-shot leaves it for the next run, --watch runs it whole once its writer closes it" {
+	sink_config DKIM_Check=verify "${NOMIX[@]}"
+	make_msg "$M/u.eml" to=w@accept.sink.test
+	sign_msg "$M/u.eml" "$M/signed.eml"
+	half=$(($(stat -c %s "$M/signed.eml") / 2))
+	# half written, its time a minute back (settled), its writer's descriptor open; and one still empty
+	head -c "$half" "$M/signed.eml" >"$S/stall.msg"
+	exec 5>>"$S/stall.msg" 6>"$S/empty.msg"
+	touch -d '-1 min' "$S/stall.msg" "$S/empty.msg"
+	run "${SPOOL[@]}" --json
+	assert_success
+	echo "$output"
+	grep -q ': stall.msg: still open for writing (its writer has not closed it); back in the folder for the next run$' <<<"$output"
+	grep -q ': empty.msg: still open for writing (its writer has not closed it); back in the folder for the next run$' <<<"$output"
+	[ "$(left)" = "$(printf './empty.msg\n./stall.msg')" ]
+	assert_counted 0
+	# the writer ends it: the next run runs it whole (its signature verifies)
+	tail -c +$((half + 1)) "$M/signed.eml" >&5
+	exec 5>&- 6>&-
+	cmp "$S/stall.msg" "$M/signed.eml"
+	rm "$S/empty.msg"
+	run "${SPOOL[@]}" --json
+	assert_success
+	json_of "$output" | jq -e '.dkim == "pass" and .class == "accept"'
+	assert_counted 1
+	[ -z "$(left)" ]
+
+	# --watch: found at its start half written, put back; its writer's close runs it at once
+	head -c "$half" "$M/signed.eml" >"$S/stall2.msg"
+	exec 5>>"$S/stall2.msg"
+	touch -d '-1 min' "$S/stall2.msg"
+	"${SPOOL[@]}" --watch --json >"$M/out" 2>"$M/err" &
+	pid=$!
+	PIDS=("$pid")
+	wait_for 10 grep -q ': stall2.msg: still open for writing (its writer has not closed it); back in the folder for when its writer closes it$' "$M/err"
+	sleep 0.5
+	[ ! -s "$M/out" ]
+	tail -c +$((half + 1)) "$M/signed.eml" >&5
+	exec 5>&-
+	wait_for 5 bash -c '[[ $(wc -l <"$0") -eq 1 ]]' "$M/out"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	cat "$M/err"
+	[ "$st" -eq 0 ]
+	grep -q 'stopped: 1 done, 0 put back, 0 quarantined' "$M/err"
+	jq -e '.dkim == "pass" and .class == "accept"' "$M/out"
+	assert_counted 2
+	assert_whole_log 2
+	[ -z "$(left)" ]
+}
+
 @test "files that are not messages: empty ones quarantined, folders, FIFOs and links left, each with one line; other names and dot-files left without a word" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	fill 3 "$M/m.eml"

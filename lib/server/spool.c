@@ -82,6 +82,8 @@ typedef struct {
 	GHashTable *queued;	/* the names queued or running, and "/<claim>" of claims queued */
 	GHashTable *later;	/* name -> gint64 *: not before this (monotonic); NEVER: not in this run */
 	GHashTable *told;	/* names already said to be left alone */
+	GHashTable *writing;	/* names put back because their writer still had them open (with watch: run
+				 * as soon as it closes them) */
 	/* one-shot: the message names the first look saw (settled or not), the only files the run takes, so
 	 * that it ends while mail keeps coming (the next cron run takes what came since; a gone run's claims
 	 * are taken whenever they come of age); NULL: every name */
@@ -161,6 +163,38 @@ put_back_unstarted(Spool *s, const char *claim, const char *name)
 {
 	if (!claim_back(s, claim, name, "not started before the stop", "the next run"))
 		s->res->deferred++;
+}
+
+/*
+ * Whether a process has fd's file open for writing: a read lease cannot be
+ * had while one does (fcntl(2) F_SETLEASE: EAGAIN); taken and let go at
+ * once.  FALSE too when a lease cannot tell: another user's file without
+ * CAP_LEASE (EACCES), a file system without leases, such as NFS (EINVAL).
+ * The settle time is then the only guard.
+ */
+static gboolean
+open_for_writing(int fd)
+{
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		return FALSE;
+	}
+	return errno == EAGAIN;
+}
+
+/*
+ * The claimed file is still open for writing (its writer stalled past the
+ * settle time, or keeps it open): back in the folder, not run, not a
+ * deferral; with watch it runs when its writer closes it (or at the retry),
+ * else at the next run.
+ */
+static void
+still_written(Spool *s, const char *claim, const char *name)
+{
+	claim_back(s, claim, name, "still open for writing (its writer has not closed it)",
+		   s->o->watch ? "when its writer closes it" : "the next run");
+	run_later(s, name);
+	g_hash_table_add(s->writing, g_strdup(name));
 }
 
 static void
@@ -282,6 +316,7 @@ pool_child(gpointer data)
 	close(s->sig_fd);
 	if (s->ino_fd >= 0)
 		close(s->ino_fd);
+	signal(SIGIO, SIG_DFL);
 }
 
 /* Claim t's file and hand it to the pool in a free slot; or say why not. Frees t. */
@@ -330,10 +365,14 @@ start(Spool *s, Task *t)
 		why = g_strdup_printf("cannot be read: %s", g_strerror(errno));
 	else if (fstat(slot->file, &st) < 0 || !S_ISREG(st.st_mode))
 		why = g_strdup("not a regular file");
-	else if (st.st_size == 0)
+	else if (st.st_size == 0 && !open_for_writing(slot->file))
 		why = g_strdup("empty, not a message");
 	if (why) {
 		quarantine(s, claim, t->name, why);
+		goto out;
+	}
+	if (open_for_writing(slot->file)) {
+		still_written(s, claim, t->name);
 		goto out;
 	}
 	if (s->o->capture_stdout && slot->out < 0 && (slot->out = memfd_create("sink-spool-output", MFD_CLOEXEC)) < 0)
@@ -514,6 +553,8 @@ read_events(Spool *s)
 			struct stat st;
 
 			p += sizeof *ev + ev->len;
+			if (ev->len > 0 && (ev->mask & IN_CLOSE_WRITE) && g_hash_table_remove(s->writing, ev->name))
+				g_hash_table_remove(s->later, ev->name);	/* its writer closed it: it may run */
 			if (ev->mask & IN_Q_OVERFLOW) {
 				s->next_look = 0;	/* events were lost: look at the whole folder */
 			} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
@@ -573,6 +614,8 @@ set_up(Spool *s, GError **error)
 	for (size_t i = 0; i < G_N_ELEMENTS(spool_signals); i++)
 		signal(spool_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a lease (open_for_writing) broken in the instant it is held would send SIGIO, which kills */
+	signal(SIGIO, SIG_IGN);
 	if (s->o->watch) {
 		if ((s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
 			goto fail;
@@ -630,6 +673,7 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 	s.queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s.later = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	s.told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s.writing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s.first = o->watch ? NULL : g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (!sink_claims_open(&s.claims, o->dir, error) || !set_up(&s, error))
 		goto out;
@@ -722,6 +766,7 @@ out:
 	g_hash_table_destroy(s.queued);
 	g_hash_table_destroy(s.later);
 	g_hash_table_destroy(s.told);
+	g_hash_table_destroy(s.writing);
 	if (s.first)
 		g_hash_table_destroy(s.first);
 	g_clear_error(&s.failure);

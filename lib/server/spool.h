@@ -15,7 +15,9 @@
  * what the original took) or .eml and does not start with a dot.  One that
  * changed in the last 2 seconds is left for later (PMTA may still be
  * writing it); with watch, a file closed after writing or moved in runs at
- * once.  After its run: exit 0, its claim is removed (the run kept a done
+ * once.  A claimed file still open for writing (its writer stalled) goes
+ * back, for the next run or, with watch, until its writer closes it.
+ * After its run: exit 0, its claim is removed (the run kept a done
  * copy where section 9's rules want one); a run that asks for a retry
  * (71, 74, 75) or dies puts the file back for a later run; a file that is
  * empty, unreadable or not a regular file goes to DIR/.quarantine/.  Each
