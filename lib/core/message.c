@@ -216,9 +216,10 @@ sink_ip_normalize(const char *s)
 char *
 sink_received_ip(const char *value)
 {
-	g_autofree char *from = NULL;
-	const char *by;
+	g_autofree char *from = NULL, *comment = NULL;
+	const char *by, *open = NULL, *last = NULL, *last_end = NULL;
 	g_auto(GStrv) tokens = NULL;
+	int depth = 0;
 
 	if (value == NULL)
 		return NULL;
@@ -226,31 +227,38 @@ sink_received_ip(const char *value)
 	by = strstr(value, " by ");
 	from = by ? g_strndup(value, (gsize)(by - value)) : g_strdup(value);
 	/*
-	 * ... and only its comment: "from HELO (IP)" as PMTA writes it, or
-	 * "from HELO (rDNS [IP])".  The HELO name before it is the client's
-	 * own word: "EHLO 127.0.0.1" must not make the SPF check's client, nor
-	 * the brackets in it ("EHLO x(10.9.9.9)") a comment: it is one word
-	 * (SMTP's EHLO takes one), blanked whole.
+	 * ... and only PMTA's comment in it, the last one: "from HELO (IP)" as
+	 * PMTA writes it, or "from HELO (rDNS [IP])".  The HELO name before it
+	 * is the client's own word: "EHLO 127.0.0.1" must not make the SPF
+	 * check's client, nor brackets in it ("EHLO x(10.9.9.9)") a comment:
+	 * the word after "from" is blanked up to a space, unless it is itself a
+	 * comment (no HELO written), and of several comments the last is PMTA's.
 	 */
-	char *helo = from + strspn(from, " \t\r\n");
-	if (g_ascii_strncasecmp(helo, "from", 4) == 0 && g_ascii_isspace(helo[4]))
-		for (helo += 4 + strspn(helo + 4, " \t\r\n"); *helo && !g_ascii_isspace(*helo); helo++)
+	char *helo = from + strspn(from, " \t");
+	if (g_ascii_strncasecmp(helo, "from", 4) == 0 && (helo[4] == ' ' || helo[4] == '\t') &&
+	    *(helo += 4 + strspn(helo + 4, " \t")) != '(')
+		for (; *helo && *helo != ' ' && *helo != '\t'; helo++)
 			*helo = ' ';
-	int depth = 0;
-	for (char *c = from; *c; c++) {
+	for (const char *c = from; *c; c++) {
 		if (*c == '\\' && c[1] && depth > 0) {
+			c++;
+		} else if (*c == '(') {
+			if (depth++ == 0)
+				open = c + 1;
+		} else if (*c == ')' && depth > 0 && --depth == 0) {
+			last = open;
+			last_end = c;
+		}
+	}
+	if (last == NULL)
+		return NULL;
+	comment = g_strndup(last, (gsize)(last_end - last));
+	for (char *c = comment; *c; c++)	/* a quoted pair is no part of an address */
+		if (*c == '\\' && c[1]) {
 			*c++ = ' ';
 			*c = ' ';
-			continue;
 		}
-		if (*c == '(')
-			depth++;
-		else if (*c == ')' && depth > 0)
-			depth--;
-		else if (depth == 0)
-			*c = ' ';
-	}
-	tokens = g_strsplit_set(from, "()[] \t\r\n;,=", -1);
+	tokens = g_strsplit_set(comment, "()[] \t\r\n;,=", -1);
 	for (char **t = tokens; *t; t++) {
 		const char *tok = *t;
 		if (g_ascii_strncasecmp(tok, "IPv6:", 5) == 0)

@@ -109,6 +109,15 @@ test_received_ip(void)
 		{ "from x(10.9.9.9) by sink.test", NULL },
 		{ "from x) (198.51.100.7) by sink.test", "198.51.100.7" },
 		{ "from x( (198.51.100.7) by sink.test", "198.51.100.7" },
+		/* a HELO of several words (PMTA's comment is the last), one with a form feed, none at all */
+		{ "from x (10.9.9.9) (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from x\f(10.9.9.9) (198.51.100.7) by sink.test", "198.51.100.7" },
+		{ "from (198.51.100.7) by sink.test id a", "198.51.100.7" },
+		/* a HELO with " by " in it ends the from clause early: no client, rather than its word */
+		{ "from x by (10.9.9.9) (198.51.100.7) by sink.test", NULL },
+		/* a quoted bracket does not end the comment; a nested one is part of it */
+		{ "from x (rdns\\) [198.51.100.7]) by sink.test", "198.51.100.7" },
+		{ "from x (a (10.9.9.9) b) by sink.test", "10.9.9.9" },
 		{ NULL, NULL },
 	};
 
