@@ -83,15 +83,13 @@ typedef struct {
 
 /*
  * The key cache: key records' DNS replies, by query name (lower case), each
- * kept until its time to live runs out (the least TTL of its answer's
- * records, at most KEY_CACHE_MAX_TTL_S).  Only replies with records are
- * kept, with a TTL of at least 1 s: a missing key or a failed look-up is
- * asked again for the next message.  At most KEY_CACHE_SIZE names: full, it
+ * kept until its time to live runs out (sink_dkim_key_ttl).  Only a reply
+ * that gives one key is kept: a missing key, a failed look-up or a reply
+ * libopendkim refuses is asked again for the next message.  At most KEY_CACHE_SIZE names: full, it
  * is emptied (a message signed by a new selector each time cannot grow it).
  * Every program checks one message at a time, in one thread: no lock.
  */
 #define KEY_CACHE_SIZE 256
-#define KEY_CACHE_MAX_TTL_S 3600
 
 typedef struct {
 	gint64 until;		/* monotonic */
@@ -101,24 +99,32 @@ typedef struct {
 
 static GHashTable *key_cache;
 
-/* The reply's least answer TTL in seconds (at most KEY_CACHE_MAX_TTL_S); 0 when it has no answer to keep. */
-static guint32
-reply_ttl(const unsigned char *reply, int len)
+guint32
+sink_dkim_key_ttl(const unsigned char *reply, int len)
 {
 	ns_msg msg;
 	ns_rr rr;
-	guint32 ttl = KEY_CACHE_MAX_TTL_S;
-	int n;
+	guint32 ttl = SINK_DKIM_KEY_MAX_TTL_S;
+	int n, txt = 0;
 
 	if (ns_initparse(reply, len, &msg) < 0 || ns_msg_getflag(msg, ns_f_rcode) != ns_r_noerror ||
-	    (n = ns_msg_count(msg, ns_s_an)) == 0)
+	    ns_msg_getflag(msg, ns_f_tc))
 		return 0;
+	n = ns_msg_count(msg, ns_s_an);
 	for (int i = 0; i < n; i++) {
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
 			return 0;
+		/* CNAMEs then the one TXT record, as libopendkim takes a key (two TXT records are its error) */
+		if (ns_rr_type(rr) == ns_t_txt)
+			txt++;
+		else if (ns_rr_type(rr) != ns_t_cname || txt > 0)
+			return 0;
+		/* RFC 2181 section 8: a TTL with its top bit set is 0 */
+		if (ns_rr_ttl(rr) > G_MAXINT32)
+			return 0;
 		ttl = MIN(ttl, ns_rr_ttl(rr));
 	}
-	return ttl;
+	return txt == 1 ? ttl : 0;
 }
 
 /*
@@ -148,7 +154,7 @@ key_cache_get(const char *name, unsigned char *buf, size_t buflen)
 static void
 key_cache_put(const char *name, const unsigned char *reply, int len)
 {
-	guint32 ttl = reply_ttl(reply, len);
+	guint32 ttl = sink_dkim_key_ttl(reply, len);
 	CachedKey *k;
 
 	if (ttl == 0)
@@ -697,7 +703,7 @@ fail:
  * many (sink-filterd's children, the spool's): a sender's messages come
  * under one key, and the same bytes give the same key, whose Montgomery
  * set-up OpenSSL keeps in it after its first use (a fifth of the RSA
- * check).  Only the reading is kept: the key's look-up is made each time.
+ * check).  Only the reading is kept: the key's look-up is the key cache's.
  */
 static struct {
 	unsigned char *der;

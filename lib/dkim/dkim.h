@@ -25,6 +25,16 @@
 void sink_dkim_verify(SinkCtx *ctx);
 
 /*
+ * sink_dkim_key_ttl: how long a key record's DNS reply (`len` bytes) may
+ * be kept for the next messages (dkim.c's key cache): the least TTL of its
+ * answer's records, at most SINK_DKIM_KEY_MAX_TTL_S seconds; 0 (not kept) unless it is a whole
+ * NOERROR reply whose answer is CNAMEs then exactly one TXT record, each
+ * with a TTL below 2^31 (RFC 2181 section 8).
+ */
+#define SINK_DKIM_KEY_MAX_TTL_S 3600
+guint32 sink_dkim_key_ttl(const unsigned char *reply, int len);
+
+/*
  * sink_dkim_sign (sign.c): the DKIM-Signature header field, CRLF-folded
  * and ending in CRLF, to put on top of the message `data` (`len` bytes,
  * CRLF line ends, as it goes out), signed with cfg's DKIM_Sign_Domain,

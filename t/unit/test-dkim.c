@@ -8,6 +8,7 @@
  * file that holds no private key is an error naming the key; that the
  * signatures verify is t/report.bats's (python3-dkim against DNS).
  */
+#include <arpa/nameser.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,12 +155,75 @@ test_sign_needs_a_private_key(void)
 	g_unlink(path);
 }
 
+/* A reply to the TXT question for sel1._domainkey.sender.test: flags, then each answer record's type and TTL. */
+static GByteArray *
+reply_of(guint16 flags, guint n, const guint32 (*rrs)[2])
+{
+	static const guint8 question[] = "\4sel1\12_domainkey\6sender\4test\0\0\20\0\1";
+	GByteArray *r = g_byte_array_new();
+	guint8 head[12] = { 0x12, 0x34, flags >> 8, flags & 0xff, 0, 1, 0, (guint8)n, 0, 0, 0, 0 };
+
+	g_byte_array_append(r, head, sizeof head);
+	g_byte_array_append(r, question, sizeof question - 1);
+	for (guint i = 0; i < n; i++) {
+		guint32 type = rrs[i][0], ttl = rrs[i][1];
+		guint8 rr[10] = { 0xc0, 12, 0, (guint8)type, 0, 1, ttl >> 24, ttl >> 16, ttl >> 8, ttl };
+		static const guint8 txt[] = { 0, 9, 8, 'v', '=', 'D', 'K', 'I', 'M', '1', ';' };
+		static const guint8 cname[] = { 0, 2, 0xc0, 12 };
+
+		g_byte_array_append(r, rr, sizeof rr);
+		if (type == ns_t_txt)
+			g_byte_array_append(r, txt, sizeof txt);
+		else
+			g_byte_array_append(r, cname, sizeof cname);
+	}
+	return r;
+}
+
+/* How long the key cache keeps a reply: its least TTL, capped; never one libopendkim would not take as a key. */
+static void
+test_key_ttl(void)
+{
+	static const guint32 one[][2] = { { ns_t_txt, 300 } };
+	static const guint32 chain[][2] = { { ns_t_cname, 60 }, { ns_t_txt, 300 } };
+	static const guint32 zero[][2] = { { ns_t_txt, 0 } };
+	static const guint32 long_ttl[][2] = { { ns_t_txt, 86400 } };
+	static const guint32 top_bit[][2] = { { ns_t_txt, 0x80000001u } };
+	static const guint32 two[][2] = { { ns_t_txt, 300 }, { ns_t_txt, 300 } };
+	static const guint32 after[][2] = { { ns_t_txt, 300 }, { ns_t_cname, 300 } };
+	static const guint32 other[][2] = { { ns_t_a, 300 }, { ns_t_txt, 300 } };
+	static const struct { guint16 flags; guint n; const guint32 (*rrs)[2]; guint32 expect; } cases[] = {
+		{ 0x8180, 1, one, 300 },
+		{ 0x8180, 2, chain, 60 },		/* the least along the chain */
+		{ 0x8180, 1, zero, 0 },
+		{ 0x8180, 1, long_ttl, SINK_DKIM_KEY_MAX_TTL_S },
+		{ 0x8180, 1, top_bit, 0 },		/* RFC 2181 section 8 */
+		{ 0x8180, 0, NULL, 0 },			/* no answer */
+		{ 0x8183, 0, NULL, 0 },			/* NXDOMAIN */
+		{ 0x8182, 1, one, 0 },			/* SERVFAIL, whatever it holds */
+		{ 0x8380, 1, one, 0 },			/* truncated */
+		{ 0x8180, 2, two, 0 },			/* two keys: libopendkim's error */
+		{ 0x8180, 2, after, 0 },
+		{ 0x8180, 2, other, 0 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GByteArray) r = reply_of(cases[i].flags, cases[i].n, cases[i].rrs);
+
+		g_assert_cmpuint(sink_dkim_key_ttl(r->data, (int)r->len), ==, cases[i].expect);
+		/* a reply cut short is not kept */
+		if (cases[i].expect > 0)
+			g_assert_cmpuint(sink_dkim_key_ttl(r->data, (int)r->len - 1), ==, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/dkim/verify/unsigned-is-none", test_unsigned_is_none);
 	g_test_add_func("/dkim/off/passes-everything", test_off_passes);
+	g_test_add_func("/dkim/verify/key-cache-ttl", test_key_ttl);
 	g_test_add_func("/dkim/sign/field-is-well-formed", test_sign_field);
 	g_test_add_func("/dkim/sign/needs-a-private-key", test_sign_needs_a_private_key);
 	return g_test_run();
