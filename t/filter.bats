@@ -228,6 +228,40 @@ PY
 	assert_output --partial "Max_Threads no longer means anything"
 }
 
+@test "-n as another user (PMTA's) warns of a log it cannot write and a User-Agent list it cannot read, and still says OK" {
+	local d
+	d=$(mktemp -d /tmp/sink-n.XXXXXX)
+	chmod 0755 "$d"
+	# the original's relative paths, taken from the config's folder, which only root may write
+	printf '[Sink]\nLogfile = ./consume-mail.log\nUser_Agents_File = ./user-agents.csv\nScanner_User_Agents_File = %s\n' \
+		"$d/scanners.csv" >"$d/sink.ini"
+	printf 'Software\nscanner/1\n' >"$d/scanners.csv"
+	chmod 0600 "$d/scanners.csv"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	echo "$output"
+	assert_success
+	assert_line "sink-filter: warning: Logfile: log folder $d: Permission denied: each message's log line would go to standard error instead"
+	assert_line "sink-filter: warning: User_Agents_File: Failed to open file “$d/user-agents.csv”: No such file or directory; the built-in list would be used"
+	assert_line "sink-filter: warning: Scanner_User_Agents_File: Failed to open file “$d/scanners.csv”: Permission denied; the built-in list would be used"
+	assert_line "$d/sink.ini: OK"
+	# today's file there but not its: named too; root is warned of nothing
+	touch "$d/consume-mail.log.$(date -u +%F)"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	assert_line "sink-filter: warning: Logfile: log file $d/consume-mail.log.$(date -u +%F): Permission denied: each message's log line would go to standard error instead"
+	printf 'Software\nreader/1\n' >"$d/user-agents.csv"
+	run "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	assert_success
+	assert_output "$d/sink.ini: OK"
+	# a log whose folders are not there yet, under one the user may write: made at the first message, no warning
+	chmod 0777 "$d"
+	sed -i "s|^Logfile = .*|Logfile = $d/new/sub/sink.log|" "$d/sink.ini"
+	chmod 0644 "$d/scanners.csv"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	rm -rf "$d"
+	assert_success
+	assert_output "$d/sink.ini: OK"
+}
+
 @test "config files as editors leave them: a byte order mark is skipped; an empty day in a weekly cycle, a key given twice and a bad Redis_URL are errors naming the key" {
 	local d=$BATS_TEST_TMPDIR
 	printf '\xef\xbb\xbf[Sink]\nOOB_percent = 5\n' >"$d/bom.ini"

@@ -28,6 +28,7 @@
 #include "pipeline.h"
 #include "record.h"
 #include "sink-build.h"
+#include "useragent.h"
 
 /* The command line, parsed afresh by each run (a server's child runs many). */
 typedef struct {
@@ -162,6 +163,24 @@ sink_filter_main(int argc, char **argv)
 		/* the obsolete keys are warned of here only: on every message they would only fill PMTA's log */
 		for (guint i = 0; i < cfg->warnings->len; i++)
 			fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
+		/* and what only a message would show, for the user running this (PMTA's): a log it cannot write,
+		 * a User-Agent list it cannot read */
+		if (!sink_log_check(cfg, ctx->now, &error)) {
+			fprintf(stderr, "sink-filter: warning: Logfile: %s: each message's log line would go to standard "
+				"error instead\n", error->message);
+			g_clear_error(&error);
+		}
+		for (int i = 0; i < 2; i++) {
+			const char *key = i == 0 ? "User_Agents_File" : "Scanner_User_Agents_File";
+			const char *file = i == 0 ? cfg->user_agents_file : cfg->scanner_user_agents_file;
+			g_autoptr(GPtrArray) agents = file && *file ? sink_useragent_read(file, &error) : NULL;
+
+			if (error) {
+				fprintf(stderr, "sink-filter: warning: %s: %s; the built-in list would be used\n", key,
+					error->message);
+				g_clear_error(&error);
+			}
+		}
 		printf("%s: OK\n", path ? path : "(built-in defaults)");
 		return 0;
 	}

@@ -245,6 +245,38 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 	return TRUE;
 }
 
+gboolean
+sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error)
+{
+	g_autofree char *path = NULL;
+	const char *what = "log file";
+	int mode = W_OK;
+
+	if (cfg->logfile == NULL)
+		return TRUE;
+	path = sink_log_dated_path(cfg, now);
+	/* (access as the effective user, the one that would write) */
+	while (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+		char *up = g_path_get_dirname(path);
+
+		if (strcmp(up, path) == 0) {
+			g_free(up);
+			break;
+		}
+		g_free(path);
+		path = up;
+		what = "log folder";
+		mode = W_OK | X_OK;
+	}
+	if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0) {
+		int e = errno;
+
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s %s: %s", what, path, g_strerror(e));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int
 sink_log_prune(const SinkConfig *cfg, GDateTime *now, GPtrArray *failed)
 {

@@ -29,6 +29,14 @@ char *sink_log_warning_line(GDateTime *now, const char *program, const char *tex
 gboolean sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError **error);
 
 /*
+ * sink_log_check: whether this process may append to the log for `now`
+ * (-n): today's file writable, or, not there yet, the nearest folder of
+ * its path that is there writable (sink_log_append makes the rest).
+ * Nothing is made.  FALSE with `error` naming the file or folder.
+ */
+gboolean sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error);
+
+/*
  * sink_log_dated_path: "<Logfile>.<YYYY-MM-DD>" for `when`.  g_free.
  */
 char *sink_log_dated_path(const SinkConfig *cfg, GDateTime *when);
