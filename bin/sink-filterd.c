@@ -219,7 +219,8 @@ main(int argc, char **argv)
 		opt_max = opt_spool ? (int)MIN(g_get_num_processors(), 4096) : 64;
 	if (bad_usage == NULL && (opt_max < 1 || opt_max > 4096 || (opt_spare != -1 && (opt_spare < 1 || opt_spare > opt_max)) ||
 				  opt_runs < 1))
-		bad_usage = "--max-children must be 1 to 4096, --spare 1 to --max-children, --runs-per-child 1 or more";
+		bad_usage = opt_spool ? "-j must be 1 to 4096, --runs-per-child 1 or more"
+				      : "--max-children must be 1 to 4096, --spare 1 to --max-children, --runs-per-child 1 or more";
 	else if (bad_usage == NULL && opt_spool == NULL &&
 		 (opt_watch || (opt_config && !opt_worker) || opt_json || opt_verbose || opt_seed != -1))
 		bad_usage = "--watch, -c, --json, -v and --seed go with --spool (-c with --worker too)";
