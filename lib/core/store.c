@@ -120,7 +120,8 @@ sink_store_done(SinkCtx *ctx)
 		return;
 	}
 	stamp = g_date_time_format(ctx->now, "%Y%m%dT%H%M%S");
-	name = g_strdup_printf("%s-%d-%08x.eml", stamp, (int)getpid(), g_random_int());
+	/* (not GLib's generator: the children of a server or spool inherit its state, and would draw alike) */
+	name = g_strdup_printf("%s-%d-%08x.eml", stamp, (int)getpid(), sink_random_u32());
 	path = g_build_filename(dest, name, NULL);
 	data = g_bytes_get_data(ctx->raw, &len);
 	/* GLib writes a temporary file beside it, fsyncs and renames it into place */
