@@ -175,6 +175,14 @@ log_rcpts() {
 	cmp "$SINK_DONE"/*.eml "$M/keep.eml"
 	jq -se 'map(select(.to == "k@accept.sink.test")) | length == 1 and .[0].done != null' <<<"$output"
 	[ -z "$(left)" ]
+	# kept by two children: each name's random part its own (the children do not draw alike)
+	rm "$SINK_DONE"/*.eml
+	fill 20 "$M/keep.eml"
+	run spool -j 2
+	assert_success
+	ls "$SINK_DONE"
+	[ "$(ls "$SINK_DONE" | wc -l)" -eq 20 ]
+	[ "$(ls "$SINK_DONE" | sed 's/.*-\([0-9a-f]*\)\.eml$/\1/' | sort -u | wc -l)" -eq 20 ]
 }
 
 @test "two concurrent --spool runs on one folder run each file once" {
@@ -354,6 +362,20 @@ slow() {
 	assert_counted 6
 	assert_whole_log 6
 	[ -z "$(left)" ]
+	# the same with --watch: its last line counts what it did not start
+	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <w{i}@accept.sink.test>'
+	"${SPOOL[@]}" --watch -j 2 2>"$M/err" &
+	pid=$!
+	PIDS=("$pid")
+	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 6 ]]' "$S"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	cat "$M/err"
+	[ "$st" -eq 0 ]
+	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 4 ]
+	grep -q ': stopped: 2 done, 0 put back, 0 quarantined, 4 not started$' "$M/err"
+	assert_counted 8
 }
 
 @test "--watch runs files written after it started, and a file written slowly (as PMTA writes it) only once whole" {
@@ -611,6 +633,8 @@ PY
 		[ "$status" -eq 64 ]
 		assert_line --partial "sink-filterd --spool DIR [-j N]"
 	done
+	run spool -j 0
+	assert_line "sink-filterd: -j must be 1 to 4096, --runs-per-child 1 or more"
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	run filter -j 2 <"$M/m.eml"
 	[ "$status" -eq 64 ]

@@ -161,7 +161,9 @@ put_back(Spool *s, const char *claim, const char *name, const char *why)
 static void
 put_back_unstarted(Spool *s, const char *claim, const char *name)
 {
-	if (!claim_back(s, claim, name, "not started before the stop", "the next run"))
+	if (claim_back(s, claim, name, "not started before the stop", "the next run"))
+		s->res->unstarted++;
+	else
 		s->res->deferred++;
 }
 
@@ -750,8 +752,8 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 	if (s.failure)
 		g_propagate_error(error, g_steal_pointer(&s.failure));
 	if (o->watch)
-		say(&s, "stopped: %u done, %u put back, %u quarantined", result->done, result->deferred,
-		    result->quarantined);
+		say(&s, "stopped: %u done, %u put back, %u quarantined, %u not started", result->done, result->deferred,
+		    result->quarantined, result->unstarted);
 out:
 	sink_pool_stop(&s.pool);
 	sink_claims_close(&s.claims);

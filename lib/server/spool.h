@@ -46,6 +46,7 @@ typedef struct {
 	guint done;		/* messages run and removed */
 	guint deferred;		/* put back for a later run: their run asked for a retry, died or was refused */
 	guint quarantined;	/* files that are not messages, moved to .quarantine/ */
+	guint unstarted;	/* handed to the pool but not started before a stop: back in the folder as they were */
 } SinkSpoolResult;
 
 /*
