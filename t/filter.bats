@@ -252,6 +252,13 @@ PY
 	run "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
 	assert_success
 	assert_output "$d/sink.ini: OK"
+	# today's file a link (the log is written without following one): refused, said so
+	mv "$d/consume-mail.log.$(date -u +%F)" "$d/elsewhere.log"
+	ln -s elsewhere.log "$d/consume-mail.log.$(date -u +%F)"
+	run "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	assert_success
+	assert_output --partial "warning: Logfile: log file $d/consume-mail.log.$(date -u +%F): Too many levels of symbolic links"
+	rm "$d/consume-mail.log.$(date -u +%F)"
 	# a log whose folders are not there yet, under one the user may write: made at the first message, no warning
 	chmod 0777 "$d"
 	sed -i "s|^Logfile = .*|Logfile = $d/new/sub/sink.log|" "$d/sink.ini"

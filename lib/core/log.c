@@ -250,7 +250,8 @@ sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error)
 {
 	g_autofree char *path = NULL;
 	const char *what = "log file";
-	int mode = W_OK;
+	int mode = W_OK, e = 0;
+	struct stat st;
 
 	if (cfg->logfile == NULL)
 		return TRUE;
@@ -268,9 +269,11 @@ sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error)
 		what = "log folder";
 		mode = W_OK | X_OK;
 	}
-	if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0) {
-		int e = errno;
-
+	if (mode == W_OK && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		e = ELOOP;	/* today's file is opened without following a link (O_NOFOLLOW): one there is refused */
+	else if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0)
+		e = errno;
+	if (e != 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s %s: %s", what, path, g_strerror(e));
 		return FALSE;
 	}
