@@ -473,6 +473,25 @@ slow() {
 	[ -z "$(left)" ]
 }
 
+@test "on a file system where a lease cannot tell a writer (ramfs here, as NFS and SMB): a whole file held open runs once settled, never put back for ever" {
+	mkdir -p "$M/ram"
+	mount -t ramfs ramfs "$M/ram"
+	S=$M/ram/spool
+	mkdir "$S"
+	SPOOL=("$SINK_FILTER" --spool "$S" -c "$SINK_INI")
+	make_msg "$M/u.eml" to=w@accept.sink.test
+	cp "$M/u.eml" "$S/held.msg"
+	exec 5>>"$S/held.msg"
+	touch -d '-1 min' "$S/held.msg"
+	run "${SPOOL[@]}"
+	exec 5>&-
+	umount "$M/ram"
+	echo "$output"
+	assert_success
+	refute_output --partial "still open for writing"
+	assert_counted 1
+}
+
 @test "files that are not messages: empty ones quarantined, folders, FIFOs and links left, each with one line; other names and dot-files left without a word" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	fill 3 "$M/m.eml"

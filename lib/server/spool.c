@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -84,6 +85,7 @@ typedef struct {
 	GHashTable *told;	/* names already said to be left alone */
 	GHashTable *writing;	/* names put back because their writer still had them open (with watch: run
 				 * as soon as it closes them) */
+	gboolean leases_tell;	/* the folder's file system is local: a read lease tells a writer (open_for_writing) */
 	/* one-shot: the message names the first look saw (settled or not), the only files the run takes, so
 	 * that it ends while mail keeps coming (the next cron run takes what came since; a gone run's claims
 	 * are taken whenever they come of age); NULL: every name */
@@ -168,15 +170,46 @@ put_back_unstarted(Spool *s, const char *claim, const char *name)
 }
 
 /*
- * Whether a process has fd's file open for writing: a read lease cannot be
- * had while one does (fcntl(2) F_SETLEASE: EAGAIN); taken and let go at
- * once.  FALSE too when a lease cannot tell: another user's file without
- * CAP_LEASE (EACCES), a file system without leases, such as NFS (EINVAL).
- * The settle time is then the only guard.
+ * Whether the file system of fd (the folder) is a local one, on which a
+ * read lease tells whether a process has a file open for writing.  On a
+ * network file system it cannot (a writer on another host), and NFSv4 and
+ * SMB refuse a lease with the same EAGAIN whenever the server gave no
+ * delegation or oplock: there, and on any file system not known here, the
+ * settle time is the only guard.
  */
 static gboolean
-open_for_writing(int fd)
+local_file_system(int fd)
 {
+	static const long local[] = {
+		0xEF53,		/* ext2, ext3, ext4 */
+		0x58465342,	/* XFS */
+		0x9123683E,	/* Btrfs */
+		0x01021994,	/* tmpfs */
+		0x794C7630,	/* overlayfs */
+		0xF2F52010,	/* F2FS */
+		0x2FC12FC1,	/* ZFS */
+	};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) != 0)
+		return FALSE;
+	for (size_t i = 0; i < G_N_ELEMENTS(local); i++)
+		if ((long)sf.f_type == local[i])
+			return TRUE;
+	return FALSE;
+}
+
+/*
+ * Whether a process has fd's file open for writing: a read lease cannot be
+ * had while one does (fcntl(2) F_SETLEASE: EAGAIN); taken and let go at
+ * once.  Only on a local file system (s->leases_tell); FALSE too when a
+ * lease cannot tell there: another user's file without CAP_LEASE (EACCES).
+ */
+static gboolean
+open_for_writing(const Spool *s, int fd)
+{
+	if (!s->leases_tell)
+		return FALSE;
 	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		return FALSE;
@@ -193,8 +226,9 @@ open_for_writing(int fd)
 static void
 still_written(Spool *s, const char *claim, const char *name)
 {
-	claim_back(s, claim, name, "still open for writing (its writer has not closed it)",
-		   s->o->watch ? "when its writer closes it" : "the next run");
+	if (!claim_back(s, claim, name, "still open for writing (its writer has not closed it)",
+			s->o->watch ? "when its writer closes it" : "the next run"))
+		s->res->deferred++;	/* (its claim stays: a later run takes it over) */
 	run_later(s, name);
 	g_hash_table_add(s->writing, g_strdup(name));
 }
@@ -367,16 +401,18 @@ start(Spool *s, Task *t)
 		why = g_strdup_printf("cannot be read: %s", g_strerror(errno));
 	else if (fstat(slot->file, &st) < 0 || !S_ISREG(st.st_mode))
 		why = g_strdup("not a regular file");
-	else if (st.st_size == 0 && !open_for_writing(slot->file))
+	else if (st.st_size == 0 && !open_for_writing(s, slot->file))
 		why = g_strdup("empty, not a message");
 	if (why) {
 		quarantine(s, claim, t->name, why);
 		goto out;
 	}
-	if (open_for_writing(slot->file)) {
+	if (open_for_writing(s, slot->file)) {
 		still_written(s, claim, t->name);
 		goto out;
 	}
+	if (g_hash_table_size(s->writing) > 0)
+		g_hash_table_remove(s->writing, t->name);	/* (closed since) */
 	if (s->o->capture_stdout && slot->out < 0 && (slot->out = memfd_create("sink-spool-output", MFD_CLOEXEC)) < 0)
 		why = g_strdup_printf("no buffer for its output: %s", g_strerror(errno));
 	else if (s->pool.pid == 0 && !sink_pool_start(&s->pool, pool_child, s, &error))
@@ -679,6 +715,7 @@ sink_spool_run(const SinkSpoolOptions *o, SinkSpoolResult *result, GError **erro
 	s.first = o->watch ? NULL : g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (!sink_claims_open(&s.claims, o->dir, error) || !set_up(&s, error))
 		goto out;
+	s.leases_tell = local_file_system(s.claims.dir_fd);
 	if (o->watch)
 		say(&s, "watching, %u message(s) at once", o->jobs);
 
