@@ -12,8 +12,12 @@
  * replaced; 75 reload failed (old file restored); 78 sink config invalid
  * or no directive line in the PMTA config.
  */
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cycle.h"
@@ -68,6 +72,64 @@ fail(const GError *error)
 	return exit_status(error);
 }
 
+/*
+ * Replace the PMTA config with data; say so when its owner or group could
+ * not be kept (not run as root nor as its owner: the new file is ours).
+ */
+static gboolean
+replace(const char *path, const char *data, gsize len, GError **error)
+{
+	struct stat before, after;
+	gboolean known = stat(path, &before) == 0;
+
+	if (!sink_cycle_replace_file(path, data, len, error))
+		return FALSE;
+	if (known && stat(path, &after) == 0 && (after.st_uid != before.st_uid || after.st_gid != before.st_gid))
+		fprintf(stderr, "sink-cycle: %s: its owner and group were %ld:%ld, now %ld:%ld (run as root to keep "
+			"them)\n", path, (long)before.st_uid, (long)before.st_gid, (long)after.st_uid,
+			(long)after.st_gid);
+	return TRUE;
+}
+
+/*
+ * After a failed reload: the file back to the value PMTA runs.  Only the
+ * directive goes back: the whole old file when the file is still what this
+ * run wrote, else the old value set again in what it is now (someone
+ * changed it since: those changes stay).  TRUE when it went back.
+ */
+static gboolean
+put_back(const char *path, const char *old, gsize len, const SinkCycleEdit *edit)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *now = NULL;
+	gsize now_len = 0;
+	SinkCycleEdit back = { 0 };
+	gboolean ok;
+
+	if (!g_file_get_contents(path, &now, &now_len, &error)) {
+		fprintf(stderr, "sink-cycle: could not put the old value back: %s\n", error->message);
+		return FALSE;
+	}
+	if (now_len == edit->len && memcmp(now, edit->text, now_len) == 0) {
+		ok = replace(path, old, len, &error);
+	} else if (*edit->old_value == '\0') {
+		fprintf(stderr, "sink-cycle: %s: changed since this run wrote it, and " SINK_CYCLE_DIRECTIVE
+			" had no value before: left as it is\n", path);
+		return FALSE;
+	} else {
+		ok = sink_cycle_edit(path, now, now_len, edit->old_value, &back, &error) &&
+		     replace(path, back.text, back.len, &error);
+		sink_cycle_edit_clear(&back);
+	}
+	if (!ok) {
+		fprintf(stderr, "sink-cycle: could not put the old value back: %s\n", error->message);
+		return FALSE;
+	}
+	fprintf(stderr, "sink-cycle: %s: put the old value back (" SINK_CYCLE_DIRECTIVE " %s); the next run tries "
+		"again\n", path, edit->old_value);
+	return TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -79,8 +141,14 @@ main(int argc, char **argv)
 	SinkCycleEdit edit;
 	const char *path;
 	gsize len, index;
-	int status = 0;
+	gboolean owed;
+	int status = 0, lock = -1;
 
+	/* the reload's exit is waited for: SIGCHLD left ignored by whoever started us, the kernel would reap it
+	 * unseen and a reload that worked would time out */
+	signal(SIGCHLD, SIG_DFL);
+	/* cron mails stdout and stderr as one: lines in the order they happened */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &error) || argc > 1) {
 		fprintf(stderr, "sink-cycle: %s\n", error ? error->message : "unexpected argument");
@@ -98,6 +166,12 @@ main(int argc, char **argv)
 	}
 	/* the config's warnings (obsolete keys of the original's) are for
 	 * sink-filter -n: from cron they would mail the same lines every run */
+	/* one run at a time on a PMTA config: the read, the edit, the reload and a put-back are one step */
+	if (!opt_dry_run && (lock = sink_cycle_lock(cfg->pmta_config, &error)) < 0) {
+		g_autoptr(GError) e = g_error_new(SINK_CYCLE_ERROR, SINK_CYCLE_ERROR_READ, "PMTA config: %s",
+						  error->message);
+		return fail(e);
+	}
 
 	now = g_date_time_new_now_utc();
 	value = sink_cycle_format_value(sink_cycle_bounce_rate(cfg, now, &index));
@@ -113,32 +187,46 @@ main(int argc, char **argv)
 	g_clear_error(&error);
 	if (!sink_cycle_edit(cfg->pmta_config, old, len, value, &edit, &error))
 		return fail(error);
+	owed = !opt_dry_run && sink_cycle_reload_owed(cfg->pmta_config);
 
 	if (opt_dry_run) {
 		printf("%s\n", edit.new_line);
-	} else if (!edit.changed) {
+	} else if (!edit.changed && !owed) {
 		printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " is already %s (%s): unchanged, no reload\n",
 		       cfg->pmta_config, value, why);
-	} else if (!sink_cycle_replace_file(cfg->pmta_config, edit.text, edit.len, &error)) {
+	} else if (edit.changed && (!sink_cycle_owe_reload(cfg->pmta_config, TRUE, &error) ||
+				    !replace(cfg->pmta_config, edit.text, edit.len, &error))) {
 		status = fail(error);
+		if (!owed)
+			(void)sink_cycle_owe_reload(cfg->pmta_config, FALSE, NULL);
 	} else {
-		printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " %s -> %s (%s)\n", cfg->pmta_config,
-		       *edit.old_value ? edit.old_value : "(none)", value, why);
+		if (edit.changed)
+			printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " %s -> %s (%s)\n", cfg->pmta_config,
+			       *edit.old_value ? edit.old_value : "(none)", value, why);
+		else
+			printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " is already %s (%s), but an earlier run ended "
+			       "before it reloaded PMTA: reloading\n", cfg->pmta_config, value, why);
 		if (*cfg->pmta_reload_command == '\0') {
 			printf("sink-cycle: PMTA_Reload_Command is empty: not reloading\n");
+			owed = FALSE;
 		} else if (sink_cycle_reload_within(cfg->pmta_reload_command, reload_timeout(), &output, &error)) {
 			printf("sink-cycle: ran \"%s\"%s%s\n", cfg->pmta_reload_command, *output ? ": " : "", output);
+			owed = FALSE;
 		} else {
-			g_autoptr(GError) back = NULL;
 			status = fail(error);
-			if (sink_cycle_replace_file(cfg->pmta_config, old, len, &back))
-				fprintf(stderr, "sink-cycle: %s: put the old file back (" SINK_CYCLE_DIRECTIVE
-					" %s); the next run tries again\n", cfg->pmta_config, edit.old_value);
-			else
-				fprintf(stderr, "sink-cycle: could not put the old file back: %s\n", back->message);
+			/* PMTA runs its old config: the file goes back to it, and no reload is owed; a reload owed
+			 * by an earlier run stays owed (its old value is not known) */
+			if (edit.changed && put_back(cfg->pmta_config, old, len, &edit))
+				owed = FALSE;
+		}
+		if (!owed && !sink_cycle_owe_reload(cfg->pmta_config, FALSE, &error)) {
+			fprintf(stderr, "sink-cycle: %s\n", error->message);
+			g_clear_error(&error);
 		}
 	}
 	sink_cycle_edit_clear(&edit);
+	if (lock >= 0)
+		close(lock);
 	if (fflush(stdout) != 0 && status == 0) {
 		fprintf(stderr, "sink-cycle: standard output: write failed\n");
 		status = EX_IOERR;

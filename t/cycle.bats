@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # cycle.bats - sink-cycle end to end on a copy of a PMTA config: only the value of the
 # dummy-smtp-blacklist-bounce-percent line changes (cmp against the expected bytes), the reload command
-# runs, a failing reload is an error that puts the old file back, a config without the line is a clear
-# error, and --dry-run changes nothing.
+# runs, a failing reload is an error that puts the old value back (and keeps what others changed meanwhile),
+# a run killed before its reload leaves it owed to the next run, runs go one at a time, a config without the
+# line is a clear error, and --dry-run changes nothing.
 # Run inside the mini internet (it needs no server): t/netns-run bats t/cycle.bats
 
 load lib/common
@@ -108,19 +109,100 @@ expected() {
 	[ ! -e "$RELOADED" ]
 }
 
-@test "a failing reload command: non-zero exit, a clear message, and the old file put back" {
+@test "a failing reload command: non-zero exit, a clear message, and the old value put back" {
 	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
 	cycle_config PMTA_Reload_Command="sh -c 'echo pmta: syntax error in config >&2; exit 2'"
 	run cycle
 	[ "$status" -eq 75 ]
 	assert_output --partial "reload command \"sh -c 'echo pmta: syntax error in config >&2; exit 2'\" failed: exit status 2: pmta: syntax error in config"
-	assert_output --partial "put the old file back (dummy-smtp-blacklist-bounce-percent 4)"
+	assert_output --partial "put the old value back (dummy-smtp-blacklist-bounce-percent 4)"
 	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
 	# so the next run, with a working reload, tries again
 	cycle_config
 	run cycle
 	assert_success
 	[ -e "$RELOADED" ]
+}
+
+@test "a failing reload after someone else changed the file meanwhile: only the value goes back, their change stays" {
+	cycle_config PMTA_Reload_Command="sh -c 'echo smtp-listener 192.0.2.12:25 >>$PMTA; exit 1'"
+	run cycle
+	echo "$output"
+	[ "$status" -eq 75 ]
+	assert_output --partial "put the old value back (dummy-smtp-blacklist-bounce-percent 4)"
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 4\t' "$PMTA"
+	grep -q 'smtp-listener 192.0.2.12:25$' "$PMTA"	# (after the last line, which has no line end)
+	[ -z "$(ls -A "${PMTA%/*}" | grep -v '^config$')" ]	# nothing owed, no temporary left
+}
+
+@test "a run killed after writing the file, before PMTA reloaded: the next run reloads though the value is there, then no more" {
+	# the reload command kills sink-cycle (its parent's parent: sh, then sink-cycle) before doing anything
+	cycle_config PMTA_Reload_Command="sh -c 'kill -KILL \$PPID; sleep 5'"
+	run cycle
+	[ "$status" -eq 137 ]
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
+	[ -e "${PMTA%/*}/.config.sink-cycle-reload-pending" ]
+	cycle_config
+	run cycle
+	assert_success
+	assert_output --partial "is already 37"
+	assert_output --partial "but an earlier run ended before it reloaded PMTA: reloading"
+	[ -e "$RELOADED" ]
+	[ ! -e "${PMTA%/*}/.config.sink-cycle-reload-pending" ]
+	rm "$RELOADED"
+	run cycle
+	assert_success
+	assert_output --partial "unchanged, no reload"
+	[ ! -e "$RELOADED" ]
+}
+
+@test "two runs at once go one after the other: the second waits for the first's failed reload and put-back, then does its own" {
+	cycle_config PMTA_Reload_Command="sh -c 'sleep 1; exit 1'"
+	cp "$SINK_INI" "$BATS_TEST_TMPDIR/failing.ini"
+	cycle_config
+	"$SINK_CYCLE" -c "$BATS_TEST_TMPDIR/failing.ini" >"$BATS_TEST_TMPDIR/first" 2>&1 &
+	first=$!
+	sleep 0.3	# the first has written 37 and waits for its reload
+	run cycle
+	st=0
+	wait "$first" || st=$?
+	cat "$BATS_TEST_TMPDIR/first"
+	[ "$st" -eq 75 ]
+	grep -q "put the old value back (dummy-smtp-blacklist-bounce-percent 4)" "$BATS_TEST_TMPDIR/first"
+	# (read while the first waited, 37 would have looked done, and the first's put-back left 4 unreloaded)
+	assert_success
+	assert_output --partial "dummy-smtp-blacklist-bounce-percent 4 -> 37"
+	[ -e "$RELOADED" ]
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
+}
+
+@test "started with SIGCHLD ignored (as some schedulers leave it), a reload that works is a success, not a timeout" {
+	SINK_CYCLE_TEST_RELOAD_TIMEOUT=3 run perl -e '$SIG{CHLD} = "IGNORE"; exec @ARGV or die' -- "$SINK_CYCLE" -c "$SINK_INI"
+	assert_success
+	[ -e "$RELOADED" ]
+	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
+}
+
+@test "not run as root: the new file keeps the old one's group, and the owner it could not keep is said" {
+	local d
+	d=$(mktemp -d /tmp/sink-cycle.XXXXXX)
+	chmod 0777 "$d"
+	write_pmta_config "$d/config"
+	chown 0:1 "$d/config"	# root, group daemon
+	chmod 0664 "$d/config"
+	cycle_config PMTA_Config="$d/config" PMTA_Reload_Command="touch $d/reloaded"
+	chmod 0644 "$SINK_INI"
+	cp "$SINK_INI" "$d/sink.ini"
+	run setpriv --reuid=65534 --regid=65534 --groups=1 "$SINK_CYCLE" -c "$d/sink.ini"
+	stat -c '%u:%g %a' "$d/config"
+	owner=$(stat -c '%u:%g %a' "$d/config")
+	reloaded=$([ -e "$d/reloaded" ] && echo yes || true)
+	rm -rf "$d"
+	echo "$output"
+	assert_success
+	[ "$owner" = "65534:1 664" ]
+	assert_output --partial "$d/config: its owner and group were 0:1, now 65534:1 (run as root to keep them)"
+	[ "$reloaded" = yes ]
 }
 
 @test "a reload command that leaves a process holding its output still returns, within seconds, as a success" {
@@ -138,7 +220,7 @@ expected() {
 	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
 }
 
-@test "a reload command that hangs is killed with all its processes at the deadline, and the old file put back" {
+@test "a reload command that hangs is killed with all its processes at the deadline, and the old value put back" {
 	cp -p "$PMTA" "$BATS_TEST_TMPDIR/orig"
 	cycle_config PMTA_Reload_Command="sh -c 'sleep 1000 & echo \$! >$BATS_TEST_TMPDIR/bg.pid; echo stuck; sleep 1000'"
 	start=$SECONDS
@@ -150,7 +232,7 @@ expected() {
 	assert_output --partial "reload command \"sh -c 'sleep 1000 &"
 	assert_output --partial "failed: timed out after 2 s"
 	assert_output --partial "stuck"
-	assert_output --partial "put the old file back (dummy-smtp-blacklist-bounce-percent 4)"
+	assert_output --partial "put the old value back (dummy-smtp-blacklist-bounce-percent 4)"
 	[ "$elapsed" -le 10 ]
 	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
 }

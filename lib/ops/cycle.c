@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,8 +42,15 @@ char *
 sink_cycle_format_value(double percent)
 {
 	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+	char *end;
 
-	return g_strdup(g_ascii_formatd(buf, sizeof buf, "%.10g", percent));
+	/* fixed point, never an exponent ("1e-05"), which PMTA would not read; no trailing zeros */
+	g_ascii_formatd(buf, sizeof buf, "%.10f", percent);
+	for (end = buf + strlen(buf); end > buf && end[-1] == '0'; end--)
+		;
+	if (end > buf && end[-1] == '.')
+		end--;
+	return g_strndup(buf, (gsize)(end - buf));
 }
 
 /* ---- the edit ------------------------------------------------------------------------------------------- */
@@ -190,11 +198,14 @@ sink_cycle_replace_file(const char *path, const char *data, gsize len, GError **
 		e = errno;
 		goto fail;
 	}
-	/* keep the owner when we may (as root); as its owner we already are it */
-	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) != 0 &&
-	    errno != EPERM) {
-		e = errno;
-		goto fail;
+	/* keep the owner when we may (as root); as its owner we already are it; else at least its group (as a
+	 * member of it): what could not be kept, the caller sees on the new file */
+	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) != 0) {
+		if (errno != EPERM) {
+			e = errno;
+			goto fail;
+		}
+		(void)fchown(fd, (uid_t)-1, st.st_gid);
 	}
 	if (fsync(fd) != 0) {
 		e = errno;
@@ -376,4 +387,74 @@ sink_cycle_reload_within(const char *command, int timeout, char **output, GError
 	g_set_error(error, SINK_CYCLE_ERROR, SINK_CYCLE_ERROR_RELOAD, "reload command \"%s\" failed: %s%s%s",
 		    command, how, *both ? ": " : "", both);
 	return FALSE;
+}
+
+/* ---- one run at a time, and a reload owed ------------------------------------------------------------- */
+
+int
+sink_cycle_lock(const char *path, GError **error)
+{
+	char real[PATH_MAX];
+	g_autofree char *dir = NULL;
+	int fd, e;
+
+	if (realpath(path, real) == NULL) {
+		write_error(error, path, "cannot resolve", errno);
+		return -1;
+	}
+	dir = g_path_get_dirname(real);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		write_error(error, dir, "cannot open its folder", errno);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			e = errno;
+			close(fd);
+			write_error(error, dir, "cannot lock the folder", e);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* The marker of a reload owed for the file at path: ".<name>.sink-cycle-reload-pending" beside it; NULL if unresolvable. */
+static char *
+pending_path(const char *path)
+{
+	char real[PATH_MAX];
+	g_autofree char *dir = NULL, *base = NULL;
+
+	if (realpath(path, real) == NULL)
+		return NULL;
+	dir = g_path_get_dirname(real);
+	base = g_path_get_basename(real);
+	return g_strdup_printf("%s/.%s.sink-cycle-reload-pending", dir, base);
+}
+
+gboolean
+sink_cycle_reload_owed(const char *path)
+{
+	g_autofree char *marker = pending_path(path);
+
+	return marker && g_file_test(marker, G_FILE_TEST_EXISTS);
+}
+
+gboolean
+sink_cycle_owe_reload(const char *path, gboolean owed, GError **error)
+{
+	g_autofree char *marker = pending_path(path);
+	int fd;
+
+	if (marker == NULL)
+		return write_error(error, path, "cannot resolve", errno);
+	if (!owed) {
+		if (g_unlink(marker) != 0 && errno != ENOENT)
+			return write_error(error, marker, "cannot remove", errno);
+		return TRUE;
+	}
+	if ((fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return write_error(error, marker, "cannot create", errno);
+	close(fd);
+	return TRUE;
 }

@@ -84,6 +84,25 @@ gboolean sink_cycle_replace_file(const char *path, const char *data, gsize len, 
  */
 gboolean sink_cycle_reload(const char *command, char **output, GError **error);
 
+/*
+ * sink_cycle_lock: wait for and take an exclusive lock (flock(2)) on the
+ * folder of the file at `path` (a link followed, as replacing it does), so
+ * that runs of sink-cycle on one PMTA config go one after the other.
+ * Returns the descriptor holding it (closed, the lock goes), or -1 with
+ * SINK_CYCLE_ERROR_WRITE.
+ */
+int sink_cycle_lock(const char *path, GError **error);
+
+/*
+ * A reload owed: the file at `path` was replaced and PMTA not yet reloaded
+ * (a run killed between the two), marked by an empty file
+ * ".<name>.sink-cycle-reload-pending" beside it.  sink_cycle_reload_owed:
+ * whether it is there; sink_cycle_owe_reload: make it (owed) or remove it,
+ * FALSE with SINK_CYCLE_ERROR_WRITE when it cannot.
+ */
+gboolean sink_cycle_reload_owed(const char *path);
+gboolean sink_cycle_owe_reload(const char *path, gboolean owed, GError **error);
+
 /* sink_cycle_reload_within: sink_cycle_reload with a deadline of `timeout` seconds. */
 gboolean sink_cycle_reload_within(const char *command, int timeout, char **output, GError **error);
 

@@ -99,6 +99,8 @@ test_format_value(void)
 {
 	static const struct { double v; const char *s; } cases[] = {
 		{ 4, "4" }, { 40, "40" }, { 0, "0" }, { 2.5, "2.5" }, { 0.1, "0.1" }, { 100, "100" },
+		/* never an exponent, which PMTA would not read */
+		{ 0.00001, "0.00001" }, { 1e-7, "0.0000001" }, { 12.125, "12.125" },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
