@@ -338,22 +338,27 @@ slow() {
 	[ -z "$(left)" ]
 }
 
-@test "SIGTERM: the running messages finish and are removed, the rest stays for the next run; exit 0" {
-	sink_config DKIM_Check=verify "${NOMIX[@]}" DNS_Timeout=2 Message_Timeout=2
-	slow "$M/slow.eml"
-	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
-	"${SPOOL[@]}" -j 2 2>"$M/err" &
+# stopped_with_six_claimed ARGS...: a spool run (ARGS added) over six slow messages, stopped by SIGTERM once all six
+# are claimed (two running, four handed to the pool behind them): exit 0, the four said to go back unstarted
+stopped_with_six_claimed() {
+	"${SPOOL[@]}" -j 2 "$@" 2>"$M/err" &
 	pid=$!
 	PIDS=("$pid")
-	# all six claimed: two running, four handed to the pool behind them, waiting for a child
 	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 6 ]]' "$S"
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
 	cat "$M/err"
 	[ "$st" -eq 0 ]
-	grep -q 'stopping: 2 message(s) running; the rest stays in the folder' "$M/err"
 	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 4 ]
+}
+
+@test "SIGTERM: the running messages finish and are removed, the rest stays for the next run; exit 0" {
+	sink_config DKIM_Check=verify "${NOMIX[@]}" DNS_Timeout=2 Message_Timeout=2
+	slow "$M/slow.eml"
+	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <s{i}@accept.sink.test>'
+	stopped_with_six_claimed
+	grep -q 'stopping: 2 message(s) running; the rest stays in the folder' "$M/err"
 	assert_counted 2
 	[ -z "$(claims)" ]
 	[ "$(find "$S" -maxdepth 1 -name '*.msg' | wc -l)" -eq 4 ]
@@ -364,16 +369,7 @@ slow() {
 	[ -z "$(left)" ]
 	# the same with --watch: its last line counts what it did not start
 	fill 6 "$M/slow.eml" 'for <s@accept.sink.test>' 'for <w{i}@accept.sink.test>'
-	"${SPOOL[@]}" --watch -j 2 2>"$M/err" &
-	pid=$!
-	PIDS=("$pid")
-	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 6 ]]' "$S"
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
-	cat "$M/err"
-	[ "$st" -eq 0 ]
-	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 4 ]
+	stopped_with_six_claimed --watch
 	grep -q ': stopped: 2 done, 0 put back, 0 quarantined, 4 not started$' "$M/err"
 	assert_counted 8
 }
