@@ -338,6 +338,15 @@ slow() {
 	[ -z "$(left)" ]
 }
 
+# stop_run: SIGTERM to the run started as $pid, waited for: exit 0 (its standard error, $M/err, shown)
+stop_run() {
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	cat "$M/err"
+	[ "$st" -eq 0 ]
+}
+
 # stopped_with_six_claimed ARGS...: a spool run (ARGS added) over six slow messages, stopped by SIGTERM once all six
 # are claimed (two running, four handed to the pool behind them): exit 0, the four said to go back unstarted
 stopped_with_six_claimed() {
@@ -345,11 +354,7 @@ stopped_with_six_claimed() {
 	pid=$!
 	PIDS=("$pid")
 	wait_for 5 bash -c '[[ $(find "$0/.claimed" -name "*,*" -not -name ".*" 2>/dev/null | wc -l) -eq 6 ]]' "$S"
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
-	cat "$M/err"
-	[ "$st" -eq 0 ]
+	stop_run
 	[ "$(grep -c 'not started before the stop; back in the folder for the next run' "$M/err")" -eq 4 ]
 }
 
@@ -402,11 +407,7 @@ stopped_with_six_claimed() {
 	cmp "$S/slow.msg" "$M/slow.eml" 2>/dev/null || [ ! -e "$S/slow.msg" ]
 	wait_for 10 bash -c '[[ $(wc -l <"$0") -eq 7 ]]' "$M/out"
 	sleep 0.5
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
-	cat "$M/err"
-	[ "$st" -eq 0 ]
+	stop_run
 	grep -q 'stopped: 7 done, 0 put back, 0 quarantined' "$M/err"
 	jq -se 'map(select(.to == "slow@accept.sink.test")) | length == 1 and .[0].dkim == "pass" and .[0].class == "accept"' "$M/out"
 	[ "$(jq -r .to "$M/out" | sort -u | wc -l)" -eq 7 ]
@@ -457,11 +458,7 @@ stopped_with_six_claimed() {
 	tail -c +$((half + 1)) "$M/signed.eml" >&5
 	exec 5>&-
 	wait_for 5 bash -c '[[ $(wc -l <"$0") -eq 1 ]]' "$M/out"
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
-	cat "$M/err"
-	[ "$st" -eq 0 ]
+	stop_run
 	grep -q 'stopped: 1 done, 0 put back, 0 quarantined' "$M/err"
 	jq -e '.dkim == "pass" and .class == "accept"' "$M/out"
 	assert_counted 2
