@@ -228,6 +228,22 @@ PY
 	assert_output --partial "Max_Threads no longer means anything"
 }
 
+@test "a system config that is a link to nothing is an error naming it (78, 75 for a message), not the built-in defaults" {
+	etc_overlay
+	local sys=$SYS_CONFIG
+	mkdir -p "${sys%/*}"
+	ln -s /nonexistent/sink.ini "$sys"
+	make_msg "$BATS_TEST_TMPDIR/m.eml" to=x@accept.sink.test
+	SINK_CONFIG= run "$SINK_FILTER" --no-server -n
+	echo "$output"
+	[ "$status" -eq 78 ]
+	assert_output --partial "$sys"
+	refute_output --partial "built-in defaults"
+	SINK_CONFIG= run "$SINK_FILTER" --no-server <"$BATS_TEST_TMPDIR/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "$sys"
+}
+
 @test "-n as another user (PMTA's) warns of a log it cannot write and a User-Agent list it cannot read, and still says OK" {
 	local d
 	d=$(mktemp -d /tmp/sink-n.XXXXXX)

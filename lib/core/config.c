@@ -730,9 +730,12 @@ sink_config_default_path(void)
 
 	if (env && *env)
 		return env;
-	/* only a file that is not there means the built-in defaults: one there but out of reach (EACCES) is
-	 * loaded, and fails naming itself, rather than a run on settings the operator never chose */
-	if (access(SYSTEM_CONFIG, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
+	/* only a file that is not there means the built-in defaults: one there but out of reach (EACCES), or a
+	 * link to nothing, is loaded, and fails naming itself, rather than a run on settings the operator never
+	 * chose */
+	struct stat st;
+
+	if (lstat(SYSTEM_CONFIG, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
 		return SYSTEM_CONFIG;
 	return NULL;
 }
