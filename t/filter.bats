@@ -244,6 +244,29 @@ PY
 	assert_output --partial "$sys"
 }
 
+@test "a day's log file made by root (a run by hand) belongs to the log folder's owner: PMTA's user goes on writing it" {
+	local d
+	d=$(mktemp -d /tmp/sink-log.XXXXXX)
+	chmod 0755 "$d"
+	mkdir "$d/log"
+	chown 65534:65534 "$d/log"
+	sink_config DKIM_Check=off Logfile="$d/log/sink.log"
+	chmod 0644 "$SINK_INI"
+	cp "$SINK_INI" "$d/sink.ini"
+	make_msg "$d/m.eml" to=x@accept.sink.test
+	chmod 0644 "$d/m.eml"
+	"$SINK_FILTER" --no-server -c "$d/sink.ini" <"$d/m.eml"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -c "$d/sink.ini" <"$d/m.eml"
+	owner=$(stat -c '%u:%g' "$d/log/sink.log.$(date -u +%F)")
+	lines=$(wc -l <"$d/log/sink.log.$(date -u +%F)")
+	rm -rf "$d"
+	echo "$output"
+	assert_success
+	refute_output --partial "log not written"
+	[ "$owner" = 65534:65534 ]
+	[ "$lines" -eq 2 ]
+}
+
 @test "-n as another user (PMTA's) warns of a log it cannot write and a User-Agent list it cannot read, and still says OK" {
 	local d
 	d=$(mktemp -d /tmp/sink-n.XXXXXX)

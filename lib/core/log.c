@@ -185,6 +185,20 @@ switch_link(const SinkConfig *cfg, const char *dated)
 		unlink(tmp);
 }
 
+/*
+ * A day's file made by root (a run by hand) goes to the log folder's owner
+ * and group: else PMTA's user, which owns the folder, could not write that
+ * day's lines.
+ */
+static void
+give_to_folder_owner(int fd, const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0)
+		(void)fchown(fd, st.st_uid, st.st_gid);
+}
+
 gboolean
 sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError **error)
 {
@@ -209,10 +223,12 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 			return FALSE;
 		}
 		fd = open(dated, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (fd >= 0)
+		if (fd >= 0) {
 			created = TRUE;
-		else if (errno == EEXIST)	/* another writer made it first */
+			give_to_folder_owner(fd, dir);
+		} else if (errno == EEXIST) {	/* another writer made it first */
 			fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		}
 	}
 	if (fd < 0) {
 		int e = errno;
