@@ -425,7 +425,7 @@ fill() {
 
 # ---- before the first side effect: retry later --------------------------------------------------------
 
-@test "stdin that cannot be read (a folder, or closed): 75, nothing counted, nothing logged" {
+@test "stdin that cannot be read (a folder, or closed): 75, nothing counted, a WARNING line in the log says why" {
 	make_msg "$M/m.eml" to=x@accept.sink.test
 	run timed filter </
 	[ "$status" -eq 75 ]
@@ -434,8 +434,15 @@ fill() {
 	[ "$status" -eq 75 ]
 	assert_output --partial "reading the message from standard input: Bad file descriptor"
 	[ "$(rcli DBSIZE)" -eq 0 ]
-	[ ! -e "$SINK_LOG.$(date -u +%F)" ]
+	log_lines
+	[ "$(log_lines | wc -l)" -eq 2 ]
+	log_lines | grep -q '^[0-9T:-]*Z,sink-filter,WARNING,-,-,-,"\?!message not read, deferred (75): reading the message from standard input: Is a directory'
+	log_lines | grep -q '^[0-9T:-]*Z,sink-filter,WARNING,-,-,-,"\?!message not read, deferred (75): reading the message from standard input: Bad file descriptor'
 	[ ! -e "$SINK_DONE" ] || [ -z "$(ls -A "$SINK_DONE")" ]
+	# --dry-run writes no log
+	run timed filter --dry-run </
+	[ "$status" -eq 75 ]
+	[ "$(log_lines | wc -l)" -eq 2 ]
 }
 
 @test "memory running out while the message is read: 75 (retry later), not a crash; nothing counted" {

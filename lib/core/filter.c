@@ -193,7 +193,14 @@ sink_filter_main(int argc, char **argv)
 	if (o.client_ip && *o.client_ip && (ctx->client_ip = sink_ip_normalize(o.client_ip)) == NULL)
 		sink_ctx_error(ctx, "--client-ip \"%s\" is not an IP address; ignored", o.client_ip);
 	if (!sink_message_read(ctx, STDIN_FILENO, &error)) {
+		/* in the log too: PowerMTA may keep no word of a pipe's standard error while it retries */
+		g_autofree char *why = g_strdup_printf("message not read, deferred (75): %s", error->message);
+		g_autofree char *warning = sink_log_warning_line(ctx->now, "sink-filter", why);
+
 		fprintf(stderr, "sink-filter: %s\n", error->message);
+		g_clear_error(&error);
+		if (!o.dry_run && !sink_log_append(cfg, ctx->now, warning, &error))
+			fprintf(stderr, "sink-filter: log not written: %s\n", error->message);
 		return sink_exit_status(SINK_OUTCOME_READ_FAILED);
 	}
 
