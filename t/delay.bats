@@ -373,11 +373,16 @@ PYEOF
 	assert_equal "$(queued)" 0
 }
 
-@test "sink-worker -j 2: a worker that dies of a signal is said and started again, and its job still runs once; SIGTERM stops them all, exit 0" {
+@test "sink-worker -j 2: SIGHUP stops nothing; a worker that dies of a signal is said and started again, and its job still runs once; SIGTERM stops them all, exit 0" {
 	config "${OPEN_ONLY[@]}" Open_Delay=1s
 	worker -j 2
 	local parent=$!
 	wait_for 5 has 2 pgrep -c -P "$parent"
+	# a hang-up stops nothing
+	kill -HUP "$parent" $(pgrep -P "$parent")
+	sleep 0.3
+	kill -0 "$parent"
+	assert_equal "$(pgrep -c -P "$parent")" 2
 	local dead
 	dead=$(pgrep -P "$parent" | head -1)
 	kill -KILL "$dead"	# (as the OOM killer: no sanitizer turns it into an exit)

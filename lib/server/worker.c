@@ -573,6 +573,9 @@ supervise(const SinkWorkerOptions *o)
 	int status = 0;
 
 	signal(SIGCHLD, SIG_DFL);	/* (ignored, as a parent may leave it, the children would be reaped unseen) */
+	/* as sink-filterd: a hang-up (a terminal closed, a reload asked of the unit) stops nothing, and the config
+	 * is read again for every job anyway (the workers inherit this) */
+	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
