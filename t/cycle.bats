@@ -162,7 +162,8 @@ expected() {
 	cycle_config
 	"$SINK_CYCLE" -c "$BATS_TEST_TMPDIR/failing.ini" >"$BATS_TEST_TMPDIR/first" 2>&1 &
 	first=$!
-	sleep 0.3	# the first has written 37 and waits for its reload
+	# the first has written 37 (holding the lock) and waits for its reload
+	wait_for 10 grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
 	run cycle
 	st=0
 	wait "$first" || st=$?
