@@ -445,7 +445,7 @@ fill() {
 	[ "$(log_lines | wc -l)" -eq 2 ]
 }
 
-@test "memory running out while the message is read: 75 (retry later), not a crash; nothing counted" {
+@test "memory running out while the message is read: 75 (retry later), not a crash; nothing counted, the log says why" {
 	# (t/sanitize.env) a sanitizer runtime reserves terabytes of address space: no ulimit -v is possible
 	[[ -z ${SINK_SANITIZED:-} ]] || skip "needs an address-space limit, which a sanitized build cannot run under"
 	sink_config DKIM_Check=off "${NOMIX[@]}" Max_Message_Size=1073741824
@@ -455,7 +455,10 @@ fill() {
 	echo "$output"
 	assert_output --partial "sink=75"
 	[ "$(rcli DBSIZE)" -eq 0 ]
-	[ ! -e "$SINK_LOG.$(date -u +%F)" ]
+	# the one line in the log says why
+	log_lines
+	[ "$(log_lines | wc -l)" -eq 1 ]
+	log_lines | grep -q '^[0-9T:-]*Z,sink-filter,WARNING,-,-,-,"\?!message not read, deferred (75): reading the message from standard input: out of memory after [0-9]* bytes'
 }
 
 @test "a module that cannot be loaded (DKIM, or the actions): 75, said in the log and on stderr, nothing counted or stored" {
