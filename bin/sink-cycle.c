@@ -44,6 +44,7 @@ exit_status(const GError *error)
 	case SINK_CYCLE_ERROR_NO_DIRECTIVE: return EX_CONFIG;
 	case SINK_CYCLE_ERROR_WRITE: return EX_CANTCREAT;
 	case SINK_CYCLE_ERROR_RELOAD: return EX_TEMPFAIL;
+	case SINK_CYCLE_ERROR_RELOAD_TIMEOUT: return EX_TEMPFAIL;
 	}
 	return EX_SOFTWARE;
 }
@@ -141,7 +142,7 @@ main(int argc, char **argv)
 	SinkCycleEdit edit;
 	const char *path;
 	gsize len, index;
-	gboolean owed;
+	gboolean earlier;
 	int status = 0, lock = -1;
 
 	/* the reload's exit is waited for: SIGCHLD left ignored by whoever started us, the kernel would reap it
@@ -187,19 +188,22 @@ main(int argc, char **argv)
 	g_clear_error(&error);
 	if (!sink_cycle_edit(cfg->pmta_config, old, len, value, &edit, &error))
 		return fail(error);
-	owed = !opt_dry_run && sink_cycle_reload_owed(cfg->pmta_config);
+	/* a reload owed by an earlier run (killed before it reloaded): what PMTA runs is not known */
+	earlier = !opt_dry_run && sink_cycle_reload_owed(cfg->pmta_config);
 
 	if (opt_dry_run) {
 		printf("%s\n", edit.new_line);
-	} else if (!edit.changed && !owed) {
+	} else if (!edit.changed && !earlier) {
 		printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " is already %s (%s): unchanged, no reload\n",
 		       cfg->pmta_config, value, why);
 	} else if (edit.changed && (!sink_cycle_owe_reload(cfg->pmta_config, TRUE, &error) ||
 				    !replace(cfg->pmta_config, edit.text, edit.len, &error))) {
 		status = fail(error);
-		if (!owed)
+		if (!earlier)
 			(void)sink_cycle_owe_reload(cfg->pmta_config, FALSE, NULL);
 	} else {
+		gboolean owed = TRUE;	/* (the marker is there: made above, or an earlier run's) */
+
 		if (edit.changed)
 			printf("sink-cycle: %s: " SINK_CYCLE_DIRECTIVE " %s -> %s (%s)\n", cfg->pmta_config,
 			       *edit.old_value ? edit.old_value : "(none)", value, why);
@@ -213,10 +217,14 @@ main(int argc, char **argv)
 			printf("sink-cycle: ran \"%s\"%s%s\n", cfg->pmta_reload_command, *output ? ": " : "", output);
 			owed = FALSE;
 		} else {
+			gboolean timed_out = g_error_matches(error, SINK_CYCLE_ERROR, SINK_CYCLE_ERROR_RELOAD_TIMEOUT);
+
 			status = fail(error);
-			/* PMTA runs its old config: the file goes back to it, and no reload is owed; a reload owed
-			 * by an earlier run stays owed (its old value is not known) */
-			if (edit.changed && put_back(cfg->pmta_config, old, len, &edit))
+			g_clear_error(&error);
+			/* PMTA runs its old config: the file goes back to it, and no reload is owed; unless what
+			 * PMTA runs is not known: an earlier run's reload was owed too, or this one timed out
+			 * (killed, it may have reloaded): then the next run reloads whatever the file holds */
+			if (edit.changed && put_back(cfg->pmta_config, old, len, &edit) && !earlier && !timed_out)
 				owed = FALSE;
 		}
 		if (!owed && !sink_cycle_owe_reload(cfg->pmta_config, FALSE, &error)) {

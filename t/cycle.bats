@@ -137,7 +137,7 @@ expected() {
 
 @test "a run killed after writing the file, before PMTA reloaded: the next run reloads though the value is there, then no more" {
 	# the reload command kills sink-cycle (its parent's parent: sh, then sink-cycle) before doing anything
-	cycle_config PMTA_Reload_Command="sh -c 'kill -KILL \$PPID; sleep 5'"
+	cycle_config PMTA_Reload_Command="sh -c 'kill -KILL \$PPID'"
 	run cycle
 	[ "$status" -eq 137 ]
 	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
@@ -157,24 +157,60 @@ expected() {
 }
 
 @test "two runs at once go one after the other: the second waits for the first's failed reload and put-back, then does its own" {
-	cycle_config PMTA_Reload_Command="sh -c 'sleep 1; exit 1'"
+	cycle_config PMTA_Reload_Command="sh -c 'while [ ! -e $BATS_TEST_TMPDIR/go ]; do sleep 0.05; done; exit 1'"
 	cp "$SINK_INI" "$BATS_TEST_TMPDIR/failing.ini"
 	cycle_config
 	"$SINK_CYCLE" -c "$BATS_TEST_TMPDIR/failing.ini" >"$BATS_TEST_TMPDIR/first" 2>&1 &
 	first=$!
-	# the first has written 37 (holding the lock) and waits for its reload
+	# the first has written 37 (holding the lock) and waits in its reload for the go
 	wait_for 10 grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
-	run cycle
+	cycle >"$BATS_TEST_TMPDIR/second" 2>&1 &
+	second=$!
+	sleep 0.5
+	[ ! -s "$BATS_TEST_TMPDIR/second" ]	# waiting for the lock, not reading 37 as done
+	touch "$BATS_TEST_TMPDIR/go"
 	st=0
 	wait "$first" || st=$?
 	cat "$BATS_TEST_TMPDIR/first"
 	[ "$st" -eq 75 ]
 	grep -q "put the old value back (dummy-smtp-blacklist-bounce-percent 4)" "$BATS_TEST_TMPDIR/first"
-	# (read while the first waited, 37 would have looked done, and the first's put-back left 4 unreloaded)
-	assert_success
-	assert_output --partial "dummy-smtp-blacklist-bounce-percent 4 -> 37"
+	wait "$second"
+	cat "$BATS_TEST_TMPDIR/second"
+	grep -q "dummy-smtp-blacklist-bounce-percent 4 -> 37" "$BATS_TEST_TMPDIR/second"
 	[ -e "$RELOADED" ]
 	grep -q $'^dummy-smtp-blacklist-bounce-percent 37\t' "$PMTA"
+}
+
+@test "a reload owed stays owed through a failed reload whose put-back leaves PMTA's value unknown, and the next run reloads" {
+	owed=${PMTA%/*}/.config.sink-cycle-reload-pending
+	# (1) the put-back cannot be done: the line had no value, and the file changed meanwhile
+	sed -i 's/^dummy-smtp-blacklist-bounce-percent 4\t/dummy-smtp-blacklist-bounce-percent\t/' "$PMTA"
+	cycle_config PMTA_Reload_Command="sh -c 'echo >>$PMTA; exit 1'"
+	run cycle
+	echo "$output"
+	[ "$status" -eq 75 ]
+	assert_output --partial "had no value before: left as it is"
+	[ -e "$owed" ]
+	cycle_config
+	run cycle
+	assert_success
+	assert_output --partial "but an earlier run ended before it reloaded PMTA: reloading"
+	[ -e "$RELOADED" ] && rm "$RELOADED"
+	[ ! -e "$owed" ]
+	# (2) owed by an earlier run, then a new value whose reload fails: the file goes back, the reload stays owed
+	touch "$owed"
+	cycle_config Weekly_Cycle_Bounce_Rate=5,5,5,5,5,5,5 PMTA_Reload_Command="false"
+	run cycle
+	[ "$status" -eq 75 ]
+	assert_output --partial "put the old value back (dummy-smtp-blacklist-bounce-percent 37)"
+	[ -e "$owed" ]
+	cycle_config
+	run cycle
+	assert_success
+	assert_output --partial "is already 37"
+	assert_output --partial "reloading"
+	[ -e "$RELOADED" ]
+	[ ! -e "$owed" ]
 }
 
 @test "started with SIGCHLD ignored (as some schedulers leave it), a reload that works is a success, not a timeout" {
@@ -236,6 +272,14 @@ expected() {
 	assert_output --partial "put the old value back (dummy-smtp-blacklist-bounce-percent 4)"
 	[ "$elapsed" -le 10 ]
 	cmp "$BATS_TEST_TMPDIR/orig" "$PMTA"
+	# killed, the command may have reloaded PMTA: the next run reloads whatever the file holds, even unchanged
+	[ -e "${PMTA%/*}/.config.sink-cycle-reload-pending" ]
+	cycle_config Weekly_Cycle_Bounce_Rate=4,4,4,4,4,4,4
+	run cycle
+	assert_success
+	assert_output --partial "is already 4"
+	assert_output --partial "reloading"
+	[ -e "$RELOADED" ]
 }
 
 @test "a reload command that cannot start is a failure too (75), not run through a shell" {

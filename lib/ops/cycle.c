@@ -384,8 +384,8 @@ sink_cycle_reload_within(const char *command, int timeout, char **output, GError
 		how = g_strdup_printf("killed by signal %d", WTERMSIG(status));
 	else
 		how = g_strdup_printf("wait status %d", status);
-	g_set_error(error, SINK_CYCLE_ERROR, SINK_CYCLE_ERROR_RELOAD, "reload command \"%s\" failed: %s%s%s",
-		    command, how, *both ? ": " : "", both);
+	g_set_error(error, SINK_CYCLE_ERROR, timed_out ? SINK_CYCLE_ERROR_RELOAD_TIMEOUT : SINK_CYCLE_ERROR_RELOAD,
+		    "reload command \"%s\" failed: %s%s%s", command, how, *both ? ": " : "", both);
 	return FALSE;
 }
 

@@ -24,6 +24,7 @@ typedef enum {
 	SINK_CYCLE_ERROR_NO_DIRECTIVE,	/* it has no (uncommented) directive line */
 	SINK_CYCLE_ERROR_WRITE,		/* it cannot be replaced */
 	SINK_CYCLE_ERROR_RELOAD,	/* the reload command failed, or could not start */
+	SINK_CYCLE_ERROR_RELOAD_TIMEOUT,	/* it timed out: it was killed, and PMTA may have reloaded */
 } SinkCycleError;
 
 /*
