@@ -170,14 +170,17 @@ sink_filter_main(int argc, char **argv)
 				"error instead\n", error->message);
 			g_clear_error(&error);
 		}
-		for (int i = 0; i < 2; i++) {
-			const char *key = i == 0 ? "User_Agents_File" : "Scanner_User_Agents_File";
-			const char *file = i == 0 ? cfg->user_agents_file : cfg->scanner_user_agents_file;
-			g_autoptr(GPtrArray) agents = file && *file ? sink_useragent_read(file, &error) : NULL;
+		const struct { const char *key, *file; } lists[] = {
+			{ "User_Agents_File", cfg->user_agents_file },
+			{ "Scanner_User_Agents_File", cfg->scanner_user_agents_file },
+		};
+		for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
+			g_autoptr(GPtrArray) agents = lists[i].file && *lists[i].file ?
+						      sink_useragent_read(lists[i].file, &error) : NULL;
 
 			if (error) {
-				fprintf(stderr, "sink-filter: warning: %s: %s; the built-in list would be used\n", key,
-					error->message);
+				fprintf(stderr, "sink-filter: warning: %s: %s; the built-in list would be used\n",
+					lists[i].key, error->message);
 				g_clear_error(&error);
 			}
 		}
