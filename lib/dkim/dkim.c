@@ -491,6 +491,41 @@ set_stat_failure(SinkCtx *ctx, DKIM *dkim, DKIM_STAT stat)
 	sink_dkim_set_result(ctx, stat == DKIM_STAT_NORESOURCE || stat == DKIM_STAT_INTERNAL ? "temperror" : "fail", detail);
 }
 
+/*
+ * libopendkim's library handle for verifying, made once per process:
+ * dkim_init reads the resolver's config and sets up its tables, a tenth of
+ * a verification's cost in a sink-filterd child or a spool's pool, which
+ * run message after message.  Its options and callbacks do not change; a
+ * message's DNS service handle is set on it for that message only.
+ */
+static DKIM_LIB *
+verify_lib(void)
+{
+	static DKIM_LIB *lib;
+	unsigned int flags = DKIM_LIBFLAGS_NONE;
+
+	if (lib)
+		return lib;
+#ifdef SINK_STATIC_DKIM
+	OPENSSL_init_crypto(SINK_OPENSSL_INIT, NULL);
+#endif
+	if ((lib = dkim_init(NULL, NULL)) == NULL)
+		return NULL;
+	/* a signature header that does not parse is ignored, not the whole message failed */
+	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	/* and the signatures are checked at the end of the message, not of its headers: their keys'
+	 * look-ups, sent ahead when the signatures are known (prescreen), overlap the body's hashing */
+	flags |= DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_DELAYSIGPROC;
+	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
+	dkim_set_prescreen(lib, prescreen);
+	dkim_dns_set_init(lib, dns_init);
+	dkim_dns_set_close(lib, dns_close);
+	dkim_dns_set_query_start(lib, dns_start);
+	dkim_dns_set_query_waitreply(lib, dns_waitreply);
+	dkim_dns_set_query_cancel(lib, dns_cancel);
+	return lib;
+}
+
 void
 sink_dkim_verify(SinkCtx *ctx)
 {
@@ -500,7 +535,6 @@ sink_dkim_verify(SinkCtx *ctx)
 	DKIM_STAT stat;
 	DKIM_SIGINFO **sigs = NULL;
 	unsigned int timeout = (unsigned int)MAX(sink_dns_timeout(ctx), 1);
-	unsigned int flags = DKIM_LIBFLAGS_NONE;
 	gsize len;
 	const unsigned char *data = g_bytes_get_data(ctx->raw, &len);
 	const char *best = NULL;
@@ -509,11 +543,7 @@ sink_dkim_verify(SinkCtx *ctx)
 	DKIM_SIGINFO *best_sig = NULL;
 	int nsigs = 0;
 
-#ifdef SINK_STATIC_DKIM
-	OPENSSL_init_crypto(SINK_OPENSSL_INIT, NULL);
-#endif
-	lib = dkim_init(NULL, NULL);
-	if (lib == NULL) {
+	if ((lib = verify_lib()) == NULL) {
 		sink_dkim_set_result(ctx, "temperror", "libopendkim could not start");
 		return;
 	}
@@ -521,19 +551,7 @@ sink_dkim_verify(SinkCtx *ctx)
 	dns.ahead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sink_dns_ahead_free);
 	dns.skipped = g_ptr_array_new();
 	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout);
-	/* a signature header that does not parse is ignored, not the whole message failed */
-	dkim_options(lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
-	/* and the signatures are checked at the end of the message, not of its headers: their keys'
-	 * look-ups, sent ahead when the signatures are known (prescreen), overlap the body's hashing */
-	flags |= DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_DELAYSIGPROC;
-	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
-	dkim_set_prescreen(lib, prescreen);
 	dkim_dns_set_query_service(lib, &dns);
-	dkim_dns_set_init(lib, dns_init);
-	dkim_dns_set_close(lib, dns_close);
-	dkim_dns_set_query_start(lib, dns_start);
-	dkim_dns_set_query_waitreply(lib, dns_waitreply);
-	dkim_dns_set_query_cancel(lib, dns_cancel);
 
 	dkim = dkim_verify(lib, (const unsigned char *)"sink-filter", NULL, &stat);
 	if (dkim == NULL) {
@@ -611,7 +629,7 @@ sink_dkim_verify(SinkCtx *ctx)
 done:
 	if (dkim)
 		dkim_free(dkim);
-	dkim_close(lib);
+	dkim_dns_set_query_service(lib, NULL);	/* (dns is this call's) */
 	g_hash_table_destroy(dns.why);
 	g_hash_table_destroy(dns.ahead);
 	g_ptr_array_free(dns.skipped, TRUE);
@@ -746,7 +764,6 @@ static void
 dkim_warm(void)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	DKIM_LIB *lib;
 
 #ifdef SINK_STATIC_DKIM
 	OPENSSL_init_crypto(SINK_OPENSSL_INIT, NULL);
@@ -756,8 +773,7 @@ dkim_warm(void)
 		EVP_DigestInit_ex(md, EVP_sha1(), NULL);
 		EVP_MD_CTX_free(md);
 	}
-	if ((lib = dkim_init(NULL, NULL)) != NULL)
-		dkim_close(lib);
+	verify_lib();
 }
 
 const SinkDkimModule sink_dkim_module = {
