@@ -48,6 +48,8 @@ static gboolean opt_version, opt_watch, opt_json, opt_verbose, opt_worker;
 static const GOptionEntry entries[] = {
 	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket, "Listen on SOCKET (default $SINK_SERVER, else " SINK_SERVER_SOCKET ")", "SOCKET" },
 	{ "max-children", 'j', 0, G_OPTION_ARG_INT, &opt_max, "Run at most N messages at once (default 64; with --spool, the number of cores)", "N" },
+	/* sink-filter --spool's spelling (its --help and man page): it execs this program with its arguments */
+	{ "jobs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_max, "With --spool: N messages at once", "N" },
 	{ "spare", 0, 0, G_OPTION_ARG_INT, &opt_spare, "Keep N children forked and waiting for a message (default 4, or --max-children when fewer)", "N" },
 	{ "runs-per-child", 0, 0, G_OPTION_ARG_INT, &opt_runs, "A child runs N messages, one at a time, then exits (default 1000; 1: a fresh fork for every message)", "N" },
 	{ "spool", 0, 0, G_OPTION_ARG_FILENAME, &opt_spool, "Run the message files PMTA's file delivery leaves in DIR (*.msg, *.eml), each once, then exit", "DIR" },

@@ -634,7 +634,7 @@ PY
 	[ -z "$(left)" ]
 }
 
-@test "spool usage: no folder exits 66, options of one message (--to, --dry-run, --server) or -j 0 exit 64; -j and --watch need --spool" {
+@test "spool usage: no folder exits 66, options of one message (--to, --dry-run, --server) or -j 0 exit 64; -j and --watch need --spool; --jobs is -j" {
 	run "$SINK_FILTER" --spool "$M/missing" -c "$SINK_INI"
 	[ "$status" -eq 66 ]
 	assert_output --partial "$M/missing: No such file or directory"
@@ -654,6 +654,12 @@ PY
 	run filter --watch <"$M/m.eml"
 	[ "$status" -eq 64 ]
 	assert_counted 0
+	[ -z "$(left)" ]
+	# -j's long spelling, as sink-filter --help and its man page give it
+	fill 2 "$M/m.eml"
+	run spool --jobs 1
+	assert_success
+	assert_counted 2
 	[ -z "$(left)" ]
 }
 
