@@ -252,6 +252,51 @@ slow() {
 	[ -z "$(left)" ]	# the dead run's lease too
 }
 
+@test "a run as root on a folder PMTA's user owns gives that user .claimed/, .quarantine/ and its lease: its runs go on, and take a killed root run's claims over" {
+	local d
+	d=$(mktemp -d /tmp/sink-spool-owner.XXXXXX)	# (the test's own folder is root's alone)
+	chmod 0755 "$d"
+	mkdir "$d/in" "$d/log"
+	chown 65534:65534 "$d/in" "$d/log"
+	sink_config DKIM_Check=verify "${NOMIX[@]}" DNS_Timeout=3 Message_Timeout=3 Logfile="$d/log/sink.log"
+	cp "$SINK_INI" "$d/sink.ini"
+	chmod 0644 "$d/sink.ini"
+	S=$d/in
+	slow "$M/slow.eml"
+	fill 1 "$M/slow.eml"
+	: >"$S/empty.msg"
+	touch -d '-1 min' "$S/empty.msg"
+	chmod 0644 "$S"/*
+	# root's run, by hand: killed while its message waits for its DKIM key
+	"$SINK_FILTER" --spool "$S" -c "$d/sink.ini" -j 1 2>"$M/root.err" &
+	first=$!
+	PIDS=("$first")
+	wait_for 10 bash -c '[[ -f $0/.quarantine/empty.msg && -n $(find "$0/.claimed" -name "*.msg,*") ]]' "$S"
+	all=$(descendants "$first")
+	kill -KILL "$first" $all
+	wait "$first" || true
+	for p in $all; do wait_for 5 gone "$p"; done
+	cat "$M/root.err"
+	owners=$(stat -c '%n %u:%g' "$S/.claimed" "$S/.quarantine" "$S"/.claimed/.run,*)
+	echo "$owners"
+	[ "$(grep -c ' 65534:65534$' <<<"$owners")" -eq 3 ]
+	# PMTA's user's run: takes the dead root run's claim over (its lease could be locked) and runs it
+	TMPDIR=/tmp run timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
+	echo "$output"
+	assert_success
+	assert_line --regexp "^sink-filterd: spool $S: [0-9a-f]{16}\.msg: taken over from the claim of run .*, which is gone$"
+	assert_whole_log 1 "$d/log/sink.log.$(date -u +%F)"
+	left=$(cd "$S" && find . -mindepth 1 -not -path './.quarantine*' -not -path ./.claimed)
+	# .claimed/ made by root before runs gave it away: the user's run says whose it is, and what to do
+	chown 0:0 "$S/.claimed"
+	TMPDIR=/tmp run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
+	rm -rf "$d"
+	echo "$output"
+	[ -z "$left" ]
+	[ "$status" -eq 73 ]
+	assert_output --partial ".claimed/ belongs to uid 0, this run is uid 65534: give it and what is in it to the user the spool runs as"
+}
+
 @test "a run on another host (its lock not seen here) keeps its claims while it beats, however old they are; once it stops, they are taken over" {
 	sink_config DKIM_Check=off "${NOMIX[@]}" Message_Timeout=1
 	make_msg "$M/m.eml" to=x@accept.sink.test
@@ -507,6 +552,36 @@ stopped_with_six_claimed() {
 	[ -f "$S/.quarantine/empty.msg" ]
 	[ -f "$S/notes.txt" ] && [ -f "$S/.being-written.msg" ] && [ -d "$S/done" ] && [ -p "$S/fifo.msg" ] && [ -L "$S/link.msg" ]
 	[ -z "$(claims)" ]
+}
+
+@test "a file the run's user cannot read (root's, mode 0600) goes to .quarantine/ with a line; the others run" {
+	local d
+	d=$(mktemp -d /tmp/sink-spool-read.XXXXXX)	# (the test's own folder is root's alone)
+	chmod 0755 "$d"
+	mkdir "$d/in" "$d/log"
+	chown 65534:65534 "$d/in" "$d/log"
+	sink_config DKIM_Check=off "${NOMIX[@]}" Logfile="$d/log/sink.log"
+	cp "$SINK_INI" "$d/sink.ini"
+	chmod 0644 "$d/sink.ini"
+	S=$d/in
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	fill 2 "$M/m.eml"
+	chmod 0644 "$S"/*.msg
+	cp "$M/m.eml" "$S/0000000000000001.msg"
+	chmod 0600 "$S/0000000000000001.msg"
+	touch -d '-1 min' "$S/0000000000000001.msg"
+	TMPDIR=/tmp run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
+	quarantined=$(ls -A "$S/.quarantine")
+	left=$(cd "$S" && find . -mindepth 1 -not -path './.quarantine*' -not -path ./.claimed)
+	records=$(log_records "$d/log/sink.log.$(date -u +%F)" | wc -l)
+	rm -rf "$d"
+	echo "$output"
+	assert_success
+	assert_line "sink-filterd: spool $S: 0000000000000001.msg: cannot be read: Permission denied; moved to .quarantine/0000000000000001.msg"
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$quarantined" = 0000000000000001.msg ]
+	[ -z "$left" ]
+	[ "$records" -eq 2 ]
 }
 
 @test "a file changed in the last 2 seconds is waited for (PMTA may be writing it), then run" {

@@ -53,6 +53,40 @@ owner_name(void)
 	return g_strdup_printf("%s:%ld:%08x", host, (long)getpid(), g_random_int());
 }
 
+/*
+ * What a run as root makes in the folder (.claimed/, .quarantine/, its
+ * lease) goes to the folder's owner and group, as a day's log file does:
+ * a run by hand as root must not leave the service's user (PMTA's) a
+ * .claimed/ it cannot write, or a dead run's lease it cannot lock (that
+ * run's claims would never be taken over).
+ */
+static void
+give_to_folder_owner(const SinkClaims *c, int fd)
+{
+	struct stat st;
+
+	if (geteuid() == 0 && fstat(c->dir_fd, &st) == 0 && st.st_uid != 0)
+		(void)fchown(fd, st.st_uid, st.st_gid);
+}
+
+/*
+ * Why .claimed/ may refuse this run (err EACCES): another user's, made by
+ * a run by hand as root before runs gave it to the folder's owner.  "" when
+ * not that.  Static: for the error message made at once.
+ */
+static const char *
+whose_claims(const SinkClaims *c, int err)
+{
+	static char why[160];
+	struct stat st;
+
+	if (err != EACCES || fstatat(c->dir_fd, CLAIMED, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid == geteuid())
+		return "";
+	g_snprintf(why, sizeof why, " (" CLAIMED "/ belongs to uid %ld, this run is uid %ld: give it and what is in "
+		   "it to the user the spool runs as)", (long)st.st_uid, (long)geteuid());
+	return why;
+}
+
 /* This run's lease, made under a temporary name, locked, then renamed into place: its descriptor, or -1 (errno). */
 static int
 take_lease(SinkClaims *c)
@@ -62,6 +96,7 @@ take_lease(SinkClaims *c)
 
 	if ((fd = openat(c->claimed_fd, fresh, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0)
 		return -1;
+	give_to_folder_owner(c, fd);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || renameat(c->claimed_fd, fresh, c->claimed_fd, lease) < 0) {
 		saved = errno;
 		unlinkat(c->claimed_fd, fresh, 0);
@@ -76,6 +111,7 @@ gboolean
 sink_claims_open(SinkClaims *c, const char *dir, GError **error)
 {
 	g_autofree char *lease = NULL;
+	gboolean made;
 	int saved;
 
 	*c = (SinkClaims){ .dir = g_strdup(dir), .dir_fd = -1, .claimed_fd = -1, .quarantine_fd = -1, .lease_fd = -1 };
@@ -84,18 +120,22 @@ sink_claims_open(SinkClaims *c, const char *dir, GError **error)
 		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_FOLDER, "%s: %s", dir, g_strerror(saved));
 		goto fail;
 	}
-	if ((mkdirat(c->dir_fd, CLAIMED, 0750) < 0 && errno != EEXIST) ||
+	made = mkdirat(c->dir_fd, CLAIMED, 0750) == 0;
+	if ((!made && errno != EEXIST) ||
 	    (c->claimed_fd = openat(c->dir_fd, CLAIMED, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		saved = errno;
-		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS, "%s/" CLAIMED ": %s", dir, g_strerror(saved));
+		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS, "%s/" CLAIMED ": %s%s", dir,
+			    g_strerror(saved), whose_claims(c, saved));
 		goto fail;
 	}
+	if (made)
+		give_to_folder_owner(c, c->claimed_fd);
 	c->owner = owner_name();
 	lease = g_strconcat(LEASE, c->owner, NULL);
 	if ((c->lease_fd = take_lease(c)) < 0) {
 		saved = errno;
-		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS, "%s/" CLAIMED "/%s: %s", dir, lease,
-			    g_strerror(saved));
+		g_set_error(error, SINK_CLAIMS_ERROR, SINK_CLAIMS_ERROR_CLAIMS, "%s/" CLAIMED "/%s: %s%s", dir, lease,
+			    g_strerror(saved), whose_claims(c, saved));
 		goto fail;
 	}
 	return TRUE;
@@ -164,10 +204,15 @@ sink_claims_put_back(SinkClaims *c, const char *claim, const char *name)
 char *
 sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
 {
-	if (c->quarantine_fd < 0 &&
-	    ((mkdirat(c->dir_fd, QUARANTINE, 0750) < 0 && errno != EEXIST) ||
-	     (c->quarantine_fd = openat(c->dir_fd, QUARANTINE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0))
-		return NULL;
+	if (c->quarantine_fd < 0) {
+		gboolean made = mkdirat(c->dir_fd, QUARANTINE, 0750) == 0;
+
+		if ((!made && errno != EEXIST) ||
+		    (c->quarantine_fd = openat(c->dir_fd, QUARANTINE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return NULL;
+		if (made)
+			give_to_folder_owner(c, c->quarantine_fd);
+	}
 	if (move(c->claimed_fd, claim, c->quarantine_fd, name) == 0)
 		return g_strdup(name);
 	if (errno == EEXIST && move(c->claimed_fd, claim, c->quarantine_fd, claim) == 0)

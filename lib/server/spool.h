@@ -20,7 +20,8 @@
  * After its run: exit 0, its claim is removed (the run kept a done
  * copy where section 9's rules want one); a run that asks for a retry
  * (71, 74, 75) or dies puts the file back for a later run; a file that is
- * empty, unreadable or not a regular file goes to DIR/.quarantine/.  Each
+ * empty, unreadable or not a regular file, or whose run exited otherwise,
+ * goes to DIR/.quarantine/.  Each
  * of these, and every file left alone, is one line through o->log.
  */
 #ifndef SINK_SPOOL_H
