@@ -2,7 +2,8 @@
 # docs.bats - the documents say what the code has: every config key is in the README, the annotated
 # etc/sink.ini and sink.ini(5); every option of each program in its manual page; every counter in the
 # README's table and sink-stats(1)'s, and those tables name only counters the code has; every keyword
-# local part and X-Bouncy-Sink word in the README's table of outcomes and sink-filter(1).
+# local part and X-Bouncy-Sink word in the README's table of outcomes and sink-filter(1); the README's
+# "check an address" example runs as written.
 
 load lib/common
 load lib/sink
@@ -153,4 +154,24 @@ readme_counters() {
 	printf '%s\n' "${missing[@]}"
 	((${#missing[@]} == 0))
 	((n >= 35))
+}
+
+@test "the README's 'check an address' example runs as written and prints what it shows" {
+	local block cmds expected
+	block=$(sed -n '/^Check an address before sending to it/,/^```$/p' "$TOP/README.md" | sed -n '/^```sh$/,/^```$/p')
+	cmds=$(grep '^\$ ' <<<"$block" | sed 's/^\$ //')
+	expected=$(grep -v '^\$ \|^```' <<<"$block")
+	[ "$(wc -l <<<"$cmds")" -eq 2 ]
+	[ -n "$expected" ]
+	# in a copy of the top folder's two files it reads, the build's program where it names build/bin, its
+	# /tmp file in the test's folder
+	mkdir -p "$BATS_TEST_TMPDIR/top/etc" "$BATS_TEST_TMPDIR/top/build"
+	cp "$TOP/etc/sample.eml" "$BATS_TEST_TMPDIR/top/etc/"
+	ln -s "$(dirname "$SINK_FILTER")" "$BATS_TEST_TMPDIR/top/build/bin"
+	cmds=${cmds//\/tmp\/check.ini/$BATS_TEST_TMPDIR/check.ini}
+	cd "$BATS_TEST_TMPDIR/top"
+	run env -u SINK_SERVER bash -eo pipefail -c "$cmds"
+	echo "$output"
+	assert_success
+	[ "$output" = "$expected" ]
 }
