@@ -402,6 +402,58 @@ PYEOF
 	[ -z "$(pgrep -P "$parent")" ]
 }
 
+@test "sink-worker --once -j 3 (cron) runs the due jobs three at a time, then exits 0" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s Open_Click_Timeout=5
+	for i in 1 2 3; do
+		make_msg "$MSG" to=$RCPT html="<html><body><img src=\"http://track.test/slow/1500/q/p$i\"></body></html>"
+		filter <"$MSG"
+	done
+	assert_equal "$(queued)" 3
+	sleep 1.1
+	local t0=$EPOCHREALTIME
+	run "$SINK_WORKER" -c "$SINK_INI" --once -j 3
+	local took=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	echo "$output (took $took ms)"
+	assert_success
+	assert_output ""
+	assert_equal "$(counter jobs_run)" 3
+	assert_equal "$(counter open)" 3
+	assert_equal "$(queued)" 0
+	# three 1.5 s fetches at once, not one after the other (4.5 s)
+	((took >= 1500 && took < 3500))
+}
+
+@test "a single sink-worker (no -j) and a --once run stop on SIGTERM, not on SIGHUP" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	worker
+	local single=$!
+	sleep 0.5
+	kill -HUP "$single"
+	sleep 0.3
+	kill -0 "$single"
+	# what comes is still run
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	wait_for 6 has 1 counter jobs_run
+	kill -TERM "$single"
+	local st=0
+	wait "$single" || st=$?
+	assert_equal "$st" 0
+	# --once, busy with a slow job when the hang-up comes
+	make_msg "$MSG" to=$RCPT html='<html><body><img src="http://track.test/slow/1500/q/p2"></body></html>'
+	filter <"$MSG"
+	sleep 1.1
+	"$SINK_WORKER" -c "$SINK_INI" --once &
+	local once=$!
+	WORKERS+=("$once")
+	wait_for 5 has 1 requests '^/slow/'
+	kill -HUP "$once"
+	st=0
+	wait "$once" || st=$?
+	assert_equal "$st" 0
+	assert_equal "$(counter jobs_run)" 2
+}
+
 @test "sink-worker -j 2 with a bad config: the workers exit 75, and so does sink-worker" {
 	config
 	echo "Open_Delay = soon" >>"$SINK_INI"

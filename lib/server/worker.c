@@ -542,6 +542,9 @@ catch_stop(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* as sink-filterd: a hang-up (a terminal closed, a reload asked of the unit) stops nothing, and the config
+	 * is read again for every job anyway (a supervisor's workers inherit this) */
+	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -553,6 +556,16 @@ catch_stop(void)
  * removed after SINK_WORKER_MAX_TRIES claims: a job that kills its worker cannot take the workers down). */
 #define RESTART_PAUSE_MS 1000
 
+/* Whether a worker is still to be started (start_at: supervise's) */
+static gboolean
+starts_left(const gint64 *start_at, guint n)
+{
+	for (guint i = 0; i < n; i++)
+		if (start_at[i] != 0)
+			return TRUE;
+	return FALSE;
+}
+
 /*
  * o->processes worker loops, each in a child of its own.  One that dies of
  * a signal or exits with a status a worker does not give (a crash) is said
@@ -560,7 +573,10 @@ catch_stop(void)
  * is bad) stops the others, and the run exits 75, as a single worker would.
  * SIGTERM and SIGINT are passed on: each child finishes its job.  The
  * signals are waited for (sigtimedwait) rather than caught, so none comes
- * unseen between two checks.
+ * unseen between two checks.  With o->once (a cron run), a worker that
+ * ends (no job due is left for it) is not started again, nor one that
+ * crashed (its job is claimed again by a later run once its lease ends),
+ * and the run ends with the last.
  */
 static int
 supervise(const SinkWorkerOptions *o)
@@ -573,9 +589,6 @@ supervise(const SinkWorkerOptions *o)
 	int status = 0;
 
 	signal(SIGCHLD, SIG_DFL);	/* (ignored, as a parent may leave it, the children would be reaped unseen) */
-	/* as sink-filterd: a hang-up (a terminal closed, a reload asked of the unit) stops nothing, and the config
-	 * is read again for every job anyway (the workers inherit this) */
-	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -618,7 +631,7 @@ supervise(const SinkWorkerOptions *o)
 					kill(pids[i], SIGTERM);
 			passed_on = TRUE;
 		}
-		if (stopping && alive == 0)
+		if (alive == 0 && (stopping || (o->once && !starts_left(start_at, o->processes))))
 			break;
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
@@ -641,6 +654,13 @@ supervise(const SinkWorkerOptions *o)
 						(long)pid);
 				status = 75;
 				stopping = 1;
+			} else if (o->once) {	/* its share of the due jobs done: none starts again */
+				if (WIFSIGNALED(st))
+					fprintf(stderr, "%s: worker %ld died of signal %d (%s); its job runs again once its "
+						"lease ends\n", o->program, (long)pid, WTERMSIG(st), g_strsignal(WTERMSIG(st)));
+				else if (WEXITSTATUS(st) != 0)
+					fprintf(stderr, "%s: worker %ld exited %d; its job runs again once its lease ends\n",
+						o->program, (long)pid, WEXITSTATUS(st));
 			} else if (!stopping) {	/* a crash (a sanitizer's report exits 1): another takes its place */
 				if (WIFSIGNALED(st))
 					fprintf(stderr, "%s: worker %ld died of signal %d (%s); another starts in 1 s\n",
@@ -660,7 +680,7 @@ int
 sink_worker_run(const SinkWorkerOptions *o)
 {
 	catch_stop();
-	if (o->processes <= 1 || o->once)
+	if (o->processes <= 1)
 		return worker_loop(o);
 	return supervise(o);
 }
