@@ -211,6 +211,10 @@ PY
 	grep -q '^bouncy_sink_messages_total{results_key="0"} 3$' "$out"
 	[ "$(stat -c %a "$out")" = 644 ]
 	[ "$(ls -A "$BATS_TEST_TMPDIR/textfile")" = sink.prom ]
+	# a cron with a hardened umask: still 0644, for node_exporter's user
+	run bash -c 'umask 077 && exec "$@"' umask "$SINK_STATS" -c "$SINK_INI" --prometheus -o "$out"
+	assert_success
+	[ "$(stat -c %a "$out")" = 644 ]
 	run prom_check "$out"
 	assert_success
 }

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "queue.h"
 #include "stats.h"
@@ -566,6 +567,12 @@ sink_stats_prune(redisContext *c, const char *prefix, GDateTime *now, guint *ts_
 gboolean
 sink_stats_write_file(const char *path, const char *data, GError **error)
 {
-	return g_file_set_contents_full(path, data, -1,
-					G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error);
+	/* 0644 whatever the umask (GLib's open(2) applies it): a cron's 077 would leave the file to node_exporter
+	 * or the web server unreadable; the process has no other thread that makes files meanwhile */
+	mode_t mask = umask(0);
+	gboolean ok = g_file_set_contents_full(path, data, -1,
+					       G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error);
+
+	umask(mask);
+	return ok;
 }
