@@ -267,6 +267,35 @@ PY
 	[ "$lines" -eq 2 ]
 }
 
+@test "-n as another user (PMTA's) warns of a Done_Msg_File_Dest it cannot write or make, and of one that is a file" {
+	local d
+	d=$(mktemp -d /tmp/sink-n-done.XXXXXX)
+	chmod 0755 "$d"
+	mkdir "$d/done" "$d/log"
+	chown 65534:65534 "$d/log"
+	printf '[Sink]\nLogfile = %s/log/sink.log\nDone_Msg_File_Dest = %s/done\n' "$d" "$d" >"$d/sink.ini"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	echo "$output"
+	assert_success
+	assert_line "sink-filter: warning: Done_Msg_File_Dest: folder $d/done: Permission denied: no done copy could be kept"
+	assert_line "$d/sink.ini: OK"
+	[ "${#lines[@]}" -eq 2 ]
+	# not there yet: the folder it would be made in is named
+	sed -i "s|^Done_Msg_File_Dest = .*|Done_Msg_File_Dest = $d/new/done|" "$d/sink.ini"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	assert_line "sink-filter: warning: Done_Msg_File_Dest: folder $d: Permission denied: no done copy could be kept"
+	# the user's own: made at the first copy, no warning
+	sed -i "s|^Done_Msg_File_Dest = .*|Done_Msg_File_Dest = $d/log/done|" "$d/sink.ini"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	assert_output "$d/sink.ini: OK"
+	# a file where the folder should be: even root is told
+	touch "$d/log/done"
+	run "$SINK_FILTER" --no-server -n -c "$d/sink.ini"
+	rm -rf "$d"
+	assert_success
+	assert_line "sink-filter: warning: Done_Msg_File_Dest: folder $d/log/done: Not a directory: no done copy could be kept"
+}
+
 @test "-n as another user (PMTA's) warns of a log it cannot write and a User-Agent list it cannot read, and still says OK" {
 	local d
 	d=$(mktemp -d /tmp/sink-n.XXXXXX)

@@ -164,10 +164,16 @@ sink_filter_main(int argc, char **argv)
 		for (guint i = 0; i < cfg->warnings->len; i++)
 			fprintf(stderr, "sink-filter: warning: %s\n", (const char *)cfg->warnings->pdata[i]);
 		/* and what only a message would show, for the user running this (PMTA's): a log it cannot write,
-		 * a User-Agent list it cannot read */
+		 * a folder for done copies it cannot write, a User-Agent list it cannot read */
 		if (!sink_log_check(cfg, ctx->now, &error)) {
 			fprintf(stderr, "sink-filter: warning: Logfile: %s: each message's log line would go to standard "
 				"error instead\n", error->message);
+			g_clear_error(&error);
+		}
+		if (cfg->done_msg_file_dest && *cfg->done_msg_file_dest &&
+		    !sink_writable_check(cfg->done_msg_file_dest, TRUE, "folder", "folder", &error)) {
+			fprintf(stderr, "sink-filter: warning: Done_Msg_File_Dest: %s: no done copy could be kept\n",
+				error->message);
 			g_clear_error(&error);
 		}
 		const struct { const char *key, *file; } lists[] = {

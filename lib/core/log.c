@@ -262,38 +262,49 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 }
 
 gboolean
+sink_writable_check(const char *target, gboolean folder, const char *what, const char *up_what, GError **error)
+{
+	g_autofree char *path = g_strdup(target);
+	int mode = folder ? W_OK | X_OK : W_OK, e = 0;
+	gboolean up = FALSE;
+	struct stat st;
+
+	/* (access as the effective user, the one that would write) */
+	while (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+		char *dir = g_path_get_dirname(path);
+
+		if (strcmp(dir, path) == 0) {
+			g_free(dir);
+			break;
+		}
+		g_free(path);
+		path = dir;
+		up = TRUE;
+		mode = W_OK | X_OK;
+	}
+	if (!folder && !up && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		e = ELOOP;	/* a file opened without following a link (O_NOFOLLOW): one there is refused */
+	else if ((folder || up) && stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	else if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0)
+		e = errno;
+	if (e != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s %s: %s", up ? up_what : what, path,
+			    g_strerror(e));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
 sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error)
 {
 	g_autofree char *path = NULL;
-	const char *what = "log file";
-	int mode = W_OK, e = 0;
-	struct stat st;
 
 	if (cfg->logfile == NULL)
 		return TRUE;
 	path = sink_log_dated_path(cfg, now);
-	/* (access as the effective user, the one that would write) */
-	while (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
-		char *up = g_path_get_dirname(path);
-
-		if (strcmp(up, path) == 0) {
-			g_free(up);
-			break;
-		}
-		g_free(path);
-		path = up;
-		what = "log folder";
-		mode = W_OK | X_OK;
-	}
-	if (mode == W_OK && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-		e = ELOOP;	/* today's file is opened without following a link (O_NOFOLLOW): one there is refused */
-	else if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0)
-		e = errno;
-	if (e != 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s %s: %s", what, path, g_strerror(e));
-		return FALSE;
-	}
-	return TRUE;
+	return sink_writable_check(path, FALSE, "log file", "log folder", error);
 }
 
 int

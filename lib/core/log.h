@@ -37,6 +37,16 @@ gboolean sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line
 gboolean sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error);
 
 /*
+ * sink_writable_check: whether this process may write `target`, a file
+ * (folder FALSE: it must not be a symbolic link) or a folder to make files
+ * in; not there yet, whether it may make it: the nearest folder of its path
+ * that is there writable.  Nothing is made.  FALSE with `error` naming
+ * `what` (the target) or `up_what` (a folder above it) and its path.
+ */
+gboolean sink_writable_check(const char *target, gboolean folder, const char *what, const char *up_what,
+			     GError **error);
+
+/*
  * sink_log_dated_path: "<Logfile>.<YYYY-MM-DD>" for `when`.  g_free.
  */
 char *sink_log_dated_path(const SinkConfig *cfg, GDateTime *when);
