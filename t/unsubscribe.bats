@@ -206,6 +206,35 @@ PYEOF
 	assert_equal "$(counter unsubscribe_mailto)" 0
 }
 
+@test "a mailto of another organization than From:'s goes to its own MX only when both sign List-Unsubscribe (RFC 9477's rule); CFBL = false keeps the allowlist's" {
+	make_msg "$M/o.plain" to=$RCPT from=news@sender.test return_path=bounces@sender.test
+	with_fields "$M/o.plain" "$M/o.raw" 'List-Unsubscribe: <mailto:leave@cfbl.test?subject=x>'
+	# signed by the address's organization alone: the allowlist's rule, which cfbl.test's MX is not on
+	SIGN_HEADERS=from:to:subject:list-unsubscribe sign_msg "$M/o.raw" "$M/o1.eml" cfbl.test
+	send o1
+	assert_success
+	jq -e '.unsubscribe.method == "mailto" and (.actions | length) == 0' <<<"$output"
+	assert_equal "$(smtp_messages)" 0
+	assert_equal "$(counter unsubscribe_url_not_sparkpost)" 1
+	# and by From:'s too: to cfbl.test's own MX
+	reset_servers
+	SIGN_HEADERS=from:to:subject:list-unsubscribe sign_msg "$M/o1.eml" "$M/o2.eml" sender.test
+	send o2
+	assert_success
+	jq -e '.actions[0].type == "unsubscribe_mailto" and .actions[0].target == "mx.cfbl.test" and
+		.actions[0].status == 250' <<<"$output"
+	assert_equal "$(smtp_messages)" 1
+	assert_equal "$(counter unsubscribe_mailto)" 1
+	# CFBL = false: the allowlist's rule only
+	reset_servers
+	config CFBL=false
+	send o2
+	assert_success
+	jq -e '(.actions | length) == 0' <<<"$output"
+	assert_equal "$(smtp_messages)" 0
+	assert_equal "$(counter unsubscribe_url_not_sparkpost)" 1
+}
+
 @test "a mailto whose domain's MX is not allowlisted sends nothing: unsubscribe_url_not_sparkpost" {
 	msg m "$BOTH" 'List-Unsubscribe: <mailto:leave@stranger.test?subject=x>'
 	send m
@@ -225,7 +254,7 @@ PYEOF
 	assert_success
 	jq -e '.unsubscribe.method == "mailto" and .actions[0].type == "unsubscribe_mailto" and
 		.actions[0].target == "mx.cfbl.test" and .actions[0].status == 250' <<<"$output"
-	jq -r '.notes[]' <<<"$output" | grep -qxF "unsubscribe mailto: List-Unsubscribe signed by cfbl.test, the address's organization: to its own MX, not the allowlist's"
+	jq -r '.notes[]' <<<"$output" | grep -qxF "unsubscribe mailto: List-Unsubscribe signed for cfbl.test by the From: domain's organization (and the address's, when another): to its own MX, not the allowlist's"
 	assert_equal "$(smtp_messages)" 1
 	assert_equal "$(jq -c .rcpt_tos "$(smtp_eml 1 | sed 's/\.eml$/.json/')")" '["leave@cfbl.test"]'
 	assert_equal "$(counter unsubscribe_mailto)" 1

@@ -303,14 +303,39 @@ static char *
 missing_signature(SinkCtx *ctx, const char *org, const char *whose, const char *const *fields)
 {
 	const SinkDkimSig *sig;
+	g_autofree char *names = NULL;
 
 	if (sink_dkim_passing_where(ctx, sink_cfbl_same_org, (gpointer)org, fields) != NULL)
 		return NULL;
 	sig = sink_dkim_passing_where(ctx, sink_cfbl_same_org, (gpointer)org, NULL);
 	if (sig == NULL)
 		return g_strdup_printf("no valid DKIM signature of %s (the %s domain's organization)", org, whose);
-	return g_strdup_printf("the valid DKIM signature of %s does not sign %s in its h=", sig->domain,
-			       fields[1] ? "CFBL-Address and CFBL-Feedback-ID" : "CFBL-Address");
+	names = g_strjoinv(" and ", (char **)fields);
+	return g_strdup_printf("the valid DKIM signature of %s does not sign %s in its h=", sig->domain, names);
+}
+
+char *
+sink_cfbl_signed_for(SinkCtx *ctx, const char *address, const char *what, const char *const *fields)
+{
+	g_autofree char *from = NULL, *from_org = NULL, *addr_org = NULL;
+	const char *at = strrchr(address, '@');
+	char *reason = NULL;
+
+	if (at == NULL || at[1] == '\0')
+		return g_strdup_printf("the %s has no domain", what);
+	if ((from = from_domain(ctx, &reason)) == NULL)
+		return reason;
+	from_org = sink_cfbl_org_domain(from);
+	addr_org = sink_cfbl_org_domain(at + 1);
+	if ((reason = missing_signature(ctx, from_org, "From:", fields)) != NULL)
+		return reason;
+	if (strcmp(from_org, addr_org) != 0 && (reason = missing_signature(ctx, addr_org, what, fields)) != NULL) {
+		char *both = g_strdup_printf("%s: a %s of another organization than From:'s (%s) needs signatures of "
+					     "both", reason, what, from_org);
+		g_free(reason);
+		return both;
+	}
+	return NULL;
 }
 
 /* The reason the message's CFBL-Address is not honoured, or NULL when it is. */
@@ -319,8 +344,7 @@ judge(SinkCtx *ctx)
 {
 	SinkCfbl *cfbl = &ctx->cfbl;
 	const char *raw, *why = NULL;
-	g_autofree char *value = NULL, *from = NULL, *from_org = NULL, *addr_org = NULL;
-	char *reason = NULL;
+	g_autofree char *value = NULL;
 	const char *fields[3] = { "CFBL-Address", NULL, NULL };
 	int n = fields_named(ctx, "CFBL-Address", &raw);
 
@@ -347,20 +371,7 @@ judge(SinkCtx *ctx)
 			return g_strdup(why);
 		fields[1] = "CFBL-Feedback-ID";
 	}
-	if ((from = from_domain(ctx, &reason)) == NULL)
-		return reason;
-	from_org = sink_cfbl_org_domain(from);
-	addr_org = sink_cfbl_org_domain(strrchr(cfbl->address, '@') + 1);
-	if ((reason = missing_signature(ctx, from_org, "From:", fields)) != NULL)
-		return reason;
-	if (strcmp(from_org, addr_org) != 0 &&
-	    (reason = missing_signature(ctx, addr_org, "CFBL-Address", fields)) != NULL) {
-		char *both = g_strdup_printf("%s: a CFBL-Address of another organization than From:'s (%s) needs "
-					     "signatures of both", reason, from_org);
-		g_free(reason);
-		return both;
-	}
-	return NULL;
+	return sink_cfbl_signed_for(ctx, cfbl->address, "CFBL-Address", fields);
 }
 
 void

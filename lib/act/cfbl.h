@@ -34,6 +34,16 @@ char *sink_cfbl_org_domain(const char *domain);
 /* sink_cfbl_same_org: whether `domain`'s organizational domain is `org` (a char*), for sink_dkim_passing_where. */
 gboolean sink_cfbl_same_org(const char *domain, gpointer org);
 
+/*
+ * sink_cfbl_signed_for: whether the sender asked, with its signatures, for
+ * mail to `address` to go to that domain's own MX (RFC 9477's rule, which
+ * a mailto unsubscribe follows too): valid DKIM signatures covering
+ * `fields` (NULL-terminated) of the From: domain's organization and, when
+ * `address` is of another organization, of that one too.  NULL when so;
+ * else why not, naming `what` (the address's header or kind), g_free.
+ */
+char *sink_cfbl_signed_for(SinkCtx *ctx, const char *address, const char *what, const char *const *fields);
+
 /* sink_cfbl_warm: load the Public Suffix List, for a process that forks runs. */
 void sink_cfbl_warm(void);
 

@@ -257,17 +257,18 @@ static const char *const signed_field[] = { "List-Unsubscribe", NULL };
 
 /*
  * The mailto message, From the reader, to the address's MX when it is
- * allowlisted, or when the sender signed it for that address's own MX.
+ * allowlisted, or when the sender signed List-Unsubscribe for that
+ * address's own MX as RFC 9477 has it for a CFBL-Address (SPEC 16 and 17:
+ * the From: domain's signature, and the address's organization's when it is
+ * another; not with CFBL = false).
  */
 static void
 mail(SinkCtx *ctx, Plan *p)
 {
 	g_autofree char *from = sink_report_addr(ctx->rcpt);
-	g_autofree char *mx = NULL, *fbl = NULL;
+	g_autofree char *mx = NULL, *fbl = NULL, *not_own = NULL;
 	const char *at = strrchr(p->mailto.to, '@');
-	g_autofree char *org = at ? sink_cfbl_org_domain(at + 1) : NULL;
-	const SinkDkimSig *own = org ? sink_dkim_passing_where(ctx, sink_cfbl_same_org, org, signed_field) : NULL;
-	gboolean tempfail = FALSE;
+	gboolean own, tempfail = FALSE;
 	GMimeMessage *msg;
 	SinkAction *a;
 
@@ -286,9 +287,11 @@ mail(SinkCtx *ctx, Plan *p)
 			       "which the sink does not speak)", g_str_is_ascii(from) ? p->mailto.to : from);
 		return;
 	}
+	not_own = ctx->cfg->cfbl ? sink_cfbl_signed_for(ctx, p->mailto.to, "mailto address", signed_field) : NULL;
+	own = ctx->cfg->cfbl && not_own == NULL;
 	if (own) {
-		sink_ctx_note(ctx, "unsubscribe mailto: List-Unsubscribe signed by %s, the address's organization: to its "
-			      "own MX, not the allowlist's", own->domain);
+		sink_ctx_note(ctx, "unsubscribe mailto: List-Unsubscribe signed for %s by the From: domain's organization "
+			      "(and the address's, when another): to its own MX, not the allowlist's", at + 1);
 		if ((mx = sink_mx_lookup(ctx, "unsubscribe mailto", "mailto domain", at + 1, &tempfail)) == NULL) {
 			sink_ctx_count(ctx, "unsubscribe_error");
 			return;
@@ -304,7 +307,7 @@ mail(SinkCtx *ctx, Plan *p)
 		ctx->report_text = sink_report_serialize(msg, NULL);
 	}
 	if (!ctx->dry_run)
-		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg, own != NULL) ? "unsubscribe_mailto"
+		sink_ctx_count(ctx, sink_smtp_send(ctx, a, mx, from, p->mailto.to, msg, own) ? "unsubscribe_mailto"
 											      : "unsubscribe_error");
 	g_object_unref(msg);
 }
