@@ -204,13 +204,25 @@ UNSUBSCRIBED="smtp=0:- http=0:0 redis=0,0,0,0,0,0,0"
 	twenty "fbl/header plan=fbl:none:0:0:abuse label=- $(complained abuse)"
 }
 
-@test "X-Bouncy-Sink: open opens once; click and openclick open once and click once" {
+@test "X-Bouncy-Sink: open opens once; click opens once and clicks once; openclick names the class, with the model's steps as x@openclick." {
 	msg to=x@mix.sink.test 'extra_header=X-Bouncy-Sink: open'
 	twenty "openclick/header plan=openclick:none:1:0:- label=- smtp=0:- http=2:0 redis=0,0,0,1,0,0,0"
-	for d in click openclick; do
-		msg to=x@mix.sink.test "extra_header=X-Bouncy-Sink: $d"
-		twenty "openclick/header plan=openclick:none:1:1:- label=- smtp=0:- http=2:2 redis=0,0,0,1,0,1,0"
+	msg to=x@mix.sink.test "extra_header=X-Bouncy-Sink: click"
+	twenty "openclick/header plan=openclick:none:1:1:- label=- smtp=0:- http=2:2 redis=0,0,0,1,0,1,0"
+	# the class alone (SPEC 19): drawn, seed for seed the subdomain's steps
+	make_msg "$BATS_TEST_TMPDIR/sub.eml" html="$HTML" to=x@openclick.sink.test
+	msg to=x@mix.sink.test "extra_header=X-Bouncy-Sink: openclick"
+	local seed steps=() header sub
+	for ((seed = 1; seed <= 20; seed++)); do
+		header=$(filter --dry-run --json --seed "$seed" --client-ip 192.0.2.10 <"$MSG" |
+			jq -r 'select(.class == "openclick" and .route == "header" and .plan.steps_chosen == false) |
+				"\(.plan.opens):\(.plan.clicks)"')
+		sub=$(filter --dry-run --json --seed "$seed" --client-ip 192.0.2.10 <"$BATS_TEST_TMPDIR/sub.eml" |
+			jq -r '"\(.plan.opens):\(.plan.clicks)"')
+		[[ -n $header && $header == "$sub" ]] || fail "seed $seed: header $header, subdomain $sub"
+		steps+=("$header")
 	done
+	[ "$(printf '%s\n' "${steps[@]}" | sort -u | wc -l)" -gt 1 ]
 }
 
 @test "X-Bouncy-Sink: opens=N, clicks=N: N fetches each, the first counted open/click, the others again" {

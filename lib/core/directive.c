@@ -115,7 +115,7 @@ parse_duration(const char *s)
 	return total;
 }
 
-/* The class tokens; open, click and openclick also say what the reader does. */
+/* The class tokens; open and click also say what the reader does (openclick, as its subdomain: the model's steps). */
 static const struct {
 	const char *name;
 	SinkClass klass;
@@ -124,7 +124,7 @@ static const struct {
 	{ "accept", SINK_CLASS_ACCEPT, FALSE, FALSE },
 	{ "oob", SINK_CLASS_OOB, FALSE, FALSE },
 	{ "fbl", SINK_CLASS_FBL, FALSE, FALSE },
-	{ "openclick", SINK_CLASS_OPENCLICK, TRUE, TRUE },
+	{ "openclick", SINK_CLASS_OPENCLICK, FALSE, FALSE },
 	{ "open", SINK_CLASS_OPENCLICK, TRUE, FALSE },
 	{ "click", SINK_CLASS_OPENCLICK, TRUE, TRUE },
 	{ "unsubscribe", SINK_CLASS_UNSUBSCRIBE, FALSE, FALSE },

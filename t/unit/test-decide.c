@@ -712,7 +712,6 @@ test_precedence(void)
 		{ "x@mix.sink.test", "feedback-type=fraud", "fbl/header plan=fbl persona=none opens=0 clicks=0 ft=fraud unsub=- notes=0" },
 		{ "x@mix.sink.test", "opens=3", "openclick/header plan=openclick persona=none opens=3 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "opens=4, clicks=3", "openclick/header plan=openclick persona=none opens=4 clicks=3 chosen ft=- unsub=- notes=0" },
-		{ "x@mix.sink.test", "openclick", "openclick/header plan=openclick persona=none opens=1 clicks=1 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "open", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "click, clicks=0", "openclick/header plan=openclick persona=none opens=1 clicks=0 chosen ft=- unsub=- notes=0" },
 		{ "x@mix.sink.test", "unsubscribe=link", "unsubscribe/header plan=unsubscribe persona=none opens=0 clicks=0 ft=- unsub=link notes=0" },
@@ -743,6 +742,33 @@ test_precedence(void)
 			g_assert_cmpstr(got, ==, cases[i].expect);
 		}
 	}
+}
+
+/*
+ * X-Bouncy-Sink: openclick names the class alone (SPEC 19; open and click
+ * choose the steps): the reader's steps are the model's draw, seed for seed
+ * those of the openclick. subdomain, and over 20 seeds not all the same.
+ */
+static void
+test_openclick_class_draws_steps(void)
+{
+	g_autoptr(SinkConfig) cfg = unit_config_from(SPREAD_MIX);
+	g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 25, 10, 0, 0);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	SinkModel m;
+
+	g_assert_true(sink_model_init(&m, cfg, now, NULL));
+	for (gint64 seed = 1; seed <= 20; seed++) {
+		g_autofree char *header = decided(cfg, &m, seed, "x@mix.sink.test", "openclick");
+		g_autofree char *subdomain = decided(cfg, &m, seed, "x@openclick.sink.test", NULL);
+		const char *steps = strstr(header, " opens=");
+
+		g_assert_true(g_str_has_prefix(header, "openclick/header plan=openclick "));
+		g_assert_null(strstr(header, "chosen"));
+		g_assert_cmpstr(steps, ==, strstr(subdomain, " opens="));
+		g_hash_table_add(seen, g_strndup(steps, (gsize)(strstr(steps, " ft=") - steps)));
+	}
+	g_assert_cmpuint(g_hash_table_size(seen), >, 1);
 }
 
 /*
@@ -835,6 +861,7 @@ main(int argc, char **argv)
 	g_test_add_func("/decide/autoreply-share", test_autoreply_share);
 	g_test_add_func("/decide/unsubscribe-route-takes-method-and-agent", test_unsubscribe_route_takes_method_and_agent);
 	g_test_add_func("/decide/precedence-20-seeds", test_precedence);
+	g_test_add_func("/decide/openclick-class-draws-steps", test_openclick_class_draws_steps);
 	g_test_add_func("/decide/mix-without-choices", test_mix_without_choices);
 	g_test_add_func("/decide/unseeded-draws-share-the-process-generator", test_unseeded_draws_share_the_process_generator);
 	return g_test_run();

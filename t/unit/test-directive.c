@@ -43,7 +43,7 @@ test_meaning(void)
 		{ "oob, oob", "class=oob implied=- open=0 click=0 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
 		{ "open", "class=openclick implied=- open=1 click=0 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
 		{ "click", "class=openclick implied=- open=1 click=1 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
-		{ "openclick", "class=openclick implied=- open=1 click=1 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
+		{ "openclick", "class=openclick implied=- open=0 click=0 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
 		{ "open, click", "class=openclick implied=- open=1 click=1 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=0", NULL },
 		{ "oob, click", "class=oob implied=- open=0 click=0 opens=-1 clicks=-1 ft=- unsub=- persona=- delay=-1 store=0 notes=1",
 		  "the class is already oob" },
