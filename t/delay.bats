@@ -454,6 +454,28 @@ PYEOF
 	assert_equal "$(counter jobs_run)" 2
 }
 
+@test "sink-worker -j 2 loads the modules before its workers: workers started again after an upgrade was installed run with their own build's" {
+	config "${OPEN_ONLY[@]}" Open_Delay=1s
+	# the modules where this worker finds them, as installed
+	mkdir "$BATS_TEST_TMPDIR/mods"
+	ln -s "$SINK_BUILD/lib/dkim/libbouncysink-dkim.so" "$SINK_BUILD/lib/act/libbouncysink-act.so" \
+		"$BATS_TEST_TMPDIR/mods/"
+	SINK_MODULE_DIR=$BATS_TEST_TMPDIR/mods worker -j 2
+	local parent=$! w
+	wait_for 5 has 2 pgrep -c -P "$parent"
+	# an upgrade installs another build's action module; both workers die and are started again
+	echo 'const void *sink_act_module[16];' >"$BATS_TEST_TMPDIR/new.c"
+	rm "$BATS_TEST_TMPDIR/mods/libbouncysink-act.so"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/mods/libbouncysink-act.so" "$BATS_TEST_TMPDIR/new.c"
+	for w in $(pgrep -P "$parent"); do kill -KILL "$w"; done
+	wait_for 5 has 2 pgrep -c -P "$parent"
+	make_msg "$MSG" to=$RCPT html="<html><body>$(pixels 1)</body></html>"
+	filter <"$MSG"
+	wait_for 6 has 1 counter jobs_run
+	assert_equal "$(requests '^/q/p1$')" 1
+	! grep -q 'cannot run jobs' "$BATS_TEST_TMPDIR/worker.err" || false
+}
+
 @test "sink-worker -j 2 with a bad config: the workers exit 75, and so does sink-worker" {
 	config
 	echo "Open_Delay = soon" >>"$SINK_INI"

@@ -492,6 +492,41 @@ fill() {
 	assert_output --partial '"class":"openclick"'
 }
 
+@test "a module of another build (an upgrade installed under a running process): refused, never run: 75, said, nothing counted" {
+	sink_config DKIM_Check=off "${NOMIX[@]}"
+	local version
+	version=$("$SINK_FILTER" --version | cut -d' ' -f2)
+	# action modules as other builds would be: another version; this version with other layouts; one made before
+	# modules were stamped (its table alone)
+	cat >"$M/stamped.c" <<'EOF'
+#include <stddef.h>
+struct stamp { const char *version; size_t ctx_size, config_size, table_size; };
+const struct stamp sink_module_stamp = { VERSION, 1, 2, 3 };
+const void *sink_act_module[16];
+EOF
+	echo 'const void *sink_act_module[16];' >"$M/unstamped.c"
+	mkdir "$M/other" "$M/same" "$M/older"
+	cc -shared -fPIC -DVERSION='"9.9.9"' -o "$M/other/libbouncysink-act.so" "$M/stamped.c"
+	cc -shared -fPIC -DVERSION="\"$version\"" -o "$M/same/libbouncysink-act.so" "$M/stamped.c"
+	cc -shared -fPIC -o "$M/older/libbouncysink-act.so" "$M/unstamped.c"
+	make_msg "$M/m.eml" to=x@openclick.sink.test
+	run env SINK_MODULE_DIR="$M/other" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "!openclick cannot run: $M/other/libbouncysink-act.so is of another build (version 9.9.9) than the program running (version $version): an upgrade installed while it runs? restart it"
+	run env SINK_MODULE_DIR="$M/same" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "!openclick cannot run: $M/same/libbouncysink-act.so is of another build (version the same, other structures)"
+	run env SINK_MODULE_DIR="$M/older" "$SINK_FILTER" --no-server -c "$SINK_INI" <"$M/m.eml"
+	[ "$status" -eq 75 ]
+	assert_output --partial "!openclick cannot run: $M/older/libbouncysink-act.so has no sink_module_stamp (a module of an older build)"
+	[ "$(rcli DBSIZE)" -eq 0 ]
+	[ "$(log_lines | grep -c 'deferred, nothing done')" -eq 3 ]
+	# this build's own, found where it is installed beside the core: done
+	run "$SINK_FILTER" --no-server -c "$SINK_INI" --dry-run --json <"$M/m.eml"
+	assert_success
+	assert_output --partial '"class":"openclick"'
+}
+
 @test "reports signed (DKIM_Sign_*) and the DKIM module missing: a bounce, a complaint, a reply or an unsubscribe (it may be a mail) is deferred, 75; an open runs" {
 	SINK_SIGNING=1 sink_config DKIM_Check=off "${NOMIX[@]}"
 	mkdir "$M/actonly"

@@ -13,6 +13,7 @@
 #include "engage.h"
 #include "module.h"
 #include "report.h"
+#include "sink-build.h"
 #include "spf.h"
 #include "unsubscribe.h"
 
@@ -24,6 +25,8 @@ act_warm(void)
 	xmlInitParser();
 	sink_cfbl_warm();
 }
+
+const SinkModuleStamp sink_module_stamp = SINK_MODULE_STAMP(SinkActModule);
 
 const SinkActModule sink_act_module = {
 	.spf_check = sink_spf_check,

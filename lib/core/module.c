@@ -12,14 +12,16 @@
 #include <unistd.h>
 
 #include "module.h"
+#include "sink-build.h"
 
 G_DEFINE_QUARK(sink-module-error-quark, sink_module_error)
 
 static const void *
-load(const char *file, const char *build_folder, const char *symbol, GError **error)
+load(const char *file, const char *build_folder, const char *symbol, gsize table_size, GError **error)
 {
 	g_autofree char *dir = NULL, *path = NULL;
 	const char *env = g_getenv("SINK_MODULE_DIR");
+	const SinkModuleStamp *stamp;
 	Dl_info info;
 	void *handle, *table;
 
@@ -43,8 +45,19 @@ load(const char *file, const char *build_folder, const char *symbol, GError **er
 		return NULL;
 	}
 	table = dlsym(handle, symbol);
-	if (table == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s has no %s", path, symbol);
+	stamp = dlsym(handle, "sink_module_stamp");
+	if (table == NULL || stamp == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s has no %s", path,
+			    table ? "sink_module_stamp (a module of an older build)" : symbol);
+		dlclose(handle);
+		return NULL;
+	}
+	if (g_strcmp0(stamp->version, SINK_VERSION) != 0 || stamp->ctx_size != sizeof(SinkCtx) ||
+	    stamp->config_size != sizeof(SinkConfig) || stamp->table_size != table_size) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s is of another build (version %s) than the "
+			    "program running (version %s): an upgrade installed while it runs? restart it", path,
+			    g_strcmp0(stamp->version, SINK_VERSION) == 0 ? "the same, other structures" : stamp->version,
+			    SINK_VERSION);
 		dlclose(handle);
 		return NULL;
 	}
@@ -57,7 +70,7 @@ sink_module_dkim(GError **error)
 	static const SinkDkimModule *m;
 
 	if (m == NULL)
-		m = load("libbouncysink-dkim.so", "dkim", "sink_dkim_module", error);
+		m = load("libbouncysink-dkim.so", "dkim", "sink_dkim_module", sizeof(SinkDkimModule), error);
 	return m;
 }
 
@@ -67,6 +80,6 @@ sink_module_act(GError **error)
 	static const SinkActModule *m;
 
 	if (m == NULL)
-		m = load("libbouncysink-act.so", "act", "sink_act_module", error);
+		m = load("libbouncysink-act.so", "act", "sink_act_module", sizeof(SinkActModule), error);
 	return m;
 }

@@ -38,9 +38,25 @@ typedef struct {
 } SinkActModule;
 
 /*
+ * What each module exports beside its table, as the symbol
+ * "sink_module_stamp" (SINK_MODULE_STAMP): its version and the sizes of
+ * what it shares with the core.  A module of another build than the core
+ * already running is refused, never run with other layouts: an upgrade
+ * installed under a running process (a sink-worker's restarted worker, a
+ * module first loaded late) or under a message run during the install.
+ */
+typedef struct {
+	const char *version;
+	gsize ctx_size, config_size, table_size;
+} SinkModuleStamp;
+
+#define SINK_MODULE_STAMP(table_type) { SINK_VERSION, sizeof(SinkCtx), sizeof(SinkConfig), sizeof(table_type) }
+
+/*
  * sink_module_dkim / sink_module_act: the module's table, loaded on first
  * use from the core library's own folder (or $SINK_MODULE_DIR).  NULL with
- * `error` set when it cannot be loaded.  The tables are static: never free.
+ * `error` set when it cannot be loaded, or is of another build (its stamp).
+ * The tables are static: never free.
  */
 const SinkDkimModule *sink_module_dkim(GError **error);
 const SinkActModule *sink_module_act(GError **error);

@@ -59,6 +59,7 @@
 #include "dkimsig.h"
 #include "dns.h"
 #include "module.h"
+#include "sink-build.h"
 
 /*
  * At most this many signatures of a message are checked (the topmost, the
@@ -775,6 +776,8 @@ dkim_warm(void)
 	}
 	verify_lib();
 }
+
+const SinkModuleStamp sink_module_stamp = SINK_MODULE_STAMP(SinkDkimModule);
 
 const SinkDkimModule sink_dkim_module = {
 	.verify = sink_dkim_verify,
