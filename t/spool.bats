@@ -290,11 +290,27 @@ slow() {
 	# .claimed/ made by root before runs gave it away: the user's run says whose it is, and what to do
 	chown 0:0 "$S/.claimed"
 	TMPDIR=/tmp run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
-	rm -rf "$d"
 	echo "$output"
 	[ -z "$left" ]
 	[ "$status" -eq 73 ]
 	assert_output --partial ".claimed/ belongs to uid 0, this run is uid 65534: give it and what is in it to the user the spool runs as"
+	# a folder of root's that PMTA's group may write: .claimed/ gets that group and the folder's permissions
+	S=$d/in2
+	mkdir "$S"
+	chown 0:65534 "$S"
+	chmod 0770 "$S"
+	"$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
+	owners=$(stat -c '%u:%g %a' "$S/.claimed")
+	make_msg "$M/m.eml" to=x@accept.sink.test
+	fill 1 "$M/m.eml"
+	chmod 0644 "$S"/*.msg
+	TMPDIR=/tmp run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --spool "$S" -c "$d/sink.ini"
+	left=$(cd "$S" && find . -mindepth 1 -not -path ./.claimed)
+	rm -rf "$d"
+	echo "$output"
+	assert_success
+	[ "$owners" = "0:65534 770" ]
+	[ -z "$left" ]
 }
 
 @test "a run on another host (its lock not seen here) keeps its claims while it beats, however old they are; once it stops, they are taken over" {

@@ -36,8 +36,10 @@
  *   length may have been appended after signing (section 8.2).
  * Every signature checked is recorded with its result and h= (dkimsig.h),
  * for the checks that ask which header fields a passing signature covers.
- * One library handle per check, freed with it.  What lives on between
- * messages is the keys looked up (key_cache): a process that checks many
+ * One library handle per process (verify_lib), its options and callbacks
+ * fixed; a message's DNS service handle is set on it for that message only.
+ * What else lives on between messages is the keys looked up (key_cache):
+ * a process that checks many
  * messages (a sink-filterd or spool child) asks DNS for a key once per its
  * time to live, as a caching resolver would, not once per message.
  */

@@ -55,18 +55,22 @@ owner_name(void)
 
 /*
  * What a run as root makes in the folder (.claimed/, .quarantine/, its
- * lease) goes to the folder's owner and group, as a day's log file does:
- * a run by hand as root must not leave the service's user (PMTA's) a
- * .claimed/ it cannot write, or a dead run's lease it cannot lock (that
- * run's claims would never be taken over).
+ * lease) goes to the folder's owner and group, as a day's log file does,
+ * a folder with the spool folder's permissions: a run by hand as root must
+ * not leave the service's user (PMTA's, the folder's owner or, root's
+ * folder, its group) a .claimed/ it cannot write, or a dead run's lease it
+ * cannot lock (that run's claims would never be taken over).
  */
 static void
-give_to_folder_owner(const SinkClaims *c, int fd)
+give_to_folder_owner(const SinkClaims *c, int fd, gboolean folder)
 {
 	struct stat st;
 
-	if (geteuid() == 0 && fstat(c->dir_fd, &st) == 0 && st.st_uid != 0)
-		(void)fchown(fd, st.st_uid, st.st_gid);
+	if (geteuid() != 0 || fstat(c->dir_fd, &st) < 0)
+		return;
+	(void)fchown(fd, st.st_uid, st.st_gid);
+	if (folder)
+		(void)fchmod(fd, st.st_mode & 0777);
 }
 
 /*
@@ -96,7 +100,7 @@ take_lease(SinkClaims *c)
 
 	if ((fd = openat(c->claimed_fd, fresh, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0)
 		return -1;
-	give_to_folder_owner(c, fd);
+	give_to_folder_owner(c, fd, FALSE);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || renameat(c->claimed_fd, fresh, c->claimed_fd, lease) < 0) {
 		saved = errno;
 		unlinkat(c->claimed_fd, fresh, 0);
@@ -129,7 +133,7 @@ sink_claims_open(SinkClaims *c, const char *dir, GError **error)
 		goto fail;
 	}
 	if (made)
-		give_to_folder_owner(c, c->claimed_fd);
+		give_to_folder_owner(c, c->claimed_fd, TRUE);
 	c->owner = owner_name();
 	lease = g_strconcat(LEASE, c->owner, NULL);
 	if ((c->lease_fd = take_lease(c)) < 0) {
@@ -211,7 +215,7 @@ sink_claims_quarantine(SinkClaims *c, const char *claim, const char *name)
 		    (c->quarantine_fd = openat(c->dir_fd, QUARANTINE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 			return NULL;
 		if (made)
-			give_to_folder_owner(c, c->quarantine_fd);
+			give_to_folder_owner(c, c->quarantine_fd, TRUE);
 	}
 	if (move(c->claimed_fd, claim, c->quarantine_fd, name) == 0)
 		return g_strdup(name);
