@@ -244,7 +244,7 @@ PY
 	assert_output --partial "$sys"
 }
 
-@test "a day's log file made by root (a run by hand) belongs to the log folder's owner: PMTA's user goes on writing it" {
+@test "a day's log file made by root (a run by hand) belongs to the log folder's owner and group: PMTA's user goes on writing it" {
 	local d
 	d=$(mktemp -d /tmp/sink-log.XXXXXX)
 	chmod 0755 "$d"
@@ -259,11 +259,25 @@ PY
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -c "$d/sink.ini" <"$d/m.eml"
 	owner=$(stat -c '%u:%g' "$d/log/sink.log.$(date -u +%F)")
 	lines=$(wc -l <"$d/log/sink.log.$(date -u +%F)")
-	rm -rf "$d"
 	echo "$output"
 	assert_success
 	refute_output --partial "log not written"
 	[ "$owner" = 65534:65534 ]
+	[ "$lines" -eq 2 ]
+	# a log folder of root's that PMTA's group may write: the day's file gets that group, group-writable
+	rm -r "$d/log"
+	mkdir "$d/log"
+	chown 0:65534 "$d/log"
+	chmod 0770 "$d/log"
+	"$SINK_FILTER" --no-server -c "$d/sink.ini" <"$d/m.eml"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SINK_FILTER" --no-server -c "$d/sink.ini" <"$d/m.eml"
+	owner=$(stat -c '%u:%g %a' "$d/log/sink.log.$(date -u +%F)")
+	lines=$(wc -l <"$d/log/sink.log.$(date -u +%F)")
+	rm -rf "$d"
+	echo "$output"
+	assert_success
+	refute_output --partial "log not written"
+	[ "$owner" = "0:65534 660" ]
 	[ "$lines" -eq 2 ]
 }
 

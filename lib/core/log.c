@@ -185,18 +185,16 @@ switch_link(const SinkConfig *cfg, const char *dated)
 		unlink(tmp);
 }
 
-/*
- * A day's file made by root (a run by hand) goes to the log folder's owner
- * and group: else PMTA's user, which owns the folder, could not write that
- * day's lines.
- */
-static void
-give_to_folder_owner(int fd, const char *dir)
+void
+sink_give_to_folder_owner(int fd, const struct stat *folder, gboolean is_folder)
 {
-	struct stat st;
-
-	if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0)
-		(void)fchown(fd, st.st_uid, st.st_gid);
+	if (geteuid() != 0)
+		return;
+	(void)fchown(fd, folder->st_uid, folder->st_gid);
+	if (is_folder)
+		(void)fchmod(fd, folder->st_mode & 0777);
+	else if (folder->st_mode & S_IWGRP)	/* (a folder of root's: the service's user comes in by the group) */
+		(void)fchmod(fd, 0660);
 }
 
 gboolean
@@ -224,8 +222,11 @@ sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line, GError 
 		}
 		fd = open(dated, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (fd >= 0) {
+			struct stat st;
+
 			created = TRUE;
-			give_to_folder_owner(fd, dir);
+			if (stat(dir, &st) == 0)	/* a day's file made by root (a run by hand): PMTA's to write too */
+				sink_give_to_folder_owner(fd, &st, FALSE);
 		} else if (errno == EEXIST) {	/* another writer made it first */
 			fd = open(dated, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		}

@@ -6,6 +6,8 @@
 #ifndef SINK_LOG_H
 #define SINK_LOG_H
 
+#include <sys/stat.h>
+
 #include "context.h"
 
 /*
@@ -35,6 +37,16 @@ gboolean sink_log_append(const SinkConfig *cfg, GDateTime *now, const char *line
  * Nothing is made.  FALSE with `error` naming the file or folder.
  */
 gboolean sink_log_check(const SinkConfig *cfg, GDateTime *now, GError **error);
+
+/*
+ * sink_give_to_folder_owner: for a process run as root (by hand), give fd,
+ * a file or a folder it has just made in `folder` (stat), to that folder's
+ * owner and group: a folder with the folder's permissions, a file group-
+ * writable when the folder is.  The service's user (PMTA's: the folder's
+ * owner, or its group when root owns it) must go on writing what a run by
+ * hand made.  Nothing for another user.
+ */
+void sink_give_to_folder_owner(int fd, const struct stat *folder, gboolean is_folder);
 
 /*
  * sink_writable_check: whether this process may write `target`, a file

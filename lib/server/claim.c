@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "claim.h"
+#include "log.h"
 
 #define CLAIMED ".claimed"
 #define QUARANTINE ".quarantine"
@@ -55,22 +56,18 @@ owner_name(void)
 
 /*
  * What a run as root makes in the folder (.claimed/, .quarantine/, its
- * lease) goes to the folder's owner and group, as a day's log file does,
- * a folder with the spool folder's permissions: a run by hand as root must
- * not leave the service's user (PMTA's, the folder's owner or, root's
- * folder, its group) a .claimed/ it cannot write, or a dead run's lease it
- * cannot lock (that run's claims would never be taken over).
+ * lease) goes to the folder's owner and group (sink_give_to_folder_owner):
+ * a run by hand as root must not leave PMTA's user a .claimed/ it cannot
+ * write, or a dead run's lease it cannot lock (that run's claims would
+ * never be taken over).
  */
 static void
-give_to_folder_owner(const SinkClaims *c, int fd, gboolean folder)
+give_to_folder_owner(const SinkClaims *c, int fd, gboolean is_folder)
 {
 	struct stat st;
 
-	if (geteuid() != 0 || fstat(c->dir_fd, &st) < 0)
-		return;
-	(void)fchown(fd, st.st_uid, st.st_gid);
-	if (folder)
-		(void)fchmod(fd, st.st_mode & 0777);
+	if (fstat(c->dir_fd, &st) == 0)
+		sink_give_to_folder_owner(fd, &st, is_folder);
 }
 
 /*

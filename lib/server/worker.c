@@ -592,12 +592,8 @@ supervise(const SinkWorkerOptions *o)
 	/* the modules loaded here, before any fork, as sink-filterd's: a worker started again after an upgrade was
 	 * installed runs with the modules of its own build (a module it loads itself must be of that build too:
 	 * module.c; one that cannot be loaded now is each worker's to say) */
-	{
-		g_autoptr(GError) ignored = NULL;
-
-		if (sink_module_act(&ignored) != NULL)
-			(void)sink_module_dkim(NULL);
-	}
+	(void)sink_module_act(NULL);
+	(void)sink_module_dkim(NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
