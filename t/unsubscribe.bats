@@ -47,6 +47,13 @@ EOF
 
 # msg NAME H FIELD... [-- make_msg key=value ...]: $M/NAME.eml, a message to $RCPT (or to=... after --) with
 # the FIELDs, signed by sender.test over H (a colon-separated h=; "default": dkimsign's choice).
+# to_cfbl NAME DOMAIN: $M/NAME.raw, unsigned, from news@DOMAIN, its List-Unsubscribe a mailto to leave@cfbl.test
+# (cfbl.test's MX is on no allowlist)
+to_cfbl() {
+	make_msg "$M/$1.plain" to=$RCPT from="news@$2" return_path="bounces@$2"
+	with_fields "$M/$1.plain" "$M/$1.raw" 'List-Unsubscribe: <mailto:leave@cfbl.test?subject=x>'
+}
+
 msg() {
 	local name=$1 h=$2 fields=() args=()
 	shift 2
@@ -207,8 +214,7 @@ PYEOF
 }
 
 @test "a mailto of another organization than From:'s goes to its own MX only when both sign List-Unsubscribe (RFC 9477's rule); CFBL = false keeps the allowlist's" {
-	make_msg "$M/o.plain" to=$RCPT from=news@sender.test return_path=bounces@sender.test
-	with_fields "$M/o.plain" "$M/o.raw" 'List-Unsubscribe: <mailto:leave@cfbl.test?subject=x>'
+	to_cfbl o sender.test
 	# signed by the address's organization alone: the allowlist's rule, which cfbl.test's MX is not on
 	SIGN_HEADERS=from:to:subject:list-unsubscribe sign_msg "$M/o.raw" "$M/o1.eml" cfbl.test
 	send o1
@@ -247,8 +253,7 @@ PYEOF
 
 @test "a mailto the sender signed for its own organization's address goes to that domain's MX, as a CFBL-Address, not by the allowlist" {
 	# cfbl.test's MX is on no allowlist; its messages are signed by cfbl.test
-	make_msg "$M/c.plain" to=$RCPT from=news@cfbl.test return_path=bounces@cfbl.test
-	with_fields "$M/c.plain" "$M/c.raw" 'List-Unsubscribe: <mailto:leave@cfbl.test?subject=x>'
+	to_cfbl c cfbl.test
 	SIGN_HEADERS=from:to:subject:list-unsubscribe sign_msg "$M/c.raw" "$M/c.eml" cfbl.test
 	send c
 	assert_success
